@@ -1,0 +1,29 @@
+//! One handler per AWS action. Handlers decode the input, validate it against
+//! the domain rules, and change the store; reconcilers do the slow work.
+
+pub mod ecs;
+pub mod elbv2;
+
+use crate::dataplane::Dataplane;
+use crate::domain::Store;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub dataplane: Dataplane,
+}
+
+/// Per-request facts taken from the wire.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// From the SigV4 credential scope, else the default region.
+    pub region: String,
+    pub request_id: String,
+}
+
+impl App {
+    pub fn account_id(&self) -> &str {
+        &self.store.config().account_id
+    }
+}

@@ -1,0 +1,98 @@
+//! Emulator configuration: one struct, filled from flags or environment
+//! variables by clap, or built in code by tests.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use clap::Args;
+
+/// The account id LocalStack uses; scripts written for it work unchanged.
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+/// The region used when a request carries no SigV4 credential scope.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address of the control API (AWS endpoints, dashboard, metrics).
+    #[arg(long, env = "EMULATOR_LISTEN", default_value = "127.0.0.1:4566")]
+    pub listen: SocketAddr,
+
+    /// Account id used in every ARN.
+    #[arg(long, env = "EMULATOR_ACCOUNT_ID", default_value = DEFAULT_ACCOUNT_ID)]
+    pub account_id: String,
+
+    /// Name of this emulator instance. Docker objects carry it in a label, and
+    /// start-up cleanup only removes objects of the same instance, so several
+    /// emulators (parallel test runs) can share one Docker engine.
+    #[arg(long, env = "EMULATOR_INSTANCE", default_value = "default")]
+    pub instance: String,
+
+    /// Subnet of the Docker network that stands in for the VPC (for example
+    /// 10.213.0.0/16). Without it Docker picks a free one.
+    #[arg(long, env = "EMULATOR_SUBNET")]
+    pub subnet: Option<ipnet::Ipv4Net>,
+
+    /// Address that ALB listeners bind to; a listener with Port=P serves on BIND:P.
+    #[arg(long, env = "EMULATOR_LISTENER_BIND", default_value = "127.0.0.1")]
+    pub listener_bind: IpAddr,
+
+    /// Added to listener ports below 1024, so `Port=80` serves on 8080 without
+    /// root. 0 disables the mapping.
+    #[arg(long, env = "EMULATOR_PRIVILEGED_PORT_OFFSET", default_value_t = 8000)]
+    pub privileged_port_offset: u16,
+
+    /// Multiplies every emulated wait (health-check interval and timeout,
+    /// deregistration delay, slow start, cooldowns, stopped-task retention).
+    /// 0.1 makes a suite ten times faster; the API still reports configured values.
+    #[arg(long, env = "EMULATOR_TIME_SCALE", default_value_t = 1.0)]
+    pub time_scale: f64,
+
+    /// How long stopped tasks stay visible to DescribeTasks (AWS: at least one hour).
+    #[arg(
+        long,
+        env = "EMULATOR_STOPPED_TASK_RETENTION_SECS",
+        default_value_t = 3600
+    )]
+    pub stopped_task_retention_secs: u64,
+
+    /// Emit the emulator's own logs as JSON lines.
+    #[arg(long, env = "EMULATOR_LOG_JSON", default_value_t = false)]
+    pub log_json: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4566),
+            account_id: DEFAULT_ACCOUNT_ID.to_string(),
+            instance: "default".to_string(),
+            subnet: None,
+            listener_bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            privileged_port_offset: 8000,
+            time_scale: 1.0,
+            stopped_task_retention_secs: 3600,
+            log_json: false,
+        }
+    }
+}
+
+impl Config {
+    /// Scales an emulated wait by `time_scale`, never below one millisecond.
+    pub fn scaled(&self, configured: Duration) -> Duration {
+        let scale = if self.time_scale.is_finite() && self.time_scale > 0.0 {
+            self.time_scale
+        } else {
+            1.0
+        };
+        configured.mul_f64(scale).max(Duration::from_millis(1))
+    }
+
+    /// The port a listener with `Port=port` really binds.
+    pub fn listener_port(&self, port: u16) -> u16 {
+        if port < 1024 && self.privileged_port_offset > 0 {
+            port.saturating_add(self.privileged_port_offset)
+        } else {
+            port
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! ECS resource model.
+
+#[derive(Debug, Default)]
+pub struct EcsState {}

@@ -1,0 +1,5 @@
+//! ELBv2 (ALB) resource model.
+
+/// Load balancers, target groups, listeners, rules and registrations.
+#[derive(Debug, Default)]
+pub struct Elbv2State {}

@@ -1,0 +1,8 @@
+//! Resource models, their pure rules, and the store that holds them.
+
+pub mod arn;
+pub mod ecs;
+pub mod elbv2;
+mod store;
+
+pub use store::{State, Store};

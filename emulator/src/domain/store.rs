@@ -1,0 +1,74 @@
+//! The single store of control-plane state.
+//!
+//! A `std::sync::Mutex` is right here: every critical section is short,
+//! synchronous, and never spans an `.await`. Reconcilers subscribe to the
+//! version counter to learn that something changed; the data plane never
+//! touches this lock (it reads snapshots, see `dataplane`).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+use super::{ecs, elbv2};
+use crate::config::Config;
+
+/// Everything the control plane knows.
+#[derive(Debug, Default)]
+pub struct State {
+    pub ecs: ecs::EcsState,
+    pub elbv2: elbv2::Elbv2State,
+}
+
+/// A cheap-to-clone handle on the state.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    version: watch::Sender<u64>,
+    config: Config,
+}
+
+impl Store {
+    pub fn new(config: Config) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                version: watch::Sender::new(0),
+                config,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Reads the state.
+    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.lock())
+    }
+
+    /// Changes the state and wakes every subscriber.
+    pub fn write<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let result = f(&mut self.lock());
+        self.inner.version.send_modify(|v| *v += 1);
+        result
+    }
+
+    /// A receiver that changes whenever [`Store::write`] runs.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.version.subscribe()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock must not take the emulator down:
+        // every write leaves the state consistent before it can panic.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

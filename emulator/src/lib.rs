@@ -1,0 +1,31 @@
+//! # Fargate + ALB emulator
+//!
+//! A local stand-in for AWS ECS on Fargate behind an Application Load Balancer.
+//! The AWS CLI and SDKs talk to it with `--endpoint-url`; tasks run as Docker
+//! containers, and each listener is a real reverse proxy.
+//!
+//! # Layout
+//! - [`protocol`]: AWS wire formats only (JSON 1.1, Query/XML, SigV4 scope) and the
+//!   dispatcher that tells the services apart on one port.
+//! - [`domain`]: the resource models and their pure rules (validation, ARNs, rule
+//!   matching), and the [`domain::Store`] that holds desired and observed state.
+//! - [`api`]: one handler per AWS action: decode input, validate, change the store.
+//! - [`reconcilers`]: background loops that drive the world toward the store
+//!   (task lifecycle on Docker, health checks, the service scheduler).
+//! - [`dataplane`]: the ALB itself, a hyper proxy per listener that reads
+//!   immutable routing snapshots published by the control plane.
+//! - [`runtime`]: Docker through bollard (network, containers, the pause image)
+//!   and the task metadata endpoint.
+//! - [`server`]: the axum control port, and [`Emulator`], which wires it all up.
+
+pub mod api;
+pub mod config;
+pub mod dataplane;
+pub mod domain;
+pub mod protocol;
+pub mod reconcilers;
+pub mod runtime;
+pub mod server;
+
+pub use config::Config;
+pub use server::Emulator;

@@ -1,0 +1,177 @@
+//! AWS JSON 1.1 (ECS, Application Auto Scaling, CloudWatch Logs).
+//!
+//! Errors follow smithy's awsJson1_1 protocol: HTTP 400 (500 for server
+//! faults) and a body `{"__type": "ShapeName", "message": "..."}`.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// An error in the awsJson1_1 shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct JsonError {
+    pub code: String,
+    pub message: String,
+    pub status: StatusCode,
+}
+
+impl JsonError {
+    /// A client error (HTTP 400), the status of every modelled ECS error but one.
+    pub fn client(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            status: StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// A server fault (HTTP 500), e.g. ECS `ServerException` when Docker fails.
+    pub fn server(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The operation is not implemented by this emulator.
+    pub fn unknown_operation(operation: &str) -> Self {
+        Self::client(
+            "UnknownOperationException",
+            format!("Operation {operation} is not supported by this emulator"),
+        )
+    }
+
+    pub fn into_response_with_id(self, request_id: &str) -> Response {
+        let body = serde_json::json!({ "__type": self.code, "message": self.message });
+        let mut response = (self.status, body.to_string()).into_response();
+        set_headers(&mut response, request_id, Some(&self.code));
+        response
+    }
+}
+
+/// Decodes a request body. An empty body is `{}`, as the SDKs may send for
+/// operations without input. Syntax errors are `SerializationException`;
+/// missing or mistyped members use the service's own validation error code.
+pub fn decode<T: DeserializeOwned>(body: &[u8], validation_code: &str) -> Result<T, JsonError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => JsonError::client(validation_code, e.to_string()),
+            Category::Syntax | Category::Eof | Category::Io => {
+                JsonError::client("SerializationException", format!("Malformed JSON: {e}"))
+            }
+        }
+    })
+}
+
+/// A 200 response with a JSON body.
+pub fn ok<T: Serialize>(output: &T, request_id: &str) -> Response {
+    match serde_json::to_string(output) {
+        Ok(body) => {
+            let mut response = (StatusCode::OK, body).into_response();
+            set_headers(&mut response, request_id, None);
+            response
+        }
+        Err(e) => JsonError::server("ServerException", format!("cannot encode response: {e}"))
+            .into_response_with_id(request_id),
+    }
+}
+
+fn set_headers(response: &mut Response, request_id: &str, error_type: Option<&str>) {
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(CONTENT_TYPE),
+    );
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    if let Some(code) = error_type.and_then(|c| HeaderValue::from_str(c).ok()) {
+        headers.insert("x-amzn-errortype", code);
+    }
+}
+
+/// Timestamps in AWS JSON are epoch seconds as numbers, e.g. `1672909881.161`.
+pub mod epoch_seconds {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+
+    pub fn to_f64(t: OffsetDateTime) -> f64 {
+        (t.unix_timestamp_nanos() / 1_000_000) as f64 / 1000.0
+    }
+
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(to_f64(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let secs = f64::deserialize(d)?;
+        OffsetDateTime::from_unix_timestamp_nanos((secs * 1e9) as i128)
+            .map_err(serde::de::Error::custom)
+    }
+
+    /// For `Option<OffsetDateTime>` fields, skipped when `None`.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+        use time::OffsetDateTime;
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<OffsetDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            Option::<f64>::deserialize(d)?
+                .map(|secs| {
+                    OffsetDateTime::from_unix_timestamp_nanos((secs * 1e9) as i128)
+                        .map_err(serde::de::Error::custom)
+                })
+                .transpose()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Input {
+        #[allow(dead_code)]
+        family: String,
+    }
+
+    #[test]
+    fn empty_body_is_an_empty_object() {
+        let v: serde_json::Value = decode(b"", "X").unwrap();
+        assert_eq!(v, serde_json::json!({}));
+    }
+
+    #[test]
+    fn syntax_and_data_errors_get_different_codes() {
+        let e = decode::<Input>(b"{not json", "InvalidParameterException").unwrap_err();
+        assert_eq!(e.code, "SerializationException");
+        let e = decode::<Input>(b"{\"family\": 3}", "InvalidParameterException").unwrap_err();
+        assert_eq!(e.code, "InvalidParameterException");
+        let e = decode::<Input>(b"{}", "InvalidParameterException").unwrap_err();
+        assert_eq!(e.code, "InvalidParameterException");
+        assert!(e.message.contains("family"));
+    }
+}

@@ -1,0 +1,1 @@
+//! Background loops that drive the world toward the store.

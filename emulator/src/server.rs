@@ -1,0 +1,125 @@
+//! The control port (axum) and [`Emulator`], which wires every part together.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use http::HeaderMap;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, App, RequestContext};
+use crate::config::{Config, DEFAULT_REGION};
+use crate::dataplane::Dataplane;
+use crate::domain::Store;
+use crate::protocol::{self, json::JsonError, Service};
+
+/// Largest control-API request body. ECS task definitions are at most 64 KiB;
+/// this leaves room and still bounds memory per request.
+const MAX_API_BODY_BYTES: usize = 1024 * 1024;
+
+/// A running emulator: control port, reconcilers and listeners.
+pub struct Emulator {
+    app: App,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    server: JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Binds the control port and starts every part.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let store = Store::new(config.clone());
+        let app = App {
+            store,
+            dataplane: Dataplane::default(),
+        };
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let router = router(app.clone());
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            let result = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "control API server failed");
+            }
+        });
+        tracing::info!(%addr, "control API listening");
+        Ok(Self {
+            app,
+            addr,
+            shutdown,
+            server,
+        })
+    }
+
+    /// The address the control API really bound (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, for `--endpoint-url`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.app.store
+    }
+
+    /// Stops serving, stops every task and removes what the emulator created.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.server.await;
+    }
+}
+
+/// The control-port router. A function, so tests can drive it without a socket.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/", post(aws_request))
+        .route("/", get(dashboard))
+        .route("/_emulator/health", get(|| async { "ok" }))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY_BYTES))
+        .with_state(app)
+}
+
+async fn dashboard() -> impl IntoResponse {
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Fargate + ALB emulator. Point the AWS CLI at this address with --endpoint-url.\n",
+    )
+}
+
+async fn aws_request(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let Some(addressed) = protocol::address(&headers, &body) else {
+        return JsonError::client(
+            "UnrecognizedClientException",
+            "The request names no AWS service this emulator serves (ECS, ELBv2, Application Auto Scaling, CloudWatch Logs)",
+        )
+        .into_response_with_id(&request_id);
+    };
+    let ctx = RequestContext {
+        region: addressed
+            .region
+            .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+        request_id,
+    };
+    match (addressed.service, addressed.operation) {
+        (Service::Elbv2, _) => api::elbv2::handle(&app, &ctx, &body).await,
+        (Service::Ecs, Some(op)) => api::ecs::handle(&app, &ctx, &op, &body).await,
+        (service, Some(op)) => {
+            tracing::debug!(?service, %op, "service not implemented");
+            JsonError::unknown_operation(&op).into_response_with_id(&ctx.request_id)
+        }
+        (_, None) => JsonError::client("MissingAction", "X-Amz-Target names no operation")
+            .into_response_with_id(&ctx.request_id),
+    }
+}
