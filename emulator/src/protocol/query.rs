@@ -1,10 +1,28 @@
 //! AWS Query protocol (ELBv2): form-encoded requests, XML responses.
+//!
+//! Sources: smithy `aws-query-protocol.rst` (request keys, `<OpResponse>`
+//! envelope, `<ErrorResponse>`), and aws-semantics A2. aws-sdk-rust requires
+//! the `<OpResult>` element to be the first child of `<OpResponse>`, even when
+//! the operation returns nothing, so [`respond`] always writes it.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::io;
 
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::{HeaderValue, StatusCode};
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer;
+use time::OffsetDateTime;
 
 /// `Version` of the ELBv2 API.
 pub const ELBV2_VERSION: &str = "2015-12-01";
+
+/// `xmlNamespace` of the ELBv2 service model.
+pub const ELBV2_XMLNS: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
+
+/// Query responses are `text/xml` (botocore and the SDKs accept any XML type).
+pub const CONTENT_TYPE: &str = "text/xml";
 
 /// An error in the Query `<ErrorResponse>` shape.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,17 +34,652 @@ pub struct QueryError {
 }
 
 impl QueryError {
+    /// A client error: HTTP 400, `<Type>Sender</Type>`.
     pub fn sender(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::with_status(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// A server fault: HTTP 500, `<Type>Receiver</Type>`.
+    pub fn receiver(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::with_status(StatusCode::INTERNAL_SERVER_ERROR, code, message)
+    }
+
+    /// An error with the status the service model gives it (e.g. 429 for
+    /// `PriorRequestNotComplete`). 5xx statuses are `Receiver` faults.
+    pub fn with_status(
+        status: StatusCode,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             code: code.into(),
             message: message.into(),
-            status: StatusCode::BAD_REQUEST,
+            status,
         }
     }
 
+    /// The generic Query `ValidationError` for a constraint violation.
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::sender("ValidationError", message)
+    }
+
+    /// A required parameter is absent. The message follows the AWS wording,
+    /// which names the member in lower camel case.
+    pub fn missing(name: &str) -> Self {
+        Self::validation(format!(
+            "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+            lower_camel(name)
+        ))
+    }
+
+    /// `Sender` for 4xx, `Receiver` for 5xx.
+    pub fn fault_type(&self) -> &'static str {
+        if self.status.is_server_error() {
+            "Receiver"
+        } else {
+            "Sender"
+        }
+    }
+
+    /// The XML `<ErrorResponse>` for this error.
     pub fn into_response_with_id(self, request_id: &str) -> Response {
-        // Placeholder until the XML writer lands.
-        let _ = request_id;
-        (self.status, self.message).into_response()
+        let mut w = XmlWriter::new();
+        w.element_ns("ErrorResponse", ELBV2_XMLNS, |w| {
+            w.element("Error", |w| {
+                w.text("Type", self.fault_type())
+                    .text("Code", &self.code)
+                    .text("Message", &self.message);
+            });
+            w.text("RequestId", request_id);
+        });
+        match w.finish() {
+            Ok(body) => xml_response(self.status, body, request_id),
+            // Writing to a Vec cannot fail; keep a plain fallback anyway.
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        }
+    }
+}
+
+/// The `Action` and `Version` envelope of a Query request, checked.
+pub fn action(params: &Params) -> Result<&str, QueryError> {
+    let action = params
+        .get("Action")
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            QueryError::sender(
+                "MissingAction",
+                "The request must contain the parameter Action",
+            )
+        })?;
+    match params.get("Version") {
+        Some(ELBV2_VERSION) => Ok(action),
+        Some(other) => Err(QueryError::sender(
+            "InvalidParameterValue",
+            format!(
+                "Version '{other}' is not supported: this endpoint serves Elastic Load Balancing v2 (Version {ELBV2_VERSION}); Classic Load Balancers (2012-06-01) are not emulated"
+            ),
+        )),
+        None => Err(QueryError::sender(
+            "MissingParameter",
+            "The request must contain the parameter Version",
+        )),
+    }
+}
+
+/// A decoded Query request body: flat `key=value` pairs, with helpers for
+/// the `.member.N` list encoding and nested structure keys.
+///
+/// ```text
+/// Names.member.1=a&Names.member.2=b
+/// Targets.member.1.Id=10.0.1.5&Targets.member.1.Port=8080
+/// Conditions.member.1.PathPatternConfig.Values.member.1=/api/*
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params {
+    /// The keys relative to this structure.
+    map: BTreeMap<String, String>,
+    /// The full key prefix of this structure, for error messages.
+    path: String,
+}
+
+impl Params {
+    /// Decodes an `application/x-www-form-urlencoded` body.
+    pub fn parse(body: &[u8]) -> Result<Self, QueryError> {
+        if std::str::from_utf8(body).is_err() {
+            return Err(QueryError::sender(
+                "MalformedQueryString",
+                "The request body is not valid UTF-8 form data",
+            ));
+        }
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|e| {
+            QueryError::sender(
+                "MalformedQueryString",
+                format!("Cannot decode the form body: {e}"),
+            )
+        })?;
+        let mut map = BTreeMap::new();
+        for (key, value) in pairs {
+            if key.is_empty() {
+                continue;
+            }
+            if map.insert(key.clone(), value).is_some() {
+                return Err(QueryError::sender(
+                    "MalformedQueryString",
+                    format!("Parameter '{key}' is given more than once"),
+                ));
+            }
+        }
+        Ok(Self {
+            map,
+            path: String::new(),
+        })
+    }
+
+    /// A scalar member.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.map.get(name).map(String::as_str)
+    }
+
+    /// A scalar member that must be present.
+    pub fn required(&self, name: &str) -> Result<&str, QueryError> {
+        self.get(name)
+            .ok_or_else(|| QueryError::missing(&self.full(name)))
+    }
+
+    /// An optional integer member.
+    pub fn integer<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, QueryError> {
+        self.get(name)
+            .map(|v| {
+                v.trim().parse().map_err(|_| {
+                    QueryError::validation(format!(
+                        "Value '{v}' at '{}' is not a valid integer",
+                        lower_camel(&self.full(name))
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    /// An optional boolean member (`true` / `false`, as botocore sends them).
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, QueryError> {
+        self.get(name)
+            .map(|v| match v.to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(QueryError::validation(format!(
+                    "Value '{v}' at '{}' is not a valid boolean",
+                    lower_camel(&self.full(name))
+                ))),
+            })
+            .transpose()
+    }
+
+    /// Whether any key of the nested structure `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some() || self.structure(name).is_some()
+    }
+
+    /// A nested structure `name.*`, or `None` when no key of it is present.
+    pub fn structure(&self, name: &str) -> Option<Params> {
+        let prefix = format!("{name}.");
+        let map: BTreeMap<String, String> = self
+            .map
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
+            .collect();
+        (!map.is_empty()).then(|| Params {
+            map,
+            path: self.full(name),
+        })
+    }
+
+    /// A list of scalars `name.member.N`, ordered by N (1-based).
+    pub fn list(&self, name: &str) -> Result<Vec<&str>, QueryError> {
+        let mut items = Vec::new();
+        for (key, value) in self.members_of(name) {
+            let (index, rest) = self.member_index(name, key)?;
+            if !rest.is_empty() {
+                return Err(self.malformed_member(name, key));
+            }
+            items.push((index, value.as_str()));
+        }
+        items.sort_by_key(|(i, _)| *i);
+        Ok(items.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// A list of structures `name.member.N.*`, ordered by N (1-based).
+    pub fn structures(&self, name: &str) -> Result<Vec<Params>, QueryError> {
+        let mut items: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
+        for (key, value) in self.members_of(name) {
+            let (index, rest) = self.member_index(name, key)?;
+            let Some(field) = rest.strip_prefix('.').filter(|f| !f.is_empty()) else {
+                return Err(self.malformed_member(name, key));
+            };
+            items
+                .entry(index)
+                .or_default()
+                .insert(field.to_string(), value.clone());
+        }
+        Ok(items
+            .into_iter()
+            .map(|(i, map)| Params {
+                map,
+                path: format!("{}.member.{i}", self.full(name)),
+            })
+            .collect())
+    }
+
+    /// `Key`/`Value` structures (`Attributes.member.N.Key`, `Tags.member.N.Key`).
+    /// A missing `Value` is the empty string, as for tags without a value.
+    pub fn key_values(&self, name: &str) -> Result<Vec<(String, String)>, QueryError> {
+        self.structures(name)?
+            .into_iter()
+            .map(|s| {
+                let key = s.required("Key")?.to_string();
+                Ok((key, s.get("Value").unwrap_or_default().to_string()))
+            })
+            .collect()
+    }
+
+    /// The keys under `name.member.`.
+    fn members_of<'a>(&'a self, name: &str) -> impl Iterator<Item = (&'a String, &'a String)> + 'a {
+        let prefix = format!("{name}.member.");
+        self.map
+            .range(prefix.clone()..)
+            .take_while(move |(k, _)| k.starts_with(&prefix))
+    }
+
+    /// Splits `name.member.N<rest>` into `N` and `<rest>`.
+    fn member_index<'k>(&self, name: &str, key: &'k str) -> Result<(u32, &'k str), QueryError> {
+        let after = &key[name.len() + ".member.".len()..];
+        let digits = after.find('.').map_or(after, |dot| &after[..dot]);
+        match digits.parse::<u32>() {
+            Ok(n) if n >= 1 && !digits.starts_with('+') => Ok((n, &after[digits.len()..])),
+            _ => Err(self.malformed_member(name, key)),
+        }
+    }
+
+    fn malformed_member(&self, name: &str, key: &str) -> QueryError {
+        QueryError::sender(
+            "MalformedQueryString",
+            format!(
+                "Parameter '{}' is not a valid member of list '{}': list members are encoded as {name}.member.N with N starting at 1",
+                self.full(key),
+                self.full(name)
+            ),
+        )
+    }
+
+    /// The full key of a member, for messages.
+    fn full(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+}
+
+/// `Targets.member.1.Id` → `targets.member.1.id`, the way AWS names members
+/// in validation messages.
+fn lower_camel(path: &str) -> String {
+    path.split('.')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A small XML writer over quick-xml for the Query response shapes. Text is
+/// escaped by quick-xml; the first write error is kept and reported by
+/// [`XmlWriter::finish`], so callers can chain without `?` at every step.
+pub struct XmlWriter {
+    inner: Writer<Vec<u8>>,
+    error: Option<io::Error>,
+}
+
+impl Default for XmlWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl XmlWriter {
+    pub fn new() -> Self {
+        let mut w = Self {
+            inner: Writer::new(Vec::new()),
+            error: None,
+        };
+        w.event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+        w
+    }
+
+    /// `<name>value</name>`.
+    pub fn text(&mut self, name: &str, value: impl Display) -> &mut Self {
+        let value = value.to_string();
+        self.event(Event::Start(BytesStart::new(name)));
+        self.event(Event::Text(BytesText::new(&value)));
+        self.event(Event::End(BytesEnd::new(name)));
+        self
+    }
+
+    /// `<name>value</name>` when `value` is set; nothing otherwise.
+    pub fn opt_text(&mut self, name: &str, value: Option<impl Display>) -> &mut Self {
+        if let Some(value) = value {
+            self.text(name, value);
+        }
+        self
+    }
+
+    /// A timestamp as AWS Query writes it: ISO-8601 UTC with milliseconds,
+    /// e.g. `2016-03-25T21:26:12.920Z`.
+    pub fn timestamp(&mut self, name: &str, t: OffsetDateTime) -> &mut Self {
+        self.text(name, iso8601_millis(t))
+    }
+
+    /// `<name>…</name>` with `body` as content.
+    pub fn element(&mut self, name: &str, body: impl FnOnce(&mut Self)) -> &mut Self {
+        self.event(Event::Start(BytesStart::new(name)));
+        body(self);
+        self.event(Event::End(BytesEnd::new(name)));
+        self
+    }
+
+    /// `<name xmlns="ns">…</name>`.
+    pub fn element_ns(&mut self, name: &str, ns: &str, body: impl FnOnce(&mut Self)) -> &mut Self {
+        self.event(Event::Start(
+            BytesStart::new(name).with_attributes([("xmlns", ns)]),
+        ));
+        body(self);
+        self.event(Event::End(BytesEnd::new(name)));
+        self
+    }
+
+    /// `<name><member>…</member>…</name>`: a Query list.
+    pub fn members<T>(
+        &mut self,
+        name: &str,
+        items: impl IntoIterator<Item = T>,
+        mut each: impl FnMut(&mut Self, T),
+    ) -> &mut Self {
+        self.element(name, |w| {
+            for item in items {
+                w.element("member", |w| each(w, item));
+            }
+        })
+    }
+
+    /// A list of strings, `<name><member>v</member>…</name>`.
+    pub fn string_members<S: Display>(
+        &mut self,
+        name: &str,
+        items: impl IntoIterator<Item = S>,
+    ) -> &mut Self {
+        self.members(name, items, |w, s| {
+            w.event(Event::Text(BytesText::new(&s.to_string())));
+        })
+    }
+
+    /// The document, or the first write error.
+    pub fn finish(self) -> io::Result<Vec<u8>> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.inner.into_inner()),
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>) {
+        if self.error.is_none() {
+            if let Err(e) = self.inner.write_event(event) {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+/// A 200 response `<OpResponse><OpResult>…</OpResult><ResponseMetadata>…`.
+/// `result` writes the members of `<OpResult>`; it may write nothing.
+pub fn respond(operation: &str, request_id: &str, result: impl FnOnce(&mut XmlWriter)) -> Response {
+    let mut w = XmlWriter::new();
+    w.element_ns(&format!("{operation}Response"), ELBV2_XMLNS, |w| {
+        w.element(&format!("{operation}Result"), result);
+        w.element("ResponseMetadata", |w| {
+            w.text("RequestId", request_id);
+        });
+    });
+    match w.finish() {
+        Ok(body) => xml_response(StatusCode::OK, body, request_id),
+        Err(e) => QueryError::receiver(
+            "InternalFailure",
+            format!("cannot encode the response: {e}"),
+        )
+        .into_response_with_id(request_id),
+    }
+}
+
+/// ISO-8601 in UTC with exactly three fractional digits and `Z`.
+pub fn iso8601_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+fn xml_response(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(CONTENT_TYPE),
+    );
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(body: &str) -> Params {
+        Params::parse(body.as_bytes()).unwrap()
+    }
+
+    async fn body_text(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn scalars_and_ordered_lists() {
+        let p = params("Action=DescribeLoadBalancers&Version=2015-12-01&Names.member.2=b&Names.member.10=c&Names.member.1=a%2Fx");
+        assert_eq!(action(&p).unwrap(), "DescribeLoadBalancers");
+        assert_eq!(p.list("Names").unwrap(), vec!["a/x", "b", "c"]);
+        assert!(p.list("Other").unwrap().is_empty());
+        assert_eq!(p.get("Missing"), None);
+        assert_eq!(p.required("Missing").unwrap_err().code, "ValidationError");
+    }
+
+    #[test]
+    fn nested_structures() {
+        let p = params(concat!(
+            "Targets.member.1.Id=10.0.1.5&Targets.member.1.Port=8080&Targets.member.2.Id=10.0.1.6",
+            "&Conditions.member.1.Field=path-pattern",
+            "&Conditions.member.1.PathPatternConfig.Values.member.1=/api/*",
+            "&Conditions.member.1.PathPatternConfig.Values.member.2=/v2/*",
+            "&Actions.member.1.Type=forward",
+            "&Actions.member.1.ForwardConfig.TargetGroups.member.1.TargetGroupArn=T1",
+            "&Actions.member.1.ForwardConfig.TargetGroups.member.1.Weight=10",
+            "&Actions.member.1.ForwardConfig.TargetGroupStickinessConfig.Enabled=true",
+        ));
+        let targets = p.structures("Targets").unwrap();
+        assert_eq!(targets.len(), 2);
+        assert_eq!(targets[0].get("Id"), Some("10.0.1.5"));
+        assert_eq!(targets[0].integer::<u16>("Port").unwrap(), Some(8080));
+        assert_eq!(targets[1].integer::<u16>("Port").unwrap(), None);
+
+        let conditions = p.structures("Conditions").unwrap();
+        let path = conditions[0].structure("PathPatternConfig").unwrap();
+        assert_eq!(path.list("Values").unwrap(), vec!["/api/*", "/v2/*"]);
+        assert!(conditions[0].structure("HostHeaderConfig").is_none());
+
+        let actions = p.structures("Actions").unwrap();
+        let forward = actions[0].structure("ForwardConfig").unwrap();
+        let groups = forward.structures("TargetGroups").unwrap();
+        assert_eq!(groups[0].get("TargetGroupArn"), Some("T1"));
+        assert_eq!(groups[0].integer::<u32>("Weight").unwrap(), Some(10));
+        let sticky = forward.structure("TargetGroupStickinessConfig").unwrap();
+        assert_eq!(sticky.boolean("Enabled").unwrap(), Some(true));
+        assert!(actions[0].has("ForwardConfig"));
+        assert!(!actions[0].has("RedirectConfig"));
+    }
+
+    #[test]
+    fn key_value_lists() {
+        let p = params("Attributes.member.1.Key=a&Attributes.member.1.Value=1&Tags.member.1.Key=k");
+        assert_eq!(
+            p.key_values("Attributes").unwrap(),
+            vec![("a".into(), "1".into())]
+        );
+        assert_eq!(
+            p.key_values("Tags").unwrap(),
+            vec![("k".into(), String::new())]
+        );
+        let e = params("Tags.member.1.Value=v")
+            .key_values("Tags")
+            .unwrap_err();
+        assert!(e.message.contains("tags.member.1.key"), "{}", e.message);
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        for bad in [
+            "Names.member.0=a",
+            "Names.member.x=a",
+            "Names.member.=a",
+            "Names.member.1.Extra=a",
+        ] {
+            let e = params(bad).list("Names").unwrap_err();
+            assert_eq!(e.code, "MalformedQueryString", "{bad}");
+        }
+        let e = params("Targets.member.1=x")
+            .structures("Targets")
+            .unwrap_err();
+        assert_eq!(e.code, "MalformedQueryString");
+        assert_eq!(
+            Params::parse(b"a=1&a=2").unwrap_err().code,
+            "MalformedQueryString"
+        );
+        assert_eq!(
+            Params::parse(b"\xff\xfe").unwrap_err().code,
+            "MalformedQueryString"
+        );
+        let p = params("Port=eighty&Enabled=yes");
+        assert_eq!(
+            p.integer::<u16>("Port").unwrap_err().code,
+            "ValidationError"
+        );
+        assert_eq!(p.boolean("Enabled").unwrap_err().code, "ValidationError");
+        assert_eq!(
+            params("Port=70000")
+                .integer::<u16>("Port")
+                .unwrap_err()
+                .code,
+            "ValidationError"
+        );
+    }
+
+    #[test]
+    fn envelope_checks_action_and_version() {
+        assert_eq!(
+            action(&params("Version=2015-12-01")).unwrap_err().code,
+            "MissingAction"
+        );
+        assert_eq!(
+            action(&params("Action=X")).unwrap_err().code,
+            "MissingParameter"
+        );
+        assert_eq!(
+            action(&params("Action=X&Version=2012-06-01"))
+                .unwrap_err()
+                .code,
+            "InvalidParameterValue"
+        );
+    }
+
+    #[tokio::test]
+    async fn success_envelope_puts_the_result_first() {
+        let response = respond("RegisterTargets", "req-1", |_| {});
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[http::header::CONTENT_TYPE], "text/xml");
+        let body = body_text(response).await;
+        assert_eq!(
+            body,
+            concat!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+                r#"<RegisterTargetsResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">"#,
+                "<RegisterTargetsResult></RegisterTargetsResult>",
+                "<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata>",
+                "</RegisterTargetsResponse>"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn lists_are_member_sequences_and_text_is_escaped() {
+        let response = respond("DescribeTags", "r", |w| {
+            w.members("TagDescriptions", ["a<b"], |w, arn| {
+                w.text("ResourceArn", arn);
+                w.string_members("Values", ["x&y", "z"]);
+            });
+        });
+        let body = body_text(response).await;
+        assert!(body.contains(
+            "<TagDescriptions><member><ResourceArn>a&lt;b</ResourceArn><Values><member>x&amp;y</member><member>z</member></Values></member></TagDescriptions>"
+        ), "{body}");
+    }
+
+    #[tokio::test]
+    async fn error_envelope() {
+        let response =
+            QueryError::sender("TargetGroupNotFound", "One or more target groups not found")
+                .into_response_with_id("req-2");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body = body_text(response).await;
+        assert!(body.contains(r#"<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type><Code>TargetGroupNotFound</Code><Message>One or more target groups not found</Message></Error><RequestId>req-2</RequestId></ErrorResponse>"#), "{body}");
+
+        let throttled = QueryError::with_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            "PriorRequestNotComplete",
+            "busy",
+        );
+        assert_eq!(throttled.fault_type(), "Sender");
+        let internal = QueryError::receiver("InternalFailure", "boom").into_response_with_id("r");
+        assert_eq!(internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body_text(internal).await.contains("<Type>Receiver</Type>"));
+    }
+
+    #[test]
+    fn timestamps_have_millis_and_z() {
+        let t = time::macros::datetime!(2016-03-25 21:26:12.920 UTC);
+        assert_eq!(iso8601_millis(t), "2016-03-25T21:26:12.920Z");
+        let t = time::macros::datetime!(2016-03-25 23:26:12.005 +02:00);
+        assert_eq!(iso8601_millis(t), "2016-03-25T21:26:12.005Z");
     }
 }
