@@ -1,1 +1,571 @@
-fn main() {}
+//! sample-app: the task image used in demos and tests of the emulator.
+//!
+//! A small HTTP/1.1 server whose answers let a test see *which* task served a
+//! request and steer its behaviour (health, latency, crashes, large bodies,
+//! WebSockets). It links statically so it can run in a `FROM scratch` image;
+//! `sample-app healthcheck` stands in for `curl` in a Docker HEALTHCHECK.
+//!
+//! Endpoints:
+//! - `GET /`                 JSON `{ip, hostname, version, requests, port}`
+//! - `GET /health`           `ok` (200), or 503 after `POST /admin/unhealthy`
+//! - `ANY /echo`             JSON `{method, path, query, args, headers, body_bytes}`
+//! - `GET /bytes?n=N`        N bytes, chunked, in 64 KiB chunks
+//! - `POST /upload`          JSON `{bytes}`: the request body's length
+//! - `GET /ws`               WebSocket echo (text and binary)
+//! - `POST /admin/healthy`, `POST /admin/unhealthy`
+//! - `POST /admin/exit?code=N`  exit with N (default 1) just after answering
+//!
+//! Environment: `PORT` (8080), `APP_VERSION` (`v1`), `RESPONSE_DELAY_MS` (0)
+//! added to every `/` and `/echo` response, plus `?delay_ms=N` per request.
+
+use std::convert::Infallible;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Map, Value};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// Size of one chunk of `/bytes`.
+const CHUNK: usize = 64 * 1024;
+static FILLER: [u8; CHUNK] = [b'x'; CHUNK];
+/// Upper bound for any artificial delay, so a typo cannot park a request forever
+/// (and `tokio::time::sleep` never sees an absurd duration).
+const MAX_DELAY_MS: u64 = 3_600_000;
+
+struct App {
+    version: String,
+    hostname: String,
+    port: u16,
+    base_delay_ms: u64,
+    healthy: AtomicBool,
+    requests: AtomicU64,
+}
+
+fn main() {
+    let port = env_port();
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        // No runtime needed: a blocking one-shot probe keeps the exit path simple.
+        std::process::exit(healthcheck(port));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        // Tasks are small; two workers are plenty and keep the footprint low
+        // when a test starts many containers.
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if let Err(e) = rt.block_on(serve(port)) {
+        log(&format!("sample-app: {e}"));
+        std::process::exit(2);
+    }
+}
+
+fn env_port() -> u16 {
+    std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(8080)
+}
+
+async fn serve(port: u16) -> std::io::Result<()> {
+    let app = Arc::new(App {
+        version: std::env::var("APP_VERSION").unwrap_or_else(|_| "v1".to_string()),
+        hostname: hostname(),
+        port,
+        base_delay_ms: std::env::var("RESPONSE_DELAY_MS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0),
+        healthy: AtomicBool::new(true),
+        requests: AtomicU64::new(0),
+    });
+
+    let listener = TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port))).await?;
+    log(&format!(
+        "sample-app listening on 0.0.0.0:{port} version {}",
+        app.version
+    ));
+
+    // As PID 1 in a container, SIGTERM is ignored unless we handle it; without
+    // this `docker stop` would wait its full grace period and then SIGKILL.
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+
+    loop {
+        tokio::select! {
+            _ = sigterm.recv() => {
+                log("sample-app: SIGTERM, exiting");
+                std::process::exit(0);
+            }
+            _ = tokio::signal::ctrl_c() => {
+                log("sample-app: SIGINT, exiting");
+                std::process::exit(0);
+            }
+            accepted = listener.accept() => {
+                let (stream, _peer) = match accepted {
+                    Ok(s) => s,
+                    // e.g. EMFILE: keep serving the connections we have.
+                    Err(e) => {
+                        log(&format!("sample-app: accept: {e}"));
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                // The address the request arrived on is what tells tasks apart
+                // behind the load balancer (each task has its own ENI address).
+                let local_ip = stream
+                    .local_addr()
+                    .map(|a| a.ip().to_canonical())
+                    .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| {
+                        handle(app.clone(), local_ip, req)
+                    });
+                    // Errors here are client resets and the like; nothing to do.
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+        }
+    }
+}
+
+async fn handle(
+    app: Arc<App>,
+    local_ip: IpAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let args = parse_query(&query);
+
+    // Health probes arrive on a timer; counting them would make `requests`
+    // depend on timing rather than on what a test sent.
+    if path != "/health" {
+        app.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    let resp = match (&method, path.as_str()) {
+        (_, "/health") => {
+            if app.healthy.load(Ordering::Relaxed) {
+                text(StatusCode::OK, "ok\n")
+            } else {
+                text(StatusCode::SERVICE_UNAVAILABLE, "unhealthy\n")
+            }
+        }
+        (&Method::GET | &Method::HEAD, "/") => {
+            delay(&app, &args).await;
+            json_response(
+                StatusCode::OK,
+                &json!({
+                    "ip": local_ip.to_string(),
+                    "hostname": app.hostname,
+                    "version": app.version,
+                    "requests": app.requests.load(Ordering::Relaxed),
+                    "port": app.port,
+                }),
+            )
+        }
+        (_, "/echo") => echo(&app, req, &args).await,
+        (&Method::GET, "/bytes") => {
+            let n = query_u64(&args, "n").unwrap_or(0);
+            bytes_body(n)
+        }
+        (&Method::POST | &Method::PUT, "/upload") => match count_body(req.into_body()).await {
+            Ok(n) => json_response(StatusCode::OK, &json!({ "bytes": n })),
+            Err(e) => text(StatusCode::BAD_REQUEST, &format!("body error: {e}\n")),
+        },
+        (&Method::GET, "/ws") => websocket(req),
+        (&Method::POST, "/admin/unhealthy") => {
+            app.healthy.store(false, Ordering::Relaxed);
+            text(StatusCode::OK, "unhealthy\n")
+        }
+        (&Method::POST, "/admin/healthy") => {
+            app.healthy.store(true, Ordering::Relaxed);
+            text(StatusCode::OK, "healthy\n")
+        }
+        (&Method::POST, "/admin/exit") => {
+            let code = query_arg(&args, "code")
+                .and_then(|c| c.parse::<i32>().ok())
+                .unwrap_or(1);
+            log(&format!("sample-app: exiting with code {code} on request"));
+            // Exit a little later so the response below reaches the client.
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                std::process::exit(code);
+            });
+            let mut r = text(StatusCode::OK, &format!("exiting with code {code}\n"));
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
+        (
+            _,
+            "/" | "/bytes" | "/upload" | "/ws" | "/admin/healthy" | "/admin/unhealthy"
+            | "/admin/exit",
+        ) => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    };
+
+    log(&format!("{method} {path} {}", resp.status().as_u16()));
+    Ok(resp)
+}
+
+/// `/echo`: describe the request back, reading (not buffering) its body.
+async fn echo(app: &App, req: Request<Incoming>, args: &[(String, String)]) -> Response<Body> {
+    let (parts, body) = req.into_parts();
+    let mut headers = Map::new();
+    for name in parts.headers.keys() {
+        let joined = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        headers.insert(name.as_str().to_string(), Value::String(joined));
+    }
+    let mut arg_map = Map::new();
+    for (k, v) in args {
+        // Last one wins, like most frameworks' "get one" accessors.
+        arg_map.insert(k.clone(), Value::String(v.clone()));
+    }
+    let body_bytes = match count_body(body).await {
+        Ok(n) => n,
+        Err(e) => return text(StatusCode::BAD_REQUEST, &format!("body error: {e}\n")),
+    };
+    delay(app, args).await;
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "method": parts.method.as_str(),
+            "path": parts.uri.path(),
+            "query": parts.uri.query().unwrap_or(""),
+            "args": arg_map,
+            "headers": headers,
+            "body_bytes": body_bytes,
+        }),
+    )
+}
+
+/// Reads a body to its end frame by frame, returning its length.
+async fn count_body(mut body: Incoming) -> Result<u64, hyper::Error> {
+    let mut n = 0u64;
+    while let Some(frame) = body.frame().await {
+        if let Some(data) = frame?.data_ref() {
+            n += data.len() as u64;
+        }
+    }
+    Ok(n)
+}
+
+/// `n` filler bytes as a stream of 64 KiB frames. No length is announced, so
+/// hyper sends it with chunked transfer encoding.
+fn bytes_body(n: u64) -> Response<Body> {
+    let chunks = n.div_ceil(CHUNK as u64);
+    let stream = futures::stream::iter(0..chunks).map(move |i| {
+        let len = (n - i * CHUNK as u64).min(CHUNK as u64) as usize;
+        Ok::<_, Infallible>(Frame::data(Bytes::from_static(&FILLER[..len])))
+    });
+    let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    r
+}
+
+/// `/ws`: answers the upgrade, then echoes messages on the upgraded stream.
+fn websocket(mut req: Request<Incoming>) -> Response<Body> {
+    let is_upgrade = header_has_token(&req, header::CONNECTION, "upgrade")
+        && header_has_token(&req, header::UPGRADE, "websocket");
+    let key = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned();
+    let Some(key) = key.filter(|_| is_upgrade) else {
+        return text(StatusCode::BAD_REQUEST, "expected a WebSocket upgrade\n");
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                log(&format!("sample-app: ws upgrade failed: {e}"));
+                return;
+            }
+        };
+        let mut ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+        while let Some(msg) = ws.next().await {
+            let reply = match msg {
+                Ok(m @ (Message::Text(_) | Message::Binary(_))) => m,
+                // Pings are answered by tungstenite itself; a Close is
+                // answered too, after which next() returns None.
+                Ok(_) => continue,
+                Err(_) => break,
+            };
+            if ws.send(reply).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut r = Response::new(empty());
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(
+        header::SEC_WEBSOCKET_ACCEPT,
+        HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+            .expect("base64 is a valid header"),
+    );
+    r
+}
+
+/// Whether a comma-separated header (any of its occurrences) holds `token`.
+fn header_has_token(req: &Request<Incoming>, name: header::HeaderName, token: &str) -> bool {
+    req.headers().get_all(name).iter().any(|v| {
+        v.to_str()
+            .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            .unwrap_or(false)
+    })
+}
+
+/// Sleeps `RESPONSE_DELAY_MS` plus this request's `?delay_ms=`.
+async fn delay(app: &App, args: &[(String, String)]) {
+    let ms = total_delay_ms(app.base_delay_ms, query_u64(args, "delay_ms"));
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
+
+fn total_delay_ms(base: u64, per_request: Option<u64>) -> u64 {
+    base.saturating_add(per_request.unwrap_or(0))
+        .min(MAX_DELAY_MS)
+}
+
+/// Splits a query string into decoded `(name, value)` pairs, in order.
+/// `+` means space and `%XX` is decoded, as in form encoding.
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// The last value of `name`, if any.
+fn query_arg<'a>(args: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    args.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn query_u64(args: &[(String, String)], name: &str) -> Option<u64> {
+    query_arg(args, name).and_then(|v| v.trim().parse().ok())
+}
+
+fn hostname() -> String {
+    let from_file = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    from_file("/etc/hostname")
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
+        // The kernel's UTS name, for hosts without /etc/hostname.
+        .or_else(|| from_file("/proc/sys/kernel/hostname"))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn empty() -> Body {
+    BodyExt::boxed(Full::new(Bytes::new()))
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut r = Response::new(BodyExt::boxed(Full::new(Bytes::from(body.to_string()))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
+    let mut body = serde_json::to_vec(v).expect("JSON values serialize");
+    body.push(b'\n');
+    let mut r = Response::new(BodyExt::boxed(Full::new(Bytes::from(body))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// One line to stdout, flushed at once so `docker logs` shows it immediately.
+fn log(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// `sample-app healthcheck`: GET /health on the local server; 0 if it says 200.
+/// Images built `FROM scratch` have no shell or curl for a HEALTHCHECK.
+fn healthcheck(port: u16) -> i32 {
+    match probe(port) {
+        Ok(200) => 0,
+        Ok(status) => {
+            eprintln!("healthcheck: status {status}");
+            1
+        }
+        Err(e) => {
+            eprintln!("healthcheck: {e}");
+            1
+        }
+    }
+}
+
+fn probe(port: u16) -> std::io::Result<u16> {
+    let timeout = Duration::from_secs(3);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    // The status line is all we need; it fits in the first read in practice,
+    // but read until a line ends to be safe.
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 512];
+    while !buf.contains(&b'\n') && buf.len() < 4096 {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    parse_status_line(&buf)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad status line"))
+}
+
+/// `HTTP/1.1 200 OK` -> 200.
+fn parse_status_line(buf: &[u8]) -> Option<u16> {
+    let line = buf.split(|&c| c == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let mut parts = line.split_whitespace();
+    if !parts.next()?.starts_with("HTTP/") {
+        return None;
+    }
+    parts.next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs_are_split_and_decoded() {
+        assert_eq!(
+            parse_query("a=1&b=hello+world&c=%41%2f&d&&e="),
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "hello world".into()),
+                ("c".into(), "A/".into()),
+                ("d".into(), "".into()),
+                ("e".into(), "".into()),
+            ]
+        );
+        assert!(parse_query("").is_empty());
+    }
+
+    #[test]
+    fn bad_percent_escapes_are_kept() {
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%41"), "A");
+    }
+
+    #[test]
+    fn last_query_value_wins() {
+        let args = parse_query("n=1&n=2&x=abc");
+        assert_eq!(query_u64(&args, "n"), Some(2));
+        assert_eq!(query_u64(&args, "x"), None);
+        assert_eq!(query_u64(&args, "missing"), None);
+    }
+
+    #[test]
+    fn delays_add_and_are_capped() {
+        assert_eq!(total_delay_ms(0, None), 0);
+        assert_eq!(total_delay_ms(100, Some(50)), 150);
+        assert_eq!(total_delay_ms(u64::MAX, Some(5)), MAX_DELAY_MS);
+    }
+
+    #[test]
+    fn status_lines_parse() {
+        assert_eq!(parse_status_line(b"HTTP/1.1 200 OK\r\nx: y\r\n"), Some(200));
+        assert_eq!(
+            parse_status_line(b"HTTP/1.0 503 Service Unavailable\r\n"),
+            Some(503)
+        );
+        assert_eq!(parse_status_line(b"garbage\r\n"), None);
+        assert_eq!(parse_status_line(b""), None);
+    }
+
+    #[test]
+    fn accept_key_matches_rfc6455_example() {
+        assert_eq!(
+            derive_accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+}
