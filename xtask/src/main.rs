@@ -1,1 +1,250 @@
-fn main() {}
+//! Project automation: `cargo xtask <command>` (aliased in .cargo/config.toml).
+//!
+//! - `sample-image`: build the `sample-app` Docker image from a static binary,
+//!   without pulling anything (the image is `FROM scratch`).
+//! - `test`: the one command that runs every test: checks Docker, builds the
+//!   sample image, then runs `cargo test --workspace`. `.ci/run` calls it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "xtask",
+    about = "Project automation for the Fargate/ALB emulator"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build the sample-app image (static binary, FROM scratch) with docker build.
+    SampleImage {
+        /// Image tag to build.
+        #[arg(long, default_value = DEFAULT_TAG)]
+        tag: String,
+    },
+    /// Check Docker, build the sample image, then run `cargo test --workspace`.
+    ///
+    /// Arguments after `--` go to cargo test, e.g. `cargo xtask test -- -p tests`
+    /// or `cargo xtask test -- -- --nocapture`.
+    Test {
+        /// Extra arguments for cargo test (`--workspace` is dropped if they
+        /// contain `-p`/`--package`).
+        #[arg(last = true)]
+        cargo_args: Vec<String>,
+    },
+}
+
+const DEFAULT_TAG: &str = "sample-app:latest";
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::SampleImage { tag } => sample_image(&tag),
+        Cmd::Test { cargo_args } => test(&cargo_args),
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn test(cargo_args: &[String]) -> Result<()> {
+    check_docker()?;
+    sample_image(DEFAULT_TAG)?;
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(workspace_root()?).arg("test");
+    // cargo ignores `-p` next to `--workspace`, so only add it when the
+    // caller did not pick packages.
+    if !selects_packages(cargo_args) {
+        cmd.arg("--workspace");
+    }
+    cmd.args(cargo_args).env("RUST_BACKTRACE", "1");
+    run(&mut cmd)
+}
+
+/// Whether cargo's own arguments (those before a `--`) name packages.
+fn selects_packages(cargo_args: &[String]) -> bool {
+    cargo_args.iter().take_while(|a| *a != "--").any(|a| {
+        a == "-p"
+            || a == "--package"
+            || a.starts_with("--package=")
+            || (a.starts_with("-p") && a.len() > 2)
+    })
+}
+
+/// Fails early with a readable message instead of letting every test that
+/// needs Docker fail on its own.
+fn check_docker() -> Result<()> {
+    println!("xtask: checking that Docker answers (docker info)");
+    let out = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdin(Stdio::null())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            println!(
+                "xtask: Docker engine {}",
+                String::from_utf8_lossy(&o.stdout).trim()
+            );
+            Ok(())
+        }
+        Ok(o) => bail!(
+            "`docker info` failed: the Docker daemon is not reachable. Start it \
+             (e.g. `dockerd &`, or see .ci/run) and retry.\n{}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => {
+            bail!("cannot run `docker` ({e}); install Docker (e.g. apt-get install docker.io)")
+        }
+    }
+}
+
+fn sample_image(tag: &str) -> Result<()> {
+    let root = workspace_root()?;
+    let target = host_triple()?;
+
+    // A static glibc binary runs in an empty image. The explicit --target puts
+    // it under target/<triple>/, so these RUSTFLAGS do not invalidate the
+    // normal (dynamic) build in target/release or target/debug.
+    println!("xtask: building static sample-app for {target}");
+    let mut build = Command::new(cargo());
+    build
+        .current_dir(&root)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "sample-app",
+            "--target",
+            &target,
+        ])
+        .env("RUSTFLAGS", "-C target-feature=+crt-static");
+    run(&mut build)?;
+
+    let target_dir = cargo_target_dir(&root)?;
+    let binary = target_dir.join(&target).join("release").join("sample-app");
+    if !binary.is_file() {
+        bail!("expected binary at {}", binary.display());
+    }
+
+    // A fresh context holding only the binary: sending target/ as the build
+    // context would upload gigabytes to the daemon.
+    let context = std::env::temp_dir().join(format!("sample-app-image-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&context);
+    std::fs::create_dir_all(&context).with_context(|| format!("creating {}", context.display()))?;
+    let result = (|| {
+        std::fs::copy(&binary, context.join("sample-app"))
+            .with_context(|| format!("copying {}", binary.display()))?;
+        std::fs::write(context.join("Dockerfile"), SCRATCH_DOCKERFILE)?;
+        println!(
+            "xtask: docker build -t {tag} {} (FROM scratch + {})",
+            context.display(),
+            binary.display()
+        );
+        // The legacy builder (engine 20.10) works without BuildKit and needs
+        // no base image, so nothing is pulled.
+        run(Command::new("docker")
+            .args(["build", "-t", tag])
+            .arg(&context)
+            .env("DOCKER_BUILDKIT", "0"))
+    })();
+    let _ = std::fs::remove_dir_all(&context);
+    result?;
+    println!("xtask: built image {tag}");
+    Ok(())
+}
+
+/// Dockerfile for the prebuilt static binary (see sample-app/Dockerfile for a
+/// self-contained multi-stage build). No HEALTHCHECK: container health checks
+/// come from the task definition (`/sample-app healthcheck` works there), and
+/// an image-level one would make Docker probe every task container.
+const SCRATCH_DOCKERFILE: &str = r#"FROM scratch
+COPY sample-app /sample-app
+EXPOSE 8080
+ENTRYPOINT ["/sample-app"]
+"#;
+
+/// The host's target triple, from `rustc -vV`.
+fn host_triple() -> Result<String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let out = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .context("running rustc -vV")?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(|s| s.trim().to_string())
+        .context("no `host:` line in rustc -vV output")
+}
+
+/// Where cargo puts build output (honours CARGO_TARGET_DIR and config), from
+/// `cargo metadata`.
+fn cargo_target_dir(root: &Path) -> Result<PathBuf> {
+    let out = Command::new(cargo())
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed");
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("parsing cargo metadata")?;
+    meta["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("no target_directory in cargo metadata")
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    // xtask lives in <root>/xtask.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd.status().with_context(|| format!("spawning {shown}"))?;
+    if !status.success() {
+        bail!("command failed ({status}): {shown}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn package_selection_is_detected_before_the_separator() {
+        assert!(!selects_packages(&args(&[])));
+        assert!(selects_packages(&args(&["-p", "tests"])));
+        assert!(selects_packages(&args(&["-ptests"])));
+        assert!(selects_packages(&args(&["--package=tests"])));
+        assert!(!selects_packages(&args(&["--", "-p"])));
+        assert!(!selects_packages(&args(&[
+            "--release",
+            "--",
+            "--nocapture"
+        ])));
+    }
+}
