@@ -1,1 +1,6 @@
 //! Docker through bollard, and the task metadata endpoint.
+
+pub mod docker;
+pub mod pause;
+
+pub use docker::{DockerRuntime, RuntimeError};
