@@ -239,14 +239,22 @@ impl Handler<'_> {
         }
     }
 
-    fn insert_cluster(&self, ecs: &mut EcsState, name: &str, settings: Vec<KeyValuePair>) -> Cluster {
+    fn insert_cluster(
+        &self,
+        ecs: &mut EcsState,
+        name: &str,
+        settings: Vec<KeyValuePair>,
+    ) -> Cluster {
         let cluster = Cluster {
             cluster_arn: self.arn(&format!("cluster/{name}")),
             cluster_name: name.to_string(),
             status: "ACTIVE".into(),
             created_at: Some(Self::now()),
             settings: if settings.is_empty() {
-                vec![KeyValuePair { name: "containerInsights".into(), value: "disabled".into() }]
+                vec![KeyValuePair {
+                    name: "containerInsights".into(),
+                    value: "disabled".into(),
+                }]
             } else {
                 settings
             },
@@ -256,10 +264,14 @@ impl Handler<'_> {
     }
 
     fn create_cluster(&self, input: CreateClusterInput) -> Output {
-        let name = input.cluster_name.unwrap_or_else(|| DEFAULT_CLUSTER.to_string());
+        let name = input
+            .cluster_name
+            .unwrap_or_else(|| DEFAULT_CLUSTER.to_string());
         let valid = !name.is_empty()
             && name.len() <= 255
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             return Err(EcsError::invalid(
                 "Cluster name can have up to 255 characters: letters, numbers, hyphens and underscores.",
@@ -278,7 +290,9 @@ impl Handler<'_> {
     }
 
     fn describe_clusters(&self, input: DescribeClustersInput) -> Output {
-        let names = input.clusters.unwrap_or_else(|| vec![DEFAULT_CLUSTER.to_string()]);
+        let names = input
+            .clusters
+            .unwrap_or_else(|| vec![DEFAULT_CLUSTER.to_string()]);
         let with_tags = input.include.iter().any(|i| i == "TAGS");
         self.app.store.read(|s| {
             let mut clusters = vec![];
@@ -372,12 +386,16 @@ impl Handler<'_> {
         self.app.store.write(|s| {
             let found = s.ecs.find_task_definition(&input.task_definition).cloned();
             let Some(def) = found else {
-                return Err(EcsError::client("The specified task definition does not exist."));
+                return Err(EcsError::client(
+                    "The specified task definition does not exist.",
+                ));
             };
             let revisions = s.ecs.task_definitions.get_mut(&def.family);
             let slot = revisions.and_then(|r| r.get_mut(def.revision as usize - 1));
             let Some(slot) = slot else {
-                return Err(EcsError::client("The specified task definition does not exist."));
+                return Err(EcsError::client(
+                    "The specified task definition does not exist.",
+                ));
             };
             if slot.status == "ACTIVE" {
                 slot.status = "INACTIVE".into();
@@ -407,7 +425,12 @@ impl Handler<'_> {
             s.ecs
                 .task_definitions
                 .iter()
-                .filter(|(family, _)| input.family_prefix.as_deref().is_none_or(|p| family.starts_with(p)))
+                .filter(|(family, _)| {
+                    input
+                        .family_prefix
+                        .as_deref()
+                        .is_none_or(|p| family.starts_with(p))
+                })
                 .flat_map(|(_, revisions)| revisions.iter())
                 .filter(|d| d.status == status)
                 .map(|d| d.task_definition_arn.clone())
@@ -426,7 +449,12 @@ impl Handler<'_> {
             s.ecs
                 .task_definitions
                 .iter()
-                .filter(|(family, _)| input.family_prefix.as_deref().is_none_or(|p| family.starts_with(p)))
+                .filter(|(family, _)| {
+                    input
+                        .family_prefix
+                        .as_deref()
+                        .is_none_or(|p| family.starts_with(p))
+                })
                 .filter(|(_, revisions)| {
                     status == "ALL" || revisions.iter().any(|d| d.status == status)
                 })
@@ -483,7 +511,10 @@ impl Handler<'_> {
                     "Task definition does not support launch_type FARGATE.",
                 ));
             }
-            let def = Arc::new(apply_overrides(def, input.overrides.clone().unwrap_or_default())?);
+            let def = Arc::new(apply_overrides(
+                def,
+                input.overrides.clone().unwrap_or_default(),
+            )?);
             let mut tasks = vec![];
             for _ in 0..count {
                 let task = self.new_task(
@@ -575,7 +606,10 @@ impl Handler<'_> {
                 id: attachment_id,
                 kind: "ElasticNetworkInterface",
                 status: "PRECREATED",
-                details: vec![KeyValuePair { name: "subnetId".into(), value: subnet.to_string() }],
+                details: vec![KeyValuePair {
+                    name: "subnetId".into(),
+                    value: subnet.to_string(),
+                }],
             }],
             overrides: overrides_json(overrides),
             version: 1,
@@ -596,7 +630,9 @@ impl Handler<'_> {
                 .map(|t| t.task_arn.clone())
                 .ok_or_else(|| EcsError::invalid("The referenced task was not found."))?;
             let task = s.ecs.tasks.get_mut(&arn).expect("found above");
-            let reason = input.reason.unwrap_or_else(|| "Task stopped by user".into());
+            let reason = input
+                .reason
+                .unwrap_or_else(|| "Task stopped by user".into());
             task.request_stop(StopCode::UserInitiated, reason);
             Ok(json!({ "task": task }))
         })
@@ -604,7 +640,9 @@ impl Handler<'_> {
 
     fn describe_tasks(&self, input: DescribeTasksInput) -> Output {
         if input.tasks.len() > 100 {
-            return Err(EcsError::invalid("Tasks cannot have more than 100 elements"));
+            return Err(EcsError::invalid(
+                "Tasks cannot have more than 100 elements",
+            ));
         }
         let with_tags = input.include.iter().any(|i| i == "TAGS");
         self.app.store.write(|s| {
@@ -640,7 +678,10 @@ impl Handler<'_> {
         if input.launch_type.as_deref().is_some_and(|l| l != "FARGATE") {
             return Ok(json!({ "taskArns": [] }));
         }
-        let service_group = input.service_name.as_ref().map(|s| format!("service:{}", last_segment(s)));
+        let service_group = input
+            .service_name
+            .as_ref()
+            .map(|s| format!("service:{}", last_segment(s)));
         let arns = self.app.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             Ok::<_, EcsError>(
@@ -652,7 +693,12 @@ impl Handler<'_> {
                         TaskStatus::Pending => t.last_status.is_pending(),
                         d => t.desired_status == d,
                     })
-                    .filter(|t| input.family.as_deref().is_none_or(|f| t.definition.family == f))
+                    .filter(|t| {
+                        input
+                            .family
+                            .as_deref()
+                            .is_none_or(|f| t.definition.family == f)
+                    })
                     .filter(|t| input.started_by.is_none() || t.started_by == input.started_by)
                     .filter(|t| service_group.is_none() || t.group == service_group)
                     .map(|t| t.task_arn.clone())
@@ -732,19 +778,35 @@ fn ensure_resource_exists(ecs: &EcsState, arn: &str) -> Result<(), EcsError> {
 }
 
 /// Applies RunTask `overrides` to a copy of the definition the task runs.
-fn apply_overrides(mut def: TaskDefinition, overrides: TaskOverride) -> Result<TaskDefinition, EcsError> {
+fn apply_overrides(
+    mut def: TaskDefinition,
+    overrides: TaskOverride,
+) -> Result<TaskDefinition, EcsError> {
     if let Some(cpu) = overrides.cpu {
-        def.cpu = Some(validate::normalize_cpu(&cpu).ok_or_else(|| EcsError::invalid("Invalid cpu override"))?.to_string());
+        def.cpu = Some(
+            validate::normalize_cpu(&cpu)
+                .ok_or_else(|| EcsError::invalid("Invalid cpu override"))?
+                .to_string(),
+        );
     }
     if let Some(memory) = overrides.memory {
-        def.memory = Some(validate::normalize_memory(&memory).ok_or_else(|| EcsError::invalid("Invalid memory override"))?.to_string());
+        def.memory = Some(
+            validate::normalize_memory(&memory)
+                .ok_or_else(|| EcsError::invalid("Invalid memory override"))?
+                .to_string(),
+        );
     }
     for o in overrides.container_overrides {
         let container = def
             .container_definitions
             .iter_mut()
             .find(|c| c.name == o.name)
-            .ok_or_else(|| EcsError::invalid(format!("Container {} is not in the task definition.", o.name)))?;
+            .ok_or_else(|| {
+                EcsError::invalid(format!(
+                    "Container {} is not in the task definition.",
+                    o.name
+                ))
+            })?;
         if let Some(command) = o.command {
             container.command = Some(command);
         }
@@ -786,13 +848,18 @@ fn overrides_json(overrides: Option<&TaskOverride>) -> Value {
 }
 
 /// Pages a list: `nextToken` is the offset of the next item.
-fn paginate<T: serde::Serialize>(items: Vec<T>, page: &PageInput) -> Result<(Vec<T>, Option<String>), EcsError> {
+fn paginate<T: serde::Serialize>(
+    items: Vec<T>,
+    page: &PageInput,
+) -> Result<(Vec<T>, Option<String>), EcsError> {
     let size = page.max_results.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=100).contains(&size) {
         return Err(EcsError::invalid("maxResults must be between 1 and 100."));
     }
     let start = match &page.next_token {
-        Some(token) => token.parse::<usize>().map_err(|_| EcsError::invalid("Invalid nextToken."))?,
+        Some(token) => token
+            .parse::<usize>()
+            .map_err(|_| EcsError::invalid("Invalid nextToken."))?,
         None => 0,
     };
     let total = items.len();

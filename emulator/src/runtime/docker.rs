@@ -157,11 +157,9 @@ impl DockerRuntime {
             .rm(true)
             .labels(&HashMap::from([(LABEL_MANAGED, "true")]))
             .build();
-        let mut build = self.docker.build_image(
-            options,
-            None,
-            Some(bollard::body_full(context.into())),
-        );
+        let mut build =
+            self.docker
+                .build_image(options, None, Some(bollard::body_full(context.into())));
         while let Some(step) = build.next().await {
             let info = step?;
             if let Some(error) = info.error {
@@ -172,7 +170,11 @@ impl DockerRuntime {
     }
 
     /// Creates and starts the task's sandbox on the task network.
-    pub async fn create_sandbox(&self, task_id: &str, labels: &HashMap<String, String>) -> Result<Sandbox> {
+    pub async fn create_sandbox(
+        &self,
+        task_id: &str,
+        labels: &HashMap<String, String>,
+    ) -> Result<Sandbox> {
         let mut all_labels = self.labels();
         all_labels.extend(labels.clone());
         let name = self.container_name(task_id, "pause");
@@ -195,7 +197,10 @@ impl DockerRuntime {
         };
         let created = self
             .docker
-            .create_container(Some(CreateContainerOptionsBuilder::new().name(&name).build()), body)
+            .create_container(
+                Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+                body,
+            )
             .await?;
         self.docker
             .start_container(&created.id, None::<StartContainerOptions>)
@@ -226,7 +231,10 @@ impl DockerRuntime {
     /// error then says so, and becomes the task's `CannotPullContainerError`.
     pub async fn pull_image(&self, image: &str) -> Result<()> {
         let (repo, tag) = split_image(image);
-        let options = CreateImageOptionsBuilder::new().from_image(repo).tag(tag).build();
+        let options = CreateImageOptionsBuilder::new()
+            .from_image(repo)
+            .tag(tag)
+            .build();
         let mut pull = self.docker.create_image(Some(options), None, None);
         while let Some(progress) = pull.next().await {
             match progress {
@@ -235,7 +243,11 @@ impl DockerRuntime {
                         return Err(RuntimeError::ImagePull(error));
                     }
                     if let Some(status) = info.status {
-                        tracing::info!(image, progress = info.progress.as_deref().unwrap_or(""), "{status}");
+                        tracing::info!(
+                            image,
+                            progress = info.progress.as_deref().unwrap_or(""),
+                            "{status}"
+                        );
                     }
                 }
                 Err(e) => return Err(RuntimeError::ImagePull(docker_message(&e))),
@@ -245,7 +257,12 @@ impl DockerRuntime {
     }
 
     /// Creates (not starts) a task container inside `sandbox`'s namespace.
-    pub async fn create_container(&self, task_id: &str, sandbox: &Sandbox, spec: &ContainerSpec) -> Result<String> {
+    pub async fn create_container(
+        &self,
+        task_id: &str,
+        sandbox: &Sandbox,
+        spec: &ContainerSpec,
+    ) -> Result<String> {
         let mut labels = self.labels();
         labels.extend(spec.labels.clone());
         let body = ContainerCreateBody {
@@ -268,7 +285,10 @@ impl DockerRuntime {
         let name = self.container_name(task_id, &spec.name);
         let created = self
             .docker
-            .create_container(Some(CreateContainerOptionsBuilder::new().name(&name).build()), body)
+            .create_container(
+                Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+                body,
+            )
             .await?;
         Ok(created.id)
     }
@@ -305,7 +325,10 @@ impl DockerRuntime {
         match self.docker.stop_container(id, Some(options)).await {
             Ok(()) => Ok(()),
             // 304: already stopped; 404: already gone.
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 304 | 404, .. }) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304 | 404,
+                ..
+            }) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
@@ -314,11 +337,23 @@ impl DockerRuntime {
     pub async fn remove_container(&self, id: &str) {
         let _ = self
             .docker
-            .kill_container(id, Some(KillContainerOptionsBuilder::new().signal("SIGKILL").build()))
+            .kill_container(
+                id,
+                Some(KillContainerOptionsBuilder::new().signal("SIGKILL").build()),
+            )
             .await;
-        let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
         if let Err(e) = self.docker.remove_container(id, Some(options)).await {
-            if !matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) {
+            if !matches!(
+                e,
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404,
+                    ..
+                }
+            ) {
                 tracing::warn!(container = id, error = %e, "cannot remove container");
             }
         }
@@ -339,17 +374,28 @@ pub async fn remove_instance_objects(docker: &Docker, instance: &str) {
     )]);
     let containers = docker
         .list_containers(Some(
-            ListContainersOptionsBuilder::new().all(true).filters(&filter).build(),
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filter)
+                .build(),
         ))
         .await
         .unwrap_or_default();
-    let removals = containers.into_iter().filter_map(|c| c.id).map(|id| async move {
-        let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
-        let _ = docker.remove_container(&id, Some(options)).await;
-    });
+    let removals = containers
+        .into_iter()
+        .filter_map(|c| c.id)
+        .map(|id| async move {
+            let options = RemoveContainerOptionsBuilder::new()
+                .force(true)
+                .v(true)
+                .build();
+            let _ = docker.remove_container(&id, Some(options)).await;
+        });
     futures::future::join_all(removals).await;
     let networks = docker
-        .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filter).build()))
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filter).build(),
+        ))
         .await
         .unwrap_or_default();
     for network in networks.into_iter().filter_map(|n| n.id) {
@@ -361,12 +407,18 @@ pub async fn remove_instance_objects(docker: &Docker, instance: &str) {
 
 /// Connects with local defaults and removes `instance`'s objects.
 pub async fn cleanup_instance(instance: &str) -> Result<()> {
-    let docker = Docker::connect_with_local_defaults()?.negotiate_version().await?;
+    let docker = Docker::connect_with_local_defaults()?
+        .negotiate_version()
+        .await?;
     remove_instance_objects(&docker, &sanitize(instance)).await;
     Ok(())
 }
 
-async fn create_network(docker: &Docker, instance: &str, subnet: Option<ipnet::Ipv4Net>) -> Result<TaskNetwork> {
+async fn create_network(
+    docker: &Docker,
+    instance: &str,
+    subnet: Option<ipnet::Ipv4Net>,
+) -> Result<TaskNetwork> {
     let name = format!("fargate-emulator-{instance}");
     let request = NetworkCreateRequest {
         name: name.clone(),
@@ -386,7 +438,10 @@ async fn create_network(docker: &Docker, instance: &str, subnet: Option<ipnet::I
     };
     let created = docker.create_network(request).await?;
     let inspect = docker
-        .inspect_network(&created.id, None::<bollard::query_parameters::InspectNetworkOptions>)
+        .inspect_network(
+            &created.id,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
         .await?;
     let config = inspect
         .ipam
@@ -415,7 +470,13 @@ async fn create_network(docker: &Docker, instance: &str, subnet: Option<ipnet::I
 /// Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
 fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -448,8 +509,14 @@ mod tests {
     fn image_references_split_into_repo_and_tag() {
         assert_eq!(split_image("nginx"), ("nginx", "latest"));
         assert_eq!(split_image("sample-app:v2"), ("sample-app", "v2"));
-        assert_eq!(split_image("localhost:5000/app"), ("localhost:5000/app", "latest"));
-        assert_eq!(split_image("localhost:5000/app:1"), ("localhost:5000/app", "1"));
+        assert_eq!(
+            split_image("localhost:5000/app"),
+            ("localhost:5000/app", "latest")
+        );
+        assert_eq!(
+            split_image("localhost:5000/app:1"),
+            ("localhost:5000/app", "1")
+        );
     }
 
     #[test]

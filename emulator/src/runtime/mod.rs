@@ -4,3 +4,4 @@ pub mod docker;
 pub mod pause;
 
 pub use docker::{DockerRuntime, RuntimeError};
+pub mod metadata;

@@ -55,7 +55,7 @@ pub fn pause_elf(arch: &str) -> Option<Vec<u8>> {
     elf.extend_from_slice(&(PROGRAM_HEADER_LEN as u16).to_le_bytes());
     elf.extend_from_slice(&1u16.to_le_bytes()); // one program header
     elf.extend_from_slice(&[0; 6]); // no sections
-    // One PT_LOAD segment, read + execute, mapping the whole file.
+                                    // One PT_LOAD segment, read + execute, mapping the whole file.
     elf.extend_from_slice(&1u32.to_le_bytes());
     elf.extend_from_slice(&5u32.to_le_bytes());
     elf.extend_from_slice(&0u64.to_le_bytes());
@@ -78,7 +78,10 @@ pub fn build_context(arch: &str) -> std::io::Result<Vec<u8>> {
     })?;
     let dockerfile = b"FROM scratch\nCOPY pause /pause\nENTRYPOINT [\"/pause\"]\n";
     let mut tar = tar::Builder::new(Vec::new());
-    for (path, data, mode) in [("Dockerfile", &dockerfile[..], 0o644), ("pause", &elf[..], 0o755)] {
+    for (path, data, mode) in [
+        ("Dockerfile", &dockerfile[..], 0o644),
+        ("pause", &elf[..], 0o755),
+    ] {
         let mut header = tar::Header::new_gnu();
         header.set_size(data.len() as u64);
         header.set_mode(mode);

@@ -14,8 +14,6 @@ use time::OffsetDateTime;
 pub use task::{Attachment, Container, Task, TaskStatus};
 pub use task_definition::{ContainerDefinition, TaskDefinition};
 
-
-
 /// The cluster used when a request names none. AWS creates it on first use;
 /// so does the emulator, for any request that leaves `cluster` out.
 pub const DEFAULT_CLUSTER: &str = "default";
@@ -87,9 +85,7 @@ impl EcsState {
             running_tasks_count: in_cluster()
                 .filter(|t| t.last_status == TaskStatus::Running)
                 .count() as u32,
-            pending_tasks_count: in_cluster()
-                .filter(|t| t.last_status.is_pending())
-                .count() as u32,
+            pending_tasks_count: in_cluster().filter(|t| t.last_status.is_pending()).count() as u32,
             active_services_count: 0,
             capacity_providers: vec!["FARGATE", "FARGATE_SPOT"],
             default_capacity_provider_strategy: vec![],

@@ -220,7 +220,12 @@ impl Task {
                 }
                 "HEALTHY" => any_checked = true,
                 _ => {
-                    if self.definition.container(&c.name).and_then(|d| d.health_check.as_ref()).is_some() {
+                    if self
+                        .definition
+                        .container(&c.name)
+                        .and_then(|d| d.health_check.as_ref())
+                        .is_some()
+                    {
                         status = "UNKNOWN";
                         any_checked = true;
                     }

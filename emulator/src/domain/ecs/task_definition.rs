@@ -35,17 +35,9 @@ pub struct TaskDefinition {
     pub execution_role_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_role_arn: Option<String>,
-    #[serde(
-        default,
-        with = "ts::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "ts::option", skip_serializing_if = "Option::is_none")]
     pub registered_at: Option<OffsetDateTime>,
-    #[serde(
-        default,
-        with = "ts::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "ts::option", skip_serializing_if = "Option::is_none")]
     pub deregistered_at: Option<OffsetDateTime>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,

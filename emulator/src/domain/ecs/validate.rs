@@ -12,13 +12,22 @@ pub struct EcsError {
 
 impl EcsError {
     pub fn client(message: impl Into<String>) -> Self {
-        Self { code: "ClientException", message: message.into() }
+        Self {
+            code: "ClientException",
+            message: message.into(),
+        }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self { code: "InvalidParameterException", message: message.into() }
+        Self {
+            code: "InvalidParameterException",
+            message: message.into(),
+        }
     }
     pub fn cluster_not_found() -> Self {
-        Self { code: "ClusterNotFoundException", message: "Cluster not found.".into() }
+        Self {
+            code: "ClusterNotFoundException",
+            message: "Cluster not found.".into(),
+        }
     }
 }
 
@@ -39,13 +48,19 @@ pub fn normalize_memory(value: &str) -> Option<u32> {
         let n: f64 = gb.trim().parse().ok()?;
         return (n > 0.0).then(|| (n * 1024.0).round() as u32);
     }
-    v.strip_suffix("mb").unwrap_or(&v).trim().parse().ok().filter(|n| *n > 0)
+    v.strip_suffix("mb")
+        .unwrap_or(&v)
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
 }
 
 /// Whether `cpu` units with `memory` MiB is a Fargate size (aws-semantics C2).
 pub fn is_valid_fargate_size(cpu: u32, memory: u32) -> bool {
     let gib = |n: u32| n * 1024;
-    let steps = |lo: u32, hi: u32, step: u32| memory >= lo && memory <= hi && (memory - lo) % step == 0;
+    let steps =
+        |lo: u32, hi: u32, step: u32| memory >= lo && memory <= hi && (memory - lo) % step == 0;
     match cpu {
         256 => matches!(memory, 512 | 1024 | 2048),
         512 => steps(gib(1), gib(4), 1024),
@@ -61,7 +76,9 @@ pub fn is_valid_fargate_size(cpu: u32, memory: u32) -> bool {
 fn is_valid_family(family: &str) -> bool {
     !family.is_empty()
         && family.len() <= 255
-        && family.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && family
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Checks and normalizes a task definition being registered.
@@ -74,12 +91,15 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
     if def.container_definitions.is_empty() {
         return Err(EcsError::client("Container list cannot be empty."));
     }
-    if let Some(bad) = def
-        .requires_compatibilities
-        .iter()
-        .find(|c| !matches!(c.as_str(), "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES"))
-    {
-        return Err(EcsError::invalid(format!("Invalid requiresCompatibilities value: {bad}")));
+    if let Some(bad) = def.requires_compatibilities.iter().find(|c| {
+        !matches!(
+            c.as_str(),
+            "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES"
+        )
+    }) {
+        return Err(EcsError::invalid(format!(
+            "Invalid requiresCompatibilities value: {bad}"
+        )));
     }
     if let Some(cpu) = def.cpu.clone() {
         let units = normalize_cpu(&cpu)
@@ -87,13 +107,16 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
         def.cpu = Some(units.to_string());
     }
     if let Some(memory) = def.memory.clone() {
-        let mib = normalize_memory(&memory)
-            .ok_or_else(|| EcsError::client(format!("Invalid 'memory' setting for task: {memory}")))?;
+        let mib = normalize_memory(&memory).ok_or_else(|| {
+            EcsError::client(format!("Invalid 'memory' setting for task: {memory}"))
+        })?;
         def.memory = Some(mib.to_string());
     }
     if def.is_fargate() {
         if def.network_mode.as_deref() != Some("awsvpc") {
-            return Err(EcsError::client("Fargate only supports network mode 'awsvpc'."));
+            return Err(EcsError::client(
+                "Fargate only supports network mode 'awsvpc'.",
+            ));
         }
         let (Some(cpu), Some(memory)) = (def.cpu_units(), def.memory_mib()) else {
             return Err(EcsError::client(
@@ -115,7 +138,9 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
     let mut names = std::collections::HashSet::new();
     for container in &mut def.container_definitions {
         if container.name.is_empty() || container.image.is_empty() {
-            return Err(EcsError::client("Container.name and Container.image should not be null or empty."));
+            return Err(EcsError::client(
+                "Container.name and Container.image should not be null or empty.",
+            ));
         }
         if !names.insert(container.name.clone()) {
             return Err(EcsError::client(format!(
@@ -157,12 +182,24 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
                 ));
             }
         }
-        if container.stop_timeout.is_some_and(|t| !(0..=120).contains(&t)) && def.requires_compatibilities.iter().any(|c| c == "FARGATE") {
-            return Err(EcsError::client("stopTimeout must be between 0 and 120 seconds on Fargate."));
+        if container
+            .stop_timeout
+            .is_some_and(|t| !(0..=120).contains(&t))
+            && def.requires_compatibilities.iter().any(|c| c == "FARGATE")
+        {
+            return Err(EcsError::client(
+                "stopTimeout must be between 0 and 120 seconds on Fargate.",
+            ));
         }
         for dep in &container.depends_on {
-            if !matches!(dep.condition.as_str(), "START" | "COMPLETE" | "SUCCESS" | "HEALTHY") {
-                return Err(EcsError::invalid(format!("Invalid dependsOn condition: {}", dep.condition)));
+            if !matches!(
+                dep.condition.as_str(),
+                "START" | "COMPLETE" | "SUCCESS" | "HEALTHY"
+            ) {
+                return Err(EcsError::invalid(format!(
+                    "Invalid dependsOn condition: {}",
+                    dep.condition
+                )));
             }
         }
     }
@@ -172,7 +209,11 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
         ));
     }
     for container in &def.container_definitions {
-        if let Some(dep) = container.depends_on.iter().find(|d| !names.contains(&d.container_name)) {
+        if let Some(dep) = container
+            .depends_on
+            .iter()
+            .find(|d| !names.contains(&d.container_name))
+        {
             return Err(EcsError::client(format!(
                 "Container {} depends on unknown container {}.",
                 container.name, dep.container_name
@@ -220,24 +261,39 @@ mod tests {
         assert_eq!(normalize_memory("abc"), None);
         let mut d = fargate("0.5 vCPU", "1 GB");
         task_definition(&mut d).unwrap();
-        assert_eq!((d.cpu.as_deref(), d.memory.as_deref()), (Some("512"), Some("1024")));
+        assert_eq!(
+            (d.cpu.as_deref(), d.memory.as_deref()),
+            (Some("512"), Some("1024"))
+        );
         let mapping = &d.container_definitions[0].port_mappings[0];
-        assert_eq!((mapping.host_port, mapping.protocol.as_deref()), (Some(8080), Some("tcp")));
+        assert_eq!(
+            (mapping.host_port, mapping.protocol.as_deref()),
+            (Some(8080), Some("tcp"))
+        );
     }
 
     #[test]
     fn fargate_rules_are_enforced() {
         let mut d = fargate("256", "4096");
-        assert!(task_definition(&mut d).unwrap_err().message.contains("No Fargate configuration"));
+        assert!(task_definition(&mut d)
+            .unwrap_err()
+            .message
+            .contains("No Fargate configuration"));
         let mut d = fargate("256", "512");
         d.network_mode = Some("bridge".into());
-        assert!(task_definition(&mut d).unwrap_err().message.contains("awsvpc"));
+        assert!(task_definition(&mut d)
+            .unwrap_err()
+            .message
+            .contains("awsvpc"));
         let mut d = fargate("256", "512");
         d.container_definitions[0].port_mappings[0].host_port = Some(80);
         assert!(task_definition(&mut d).is_err());
         let mut d = fargate("256", "512");
         d.container_definitions[0].essential = false;
-        assert!(task_definition(&mut d).unwrap_err().message.contains("essential"));
+        assert!(task_definition(&mut d)
+            .unwrap_err()
+            .message
+            .contains("essential"));
         let mut d = fargate("256", "512");
         d.family = "bad family!".into();
         assert!(task_definition(&mut d).is_err());
