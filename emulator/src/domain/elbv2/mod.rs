@@ -180,10 +180,7 @@ impl Rule {
 pub enum Condition {
     HostHeader(Vec<String>),
     PathPattern(Vec<String>),
-    HttpHeader {
-        name: String,
-        values: Vec<String>,
-    },
+    HttpHeader { name: String, values: Vec<String> },
     HttpRequestMethod(Vec<String>),
     /// `(key, value)` pairs; a `None` key matches any key.
     QueryString(Vec<(Option<String>, String)>),
