@@ -16,6 +16,8 @@ use crate::config::{Config, DEFAULT_REGION};
 use crate::dataplane::Dataplane;
 use crate::domain::Store;
 use crate::protocol::{self, json::JsonError, Service};
+use crate::reconcilers::tasks::TaskRunner;
+use crate::runtime::{metadata, DockerRuntime};
 
 /// Largest control-API request body. ECS task definitions are at most 64 KiB;
 /// this leaves room and still bounds memory per request.
@@ -25,8 +27,10 @@ const MAX_API_BODY_BYTES: usize = 1024 * 1024;
 pub struct Emulator {
     app: App,
     addr: SocketAddr,
+    runtime: DockerRuntime,
     shutdown: CancellationToken,
     server: JoinHandle<()>,
+    task_runner: JoinHandle<()>,
 }
 
 impl Emulator {
@@ -34,12 +38,32 @@ impl Emulator {
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         let store = Store::new(config.clone());
         let app = App {
-            store,
+            store: store.clone(),
             dataplane: Dataplane::default(),
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
+
+        let runtime = DockerRuntime::start(&config).await?;
+        let metadata_bind = SocketAddr::new(runtime.network().gateway.into(), 0);
+        let metadata_base = match metadata::start(store.clone(), metadata_bind, shutdown.clone())
+            .await
+        {
+            Ok(url) => Some(url),
+            Err(e) => {
+                // Tasks still run; they just get no ECS_CONTAINER_METADATA_URI_V4.
+                tracing::warn!(error = %e, bind = %metadata_bind, "task metadata endpoint disabled");
+                None
+            }
+        };
+        let runner = TaskRunner::new(
+            store.clone(),
+            runtime.clone(),
+            metadata_base,
+            shutdown.clone(),
+        );
+        let task_runner = tokio::spawn(runner.run());
         let router = router(app.clone());
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
@@ -54,8 +78,10 @@ impl Emulator {
         Ok(Self {
             app,
             addr,
+            runtime,
             shutdown,
             server,
+            task_runner,
         })
     }
 
@@ -77,6 +103,9 @@ impl Emulator {
     pub async fn shutdown(self) {
         self.shutdown.cancel();
         let _ = self.server.await;
+        // The runner returns once every task driver has stopped its task.
+        let _ = self.task_runner.await;
+        self.runtime.shutdown().await;
     }
 }
 

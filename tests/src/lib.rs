@@ -1,1 +1,155 @@
+//! Test harness for end-to-end tests: a real emulator on a real socket, the
+//! official AWS SDK clients pointed at it, and the real Docker engine.
+//!
+//! Every [`TestEmulator`] has its own instance name, so tests run in
+//! parallel without seeing each other's containers, and everything it
+//! created is removed on [`TestEmulator::shutdown`] or, if a test panics
+//! first, on drop.
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+use emulator::{Config, Emulator};
+
+/// The image `cargo xtask sample-image` builds.
+pub const SAMPLE_IMAGE: &str = "sample-app:latest";
+
+pub struct TestEmulator {
+    emulator: Option<Emulator>,
+    pub instance: String,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+impl TestEmulator {
+    /// An emulator on `127.0.0.1:0` with time scaled by 0.1.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Same, with the config adjusted first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let instance = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            instance: instance.clone(),
+            time_scale: 0.1,
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let emulator = Emulator::start(config).await.expect("emulator starts");
+        let sdk = sdk_config(&emulator.endpoint_url()).await;
+        Self {
+            ecs: aws_sdk_ecs::Client::new(&sdk),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+            emulator: Some(emulator),
+            instance,
+        }
+    }
+
+    pub fn emulator(&self) -> &Emulator {
+        self.emulator.as_ref().expect("running")
+    }
+
+    pub fn endpoint_url(&self) -> String {
+        self.emulator().endpoint_url()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.emulator().addr()
+    }
+
+    /// Stops every task and removes every container and network.
+    pub async fn shutdown(mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            emulator.shutdown().await;
+        }
+    }
+}
+
+impl Drop for TestEmulator {
+    fn drop(&mut self) {
+        if self.emulator.is_none() {
+            return;
+        }
+        // The test failed before shutdown(): remove its Docker objects from
+        // a separate thread, since drop cannot await on the test's runtime.
+        let instance = self.instance.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                let _ = rt.block_on(emulator::runtime::docker::cleanup_instance(&instance));
+            }
+        })
+        .join();
+    }
+}
+
+/// SDK config for an emulator endpoint: static test credentials, us-east-1.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// Polls `check` until it returns `Some`, or panics after `timeout` with `what`.
+pub async fn wait_until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A unique, valid resource name: `prefix-<8 hex>`.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+/// A plain HTTP/1.1 GET with a fresh connection; returns status and body.
+pub async fn http_get(url: &str) -> anyhow::Result<(u16, String)> {
+    use http_body_util::{BodyExt, Empty};
+    let uri: hyper::Uri = url.parse()?;
+    let host = uri
+        .host()
+        .ok_or_else(|| anyhow::anyhow!("no host in {url}"))?;
+    let port = uri.port_u16().unwrap_or(80);
+    let stream = tokio::net::TcpStream::connect((host, port)).await?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let request = hyper::Request::get(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
+        .header(hyper::header::HOST, format!("{host}:{port}"))
+        .body(Empty::<bytes::Bytes>::new())?;
+    let response = sender.send_request(request).await?;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}

@@ -1,1 +1,3 @@
 //! Background loops that drive the world toward the store.
+
+pub mod tasks;

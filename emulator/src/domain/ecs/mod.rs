@@ -1,4 +1,138 @@
-//! ECS resource model.
+//! ECS resource model. The structs serialize straight to the ECS wire shape
+//! (camelCase JSON), so what DescribeTasks returns is what the store holds;
+//! runtime-only fields are `#[serde(skip)]`.
+
+pub mod task;
+pub mod task_definition;
+pub mod validate;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use task::{Attachment, Container, Task, TaskStatus};
+pub use task_definition::{ContainerDefinition, TaskDefinition};
+
+/// The cluster used when a request names none. AWS creates it on first use;
+/// so does the emulator, for any request that leaves `cluster` out.
+pub const DEFAULT_CLUSTER: &str = "default";
 
 #[derive(Debug, Default)]
-pub struct EcsState {}
+pub struct EcsState {
+    /// By name. Deleted clusters stay as INACTIVE, as in AWS.
+    pub clusters: BTreeMap<String, Cluster>,
+    /// By family; revision N is at index N-1.
+    pub task_definitions: BTreeMap<String, Vec<TaskDefinition>>,
+    /// By ARN.
+    pub tasks: BTreeMap<String, Task>,
+    /// Tags by resource ARN.
+    pub tags: BTreeMap<String, Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyValuePair {
+    pub name: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cluster {
+    pub cluster_arn: String,
+    pub cluster_name: String,
+    /// ACTIVE or INACTIVE.
+    pub status: String,
+    #[serde(skip)]
+    pub created_at: Option<OffsetDateTime>,
+    pub settings: Vec<KeyValuePair>,
+}
+
+/// The wire form of a cluster, with counts derived from the tasks.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterView {
+    #[serde(flatten)]
+    pub cluster: Cluster,
+    pub registered_container_instances_count: u32,
+    pub running_tasks_count: u32,
+    pub pending_tasks_count: u32,
+    pub active_services_count: u32,
+    pub capacity_providers: Vec<&'static str>,
+    pub default_capacity_provider_strategy: Vec<serde_json::Value>,
+    pub statistics: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+impl EcsState {
+    pub fn cluster_view(&self, cluster: &Cluster, with_tags: bool) -> ClusterView {
+        let in_cluster = || {
+            self.tasks
+                .values()
+                .filter(|t| t.cluster_arn == cluster.cluster_arn)
+        };
+        ClusterView {
+            cluster: cluster.clone(),
+            registered_container_instances_count: 0,
+            running_tasks_count: in_cluster()
+                .filter(|t| t.last_status == TaskStatus::Running)
+                .count() as u32,
+            pending_tasks_count: in_cluster().filter(|t| t.last_status.is_pending()).count() as u32,
+            active_services_count: 0,
+            capacity_providers: vec!["FARGATE", "FARGATE_SPOT"],
+            default_capacity_provider_strategy: vec![],
+            statistics: vec![],
+            tags: with_tags.then(|| self.tags_of(&cluster.cluster_arn)),
+        }
+    }
+
+    pub fn tags_of(&self, arn: &str) -> Vec<Tag> {
+        self.tags.get(arn).cloned().unwrap_or_default()
+    }
+
+    /// Looks a task definition up by `family`, `family:revision` or ARN.
+    /// A bare family means its latest ACTIVE revision.
+    pub fn find_task_definition(&self, reference: &str) -> Option<&TaskDefinition> {
+        let reference = reference
+            .split_once(":task-definition/")
+            .map(|(_, r)| r)
+            .unwrap_or(reference);
+        match reference.rsplit_once(':') {
+            Some((family, revision)) => {
+                let revision: usize = revision.parse().ok()?;
+                self.task_definitions
+                    .get(family)?
+                    .get(revision.checked_sub(1)?)
+            }
+            None => self
+                .task_definitions
+                .get(reference)?
+                .iter()
+                .rev()
+                .find(|d| d.status == "ACTIVE"),
+        }
+    }
+
+    /// A task by ARN or id, within `cluster_arn`.
+    pub fn find_task(&self, cluster_arn: &str, reference: &str) -> Option<&Task> {
+        match self.tasks.get(reference) {
+            Some(t) if t.cluster_arn == cluster_arn => Some(t),
+            Some(_) => None,
+            None => self
+                .tasks
+                .values()
+                .find(|t| t.cluster_arn == cluster_arn && t.id() == reference),
+        }
+    }
+}
+
+/// `epoch_seconds` re-exported for the submodules' serde attributes.
+pub(crate) use crate::protocol::json::epoch_seconds as ts;

@@ -1,0 +1,155 @@
+//! Task definitions as registered (the wire shape of RegisterTaskDefinition's
+//! input, plus what ECS adds). Unknown members are kept and echoed back, so
+//! fields the emulator does not act on still round-trip.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::{ts, KeyValuePair};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDefinition {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub task_definition_arn: String,
+    pub family: String,
+    #[serde(default)]
+    pub revision: u32,
+    #[serde(default)]
+    pub status: String,
+    pub container_definitions: Vec<ContainerDefinition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires_compatibilities: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compatibilities: Vec<String>,
+    /// Normalized to a number of CPU units as a string ("256").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    /// Normalized to MiB as a string ("512").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_role_arn: Option<String>,
+    #[serde(default, with = "ts::option", skip_serializing_if = "Option::is_none")]
+    pub registered_at: Option<OffsetDateTime>,
+    #[serde(default, with = "ts::option", skip_serializing_if = "Option::is_none")]
+    pub deregistered_at: Option<OffsetDateTime>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerDefinition {
+    pub name: String,
+    pub image: String,
+    #[serde(default)]
+    pub cpu: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i64>,
+    #[serde(default)]
+    pub port_mappings: Vec<PortMapping>,
+    /// Defaults to true; at least one container must be essential.
+    #[serde(default = "default_true")]
+    pub essential: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default)]
+    pub environment: Vec<KeyValuePair>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_configuration: Option<LogConfiguration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<ContainerDependency>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortMapping {
+    pub container_port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheck {
+    pub command: Vec<String>,
+    #[serde(default = "HealthCheck::default_interval")]
+    pub interval: u32,
+    #[serde(default = "HealthCheck::default_timeout")]
+    pub timeout: u32,
+    #[serde(default = "HealthCheck::default_retries")]
+    pub retries: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<u32>,
+}
+
+impl HealthCheck {
+    fn default_interval() -> u32 {
+        30
+    }
+    fn default_timeout() -> u32 {
+        5
+    }
+    fn default_retries() -> u32 {
+        3
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogConfiguration {
+    pub log_driver: String,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub options: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerDependency {
+    pub container_name: String,
+    pub condition: String,
+}
+
+impl TaskDefinition {
+    pub fn is_fargate(&self) -> bool {
+        self.requires_compatibilities.iter().any(|c| c == "FARGATE")
+    }
+
+    pub fn cpu_units(&self) -> Option<u32> {
+        self.cpu.as_deref()?.parse().ok()
+    }
+
+    pub fn memory_mib(&self) -> Option<u32> {
+        self.memory.as_deref()?.parse().ok()
+    }
+
+    pub fn container(&self, name: &str) -> Option<&ContainerDefinition> {
+        self.container_definitions.iter().find(|c| c.name == name)
+    }
+}

@@ -1,0 +1,526 @@
+//! Docker through bollard: the network that stands in for the VPC, one
+//! sandbox (pause) container per task holding its network namespace, and the
+//! task's containers joined to it.
+//!
+//! Every object carries [`LABEL_MANAGED`] and [`LABEL_INSTANCE`], so an
+//! emulator removes exactly its own leftovers and parallel emulators (test
+//! runs) sharing one engine never touch each other's containers.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, EndpointSettings, HealthConfig, HostConfig,
+    Ipam, IpamConfig, NetworkCreateRequest, NetworkingConfig,
+};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    InspectContainerOptions, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder, StartContainerOptions,
+    StopContainerOptionsBuilder, WaitContainerOptions,
+};
+use bollard::Docker;
+use futures::StreamExt;
+
+use super::pause::{self, PAUSE_IMAGE};
+use crate::config::Config;
+
+/// Marks every Docker object this emulator creates.
+pub const LABEL_MANAGED: &str = "fargate-emulator.managed";
+/// The emulator instance (see `Config::instance`) that owns the object.
+pub const LABEL_INSTANCE: &str = "fargate-emulator.instance";
+/// The ARN of the task a container belongs to.
+pub const LABEL_TASK_ARN: &str = "com.amazonaws.ecs.task-arn";
+/// The container name from the task definition (the ECS agent sets the same).
+pub const LABEL_CONTAINER_NAME: &str = "com.amazonaws.ecs.container-name";
+pub const LABEL_CLUSTER: &str = "com.amazonaws.ecs.cluster";
+pub const LABEL_FAMILY: &str = "com.amazonaws.ecs.task-definition-family";
+pub const LABEL_REVISION: &str = "com.amazonaws.ecs.task-definition-version";
+
+/// Errors from the container runtime, kept apart from API errors so callers
+/// decide how each shows up (a stopped reason, a log line).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// The Docker engine refused or failed a call.
+    #[error("docker: {0}")]
+    Docker(#[from] bollard::errors::Error),
+    /// An image is neither local nor pullable.
+    #[error("{0}")]
+    ImagePull(String),
+    /// The sandbox came up without an address on the task network.
+    #[error("task network: {0}")]
+    Network(String),
+    /// Building the pause image failed.
+    #[error("pause image: {0}")]
+    PauseImage(String),
+}
+
+pub type Result<T> = std::result::Result<T, RuntimeError>;
+
+/// The task network as created.
+#[derive(Debug, Clone)]
+pub struct TaskNetwork {
+    pub name: String,
+    pub id: String,
+    /// e.g. 172.18.0.0/16
+    pub subnet: ipnet::Ipv4Net,
+    /// The host's address on the network: tasks reach the emulator here.
+    pub gateway: Ipv4Addr,
+}
+
+/// A task's network namespace holder.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    pub container_id: String,
+    pub ip: Ipv4Addr,
+    pub mac: String,
+}
+
+/// One container of a task, ready to create.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub command: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub labels: HashMap<String, String>,
+    pub memory_bytes: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub health_check: Option<HealthConfig>,
+    pub stop_timeout_secs: Option<i64>,
+}
+
+/// What became of a container that is no longer running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerExit {
+    pub exit_code: Option<i64>,
+    pub oom_killed: bool,
+}
+
+/// Handle on the Docker engine, scoped to one emulator instance.
+#[derive(Clone)]
+pub struct DockerRuntime {
+    docker: Docker,
+    instance: String,
+    network: TaskNetwork,
+}
+
+impl DockerRuntime {
+    /// Connects, removes what an earlier run of this instance left behind,
+    /// creates the task network and makes sure the pause image exists.
+    pub async fn start(config: &Config) -> Result<Self> {
+        let docker = Docker::connect_with_local_defaults()?
+            .negotiate_version()
+            .await?;
+        let instance = sanitize(&config.instance);
+        remove_instance_objects(&docker, &instance).await;
+        let network = create_network(&docker, &instance, config.subnet).await?;
+        let runtime = Self {
+            docker,
+            instance,
+            network,
+        };
+        runtime.ensure_pause_image().await?;
+        Ok(runtime)
+    }
+
+    pub fn network(&self) -> &TaskNetwork {
+        &self.network
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    fn labels(&self) -> HashMap<String, String> {
+        HashMap::from([
+            (LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_INSTANCE.to_string(), self.instance.clone()),
+        ])
+    }
+
+    /// `fe-INSTANCE-TASKID-NAME`: readable in `docker ps`, unique per instance.
+    pub fn container_name(&self, task_id: &str, container: &str) -> String {
+        format!("fe-{}-{}-{}", self.instance, task_id, sanitize(container))
+    }
+
+    async fn ensure_pause_image(&self) -> Result<()> {
+        if self.docker.inspect_image(PAUSE_IMAGE).await.is_ok() {
+            return Ok(());
+        }
+        let context = pause::build_context(std::env::consts::ARCH)
+            .map_err(|e| RuntimeError::PauseImage(e.to_string()))?;
+        let options = BuildImageOptionsBuilder::new()
+            .t(PAUSE_IMAGE)
+            .rm(true)
+            .labels(&HashMap::from([(LABEL_MANAGED, "true")]))
+            .build();
+        let mut build =
+            self.docker
+                .build_image(options, None, Some(bollard::body_full(context.into())));
+        while let Some(step) = build.next().await {
+            let info = step?;
+            if let Some(error) = info.error {
+                return Err(RuntimeError::PauseImage(error));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates and starts the task's sandbox on the task network.
+    pub async fn create_sandbox(
+        &self,
+        task_id: &str,
+        labels: &HashMap<String, String>,
+    ) -> Result<Sandbox> {
+        let mut all_labels = self.labels();
+        all_labels.extend(labels.clone());
+        let name = self.container_name(task_id, "pause");
+        let body = ContainerCreateBody {
+            image: Some(PAUSE_IMAGE.to_string()),
+            labels: Some(all_labels),
+            hostname: Some(format!("ip-{task_id}")),
+            host_config: Some(HostConfig {
+                network_mode: Some(self.network.name.clone()),
+                init: Some(false),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    self.network.name.clone(),
+                    EndpointSettings::default(),
+                )])),
+            }),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+                body,
+            )
+            .await?;
+        self.docker
+            .start_container(&created.id, None::<StartContainerOptions>)
+            .await?;
+        let inspect = self.inspect(&created.id).await?;
+        let endpoint = inspect
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|mut n| n.remove(&self.network.name))
+            .ok_or_else(|| RuntimeError::Network("sandbox is not attached".into()))?;
+        let ip = endpoint
+            .ip_address
+            .as_deref()
+            .and_then(|ip| ip.parse().ok())
+            .ok_or_else(|| RuntimeError::Network("sandbox got no IPv4 address".into()))?;
+        Ok(Sandbox {
+            container_id: created.id,
+            ip,
+            mac: endpoint.mac_address.unwrap_or_default(),
+        })
+    }
+
+    pub async fn image_present(&self, image: &str) -> bool {
+        self.docker.inspect_image(image).await.is_ok()
+    }
+
+    /// Pulls an image, logging progress. No registry may be reachable: the
+    /// error then says so, and becomes the task's `CannotPullContainerError`.
+    pub async fn pull_image(&self, image: &str) -> Result<()> {
+        let (repo, tag) = split_image(image);
+        let options = CreateImageOptionsBuilder::new()
+            .from_image(repo)
+            .tag(tag)
+            .build();
+        let mut pull = self.docker.create_image(Some(options), None, None);
+        while let Some(progress) = pull.next().await {
+            match progress {
+                Ok(info) => {
+                    if let Some(error) = info.error_detail.and_then(|e| e.message) {
+                        return Err(RuntimeError::ImagePull(error));
+                    }
+                    if let Some(status) = info.status {
+                        tracing::info!(
+                            image,
+                            progress = info.progress.as_deref().unwrap_or(""),
+                            "{status}"
+                        );
+                    }
+                }
+                Err(e) => return Err(RuntimeError::ImagePull(docker_message(&e))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates (not starts) a task container inside `sandbox`'s namespace.
+    pub async fn create_container(
+        &self,
+        task_id: &str,
+        sandbox: &Sandbox,
+        spec: &ContainerSpec,
+    ) -> Result<String> {
+        let mut labels = self.labels();
+        labels.extend(spec.labels.clone());
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            entrypoint: spec.entrypoint.clone(),
+            cmd: spec.command.clone(),
+            env: Some(spec.env.clone()),
+            labels: Some(labels),
+            healthcheck: spec.health_check.clone(),
+            stop_timeout: spec.stop_timeout_secs,
+            host_config: Some(HostConfig {
+                // awsvpc: every container of a task shares one namespace and IP.
+                network_mode: Some(format!("container:{}", sandbox.container_id)),
+                memory: spec.memory_bytes,
+                nano_cpus: spec.nano_cpus,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let name = self.container_name(task_id, &spec.name);
+        let created = self
+            .docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+                body,
+            )
+            .await?;
+        Ok(created.id)
+    }
+
+    pub async fn start_container(&self, id: &str) -> Result<()> {
+        Ok(self
+            .docker
+            .start_container(id, None::<StartContainerOptions>)
+            .await?)
+    }
+
+    pub async fn inspect(&self, id: &str) -> Result<ContainerInspectResponse> {
+        Ok(self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await?)
+    }
+
+    /// Waits until the container is no longer running and says how it ended.
+    pub async fn wait_exit(&self, id: &str) -> Result<ContainerExit> {
+        let mut wait = self.docker.wait_container(id, None::<WaitContainerOptions>);
+        // bollard reports a non-zero exit as an error; either way it has exited.
+        let _ = wait.next().await;
+        let state = self.inspect(id).await?.state.unwrap_or_default();
+        Ok(ContainerExit {
+            exit_code: state.exit_code,
+            oom_killed: state.oom_killed.unwrap_or(false),
+        })
+    }
+
+    /// SIGTERM, then SIGKILL after `timeout_secs` (ECS `stopTimeout`).
+    pub async fn stop_container(&self, id: &str, timeout_secs: i32) -> Result<()> {
+        let options = StopContainerOptionsBuilder::new().t(timeout_secs).build();
+        match self.docker.stop_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            // 304: already stopped; 404: already gone.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304 | 404,
+                ..
+            }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Kills and removes a container; missing containers are fine.
+    pub async fn remove_container(&self, id: &str) {
+        let _ = self
+            .docker
+            .kill_container(
+                id,
+                Some(KillContainerOptionsBuilder::new().signal("SIGKILL").build()),
+            )
+            .await;
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        if let Err(e) = self.docker.remove_container(id, Some(options)).await {
+            if !matches!(
+                e,
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404,
+                    ..
+                }
+            ) {
+                tracing::warn!(container = id, error = %e, "cannot remove container");
+            }
+        }
+    }
+
+    /// Removes every container and the network of this instance.
+    pub async fn shutdown(&self) {
+        remove_instance_objects(&self.docker, &self.instance).await;
+    }
+}
+
+/// Removes every container and network labelled with `instance`. Used at
+/// start, at shutdown, and by test harnesses after a failed test.
+pub async fn remove_instance_objects(docker: &Docker, instance: &str) {
+    let filter = HashMap::from([(
+        "label".to_string(),
+        vec![format!("{LABEL_INSTANCE}={instance}")],
+    )]);
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filter)
+                .build(),
+        ))
+        .await
+        .unwrap_or_default();
+    let removals = containers
+        .into_iter()
+        .filter_map(|c| c.id)
+        .map(|id| async move {
+            let options = RemoveContainerOptionsBuilder::new()
+                .force(true)
+                .v(true)
+                .build();
+            let _ = docker.remove_container(&id, Some(options)).await;
+        });
+    futures::future::join_all(removals).await;
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filter).build(),
+        ))
+        .await
+        .unwrap_or_default();
+    for network in networks.into_iter().filter_map(|n| n.id) {
+        if let Err(e) = docker.remove_network(&network).await {
+            tracing::warn!(network, error = %e, "cannot remove network");
+        }
+    }
+}
+
+/// Connects with local defaults and removes `instance`'s objects.
+pub async fn cleanup_instance(instance: &str) -> Result<()> {
+    let docker = Docker::connect_with_local_defaults()?
+        .negotiate_version()
+        .await?;
+    remove_instance_objects(&docker, &sanitize(instance)).await;
+    Ok(())
+}
+
+async fn create_network(
+    docker: &Docker,
+    instance: &str,
+    subnet: Option<ipnet::Ipv4Net>,
+) -> Result<TaskNetwork> {
+    let name = format!("fargate-emulator-{instance}");
+    let request = NetworkCreateRequest {
+        name: name.clone(),
+        driver: Some("bridge".into()),
+        labels: Some(HashMap::from([
+            (LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_INSTANCE.to_string(), instance.to_string()),
+        ])),
+        ipam: subnet.map(|s| Ipam {
+            config: Some(vec![IpamConfig {
+                subnet: Some(s.to_string()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let created = docker.create_network(request).await?;
+    let inspect = docker
+        .inspect_network(
+            &created.id,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await?;
+    let config = inspect
+        .ipam
+        .and_then(|i| i.config)
+        .and_then(|c| c.into_iter().next())
+        .ok_or_else(|| RuntimeError::Network("network has no IPAM config".into()))?;
+    let subnet: ipnet::Ipv4Net = config
+        .subnet
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| RuntimeError::Network("network has no IPv4 subnet".into()))?;
+    let gateway = config
+        .gateway
+        .as_deref()
+        .and_then(|g| g.parse().ok())
+        .unwrap_or_else(|| subnet.hosts().next().unwrap_or(subnet.addr()));
+    tracing::info!(network = %name, %subnet, %gateway, "task network ready");
+    Ok(TaskNetwork {
+        name,
+        id: created.id,
+        subnet,
+        gateway,
+    })
+}
+
+/// Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// `repo[:tag][@digest]` into what `POST /images/create` takes.
+fn split_image(image: &str) -> (&str, &str) {
+    if image.contains('@') {
+        // A digest reference is pulled as it is.
+        return (image, "");
+    }
+    match image.rsplit_once(':') {
+        // A colon after the last slash is a tag; before it, a registry port.
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (image, "latest"),
+    }
+}
+
+/// The message of a Docker error without bollard's wrapping.
+pub fn docker_message(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references_split_into_repo_and_tag() {
+        assert_eq!(split_image("nginx"), ("nginx", "latest"));
+        assert_eq!(split_image("sample-app:v2"), ("sample-app", "v2"));
+        assert_eq!(
+            split_image("localhost:5000/app"),
+            ("localhost:5000/app", "latest")
+        );
+        assert_eq!(
+            split_image("localhost:5000/app:1"),
+            ("localhost:5000/app", "1")
+        );
+    }
+
+    #[test]
+    fn names_are_docker_safe() {
+        assert_eq!(sanitize("t/1 x"), "t-1-x");
+    }
+}
