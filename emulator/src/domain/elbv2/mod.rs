@@ -6,6 +6,15 @@
 //! [`Registration::health`]; the data plane never reads them directly but gets
 //! an immutable snapshot built from them (`dataplane::snapshot`).
 
+pub mod arns;
+pub mod error;
+pub mod settings;
+mod state;
+pub mod validate;
+
+pub use error::Elbv2Error;
+pub use state::{LISTENERS_PER_LOAD_BALANCER, RULES_PER_LOAD_BALANCER, TARGETS_PER_TARGET_GROUP};
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
