@@ -61,6 +61,11 @@ struct App {
 fn main() {
     let port = env_port();
     if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        // `healthcheck [PORT]`: a sidecar can check its neighbour on localhost.
+        let port = std::env::args()
+            .nth(2)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(port);
         // No runtime needed: a blocking one-shot probe keeps the exit path simple.
         std::process::exit(healthcheck(port));
     }
@@ -205,6 +210,16 @@ async fn handle(
             app.healthy.store(true, Ordering::Relaxed);
             text(StatusCode::OK, "healthy\n")
         }
+        (&Method::GET, "/metadata") => task_metadata().await,
+        (&Method::POST, "/admin/alloc") => {
+            let mb = query_u64(&args, "mb").unwrap_or(0) as usize;
+            log(&format!("sample-app: allocating {mb} MiB"));
+            // Touch every page so the memory is really charged to the cgroup.
+            let block = vec![1u8; mb * 1024 * 1024];
+            let sum: u64 = block.iter().step_by(4096).map(|b| u64::from(*b)).sum();
+            std::mem::forget(block);
+            text(StatusCode::OK, &format!("allocated {sum} pages\n"))
+        }
         (&Method::POST, "/admin/exit") => {
             let code = query_arg(&args, "code")
                 .and_then(|c| c.parse::<i32>().ok())
@@ -222,8 +237,8 @@ async fn handle(
         }
         (
             _,
-            "/" | "/bytes" | "/upload" | "/ws" | "/admin/healthy" | "/admin/unhealthy"
-            | "/admin/exit",
+            "/" | "/bytes" | "/upload" | "/ws" | "/metadata" | "/admin/alloc" | "/admin/healthy"
+            | "/admin/unhealthy" | "/admin/exit",
         ) => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };
@@ -495,6 +510,65 @@ fn probe(port: u16) -> std::io::Result<u16> {
     }
     parse_status_line(&buf)
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad status line"))
+}
+
+/// `GET /metadata`: this task's metadata document, fetched from
+/// `$ECS_CONTAINER_METADATA_URI_V4/task` as an application would.
+async fn task_metadata() -> Response<Body> {
+    let Ok(uri) = std::env::var("ECS_CONTAINER_METADATA_URI_V4") else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ECS_CONTAINER_METADATA_URI_V4 is not set\n",
+        );
+    };
+    let fetched = tokio::task::spawn_blocking(move || fetch(&format!("{uri}/task"))).await;
+    match fetched {
+        Ok(Ok((200, body))) => {
+            let mut r = Response::new(BodyExt::boxed(Full::new(Bytes::from(body))));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        Ok(Ok((status, _))) => text(
+            StatusCode::BAD_GATEWAY,
+            &format!("metadata status {status}\n"),
+        ),
+        Ok(Err(e)) => text(StatusCode::BAD_GATEWAY, &format!("metadata: {e}\n")),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("metadata: {e}\n"),
+        ),
+    }
+}
+
+/// A blocking HTTP/1.1 GET of `http://HOST:PORT/PATH`, read to the end.
+fn fetch(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    let invalid = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, m.to_string());
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| invalid("not an http URL"))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let timeout = Duration::from_secs(3);
+    let addr: SocketAddr = authority
+        .parse()
+        .map_err(|_| invalid("host must be IP:PORT"))?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    s.set_read_timeout(Some(timeout))?;
+    let path = if path.is_empty() { "/" } else { path };
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let status = parse_status_line(&buf).ok_or_else(|| invalid("bad status line"))?;
+    let body_start = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .unwrap_or(buf.len());
+    Ok((status, buf[body_start..].to_vec()))
 }
 
 /// `HTTP/1.1 200 OK` -> 200.

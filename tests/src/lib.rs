@@ -61,11 +61,17 @@ impl TestEmulator {
         self.emulator().addr()
     }
 
-    /// Stops every task and removes every container and network.
+    /// Stops every task, removes every container and network, and checks
+    /// that nothing of this instance is left on the Docker engine.
     pub async fn shutdown(mut self) {
         if let Some(emulator) = self.emulator.take() {
             emulator.shutdown().await;
         }
+        assert_eq!(
+            leftover_containers(&self.instance).await,
+            0,
+            "containers left behind"
+        );
     }
 }
 
@@ -135,6 +141,11 @@ pub fn free_port() -> u16 {
 
 /// A plain HTTP/1.1 GET with a fresh connection; returns status and body.
 pub async fn http_get(url: &str) -> anyhow::Result<(u16, String)> {
+    http_request("GET", url).await
+}
+
+/// A body-less HTTP/1.1 request with a fresh connection; status and body.
+pub async fn http_request(method: &str, url: &str) -> anyhow::Result<(u16, String)> {
     use http_body_util::{BodyExt, Empty};
     let uri: hyper::Uri = url.parse()?;
     let host = uri
@@ -145,11 +156,148 @@ pub async fn http_get(url: &str) -> anyhow::Result<(u16, String)> {
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let request = hyper::Request::get(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
         .header(hyper::header::HOST, format!("{host}:{port}"))
         .body(Empty::<bytes::Bytes>::new())?;
     let response = sender.send_request(request).await?;
     let status = response.status().as_u16();
     let body = response.into_body().collect().await?.to_bytes();
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// Docker containers still labelled with `instance` (0 after a clean shutdown).
+pub async fn leftover_containers(instance: &str) -> usize {
+    use bollard::query_parameters::ListContainersOptionsBuilder;
+    let docker = bollard::Docker::connect_with_local_defaults()
+        .expect("docker")
+        .negotiate_version()
+        .await
+        .expect("docker version");
+    let filter = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![format!(
+            "{}={instance}",
+            emulator::runtime::docker::LABEL_INSTANCE
+        )],
+    )]);
+    docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filter)
+                .build(),
+        ))
+        .await
+        .expect("list containers")
+        .len()
+}
+
+/// ECS helpers shared by the tests.
+pub mod ecs {
+    use aws_sdk_ecs::types::{
+        AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, KeyValuePair,
+        LaunchType, NetworkConfiguration, NetworkMode, PortMapping, Task,
+    };
+
+    /// The sample-app container listening on 8080.
+    pub fn sample_container(
+        name: &str,
+    ) -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
+        ContainerDefinition::builder()
+            .name(name)
+            .image(super::SAMPLE_IMAGE)
+            .essential(true)
+            .port_mappings(PortMapping::builder().container_port(8080).build())
+    }
+
+    pub fn env(name: &str, value: &str) -> KeyValuePair {
+        KeyValuePair::builder().name(name).value(value).build()
+    }
+
+    /// Registers a 256 CPU / 512 MiB Fargate task definition.
+    pub async fn register(
+        client: &aws_sdk_ecs::Client,
+        family: &str,
+        containers: Vec<ContainerDefinition>,
+    ) -> String {
+        client
+            .register_task_definition()
+            .family(family)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .set_container_definitions(Some(containers))
+            .send()
+            .await
+            .expect("register task definition")
+            .task_definition
+            .and_then(|d| d.task_definition_arn)
+            .expect("task definition ARN")
+    }
+
+    pub fn network() -> NetworkConfiguration {
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                AwsVpcConfiguration::builder()
+                    .subnets("subnet-12345678")
+                    .assign_public_ip(AssignPublicIp::Disabled)
+                    .build()
+                    .expect("awsvpc configuration"),
+            )
+            .build()
+    }
+
+    /// RunTask on Fargate; returns the task ARNs.
+    pub async fn run(
+        client: &aws_sdk_ecs::Client,
+        cluster: &str,
+        task_definition: &str,
+        count: i32,
+    ) -> Vec<String> {
+        let out = client
+            .run_task()
+            .cluster(cluster)
+            .task_definition(task_definition)
+            .count(count)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(network())
+            .send()
+            .await
+            .expect("run task");
+        assert!(out.failures().is_empty(), "failures: {:?}", out.failures());
+        out.tasks()
+            .iter()
+            .filter_map(|t| t.task_arn.clone())
+            .collect()
+    }
+
+    pub async fn describe(
+        client: &aws_sdk_ecs::Client,
+        cluster: &str,
+        arns: &[String],
+    ) -> Vec<Task> {
+        client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(arns.to_vec()))
+            .send()
+            .await
+            .expect("describe tasks")
+            .tasks
+            .unwrap_or_default()
+    }
+
+    /// The ENI's private IPv4 address from `attachments`.
+    pub fn private_ip(task: &Task) -> String {
+        task.attachments()
+            .iter()
+            .flat_map(|a| a.details())
+            .find(|d| d.name() == Some("privateIPv4Address"))
+            .and_then(|d| d.value())
+            .expect("task has a private IP")
+            .to_string()
+    }
 }

@@ -227,10 +227,10 @@ impl Handler<'_> {
     }
 
     /// Resolves a cluster name or ARN to an ACTIVE cluster's ARN. `None`
-    /// means `default`, which is created on first use.
+    /// means `default`, which is created on first use, as AWS does.
     fn cluster_arn(&self, ecs: &mut EcsState, reference: Option<&str>) -> Result<String, EcsError> {
         let name = reference.map(last_segment).unwrap_or(DEFAULT_CLUSTER);
-        if reference.is_none() && !ecs.clusters.contains_key(DEFAULT_CLUSTER) {
+        if name == DEFAULT_CLUSTER && !ecs.clusters.contains_key(DEFAULT_CLUSTER) {
             self.insert_cluster(ecs, DEFAULT_CLUSTER, vec![]);
         }
         match ecs.clusters.get(name) {
