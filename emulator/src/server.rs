@@ -144,6 +144,7 @@ async fn aws_request(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
     match (addressed.service, addressed.operation) {
         (Service::Elbv2, _) => api::elbv2::handle(&app, &ctx, &body).await,
         (Service::Ecs, Some(op)) => api::ecs::handle(&app, &ctx, &op, &body).await,
+        (Service::Logs, Some(op)) => api::logs::handle(&app, &ctx, &op, &body).await,
         (service, Some(op)) => {
             tracing::debug!(?service, %op, "service not implemented");
             JsonError::unknown_operation(&op).into_response_with_id(&ctx.request_id)

@@ -3,6 +3,7 @@
 
 pub mod ecs;
 pub mod elbv2;
+pub mod logs;
 
 use crate::dataplane::Dataplane;
 use crate::domain::Store;

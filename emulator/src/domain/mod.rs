@@ -3,6 +3,7 @@
 pub mod arn;
 pub mod ecs;
 pub mod elbv2;
+pub mod logs;
 mod store;
 
 pub use store::{State, Store};

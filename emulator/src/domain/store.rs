@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
-use super::{ecs, elbv2};
+use super::{ecs, elbv2, logs};
 use crate::config::Config;
 
 /// Everything the control plane knows.
@@ -17,6 +17,7 @@ use crate::config::Config;
 pub struct State {
     pub ecs: ecs::EcsState,
     pub elbv2: elbv2::Elbv2State,
+    pub logs: logs::LogsState,
 }
 
 /// A cheap-to-clone handle on the state.

@@ -235,6 +235,9 @@ impl TaskRunner {
                 .start_container(id)
                 .await
                 .map_err(|e| format!("CannotStartContainerError: {name}: {e}"))?;
+            if let Some(destination) = log_destination(&task, name) {
+                super::logs::ship(self.inner.store.clone(), runtime.clone(), id.clone(), destination);
+            }
             let digest = runtime.inspect(id).await.ok().and_then(|i| i.image);
             self.update(arn, |t| {
                 if let Some(c) = t.containers.iter_mut().find(|c| &c.name == name) {
@@ -488,6 +491,21 @@ impl TaskRunner {
         });
         tracing::info!(task = %arn, "task stopped");
     }
+}
+
+/// The awslogs destination of a container, if its definition asks for one.
+fn log_destination(task: &Task, container: &str) -> Option<super::logs::LogDestination> {
+    let config = task.definition.container(container)?.log_configuration.as_ref()?;
+    if config.log_driver != "awslogs" {
+        return None;
+    }
+    let group = config.options.get("awslogs-group")?.clone();
+    let stream = match config.options.get("awslogs-stream-prefix") {
+        Some(prefix) => format!("{prefix}/{container}/{}", task.id()),
+        // Without a prefix AWS names the stream after the container id.
+        None => task.id().to_string(),
+    };
+    Some(super::logs::LogDestination { group, stream })
 }
 
 fn kv(name: &str, value: String) -> KeyValuePair {
