@@ -1,3 +1,4 @@
 //! Background loops that drive the world toward the store.
 
+pub mod health;
 pub mod tasks;
