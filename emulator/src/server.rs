@@ -31,6 +31,7 @@ pub struct Emulator {
     shutdown: CancellationToken,
     server: JoinHandle<()>,
     task_runner: JoinHandle<()>,
+    health: JoinHandle<()>,
 }
 
 impl Emulator {
@@ -39,7 +40,7 @@ impl Emulator {
         let store = Store::new(config.clone());
         let app = App {
             store: store.clone(),
-            dataplane: Dataplane::default(),
+            dataplane: Dataplane::start(store.clone()),
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
@@ -64,6 +65,7 @@ impl Emulator {
             shutdown.clone(),
         );
         let task_runner = tokio::spawn(runner.run());
+        let health = crate::reconcilers::health::spawn(store.clone(), shutdown.clone());
         let router = router(app.clone());
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
@@ -82,6 +84,7 @@ impl Emulator {
             shutdown,
             server,
             task_runner,
+            health,
         })
     }
 
@@ -103,6 +106,8 @@ impl Emulator {
     pub async fn shutdown(self) {
         self.shutdown.cancel();
         let _ = self.server.await;
+        self.app.dataplane.shutdown().await;
+        let _ = self.health.await;
         // The runner returns once every task driver has stopped its task.
         let _ = self.task_runner.await;
         self.runtime.shutdown().await;
@@ -116,6 +121,10 @@ pub fn router(app: App) -> Router {
         .route("/", get(dashboard))
         .route("/_emulator/health", get(|| async { "ok" }))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            app.dataplane.clone(),
+            crate::dataplane::route_by_host,
+        ))
         .with_state(app)
 }
 

@@ -1,5 +1,270 @@
 //! The ALB data plane: a hyper reverse proxy per listener.
+//!
+//! # How it fits together
+//! - The control plane (the ELBv2 API) opens and closes listener sockets with
+//!   [`Dataplane::open_listener`] and [`Dataplane::close_listener`], so bind
+//!   errors surface in `CreateListener`.
+//! - Routing is never pushed: a background task subscribes to the store's
+//!   version counter and, on every change, rebuilds an immutable
+//!   [`snapshot::Snapshot`] and publishes it with `ArcSwap` (globally, and into
+//!   each open listener's slot). The request path only loads snapshots: no
+//!   locks.
+//! - Per-target counters (in-flight requests, request counts, round-robin
+//!   cursors) live in `Arc`s that survive snapshot rebuilds.
+//! - One pooled keep-alive client (`TCP_NODELAY`, connect timeout, idle
+//!   timeout) talks to every target.
+//!
+//! Modules: [`snapshot`] (routing tables), [`balancer`] (target selection),
+//! [`proxy`] (one request), [`headers`], [`response`] (ALB-generated
+//! responses), [`framing`] (request-smuggling guard), [`body`], [`listener`].
 
-/// Handle on the running listeners.
-#[derive(Clone, Default)]
-pub struct Dataplane {}
+pub mod balancer;
+pub mod body;
+pub mod framing;
+pub mod headers;
+pub mod listener;
+pub mod proxy;
+pub mod response;
+pub mod snapshot;
+pub mod sticky;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+
+use crate::domain::Store;
+use snapshot::{ListenerRoutes, Snapshot, StatsRegistry};
+
+/// How long [`Dataplane::shutdown`] lets in-flight requests and upgraded
+/// connections finish before it gives up waiting.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Handle on the running listeners. Cheap to clone.
+#[derive(Clone)]
+pub struct Dataplane {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<proxy::Shared>,
+    store: Store,
+    /// Open listeners by ARN. Only the control plane takes this lock (open,
+    /// close, publishing a snapshot); connections hold their own slot.
+    listeners: Mutex<HashMap<String, listener::ListenerHandle>>,
+    /// Counters that survive rebuilds; only the snapshot builder locks it.
+    registry: Mutex<StatsRegistry>,
+    /// The store version the current snapshot was built from.
+    published: AtomicU64,
+}
+
+impl Dataplane {
+    /// Creates the data plane and starts the task that republishes routing
+    /// snapshots whenever the store changes. Must run inside a tokio runtime.
+    pub fn start(store: Store) -> Self {
+        let shared = Arc::new(proxy::Shared::new(Arc::new(Snapshot::default())));
+        let dataplane = Self {
+            inner: Arc::new(Inner {
+                shared,
+                store,
+                listeners: Mutex::new(HashMap::new()),
+                registry: Mutex::new(StatsRegistry::default()),
+                published: AtomicU64::new(0),
+            }),
+        };
+        dataplane.publish();
+        let this = dataplane.clone();
+        let mut changes = dataplane.inner.store.subscribe();
+        let stop = dataplane.inner.shared.shutdown.clone();
+        dataplane.inner.shared.tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    changed = changes.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                        this.publish();
+                    }
+                }
+            }
+        });
+        dataplane
+    }
+
+    /// Binds `bind` for the listener and starts serving it. Binding is
+    /// synchronous, so `CreateListener` can report a port in use. Opening a
+    /// listener that is already open on the same address does nothing; on
+    /// another address it moves the socket.
+    pub fn open_listener(&self, listener_arn: &str, bind: SocketAddr) -> std::io::Result<()> {
+        let mut listeners = self.lock_listeners();
+        if let Some(existing) = listeners.get(listener_arn) {
+            if existing.bind == bind {
+                return Ok(());
+            }
+        }
+        let socket = listener::bind(bind)?;
+        let actual = socket.local_addr()?;
+        let slot = Arc::new(ArcSwapOption::new(
+            self.inner
+                .shared
+                .snapshot
+                .load()
+                .listeners
+                .get(listener_arn)
+                .cloned(),
+        ));
+        let token = self.inner.shared.shutdown.child_token();
+        let handle = listener::ListenerHandle {
+            bind,
+            local_addr: actual,
+            slot: slot.clone(),
+            token: token.clone(),
+        };
+        listener::serve(
+            self.inner.shared.clone(),
+            socket,
+            slot,
+            token,
+            self.inner.shared.tasks.clone(),
+        )?;
+        if let Some(old) = listeners.insert(listener_arn.to_string(), handle) {
+            old.token.cancel();
+        }
+        tracing::info!(listener = listener_arn, addr = %actual, "ALB listener open");
+        Ok(())
+    }
+
+    /// Stops accepting on the listener and closes its socket. In-flight
+    /// requests finish; idle keep-alive connections are closed.
+    pub fn close_listener(&self, listener_arn: &str) {
+        if let Some(handle) = self.lock_listeners().remove(listener_arn) {
+            handle.token.cancel();
+            tracing::info!(listener = listener_arn, "ALB listener closed");
+        }
+    }
+
+    /// The address a listener really bound (useful with port 0).
+    pub fn listener_addr(&self, listener_arn: &str) -> Option<SocketAddr> {
+        self.lock_listeners()
+            .get(listener_arn)
+            .map(|h| h.local_addr)
+    }
+
+    /// Closes every listener and waits (bounded) for in-flight requests.
+    pub async fn shutdown(&self) {
+        self.inner.shared.shutdown.cancel();
+        self.lock_listeners().clear();
+        self.inner.shared.tasks.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.inner.shared.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("data plane: some connections were still open at shutdown");
+        }
+    }
+
+    /// The routing snapshot in use right now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.shared.snapshot.load_full()
+    }
+
+    /// Requests the proxy sent to `ip:port` in target group `tg_arn` so far.
+    pub fn target_request_count(&self, tg_arn: &str, addr: SocketAddr) -> u64 {
+        self.snapshot()
+            .target_groups
+            .get(tg_arn)
+            .and_then(|tg| tg.targets.iter().find(|t| t.addr == addr))
+            .map(|t| t.stats.requests.load(Ordering::Relaxed))
+            .unwrap_or(0)
+    }
+
+    /// Serves a control-port request whose Host header names a load balancer
+    /// (`NAME-ID.elb.localhost[:port]`) through that load balancer: the
+    /// listener whose port matches, else its lowest-port listener. Gives the
+    /// request back untouched when the Host names no load balancer.
+    pub async fn serve_host_routed(
+        &self,
+        req: http::Request<axum::body::Body>,
+    ) -> Result<http::Response<axum::body::Body>, http::Request<axum::body::Body>> {
+        let snapshot = self.inner.shared.snapshot.load();
+        let Some(routes) = snapshot.route_host(headers::request_host(&req)) else {
+            return Err(req);
+        };
+        let peer = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let conn = proxy::ConnInfo::new(peer, None);
+        let req = req.map(body::UpstreamBody::Axum);
+        let resp = proxy::handle(&self.inner.shared, Some(routes), &conn, req).await;
+        Ok(resp.map(axum::body::Body::new))
+    }
+
+    /// Rebuilds the routing snapshot from the store and publishes it.
+    fn publish(&self) {
+        // Read the version first: the state read below is at least that new.
+        let version = *self.inner.store.subscribe().borrow();
+        let config = self.inner.store.config().clone();
+        let snapshot = {
+            let mut registry = self
+                .inner
+                .registry
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            self.inner.store.read(|state| {
+                Snapshot::build(
+                    &state.elbv2,
+                    &config,
+                    &mut registry,
+                    std::time::Instant::now(),
+                )
+            })
+        };
+        let snapshot = Arc::new(snapshot);
+        self.inner.shared.snapshot.store(snapshot.clone());
+        for (arn, handle) in self.lock_listeners().iter() {
+            handle.slot.store(snapshot.listeners.get(arn).cloned());
+        }
+        self.inner.published.store(version, Ordering::Release);
+    }
+
+    /// The store version the routing in use was built from.
+    pub fn published_version(&self) -> u64 {
+        self.inner.published.load(Ordering::Acquire)
+    }
+
+    fn lock_listeners(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, listener::ListenerHandle>> {
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// axum middleware for the control port: a request whose Host header names a
+/// load balancer goes to that load balancer; anything else to `next`.
+pub async fn route_by_host(
+    axum::extract::State(dataplane): axum::extract::State<Dataplane>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match dataplane.serve_host_routed(req).await {
+        Ok(resp) => resp,
+        Err(req) => next.run(req).await,
+    }
+}
+
+/// Shared so `Snapshot` users outside the module can name it.
+pub type RoutesSlot = Arc<ArcSwapOption<ListenerRoutes>>;
+/// The global snapshot cell.
+pub type SnapshotCell = ArcSwap<Snapshot>;

@@ -1,4 +1,5 @@
 //! Background loops that drive the world toward the store.
 
+pub mod health;
 pub mod logs;
 pub mod tasks;

@@ -8,6 +8,7 @@
 
 pub mod arns;
 pub mod error;
+pub mod matching;
 pub mod settings;
 mod state;
 pub mod validate;

@@ -1,0 +1,289 @@
+//! Header rewriting on the way to and from targets.
+//!
+//! - Hop-by-hop headers go (RFC 9110 section 7.6.1): `Connection` and every
+//!   header it lists, `Keep-Alive`, `Proxy-Connection`, `Proxy-Authenticate`,
+//!   `Proxy-Authorization`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`.
+//!   A real upgrade keeps `Upgrade` and `Connection: upgrade`.
+//! - The ALB adds `X-Forwarded-For` (append mode), `X-Forwarded-Proto`,
+//!   `X-Forwarded-Port` and `X-Amzn-Trace-Id` (aws-semantics B4,
+//!   `x-forwarded-headers.md`, `load-balancer-request-tracing.md`).
+
+use std::fmt::Write as _;
+
+use http::header::{self, HeaderName, CONNECTION, HOST, UPGRADE};
+use http::{HeaderMap, HeaderValue, Request};
+use rand::Rng;
+
+pub static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+pub static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// More `X-Forwarded-For` entries than this get 463.
+pub const MAX_FORWARDED_FOR_IPS: usize = 30;
+
+/// Headers that never cross the proxy (besides those `Connection` lists).
+fn hop_by_hop() -> [&'static HeaderName; 9] {
+    [
+        &CONNECTION,
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+        &header::PROXY_AUTHENTICATE,
+        &header::PROXY_AUTHORIZATION,
+        &header::TE,
+        &header::TRAILER,
+        &header::TRANSFER_ENCODING,
+        &UPGRADE,
+    ]
+}
+
+/// The Host header, else the authority of an absolute-form request target.
+pub fn request_host<B>(req: &Request<B>) -> Option<&str> {
+    req.headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+}
+
+/// Whether `Connection` lists `token` (case-insensitive).
+pub fn connection_has(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// The `Upgrade` value of a real upgrade request (`Connection: upgrade` too).
+pub fn upgrade_request(headers: &HeaderMap) -> Option<HeaderValue> {
+    let upgrade = headers.get(UPGRADE)?;
+    connection_has(headers, "upgrade").then(|| upgrade.clone())
+}
+
+/// Removes hop-by-hop headers; with `upgrade`, re-adds `Upgrade` and
+/// `Connection: upgrade`.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: Option<HeaderValue>) {
+    if headers.contains_key(CONNECTION) {
+        let listed: Vec<HeaderName> = headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+            .collect();
+        for name in listed {
+            headers.remove(name);
+        }
+    }
+    for name in hop_by_hop() {
+        headers.remove(name);
+    }
+    if let Some(upgrade) = upgrade {
+        headers.insert(UPGRADE, upgrade);
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+}
+
+/// How many addresses `X-Forwarded-For` carries.
+pub fn forwarded_for_count(headers: &HeaderMap) -> usize {
+    headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .map(|v| {
+            v.as_bytes()
+                .split(|b| *b == b',')
+                .filter(|part| part.iter().any(|b| !b.is_ascii_whitespace()))
+                .count()
+        })
+        .sum()
+}
+
+/// Sets the `X-Forwarded-*` headers. `client_ip` is the peer's address as a
+/// header value; `port` the listener's API port.
+pub fn set_forwarded(
+    headers: &mut HeaderMap,
+    client_ip: &HeaderValue,
+    proto: &'static str,
+    port: &HeaderValue,
+) {
+    let existing: Vec<HeaderValue> = match headers.entry(&X_FORWARDED_FOR) {
+        header::Entry::Vacant(v) => {
+            v.insert(client_ip.clone());
+            Vec::new()
+        }
+        header::Entry::Occupied(o) => o.remove_entry_mult().1.collect(),
+    };
+    if !existing.is_empty() {
+        let mut joined: Vec<u8> = Vec::with_capacity(64);
+        for v in existing.iter() {
+            let v = v.as_bytes();
+            let v = v.trim_ascii();
+            if v.is_empty() {
+                continue;
+            }
+            if !joined.is_empty() {
+                joined.extend_from_slice(b", ");
+            }
+            joined.extend_from_slice(v);
+        }
+        if !joined.is_empty() {
+            joined.extend_from_slice(b", ");
+        }
+        joined.extend_from_slice(client_ip.as_bytes());
+        let value = HeaderValue::from_bytes(&joined).unwrap_or_else(|_| client_ip.clone());
+        headers.insert(&X_FORWARDED_FOR, value);
+    }
+    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+    headers.insert(&X_FORWARDED_PORT, port.clone());
+}
+
+/// Adds `X-Amzn-Trace-Id: Root=1-<epoch hex>-<24 hex>`, or, when the client
+/// sent one, inserts or replaces its `Self=` field and keeps the rest.
+pub fn set_trace_id(headers: &mut HeaderMap, epoch_secs: u64) {
+    let id = new_trace_id(epoch_secs);
+    let value = match headers.get(&X_AMZN_TRACE_ID).and_then(|v| v.to_str().ok()) {
+        None => format!("Root={id}"),
+        Some(existing) => {
+            let mut out = String::with_capacity(existing.len() + 40);
+            out.push_str("Self=");
+            out.push_str(&id);
+            for field in existing.split(';') {
+                let field = field.trim();
+                if field.is_empty() || field.starts_with("Self=") {
+                    continue;
+                }
+                out.push(';');
+                out.push_str(field);
+            }
+            out
+        }
+    };
+    if let Ok(v) = HeaderValue::try_from(value) {
+        headers.insert(&X_AMZN_TRACE_ID, v);
+    }
+}
+
+/// `1-<8 hex epoch seconds>-<24 hex random>`.
+pub fn new_trace_id(epoch_secs: u64) -> String {
+    let mut rng = rand::thread_rng();
+    let hi: u32 = rng.gen();
+    let lo: u64 = rng.gen();
+    let mut s = String::with_capacity(35);
+    let _ = write!(s, "1-{:08x}-{hi:08x}{lo:016x}", epoch_secs as u32);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn strips_hop_by_hop_and_listed() {
+        let mut h = map(&[
+            ("connection", "keep-alive, X-Secret"),
+            ("x-secret", "1"),
+            ("keep-alive", "timeout=5"),
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "websocket"),
+            ("proxy-authorization", "x"),
+            ("proxy-connection", "keep-alive"),
+            ("trailer", "x"),
+            ("x-keep", "yes"),
+        ]);
+        strip_hop_by_hop(&mut h, None);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(h["x-keep"], "yes");
+    }
+
+    #[test]
+    fn keeps_upgrade_for_real_upgrade() {
+        let mut h = map(&[("connection", "Upgrade"), ("upgrade", "websocket")]);
+        let up = upgrade_request(&h);
+        assert_eq!(up.as_ref().unwrap(), "websocket");
+        strip_hop_by_hop(&mut h, up);
+        assert_eq!(h["upgrade"], "websocket");
+        assert_eq!(h["connection"], "upgrade");
+        // Upgrade without Connection: upgrade is not an upgrade.
+        assert!(upgrade_request(&map(&[("upgrade", "websocket")])).is_none());
+    }
+
+    #[test]
+    fn forwarded_for_appends() {
+        let ip = HeaderValue::from_static("127.0.0.1");
+        let port = HeaderValue::from_static("80");
+        let mut h = HeaderMap::new();
+        set_forwarded(&mut h, &ip, "http", &port);
+        assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-port"], "80");
+
+        let mut h = map(&[
+            ("x-forwarded-for", "1.1.1.1, 2.2.2.2"),
+            ("x-forwarded-for", "3.3.3.3"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        set_forwarded(&mut h, &ip, "http", &port);
+        assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 3.3.3.3, 127.0.0.1");
+        assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1);
+        assert_eq!(h["x-forwarded-proto"], "http");
+    }
+
+    #[test]
+    fn counts_forwarded_ips() {
+        let list: Vec<String> = (0..31).map(|i| format!("10.0.0.{i}")).collect();
+        let h = map(&[("x-forwarded-for", &list.join(", "))]);
+        assert_eq!(forwarded_for_count(&h), 31);
+        assert_eq!(forwarded_for_count(&HeaderMap::new()), 0);
+    }
+
+    #[test]
+    fn trace_id_root_and_self() {
+        let mut h = HeaderMap::new();
+        set_trace_id(&mut h, 0x6344_1c4a);
+        let v = h["x-amzn-trace-id"].to_str().unwrap().to_string();
+        assert!(v.starts_with("Root=1-63441c4a-"), "{v}");
+        assert_eq!(v.len(), "Root=1-63441c4a-abcdef012345678912345678".len());
+        assert!(v[16..].bytes().all(|b| b.is_ascii_hexdigit()));
+
+        let mut h = map(&[(
+            "x-amzn-trace-id",
+            "Root=1-67891233-abcdef012345678912345678;Self=1-00000000-000000000000000000000000;CalledFrom=app",
+        )]);
+        set_trace_id(&mut h, 0x6344_1c4a);
+        let v = h["x-amzn-trace-id"].to_str().unwrap();
+        assert!(v.starts_with("Self=1-63441c4a-"), "{v}");
+        assert!(v.contains(";Root=1-67891233-abcdef012345678912345678"));
+        assert!(v.ends_with(";CalledFrom=app"));
+        assert_eq!(v.matches("Self=").count(), 1);
+    }
+
+    #[test]
+    fn host_from_header_or_uri() {
+        let req = Request::builder()
+            .uri("http://a.example.com:81/x")
+            .body(())
+            .unwrap();
+        assert_eq!(request_host(&req), Some("a.example.com:81"));
+        let req = Request::builder()
+            .uri("/x")
+            .header("host", "b.example.com")
+            .body(())
+            .unwrap();
+        assert_eq!(request_host(&req), Some("b.example.com"));
+    }
+}

@@ -1,0 +1,398 @@
+//! One request through the ALB: checks, rule evaluation, the action, and for
+//! `forward` the trip to a target over the shared pooled client.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use http::header::{SET_COOKIE, TRANSFER_ENCODING};
+use http::uri::{PathAndQuery, Scheme};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::balancer;
+use super::body::{AlbBody, InflightGuard, UpstreamBody};
+use super::framing::ConnFraming;
+use super::headers;
+use super::response::{self, AlbError, RedirectInput};
+use super::snapshot::{ForwardPlan, ListenerRoutes, RouteAction, Snapshot, Target};
+use super::sticky;
+use crate::domain::elbv2::matching::{self, RequestFacts};
+
+/// ALB gives up on a target connection after 10 s (504).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle pooled connections to targets are closed after this long. Below the
+/// usual backend keep-alive (Node 5 s, nginx 75 s, Go 90 s... the lowest
+/// common one), so the proxy closes first and never reuses a connection the
+/// target is closing (hyper#2627).
+pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+/// How long a client may take to send a request head. ALB closes idle client
+/// connections after `client_keep_alive.seconds`; this bounds slow heads.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// ALB's limit for all request headers together.
+pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
+
+/// What every connection of every listener shares.
+pub struct Shared {
+    /// The routing snapshot, swapped by the publisher.
+    pub snapshot: ArcSwap<Snapshot>,
+    /// The one pooled keep-alive client to every target.
+    pub client: Client<HttpConnector, UpstreamBody>,
+    /// Settings for client connections.
+    pub server: hyper::server::conn::http1::Builder,
+    /// Cancelled at shutdown; every connection and tunnel watches it.
+    pub shutdown: CancellationToken,
+    /// Owns every connection and tunnel task.
+    pub tasks: TaskTracker,
+}
+
+impl Shared {
+    pub fn new(snapshot: Arc<Snapshot>) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        connector.enforce_http(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
+            .build(connector);
+        let mut server = hyper::server::conn::http1::Builder::new();
+        server
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_buf_size(MAX_REQUEST_HEAD_BYTES.max(8192) * 2)
+            .keep_alive(true);
+        Self {
+            snapshot: ArcSwap::new(snapshot),
+            client,
+            server,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        }
+    }
+}
+
+/// Facts about the client connection.
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    /// The peer's IP as a header value, for `X-Forwarded-For`.
+    client_ip: HeaderValue,
+    framing: Option<Arc<ConnFraming>>,
+}
+
+impl ConnInfo {
+    pub fn new(peer: SocketAddr, framing: Option<Arc<ConnFraming>>) -> Self {
+        let ip = match peer.ip() {
+            std::net::IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(std::net::IpAddr::V4)
+                .unwrap_or(std::net::IpAddr::V6(v6)),
+            v4 => v4,
+        };
+        Self {
+            peer,
+            client_ip: HeaderValue::try_from(ip.to_string())
+                .expect("an IP address is a valid header value"),
+            framing,
+        }
+    }
+}
+
+/// Handles one client request on a listener (`routes` is `None` while the
+/// listener's configuration is not yet published).
+pub async fn handle(
+    shared: &Shared,
+    routes: Option<Arc<ListenerRoutes>>,
+    conn: &ConnInfo,
+    req: Request<UpstreamBody>,
+) -> Response<AlbBody> {
+    if let Some(framing) = &conn.framing {
+        if framing.next_request_is_ambiguous() {
+            return AlbError::BadRequest.into_response();
+        }
+    }
+    if req.method() == Method::TRACE {
+        return AlbError::MethodNotAllowed.into_response();
+    }
+    if !transfer_encoding_supported(req.headers()) {
+        return AlbError::UnsupportedTransferEncoding.into_response();
+    }
+    if headers::forwarded_for_count(req.headers()) > headers::MAX_FORWARDED_FOR_IPS {
+        return AlbError::TooManyForwardedIps.into_response();
+    }
+    let Some(routes) = routes else {
+        return AlbError::NoTargets.into_response();
+    };
+    let rule = {
+        let facts = RequestFacts {
+            method: req.method().as_str(),
+            host: headers::request_host(&req),
+            path: req.uri().path(),
+            query: req.uri().query(),
+            headers: req.headers(),
+            source: conn.peer.ip(),
+        };
+        routes
+            .rules
+            .iter()
+            .position(|r| matching::all_match(&r.conditions, &facts))
+    };
+    let Some(rule) = rule else {
+        return AlbError::NoTargets.into_response();
+    };
+    match &routes.rules[rule].action {
+        RouteAction::Forward(plan) => forward(shared, &routes, plan, conn, req).await,
+        RouteAction::Redirect(cfg) => {
+            let host = headers::request_host(&req).unwrap_or("");
+            let input = RedirectInput {
+                https: routes.https,
+                host: matching::strip_port(host),
+                port: routes.port,
+                path: req.uri().path(),
+                query: req.uri().query(),
+            };
+            response::redirect(cfg, &input)
+        }
+        RouteAction::FixedResponse(cfg) => response::fixed(cfg),
+        RouteAction::None => AlbError::NoTargets.into_response(),
+    }
+}
+
+/// `chunked` and `identity` are the only transfer codings ALB accepts.
+fn transfer_encoding_supported(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .all(|v| match v.to_str() {
+            Ok(v) => v.split(',').all(|t| {
+                let t = t.trim();
+                t.eq_ignore_ascii_case("chunked") || t.eq_ignore_ascii_case("identity")
+            }),
+            Err(_) => false,
+        })
+}
+
+/// The `forward` action.
+async fn forward(
+    shared: &Shared,
+    routes: &ListenerRoutes,
+    plan: &ForwardPlan,
+    conn: &ConnInfo,
+    mut req: Request<UpstreamBody>,
+) -> Response<AlbBody> {
+    // Target group: sticky by AWSALBTG when enabled, else by weight.
+    let sticky_group = plan.stickiness_seconds.and_then(|_| {
+        sticky::request_cookie(req.headers(), sticky::GROUP_COOKIE)
+            .and_then(|c| balancer::sticky_group(plan, c))
+    });
+    let Some(tg) = sticky_group.or_else(|| balancer::pick_group(plan)) else {
+        return AlbError::NoTargets.into_response();
+    };
+    let mut cookies: Vec<HeaderValue> = Vec::new();
+    if let Some(secs) = plan.stickiness_seconds {
+        cookies.extend(sticky::set_cookies(
+            sticky::GROUP_COOKIE,
+            sticky::GROUP_CORS_COOKIE,
+            &tg.cookie,
+            u64::from(secs),
+        ));
+    }
+
+    // Target: sticky by AWSALB when enabled, else by the algorithm.
+    let now = Instant::now();
+    let sticky_target = tg.stickiness_seconds.and_then(|_| {
+        sticky::request_cookie(req.headers(), sticky::TARGET_COOKIE)
+            .and_then(|c| balancer::sticky_target(tg, c))
+    });
+    let Some(mut target) = sticky_target
+        .or_else(|| balancer::pick(tg, now, None))
+        .cloned()
+    else {
+        return AlbError::NoTargets.into_response();
+    };
+
+    // Headers for the target.
+    let upgrade = headers::upgrade_request(req.headers());
+    let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
+    headers::strip_hop_by_hop(req.headers_mut(), upgrade);
+    headers::set_forwarded(
+        req.headers_mut(),
+        &conn.client_ip,
+        if routes.https { "https" } else { "http" },
+        &routes.forwarded_port,
+    );
+    headers::set_trace_id(req.headers_mut(), epoch_secs());
+    let (parts, body) = req.into_parts();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    // A request without a body can be replayed if the target refuses the
+    // connection; keep what's needed to rebuild it.
+    let replay = body
+        .is_empty()
+        .then(|| (parts.method.clone(), parts.headers.clone()));
+    let mut next = Some((parts, body));
+
+    let mut attempt = 0;
+    let (resp, inflight) = loop {
+        let (mut parts, body) = match next.take() {
+            Some(p) => p,
+            None => {
+                let (method, headers) = replay.clone().expect("only replayable requests retry");
+                let mut r = Request::new(UpstreamBody::Empty);
+                *r.method_mut() = method;
+                *r.headers_mut() = headers;
+                r.into_parts()
+            }
+        };
+        parts.version = Version::HTTP_11;
+        parts.uri = target_uri(&target, path_and_query.clone());
+        let inflight = InflightGuard::new(&target.stats);
+        target.stats.requests.fetch_add(1, Relaxed);
+        let sent = shared.client.request(Request::from_parts(parts, body));
+        match tokio::time::timeout(routes.idle_timeout, sent).await {
+            Ok(Ok(resp)) => break (resp, inflight),
+            Ok(Err(e)) => {
+                let timed_out = is_timeout(&e);
+                if e.is_connect() && !timed_out && attempt == 0 && replay.is_some() {
+                    // Nothing was sent: try once more on another target.
+                    if let Some(other) = balancer::pick(tg, now, Some(target.addr)) {
+                        tracing::debug!(target = %target.addr, retry = %other.addr, error = %e,
+                            "target refused the connection; retrying on another target");
+                        target = other.clone();
+                        attempt += 1;
+                        continue;
+                    }
+                }
+                tracing::debug!(target = %target.addr, error = %e, "forward failed");
+                return if timed_out {
+                    AlbError::GatewayTimeout.into_response()
+                } else {
+                    AlbError::BadGateway.into_response()
+                };
+            }
+            Err(_) => {
+                tracing::debug!(target = %target.addr, "target did not answer within the idle timeout");
+                return AlbError::GatewayTimeout.into_response();
+            }
+        }
+    };
+
+    if let Some(secs) = tg.stickiness_seconds {
+        // Refresh (or rewrite, when it named a gone target) the AWSALB cookie.
+        cookies.extend(sticky::set_cookies(
+            sticky::TARGET_COOKIE,
+            sticky::TARGET_CORS_COOKIE,
+            &target.cookie,
+            secs,
+        ));
+    }
+
+    let mut resp = resp;
+    let upgraded = match client_upgrade {
+        Some(client) if resp.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            Some((client, hyper::upgrade::on(&mut resp)))
+        }
+        _ => None,
+    };
+    let (mut parts, body) = resp.into_parts();
+    let response_upgrade = upgraded
+        .as_ref()
+        .and_then(|_| parts.headers.get(http::header::UPGRADE).cloned());
+    headers::strip_hop_by_hop(&mut parts.headers, response_upgrade);
+    for cookie in cookies {
+        parts.headers.append(SET_COOKIE, cookie);
+    }
+    let inflight = match upgraded {
+        Some((client, upstream)) => {
+            tunnel(shared, client, upstream, inflight);
+            None
+        }
+        None => Some(inflight),
+    };
+    Response::from_parts(parts, AlbBody::upstream(body, inflight))
+}
+
+/// Copies bytes both ways between an upgraded client and target connection
+/// (WebSocket), until either side closes or the data plane shuts down.
+fn tunnel(
+    shared: &Shared,
+    client: hyper::upgrade::OnUpgrade,
+    upstream: hyper::upgrade::OnUpgrade,
+    inflight: InflightGuard,
+) {
+    let stop = shared.shutdown.clone();
+    shared.tasks.spawn(async move {
+        let _inflight = inflight;
+        let (client, upstream) = match tokio::join!(client, upstream) {
+            (Ok(c), Ok(u)) => (c, u),
+            (c, u) => {
+                tracing::debug!(
+                    client_ok = c.is_ok(),
+                    target_ok = u.is_ok(),
+                    "upgrade failed"
+                );
+                return;
+            }
+        };
+        let mut client = TokioIo::new(client);
+        let mut upstream = TokioIo::new(upstream);
+        tokio::select! {
+            _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+            _ = stop.cancelled() => {}
+        }
+    });
+}
+
+fn target_uri(target: &Target, path_and_query: PathAndQuery) -> Uri {
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = Some(Scheme::HTTP);
+    parts.authority = Some(target.authority.clone());
+    parts.path_and_query = Some(path_and_query);
+    Uri::from_parts(parts).expect("scheme, authority and path make a valid URI")
+}
+
+/// Whether the error chain holds a timeout (the 10 s connect timeout).
+fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return true;
+            }
+        }
+        source = e.source();
+    }
+    false
+}
+
+fn epoch_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfer_codings() {
+        let mut h = HeaderMap::new();
+        assert!(transfer_encoding_supported(&h));
+        h.insert(TRANSFER_ENCODING, "chunked".parse().unwrap());
+        assert!(transfer_encoding_supported(&h));
+        h.insert(TRANSFER_ENCODING, "gzip, chunked".parse().unwrap());
+        assert!(!transfer_encoding_supported(&h));
+    }
+}

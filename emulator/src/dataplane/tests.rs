@@ -1,0 +1,940 @@
+//! Data-plane tests over real sockets: the model is written straight into the
+//! store (no ELBv2 API involved), targets are tiny hyper servers on
+//! 127.0.0.x, and clients are hyper clients or raw TCP.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::Dataplane;
+use crate::config::Config;
+use crate::domain::elbv2::{
+    Action, ActionKind, Condition, FixedResponseConfig, ForwardConfig, HealthCheckSettings,
+    Listener, LoadBalancer, LoadBalancerState, RedirectConfig, Registration, Rule, TargetGroup,
+    TargetHealth, TargetState,
+};
+use crate::domain::Store;
+
+const LB: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/lb/0123456789abcdef";
+const LISTENER: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/lb/0123456789abcdef/aaaa";
+const DNS: &str = "lb-123.elb.localhost";
+
+fn tg_arn(name: &str) -> String {
+    format!(
+        "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/{name}/0123456789abcdef"
+    )
+}
+
+/// A test target: counts requests and answers by path.
+struct Backend {
+    addr: SocketAddr,
+    hits: Arc<AtomicUsize>,
+    stop: CancellationToken,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn backend(ip: Ipv4Addr, name: &'static str) -> Backend {
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let stop = CancellationToken::new();
+    let (h, s) = (hits.clone(), stop.clone());
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = tokio::select! {
+                _ = s.cancelled() => return,
+                a = listener.accept() => a.unwrap(),
+            };
+            let h = h.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req| {
+                    h.fetch_add(1, Ordering::SeqCst);
+                    target_handler(name, req)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+    Backend { addr, hits, stop }
+}
+
+type TestBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;
+
+async fn target_handler(
+    name: &'static str,
+    mut req: Request<Incoming>,
+) -> Result<Response<TestBody>, Infallible> {
+    let text = |s: String| Full::new(Bytes::from(s)).map_err(|e| match e {}).boxed();
+    let resp = match req.uri().path() {
+        "/headers" => {
+            let mut out = String::new();
+            for (k, v) in req.headers() {
+                out.push_str(&format!("{}: {}\n", k, v.to_str().unwrap_or("?")));
+            }
+            Response::new(text(out))
+        }
+        "/echo" => Response::new(req.into_body().boxed()),
+        "/slow" => {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Response::new(text("late".into()))
+        }
+        "/ws" => {
+            let on = hyper::upgrade::on(&mut req);
+            tokio::spawn(async move {
+                if let Ok(up) = on.await {
+                    let mut io = TokioIo::new(up);
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n) = io.read(&mut buf).await {
+                        if n == 0 || io.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+            Response::builder()
+                .status(101)
+                .header("connection", "upgrade")
+                .header("upgrade", "echo")
+                .body(text(String::new()))
+                .unwrap()
+        }
+        _ => Response::builder()
+            .header("x-backend", name)
+            .body(text(format!("hello from {name}")))
+            .unwrap(),
+    };
+    Ok(resp)
+}
+
+fn health_check() -> HealthCheckSettings {
+    HealthCheckSettings {
+        enabled: true,
+        protocol: "HTTP".into(),
+        port: "traffic-port".into(),
+        path: "/".into(),
+        interval_seconds: 5,
+        timeout_seconds: 2,
+        healthy_threshold: 2,
+        unhealthy_threshold: 2,
+        matcher: "200".into(),
+    }
+}
+
+fn registration(addr: SocketAddr, state: TargetState) -> Registration {
+    Registration {
+        id: addr.ip(),
+        port: addr.port(),
+        registered_at: OffsetDateTime::now_utc(),
+        draining_until: None,
+        health: TargetHealth {
+            state,
+            reason: None,
+            description: None,
+        },
+    }
+}
+
+fn target_group(name: &str, targets: &[SocketAddr], attrs: &[(&str, &str)]) -> TargetGroup {
+    TargetGroup {
+        arn: tg_arn(name),
+        name: name.into(),
+        protocol: "HTTP".into(),
+        protocol_version: "HTTP1".into(),
+        port: Some(80),
+        vpc_id: None,
+        target_type: "ip".into(),
+        health_check: health_check(),
+        attributes: attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        registrations: targets
+            .iter()
+            .map(|a| registration(*a, TargetState::Healthy))
+            .collect(),
+    }
+}
+
+fn forward(tgs: &[(&str, u32)]) -> Action {
+    Action {
+        order: None,
+        kind: ActionKind::Forward(ForwardConfig {
+            target_groups: tgs.iter().map(|(n, w)| (tg_arn(n), *w)).collect(),
+            stickiness_seconds: None,
+            single_target_group: tgs.len() == 1,
+        }),
+    }
+}
+
+/// A running data plane with one load balancer and one listener.
+struct Alb {
+    store: Store,
+    dataplane: Dataplane,
+    addr: SocketAddr,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Alb {
+    async fn start(groups: Vec<TargetGroup>, default: Action, lb_attrs: &[(&str, &str)]) -> Self {
+        let store = Store::new(Config {
+            time_scale: 0.1,
+            ..Config::default()
+        });
+        let dataplane = Dataplane::start(store.clone());
+        dataplane
+            .open_listener(LISTENER, "127.0.0.1:0".parse().unwrap())
+            .unwrap();
+        let addr = dataplane.listener_addr(LISTENER).unwrap();
+        let attributes: BTreeMap<String, String> = lb_attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        store.write(|s| {
+            let e = &mut s.elbv2;
+            e.load_balancers.insert(
+                LB.into(),
+                LoadBalancer {
+                    arn: LB.into(),
+                    name: "lb".into(),
+                    dns_name: DNS.into(),
+                    scheme: "internet-facing".into(),
+                    lb_type: "application".into(),
+                    ip_address_type: "ipv4".into(),
+                    state: LoadBalancerState::Active,
+                    created_at: OffsetDateTime::now_utc(),
+                    subnets: vec![],
+                    security_groups: vec![],
+                    vpc_id: "vpc-1".into(),
+                    attributes,
+                },
+            );
+            for tg in groups {
+                e.target_groups.insert(tg.arn.clone(), tg);
+            }
+            e.listeners.insert(
+                LISTENER.into(),
+                Listener {
+                    arn: LISTENER.into(),
+                    load_balancer_arn: LB.into(),
+                    port: 80,
+                    protocol: "HTTP".into(),
+                    default_actions: vec![default],
+                },
+            );
+        });
+        let alb = Self {
+            store,
+            dataplane,
+            addr,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        alb.wait_published().await;
+        alb
+    }
+
+    /// Waits until the publisher saw the latest store version.
+    async fn wait_published(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.dataplane.snapshot().listeners.contains_key(LISTENER)
+                && self.dataplane.published_version() == *self.store.subscribe().borrow()
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "snapshot not published"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn update(&self, f: impl FnOnce(&mut crate::domain::elbv2::Elbv2State)) {
+        self.store.write(|s| f(&mut s.elbv2));
+        self.wait_published().await;
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, http::HeaderMap, String) {
+        self.send(
+            Request::get(format!("http://{}{}", self.addr, path))
+                .body(Full::default())
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn send(&self, req: Request<Full<Bytes>>) -> (StatusCode, http::HeaderMap, String) {
+        let resp = tokio::time::timeout(Duration::from_secs(20), self.client.request(req))
+            .await
+            .expect("response in time")
+            .expect("response");
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+}
+
+fn lo(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, n)
+}
+
+/// Raw HTTP/1.1 exchange: writes `request`, reads until the server closes
+/// or `limit` passes.
+async fn raw(addr: SocketAddr, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn round_robin_spreads_300_requests_evenly() {
+    let b = [
+        backend(lo(2), "a").await,
+        backend(lo(3), "b").await,
+        backend(lo(4), "c").await,
+    ];
+    let addrs: Vec<_> = b.iter().map(|b| b.addr).collect();
+    let alb = Alb::start(
+        vec![target_group("web", &addrs, &[])],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for _ in 0..300 {
+        let (status, headers, _) = alb.get("/").await;
+        assert_eq!(status, 200);
+        *seen
+            .entry(headers["x-backend"].to_str().unwrap().into())
+            .or_default() += 1;
+    }
+    assert_eq!(seen.len(), 3);
+    for (name, n) in &seen {
+        assert!((90..=110).contains(n), "{name}: {n} of 300 ({seen:?})");
+    }
+    assert_eq!(
+        alb.dataplane.target_request_count(&tg_arn("web"), addrs[0]),
+        seen["a"] as u64
+    );
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn rules_route_by_priority_and_conditions() {
+    let api = backend(lo(2), "api").await;
+    let web = backend(lo(3), "web").await;
+    let alb = Alb::start(
+        vec![
+            target_group("api", &[api.addr], &[]),
+            target_group("web", &[web.addr], &[]),
+        ],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    let rule = |n: &str, priority: u32, conditions: Vec<Condition>, action: Action| Rule {
+        arn: format!("{LISTENER}/rule-{n}"),
+        listener_arn: LISTENER.into(),
+        priority: Some(priority),
+        conditions,
+        actions: vec![action],
+    };
+    alb.update(|e| {
+        for r in [
+            rule(
+                "1",
+                10,
+                vec![Condition::PathPattern(vec!["/api/*".into()])],
+                forward(&[("api", 1)]),
+            ),
+            // A lower number wins although it is inserted later.
+            rule(
+                "2",
+                5,
+                vec![
+                    Condition::PathPattern(vec!["/api/fixed".into()]),
+                    Condition::HttpRequestMethod(vec!["GET".into()]),
+                ],
+                Action {
+                    order: None,
+                    kind: ActionKind::FixedResponse(FixedResponseConfig {
+                        status_code: "418".into(),
+                        content_type: Some("text/plain".into()),
+                        message_body: Some("teapot".into()),
+                    }),
+                },
+            ),
+            rule(
+                "3",
+                20,
+                vec![Condition::HostHeader(vec!["old.example.com".into()])],
+                Action {
+                    order: None,
+                    kind: ActionKind::Redirect(RedirectConfig {
+                        protocol: Some("HTTPS".into()),
+                        port: Some("443".into()),
+                        host: Some("new.example.com".into()),
+                        path: None,
+                        query: None,
+                        status_code: "HTTP_301".into(),
+                    }),
+                },
+            ),
+            rule(
+                "4",
+                30,
+                vec![Condition::HttpHeader {
+                    name: "X-Canary".into(),
+                    values: vec!["y*".into()],
+                }],
+                forward(&[("api", 1)]),
+            ),
+        ] {
+            e.rules.insert(r.arn.clone(), r);
+        }
+    })
+    .await;
+
+    let (_, h, _) = alb.get("/api/users").await;
+    assert_eq!(h["x-backend"], "api");
+    let (_, h, _) = alb.get("/other").await;
+    assert_eq!(h["x-backend"], "web");
+    let (status, h, body) = alb.get("/api/fixed").await;
+    assert_eq!((status.as_u16(), body.as_str()), (418, "teapot"));
+    assert_eq!(h["server"], "awselb/2.0");
+    let (status, h, _) = alb
+        .send(
+            Request::get(format!("http://{}/p?q=1", alb.addr))
+                .header("host", "old.example.com")
+                .body(Full::default())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, 301);
+    assert_eq!(h["location"], "https://new.example.com/p?q=1");
+    let (_, h, _) = alb
+        .send(
+            Request::get(format!("http://{}/x", alb.addr))
+                .header("x-canary", "YES")
+                .body(Full::default())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(h["x-backend"], "api");
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn adds_forwarding_headers_and_strips_hop_by_hop() {
+    let b = backend(lo(2), "a").await;
+    let alb = Alb::start(
+        vec![target_group("web", &[b.addr], &[])],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    let (status, _, body) = alb
+        .send(
+            Request::get(format!("http://{}/headers", alb.addr))
+                .header("host", "app.example.com")
+                .header("x-forwarded-for", "203.0.113.7")
+                .header("connection", "x-private")
+                .header("x-private", "secret")
+                .header("te", "trailers")
+                .header("proxy-authorization", "Basic eA==")
+                .body(Full::default())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let headers: HashMap<&str, &str> = body.lines().filter_map(|l| l.split_once(": ")).collect();
+    assert_eq!(headers["host"], "app.example.com");
+    assert_eq!(headers["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
+    assert_eq!(headers["x-forwarded-proto"], "http");
+    assert_eq!(headers["x-forwarded-port"], "80");
+    assert!(headers["x-amzn-trace-id"].starts_with("Root=1-"), "{body}");
+    for gone in ["x-private", "te", "proxy-authorization"] {
+        assert!(!headers.contains_key(gone), "{gone} forwarded: {body}");
+    }
+
+    // More than 30 addresses: 463, nothing forwarded.
+    let before = b.hits.load(Ordering::SeqCst);
+    let many: Vec<String> = (0..31).map(|i| format!("10.0.0.{i}")).collect();
+    let (status, _, _) = alb
+        .send(
+            Request::get(format!("http://{}/", alb.addr))
+                .header("x-forwarded-for", many.join(", "))
+                .body(Full::default())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 463);
+    let (status, h, _) = alb
+        .send(
+            Request::builder()
+                .method("TRACE")
+                .uri(format!("http://{}/", alb.addr))
+                .body(Full::default())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, 405);
+    assert_eq!(h["server"], "awselb/2.0");
+    assert_eq!(b.hits.load(Ordering::SeqCst), before);
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn error_statuses_502_503_504() {
+    let b = backend(lo(2), "a").await;
+    // A port nothing listens on: bind, then drop.
+    let dead = {
+        let l = std::net::TcpListener::bind((lo(5), 0)).unwrap();
+        l.local_addr().unwrap()
+    };
+    let alb = Alb::start(
+        vec![
+            target_group("live", &[b.addr], &[]),
+            target_group("dead", &[dead], &[]),
+            target_group("empty", &[], &[]),
+        ],
+        forward(&[("live", 1)]),
+        &[("idle_timeout.timeout_seconds", "1")],
+    )
+    .await;
+
+    let (status, h, body) = alb.get("/slow").await;
+    assert_eq!(status, 504);
+    assert_eq!(h["server"], "awselb/2.0");
+    assert!(body.contains("504 Gateway Time-out"));
+
+    alb.update(|e| {
+        e.listeners.get_mut(LISTENER).unwrap().default_actions = vec![forward(&[("dead", 1)])];
+    })
+    .await;
+    let (status, h, body) = alb.get("/").await;
+    assert_eq!(status, 502);
+    assert_eq!(h["content-type"], "text/html");
+    assert!(body.contains("<title>502 Bad Gateway</title>"));
+
+    alb.update(|e| {
+        e.listeners.get_mut(LISTENER).unwrap().default_actions = vec![forward(&[("empty", 1)])];
+    })
+    .await;
+    let (status, h, body) = alb.get("/").await;
+    assert_eq!(status, 503);
+    assert_eq!(h["content-length"], "162");
+    assert!(body.contains("503 Service Temporarily Unavailable"));
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn garbage_from_target_is_502() {
+    let l = tokio::net::TcpListener::bind((lo(6), 0)).await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(b"this is not http\r\n\r\n").await;
+        }
+    });
+    let alb = Alb::start(
+        vec![target_group("g", &[addr], &[])],
+        forward(&[("g", 1)]),
+        &[],
+    )
+    .await;
+    let (status, _, _) = alb.get("/").await;
+    assert_eq!(status, 502);
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn refused_connection_is_retried_on_another_target() {
+    let b = backend(lo(2), "a").await;
+    let dead = {
+        let l = std::net::TcpListener::bind((lo(7), 0)).unwrap();
+        l.local_addr().unwrap()
+    };
+    let alb = Alb::start(
+        vec![target_group("web", &[b.addr, dead], &[])],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    for _ in 0..20 {
+        let (status, _, _) = alb.get("/").await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(b.hits.load(Ordering::SeqCst), 20);
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn draining_unhealthy_and_fail_open() {
+    let a = backend(lo(2), "a").await;
+    let b = backend(lo(3), "b").await;
+    let alb = Alb::start(
+        vec![target_group("web", &[a.addr, b.addr], &[])],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    let web = tg_arn("web");
+    // b drains: no new requests.
+    alb.update(|e| {
+        let reg = &mut e.target_groups.get_mut(&web).unwrap().registrations[1];
+        reg.draining_until = Some(OffsetDateTime::now_utc() + Duration::from_secs(300));
+    })
+    .await;
+    for _ in 0..10 {
+        assert_eq!(alb.get("/").await.1["x-backend"], "a");
+    }
+    // a unhealthy, b draining: fail open to the non-draining one.
+    alb.update(|e| {
+        e.target_groups.get_mut(&web).unwrap().registrations[0]
+            .health
+            .state = TargetState::Unhealthy;
+    })
+    .await;
+    for _ in 0..4 {
+        assert_eq!(alb.get("/").await.1["x-backend"], "a");
+    }
+    // Both registered, a unhealthy, b healthy: only b.
+    alb.update(|e| {
+        e.target_groups.get_mut(&web).unwrap().registrations[1].draining_until = None;
+    })
+    .await;
+    for _ in 0..4 {
+        assert_eq!(alb.get("/").await.1["x-backend"], "b");
+    }
+    // Initial targets get nothing while a healthy one exists.
+    alb.update(|e| {
+        let regs = &mut e.target_groups.get_mut(&web).unwrap().registrations;
+        regs[0].health.state = TargetState::Initial;
+    })
+    .await;
+    for _ in 0..4 {
+        assert_eq!(alb.get("/").await.1["x-backend"], "b");
+    }
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn weighted_target_groups_split_three_to_one() {
+    let a = backend(lo(2), "a").await;
+    let b = backend(lo(3), "b").await;
+    let alb = Alb::start(
+        vec![
+            target_group("blue", &[a.addr], &[]),
+            target_group("green", &[b.addr], &[]),
+        ],
+        forward(&[("blue", 3), ("green", 1)]),
+        &[],
+    )
+    .await;
+    let mut blue = 0;
+    for _ in 0..200 {
+        if alb.get("/").await.1["x-backend"] == "a" {
+            blue += 1;
+        }
+    }
+    assert!((140..=160).contains(&blue), "blue got {blue} of 200");
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn lb_cookie_stickiness() {
+    let a = backend(lo(2), "a").await;
+    let b = backend(lo(3), "b").await;
+    let alb = Alb::start(
+        vec![target_group(
+            "web",
+            &[a.addr, b.addr],
+            &[
+                ("stickiness.enabled", "true"),
+                ("stickiness.type", "lb_cookie"),
+            ],
+        )],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    let (_, h, _) = alb.get("/").await;
+    let first = h["x-backend"].clone();
+    let cookies: Vec<&str> = h
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let awsalb = cookies
+        .iter()
+        .find(|c| c.starts_with("AWSALB="))
+        .expect("AWSALB cookie");
+    assert!(
+        awsalb.contains("Expires=") && !awsalb.contains("Max-Age"),
+        "{awsalb}"
+    );
+    assert!(cookies
+        .iter()
+        .any(|c| c.starts_with("AWSALBCORS=") && c.contains("SameSite=None")));
+    let value = awsalb.split(';').next().unwrap().to_string();
+    for _ in 0..10 {
+        let (_, h, _) = alb
+            .send(
+                Request::get(format!("http://{}/", alb.addr))
+                    .header("cookie", &value)
+                    .body(Full::default())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(h["x-backend"], first);
+    }
+    // A cookie naming nothing valid is replaced.
+    let (_, h, _) = alb
+        .send(
+            Request::get(format!("http://{}/", alb.addr))
+                .header("cookie", "AWSALB=garbage")
+                .body(Full::default())
+                .unwrap(),
+        )
+        .await;
+    assert!(h
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("AWSALB=")));
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn streams_large_chunked_bodies_both_ways() {
+    let b = backend(lo(2), "a").await;
+    let alb = Alb::start(
+        vec![target_group("web", &[b.addr], &[])],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    // 8 MiB in 64 KiB chunks, sent chunked (no Content-Length).
+    let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+    let frames = futures::stream::iter(
+        (0..128).map(move |_| Ok::<_, Infallible>(Frame::data(chunk.clone()))),
+    );
+    let client: Client<HttpConnector, StreamBody<_>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let req = Request::post(format!("http://{}/echo", alb.addr))
+        .body(StreamBody::new(frames))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body.len(), 8 * 1024 * 1024);
+    assert!(body.iter().all(|b| *b == b'x'));
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn upgrade_tunnels_bytes_both_ways() {
+    let b = backend(lo(2), "a").await;
+    let alb = Alb::start(
+        vec![target_group("web", &[b.addr], &[])],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    let mut s = TcpStream::connect(alb.addr).await.unwrap();
+    s.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("upgrade: echo"),
+        "{head}"
+    );
+    for msg in [&b"ping"[..], b"second message"] {
+        s.write_all(msg).await.unwrap();
+        let mut back = vec![0u8; msg.len()];
+        tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut back))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(back, msg);
+    }
+    drop(s);
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_requests_get_400_and_nothing_is_forwarded() {
+    let b = backend(lo(2), "a").await;
+    let alb = Alb::start(
+        vec![target_group("web", &[b.addr], &[])],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    let out = raw(
+        alb.addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    assert!(out.contains("awselb/2.0"), "{out}");
+    let out = raw(
+        alb.addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    let out = raw(alb.addr, b"GARBAGE\r\n\r\n").await;
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    // A keep-alive request before the bad one is still served.
+    let out = raw(
+        alb.addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("HTTP/1.1 400"), "{out}");
+    assert_eq!(b.hits.load(Ordering::SeqCst), 1);
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn client_disconnecting_mid_request_releases_the_target() {
+    let b = backend(lo(2), "a").await;
+    let alb = Alb::start(
+        vec![target_group("web", &[b.addr], &[])],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    let mut s = TcpStream::connect(alb.addr).await.unwrap();
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial")
+        .await
+        .unwrap();
+    // Wait until the request reached the target, then hang up.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while b.hits.load(Ordering::SeqCst) == 0 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(s);
+    let snapshot = alb.dataplane.snapshot();
+    let target = snapshot.target_groups[&tg_arn("web")].targets[0].clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while target.stats.outstanding() != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "request still outstanding"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The proxy still serves.
+    assert_eq!(alb.get("/").await.0, 200);
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn closing_a_listener_frees_its_port_and_bind_errors_surface() {
+    let b = backend(lo(2), "a").await;
+    let alb = Alb::start(
+        vec![target_group("web", &[b.addr], &[])],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    // The port is taken: a second listener on it fails.
+    let err = alb.dataplane.open_listener("other", alb.addr).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    alb.dataplane.close_listener(LISTENER);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if TcpStream::connect(alb.addr).await.is_err() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "listener still accepting"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    alb.dataplane.open_listener(LISTENER, alb.addr).unwrap();
+    alb.wait_published().await;
+    assert_eq!(alb.get("/").await.0, 200);
+    alb.dataplane.shutdown().await;
+}
+
+#[tokio::test]
+async fn host_routed_requests_on_the_control_port() {
+    let b = backend(lo(2), "a").await;
+    let alb = Alb::start(
+        vec![target_group("web", &[b.addr], &[])],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+    let req = Request::get("/anything?x=1")
+        .header("host", format!("{DNS}:4566"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = alb
+        .dataplane
+        .serve_host_routed(req)
+        .await
+        .ok()
+        .expect("routed");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-backend"], "a");
+    let req = Request::get("/")
+        .header("host", "127.0.0.1:4566")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert!(alb.dataplane.serve_host_routed(req).await.is_err());
+    alb.dataplane.shutdown().await;
+}
+
+#[test]
+fn loopback_aliases_are_usable() {
+    // Documents the assumption the tests above rely on (Linux routes 127/8).
+    let l = std::net::TcpListener::bind((IpAddr::V4(lo(9)), 0));
+    assert!(l.is_ok());
+}
