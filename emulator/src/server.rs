@@ -10,12 +10,14 @@ use axum::Router;
 use http::HeaderMap;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::api::{self, App, RequestContext};
 use crate::config::{Config, DEFAULT_REGION};
 use crate::dataplane::Dataplane;
 use crate::domain::Store;
 use crate::protocol::{self, json::JsonError, Service};
+use crate::reconcilers::scheduler;
 use crate::reconcilers::tasks::TaskRunner;
 use crate::runtime::{metadata, DockerRuntime};
 
@@ -30,8 +32,8 @@ pub struct Emulator {
     runtime: DockerRuntime,
     shutdown: CancellationToken,
     server: JoinHandle<()>,
-    task_runner: JoinHandle<()>,
-    health: JoinHandle<()>,
+    /// The task runner, the health checker and the service scheduler.
+    reconcilers: TaskTracker,
 }
 
 impl Emulator {
@@ -64,8 +66,14 @@ impl Emulator {
             metadata_base,
             shutdown.clone(),
         );
-        let task_runner = tokio::spawn(runner.run());
+        let reconcilers = TaskTracker::new();
+        reconcilers.spawn(runner.run());
+        reconcilers.spawn(scheduler::run(store.clone(), shutdown.clone()));
         let health = crate::reconcilers::health::spawn(store.clone(), shutdown.clone());
+        reconcilers.spawn(async move {
+            let _ = health.await;
+        });
+        reconcilers.close();
         let router = router(app.clone());
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
@@ -83,8 +91,7 @@ impl Emulator {
             runtime,
             shutdown,
             server,
-            task_runner,
-            health,
+            reconcilers,
         })
     }
 
@@ -107,9 +114,8 @@ impl Emulator {
         self.shutdown.cancel();
         let _ = self.server.await;
         self.app.dataplane.shutdown().await;
-        let _ = self.health.await;
-        // The runner returns once every task driver has stopped its task.
-        let _ = self.task_runner.await;
+        // The task runner returns once every task driver has stopped its task.
+        self.reconcilers.wait().await;
         self.runtime.shutdown().await;
     }
 }

@@ -59,6 +59,17 @@ impl Store {
         result
     }
 
+    /// Like [`Store::write`], but wakes subscribers only if `f` says it
+    /// changed something. Reconcilers use it so a pass that finds nothing to
+    /// do does not wake everyone (and itself) again.
+    pub fn modify(&self, f: impl FnOnce(&mut State) -> bool) -> bool {
+        let changed = f(&mut self.lock());
+        if changed {
+            self.inner.version.send_modify(|v| *v += 1);
+        }
+        changed
+    }
+
     /// A receiver that changes whenever [`Store::write`] runs.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.inner.version.subscribe()

@@ -2,4 +2,5 @@
 
 pub mod health;
 pub mod logs;
+pub mod scheduler;
 pub mod tasks;

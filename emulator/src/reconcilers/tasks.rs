@@ -236,7 +236,12 @@ impl TaskRunner {
                 .await
                 .map_err(|e| format!("CannotStartContainerError: {name}: {e}"))?;
             if let Some(destination) = log_destination(&task, name) {
-                super::logs::ship(self.inner.store.clone(), runtime.clone(), id.clone(), destination);
+                super::logs::ship(
+                    self.inner.store.clone(),
+                    runtime.clone(),
+                    id.clone(),
+                    destination,
+                );
             }
             let digest = runtime.inspect(id).await.ok().and_then(|i| i.image);
             self.update(arn, |t| {
@@ -407,8 +412,30 @@ impl TaskRunner {
         }
     }
 
-    /// STOPPING → DEPROVISIONING → STOPPED, removing every container.
+    /// Waits in DEACTIVATING until the service scheduler has drained the
+    /// task's targets (AWS waits for the target to be `unused`).
+    async fn wait_for_drain(&self, arn: &str) {
+        let mut changes = self.inner.store.subscribe();
+        loop {
+            let drained = self.inner.store.read(|s| {
+                s.ecs
+                    .tasks
+                    .get(arn)
+                    .is_none_or(|t| t.runtime.targets.is_empty())
+            });
+            if drained {
+                return;
+            }
+            tokio::select! {
+                _ = self.inner.shutdown.cancelled() => return,
+                changed = changes.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+
+    /// DEACTIVATING → STOPPING → DEPROVISIONING → STOPPED, removing every container.
     async fn stop(&self, arn: &str, sandbox: Option<&Sandbox>, containers: &[(String, String)]) {
+        self.wait_for_drain(arn).await;
         let shutting_down = self.inner.shutdown.is_cancelled();
         self.update(arn, |t| {
             if t.desired_status != TaskStatus::Stopped {
@@ -495,7 +522,11 @@ impl TaskRunner {
 
 /// The awslogs destination of a container, if its definition asks for one.
 fn log_destination(task: &Task, container: &str) -> Option<super::logs::LogDestination> {
-    let config = task.definition.container(container)?.log_configuration.as_ref()?;
+    let config = task
+        .definition
+        .container(container)?
+        .log_configuration
+        .as_ref()?;
     if config.log_driver != "awslogs" {
         return None;
     }

@@ -2,6 +2,7 @@
 //! (camelCase JSON), so what DescribeTasks returns is what the store holds;
 //! runtime-only fields are `#[serde(skip)]`.
 
+pub mod service;
 pub mod task;
 pub mod task_definition;
 pub mod validate;
@@ -26,6 +27,8 @@ pub struct EcsState {
     pub task_definitions: BTreeMap<String, Vec<TaskDefinition>>,
     /// By ARN.
     pub tasks: BTreeMap<String, Task>,
+    /// By ARN.
+    pub services: BTreeMap<String, service::Service>,
     /// Tags by resource ARN.
     pub tags: BTreeMap<String, Vec<Tag>>,
 }
@@ -86,7 +89,11 @@ impl EcsState {
                 .filter(|t| t.last_status == TaskStatus::Running)
                 .count() as u32,
             pending_tasks_count: in_cluster().filter(|t| t.last_status.is_pending()).count() as u32,
-            active_services_count: 0,
+            active_services_count: self
+                .services
+                .values()
+                .filter(|svc| svc.cluster_arn == cluster.cluster_arn && svc.status == "ACTIVE")
+                .count() as u32,
             capacity_providers: vec!["FARGATE", "FARGATE_SPOT"],
             default_capacity_provider_strategy: vec![],
             statistics: vec![],

@@ -123,6 +123,18 @@ pub struct TaskRuntime {
     pub metadata_base: Option<String>,
     /// The real instant the STOPPED task may be forgotten.
     pub expires_at: Option<OffsetDateTime>,
+    /// Target-group registrations the service scheduler made for this task.
+    /// The task runner does not stop a task's containers while any remain:
+    /// the task sits in DEACTIVATING until its targets have drained.
+    pub targets: Vec<TargetRef>,
+}
+
+/// One registration of a task in a target group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRef {
+    pub target_group_arn: String,
+    pub ip: std::net::IpAddr,
+    pub port: u16,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -172,7 +184,109 @@ pub struct Attachment {
     pub details: Vec<KeyValuePair>,
 }
 
+/// What a new task is made from (RunTask, or the service scheduler).
+pub struct TaskLaunch<'a> {
+    pub cluster_arn: &'a str,
+    pub definition: Arc<TaskDefinition>,
+    pub subnet: &'a str,
+    /// `service:NAME` for service tasks; defaults to `family:FAMILY`.
+    pub group: Option<String>,
+    /// The deployment id for service tasks.
+    pub started_by: Option<String>,
+    pub tags: Vec<Tag>,
+    /// The `overrides` member as the API shows it.
+    pub overrides: serde_json::Value,
+}
+
 impl Task {
+    /// A new PROVISIONING task; the task runner takes it from there.
+    pub fn launch(launch: TaskLaunch<'_>) -> Task {
+        let def = launch.definition;
+        // `arn:aws:ecs:REGION:ACCOUNT:` from the cluster's ARN.
+        let prefix = launch
+            .cluster_arn
+            .split_once("cluster/")
+            .map(|(p, _)| p)
+            .unwrap_or("arn:aws:ecs:us-east-1:000000000000:");
+        let region = crate::domain::arn::region_of(launch.cluster_arn).unwrap_or("us-east-1");
+        let cluster_name = crate::domain::arn::last_segment(launch.cluster_arn);
+        let id = crate::domain::arn::random_hex(32);
+        let task_arn = format!("{prefix}task/{cluster_name}/{id}");
+        let containers = def
+            .container_definitions
+            .iter()
+            .map(|c| Container {
+                container_arn: format!(
+                    "{prefix}container/{cluster_name}/{id}/{}",
+                    uuid::Uuid::new_v4()
+                ),
+                task_arn: task_arn.clone(),
+                name: c.name.clone(),
+                image: c.image.clone(),
+                image_digest: None,
+                runtime_id: None,
+                last_status: TaskStatus::Pending,
+                exit_code: None,
+                reason: None,
+                network_bindings: vec![],
+                network_interfaces: vec![],
+                health_status: "UNKNOWN",
+                cpu: c.cpu.to_string(),
+                memory: c.memory.map(|m| m.to_string()),
+                essential: c.essential,
+            })
+            .collect();
+        Task {
+            task_arn,
+            cluster_arn: launch.cluster_arn.to_string(),
+            task_definition_arn: def.task_definition_arn.clone(),
+            last_status: TaskStatus::Provisioning,
+            desired_status: TaskStatus::Running,
+            launch_type: "FARGATE",
+            capacity_provider_name: "FARGATE",
+            platform_version: "1.4.0",
+            platform_family: "Linux",
+            availability_zone: format!("{region}a"),
+            cpu: def.cpu.clone().unwrap_or_default(),
+            memory: def.memory.clone().unwrap_or_default(),
+            connectivity: None,
+            connectivity_at: None,
+            created_at: OffsetDateTime::now_utc(),
+            pull_started_at: None,
+            pull_stopped_at: None,
+            started_at: None,
+            stopping_at: None,
+            stopped_at: None,
+            execution_stopped_at: None,
+            stop_code: None,
+            stopped_reason: None,
+            group: Some(
+                launch
+                    .group
+                    .unwrap_or_else(|| format!("family:{}", def.family)),
+            ),
+            started_by: launch.started_by,
+            health_status: "UNKNOWN",
+            containers,
+            attachments: vec![Attachment {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind: "ElasticNetworkInterface",
+                status: "PRECREATED",
+                details: vec![KeyValuePair {
+                    name: "subnetId".into(),
+                    value: launch.subnet.to_string(),
+                }],
+            }],
+            overrides: launch.overrides,
+            version: 1,
+            enable_execute_command: false,
+            ephemeral_storage: serde_json::json!({ "sizeInGiB": 20 }),
+            tags: launch.tags,
+            definition: def,
+            runtime: TaskRuntime::default(),
+        }
+    }
+
     /// The 32-hex task id (the last part of the ARN).
     pub fn id(&self) -> &str {
         crate::domain::arn::last_segment(&self.task_arn)

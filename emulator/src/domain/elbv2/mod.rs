@@ -9,6 +9,7 @@
 pub mod arns;
 pub mod error;
 pub mod matching;
+pub mod registration;
 pub mod settings;
 mod state;
 pub mod validate;
@@ -190,7 +191,10 @@ impl Rule {
 pub enum Condition {
     HostHeader(Vec<String>),
     PathPattern(Vec<String>),
-    HttpHeader { name: String, values: Vec<String> },
+    HttpHeader {
+        name: String,
+        values: Vec<String>,
+    },
     HttpRequestMethod(Vec<String>),
     /// `(key, value)` pairs; a `None` key matches any key.
     QueryString(Vec<(Option<String>, String)>),

@@ -1,6 +1,8 @@
 //! ECS actions (AWS JSON 1.1). Handlers only change the store; the task
 //! runner (`reconcilers::tasks`) starts and stops containers.
 
+mod services;
+
 use std::sync::Arc;
 
 use axum::response::Response;
@@ -9,12 +11,11 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::{App, RequestContext};
-use crate::domain::arn::{arn, last_segment, random_hex};
-use crate::domain::ecs::task::{StopCode, TaskRuntime};
+use crate::domain::arn::{arn, last_segment};
+use crate::domain::ecs::task::{StopCode, TaskLaunch};
 use crate::domain::ecs::validate::{self, EcsError};
 use crate::domain::ecs::{
-    Cluster, Container, EcsState, KeyValuePair, Tag, Task, TaskDefinition, TaskStatus,
-    DEFAULT_CLUSTER,
+    Cluster, EcsState, KeyValuePair, Tag, Task, TaskDefinition, TaskStatus, DEFAULT_CLUSTER,
 };
 use crate::protocol::json::{self, JsonError};
 
@@ -53,6 +54,11 @@ fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Ou
         "TagResource" => h.tag_resource(decode(body)?),
         "UntagResource" => h.untag_resource(decode(body)?),
         "ListTagsForResource" => h.list_tags_for_resource(decode(body)?),
+        "CreateService" => h.create_service(decode(body)?),
+        "UpdateService" => h.update_service(decode(body)?),
+        "DeleteService" => h.delete_service(decode(body)?),
+        "DescribeServices" => h.describe_services(decode(body)?),
+        "ListServices" => h.list_services(decode(body)?),
         other => return Err(JsonError::unknown_operation(other)),
     })
 }
@@ -336,6 +342,16 @@ impl Handler<'_> {
                 Some(c) if c.status == "ACTIVE" => c.clone(),
                 _ => return Err(EcsError::cluster_not_found()),
             };
+            let has_services = ecs
+                .services
+                .values()
+                .any(|svc| svc.cluster_arn == cluster.cluster_arn && svc.status != "INACTIVE");
+            if has_services {
+                return Err(EcsError {
+                    code: "ClusterContainsServicesException",
+                    message: "The Cluster cannot be deleted while Services are active.".into(),
+                });
+            }
             let has_tasks = ecs.tasks.values().any(|t| {
                 t.cluster_arn == cluster.cluster_arn && t.last_status != TaskStatus::Stopped
             });
@@ -517,108 +533,21 @@ impl Handler<'_> {
             )?);
             let mut tasks = vec![];
             for _ in 0..count {
-                let task = self.new_task(
-                    &cluster_arn,
-                    def.clone(),
-                    &subnet,
-                    input.group.clone(),
-                    input.started_by.clone(),
-                    input.tags.clone(),
-                    input.overrides.as_ref(),
-                );
+                let task = Task::launch(TaskLaunch {
+                    cluster_arn: &cluster_arn,
+                    definition: def.clone(),
+                    subnet: &subnet,
+                    group: input.group.clone(),
+                    started_by: input.started_by.clone(),
+                    tags: input.tags.clone(),
+                    overrides: overrides_json(input.overrides.as_ref()),
+                });
                 merge_tags(&mut s.ecs, &task.task_arn, input.tags.clone());
                 s.ecs.tasks.insert(task.task_arn.clone(), task.clone());
                 tasks.push(task);
             }
             Ok(json!({ "tasks": tasks, "failures": [] }))
         })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn new_task(
-        &self,
-        cluster_arn: &str,
-        def: Arc<TaskDefinition>,
-        subnet: &str,
-        group: Option<String>,
-        started_by: Option<String>,
-        tags: Vec<Tag>,
-        overrides: Option<&TaskOverride>,
-    ) -> Task {
-        let cluster_name = last_segment(cluster_arn);
-        let id = random_hex(32);
-        let task_arn = self.arn(&format!("task/{cluster_name}/{id}"));
-        let attachment_id = uuid::Uuid::new_v4().to_string();
-        let containers = def
-            .container_definitions
-            .iter()
-            .map(|c| Container {
-                container_arn: self.arn(&format!(
-                    "container/{cluster_name}/{id}/{}",
-                    uuid::Uuid::new_v4()
-                )),
-                task_arn: task_arn.clone(),
-                name: c.name.clone(),
-                image: c.image.clone(),
-                image_digest: None,
-                runtime_id: None,
-                last_status: TaskStatus::Pending,
-                exit_code: None,
-                reason: None,
-                network_bindings: vec![],
-                network_interfaces: vec![],
-                health_status: "UNKNOWN",
-                cpu: c.cpu.to_string(),
-                memory: c.memory.map(|m| m.to_string()),
-                essential: c.essential,
-            })
-            .collect();
-        let family_group = format!("family:{}", def.family);
-        Task {
-            task_arn,
-            cluster_arn: cluster_arn.to_string(),
-            task_definition_arn: def.task_definition_arn.clone(),
-            last_status: TaskStatus::Provisioning,
-            desired_status: TaskStatus::Running,
-            launch_type: "FARGATE",
-            capacity_provider_name: "FARGATE",
-            platform_version: "1.4.0",
-            platform_family: "Linux",
-            availability_zone: format!("{}a", self.ctx.region),
-            cpu: def.cpu.clone().unwrap_or_default(),
-            memory: def.memory.clone().unwrap_or_default(),
-            connectivity: None,
-            connectivity_at: None,
-            created_at: Self::now(),
-            pull_started_at: None,
-            pull_stopped_at: None,
-            started_at: None,
-            stopping_at: None,
-            stopped_at: None,
-            execution_stopped_at: None,
-            stop_code: None,
-            stopped_reason: None,
-            group: Some(group.unwrap_or(family_group)),
-            started_by,
-            health_status: "UNKNOWN",
-            containers,
-            attachments: vec![crate::domain::ecs::Attachment {
-                id: attachment_id,
-                kind: "ElasticNetworkInterface",
-                status: "PRECREATED",
-                details: vec![KeyValuePair {
-                    name: "subnetId".into(),
-                    value: subnet.to_string(),
-                }],
-            }],
-            overrides: overrides_json(overrides),
-            version: 1,
-            enable_execute_command: false,
-            ephemeral_storage: json!({ "sizeInGiB": 20 }),
-            tags,
-            definition: def,
-            runtime: TaskRuntime::default(),
-        }
     }
 
     fn stop_task(&self, input: StopTaskInput) -> Output {

@@ -1,0 +1,643 @@
+//! The ECS service scheduler (aws-semantics C4): keeps each service at its
+//! desired count, registers RUNNING tasks in the service's target groups,
+//! drains tasks before they stop, replaces failed tasks, and rolls
+//! deployments within minimumHealthyPercent and maximumPercent.
+//!
+//! A pass is a pure function of the state ([`reconcile`]), run under the
+//! store lock; Docker work happens in the task runner, which sees the tasks
+//! this pass creates or stops.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::domain::ecs::service::Service;
+use crate::domain::ecs::task::{StopCode, TargetRef, TaskLaunch};
+use crate::domain::ecs::{Task, TaskStatus};
+use crate::domain::elbv2::registration::Registered;
+use crate::domain::elbv2::TargetState;
+use crate::domain::{State, Store};
+
+/// How often the scheduler looks even when nothing changed (grace periods,
+/// draining deadlines and backoffs expire with time, not with writes).
+const TICK: Duration = Duration::from_millis(250);
+/// Circuit-breaker threshold bounds: 0.5 x desiredCount, clamped (AWS: 3-200).
+const BREAKER_MIN: u32 = 3;
+const BREAKER_MAX: u32 = 200;
+/// Longest wait between attempts to start tasks that keep failing.
+const MAX_LAUNCH_BACKOFF: Duration = Duration::from_secs(60);
+/// Start failures in a row before the "unable to consistently start" event.
+const START_FAILURES_BEFORE_EVENT: u32 = 3;
+/// How long an INACTIVE service stays describable.
+const INACTIVE_SERVICE_RETENTION: Duration = Duration::from_secs(3600);
+
+/// Runs scheduler passes until `shutdown`.
+pub async fn run(store: Store, shutdown: CancellationToken) {
+    let mut changes = store.subscribe();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            changed = changes.changed() => if changed.is_err() { return },
+            _ = tick.tick() => {}
+        }
+        let config = store.config().clone();
+        store.modify(|state| reconcile(state, &config, OffsetDateTime::now_utc()));
+    }
+}
+
+/// One pass over every service. Returns whether anything changed.
+pub fn reconcile(state: &mut State, config: &Config, now: OffsetDateTime) -> bool {
+    let mut changed = state.elbv2.expire_draining(now);
+    changed |= release_drained_tasks(state);
+    let arns: Vec<String> = state.ecs.services.keys().cloned().collect();
+    for arn in arns {
+        changed |= reconcile_service(state, config, now, &arn);
+    }
+    changed
+}
+
+/// Tasks whose registrations are all gone may leave DEACTIVATING.
+fn release_drained_tasks(state: &mut State) -> bool {
+    let mut changed = false;
+    for task in state.ecs.tasks.values_mut() {
+        if task.desired_status != TaskStatus::Stopped || task.runtime.targets.is_empty() {
+            continue;
+        }
+        let before = task.runtime.targets.len();
+        task.runtime
+            .targets
+            .retain(|t| state.elbv2.is_registered(&t.target_group_arn, t.ip, t.port));
+        changed |= before != task.runtime.targets.len();
+    }
+    changed
+}
+
+/// Facts about one task of a service, taken before anything changes.
+struct TaskView {
+    arn: String,
+    deployment: Option<String>,
+    live: bool,
+    running: bool,
+    pending: bool,
+    healthy: bool,
+    failed_health: Option<String>,
+    failed_to_start: bool,
+    needs_registration: bool,
+    needs_deregistration: bool,
+    started_at: Option<OffsetDateTime>,
+}
+
+fn reconcile_service(state: &mut State, config: &Config, now: OffsetDateTime, arn: &str) -> bool {
+    let Some(service) = state.ecs.services.get(arn).cloned() else {
+        return false;
+    };
+    if service.status == "INACTIVE" {
+        if service.runtime.expires_at.is_some_and(|at| at <= now) {
+            state.ecs.services.remove(arn);
+            return true;
+        }
+        return false;
+    }
+    let views = task_views(state, &service, now);
+    let mut svc = service.clone();
+    let mut plan = Plan::default();
+
+    // Targets follow the tasks: register RUNNING ones, drain stopping ones.
+    for v in &views {
+        if v.needs_registration {
+            plan.register.push(v.arn.clone());
+        }
+        if v.needs_deregistration {
+            plan.deregister.push(v.arn.clone());
+        }
+    }
+    // Failed health checks past the grace period: stop and replace.
+    for v in views.iter().filter(|v| v.live) {
+        if let Some(reason) = &v.failed_health {
+            plan.stop.push((v.arn.clone(), reason.clone()));
+        }
+    }
+    // Count start failures per deployment (circuit breaker, backoff).
+    count_failures(&mut svc, &views, now, config);
+
+    let failed: Vec<&str> = plan.stop.iter().map(|(a, _)| a.as_str()).collect();
+    let live_in = |dep: &str| -> Vec<&TaskView> {
+        views
+            .iter()
+            .filter(|v| {
+                v.live && v.deployment.as_deref() == Some(dep) && !failed.contains(&v.arn.as_str())
+            })
+            .collect()
+    };
+    let desired = svc.desired_count;
+    let max_total = desired * svc.deployment_configuration.maximum_percent / 100;
+    let min_healthy =
+        (desired * svc.deployment_configuration.minimum_healthy_percent).div_ceil(100);
+    let primary_id = svc.primary().map(|d| d.id.clone()).unwrap_or_default();
+    let primary_failed = svc.primary().is_some_and(|d| d.rollout_state == "FAILED");
+    let primary_live = live_in(&primary_id);
+    let old_live: Vec<&TaskView> = views
+        .iter()
+        .filter(|v| {
+            v.live
+                && v.deployment.as_deref() != Some(&primary_id)
+                && !failed.contains(&v.arn.as_str())
+        })
+        .collect();
+    let healthy_total = primary_live
+        .iter()
+        .chain(old_live.iter())
+        .filter(|v| v.healthy)
+        .count() as u32;
+
+    // Launch primary tasks up to the desired count, within maximumPercent.
+    let live_total = (primary_live.len() + old_live.len()) as u32;
+    let may_launch = !primary_failed
+        && svc.status == "ACTIVE"
+        && svc.runtime.launch_not_before.is_none_or(|t| t <= now);
+    if may_launch {
+        let room = max_total.max(desired).saturating_sub(live_total);
+        let wanted = desired.saturating_sub(primary_live.len() as u32);
+        plan.launch = wanted.min(room);
+    }
+
+    // Stop old tasks: unhealthy ones freely, healthy ones while enough stay.
+    let mut can_stop_healthy = healthy_total.saturating_sub(min_healthy);
+    let mut old_sorted = old_live.clone();
+    old_sorted.sort_by_key(|v| v.healthy);
+    for v in old_sorted {
+        if !v.healthy {
+            plan.scale_in.push(v.arn.clone());
+        } else if can_stop_healthy > 0 {
+            plan.scale_in.push(v.arn.clone());
+            can_stop_healthy -= 1;
+        }
+    }
+    // Scale in the primary: not-yet-healthy tasks first, then the newest.
+    if primary_live.len() as u32 > desired {
+        let mut extra: Vec<&&TaskView> = primary_live.iter().collect();
+        extra.sort_by_key(|v| (v.healthy, std::cmp::Reverse(v.started_at)));
+        for v in extra
+            .into_iter()
+            .take(primary_live.len() - desired as usize)
+        {
+            plan.scale_in.push(v.arn.clone());
+        }
+    }
+
+    let primary_healthy = primary_live.iter().filter(|v| v.healthy).count() as u32;
+    let complete =
+        old_live.is_empty() && primary_live.len() as u32 == desired && primary_healthy == desired;
+    let changed = apply(state, config, now, &mut svc, &views, plan, complete);
+    let before = serde_json::to_value(&service).ok();
+    let after = serde_json::to_value(&svc).ok();
+    let service_changed = before != after
+        || svc.runtime.steady != service.runtime.steady
+        || svc.runtime.launch_not_before != service.runtime.launch_not_before
+        || svc.runtime.expires_at != service.runtime.expires_at
+        || svc.runtime.consecutive_start_failures != service.runtime.consecutive_start_failures;
+    state.ecs.services.insert(arn.to_string(), svc);
+    changed || service_changed
+}
+
+#[derive(Default)]
+struct Plan {
+    register: Vec<String>,
+    deregister: Vec<String>,
+    /// Tasks failing health checks, with their stopped reason.
+    stop: Vec<(String, String)>,
+    scale_in: Vec<String>,
+    launch: u32,
+}
+
+fn task_views(state: &State, service: &Service, now: OffsetDateTime) -> Vec<TaskView> {
+    let group = service.task_group();
+    let grace = Duration::from_secs(
+        service
+            .health_check_grace_period_seconds
+            .unwrap_or(0)
+            .into(),
+    );
+    state
+        .ecs
+        .tasks
+        .values()
+        .filter(|t| {
+            t.cluster_arn == service.cluster_arn && t.group.as_deref() == Some(group.as_str())
+        })
+        .map(|t| {
+            let live = t.desired_status == TaskStatus::Running;
+            let running = t.last_status == TaskStatus::Running;
+            let targets = expected_targets(service, t);
+            let registered =
+                !targets.is_empty() && targets.iter().all(|r| t.runtime.targets.contains(r));
+            let states: Vec<(String, Option<TargetState>, Option<String>)> = t
+                .runtime
+                .targets
+                .iter()
+                .map(|r| {
+                    let reg = state
+                        .elbv2
+                        .target_groups
+                        .get(&r.target_group_arn)
+                        .and_then(|tg| {
+                            tg.registrations
+                                .iter()
+                                .find(|g| g.id == r.ip && g.port == r.port)
+                        });
+                    (
+                        r.target_group_arn.clone(),
+                        reg.map(|g| g.health.state),
+                        reg.and_then(|g| g.health.description.clone()),
+                    )
+                })
+                .collect();
+            let elb_healthy = service.load_balancers.is_empty()
+                || (registered
+                    && states
+                        .iter()
+                        .all(|(_, s, _)| *s == Some(TargetState::Healthy)));
+            let container_healthy = t.health_status != "UNHEALTHY"
+                && (t.health_status == "HEALTHY" || !has_container_health_checks(t));
+            let past_grace = t.started_at.is_some_and(|s| s + grace <= now);
+            let failed_health = if !live || !running || !past_grace {
+                None
+            } else if let Some((tg, _, _)) = states
+                .iter()
+                .find(|(_, s, _)| *s == Some(TargetState::Unhealthy))
+            {
+                Some(format!(
+                    "Task failed ELB health checks in (target-group {tg})"
+                ))
+            } else if t.health_status == "UNHEALTHY" {
+                Some("Task failed container health checks".to_string())
+            } else {
+                None
+            };
+            TaskView {
+                arn: t.task_arn.clone(),
+                deployment: t.started_by.clone(),
+                live,
+                running,
+                pending: t.last_status.is_pending(),
+                healthy: live && running && elb_healthy && container_healthy,
+                failed_health,
+                failed_to_start: t.last_status == TaskStatus::Stopped && t.started_at.is_none(),
+                needs_registration: live && running && !registered && t.private_ip().is_some(),
+                needs_deregistration: !live
+                    && t.runtime.targets.iter().any(|r| {
+                        state
+                            .elbv2
+                            .target_groups
+                            .get(&r.target_group_arn)
+                            .and_then(|tg| {
+                                tg.registrations
+                                    .iter()
+                                    .find(|g| g.id == r.ip && g.port == r.port)
+                            })
+                            .is_some_and(|g| !g.is_draining())
+                    }),
+                started_at: t.started_at,
+            }
+        })
+        .collect()
+}
+
+fn has_container_health_checks(task: &Task) -> bool {
+    task.definition
+        .container_definitions
+        .iter()
+        .any(|c| c.essential && c.health_check.is_some())
+}
+
+/// The registrations a task of `service` should have.
+fn expected_targets(service: &Service, task: &Task) -> Vec<TargetRef> {
+    let Some(ip) = task.private_ip().and_then(|ip| ip.parse().ok()) else {
+        return vec![];
+    };
+    service
+        .load_balancers
+        .iter()
+        .filter_map(|lb| {
+            Some(TargetRef {
+                target_group_arn: lb.target_group_arn.clone()?,
+                ip,
+                port: lb.container_port?,
+            })
+        })
+        .collect()
+}
+
+fn count_failures(svc: &mut Service, views: &[TaskView], now: OffsetDateTime, config: &Config) {
+    let threshold = (svc.desired_count.div_ceil(2)).clamp(BREAKER_MIN, BREAKER_MAX);
+    let breaker = svc
+        .deployment_configuration
+        .deployment_circuit_breaker
+        .clone();
+    let mut new_start_failures = 0;
+    for d in &mut svc.deployments {
+        for v in views
+            .iter()
+            .filter(|v| v.deployment.as_deref() == Some(d.id.as_str()))
+        {
+            let failed = v.failed_to_start || v.failed_health.is_some();
+            if failed && d.counted_failures.insert(v.arn.clone()) {
+                d.failed_tasks += 1;
+                if v.failed_to_start {
+                    new_start_failures += 1;
+                }
+            }
+        }
+    }
+    if views.iter().any(|v| v.running && v.live) && new_start_failures == 0 {
+        svc.runtime.consecutive_start_failures = 0;
+        svc.runtime.launch_not_before = None;
+    }
+    if new_start_failures > 0 {
+        svc.runtime.consecutive_start_failures += new_start_failures;
+        let n = svc.runtime.consecutive_start_failures.min(6);
+        let backoff = Duration::from_secs(1 << n).min(MAX_LAUNCH_BACKOFF);
+        svc.runtime.launch_not_before = Some(now + config.scaled(backoff));
+        if svc.runtime.consecutive_start_failures == START_FAILURES_BEFORE_EVENT {
+            let name = svc.service_name.clone();
+            svc.event(format!("(service {name}) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."));
+        }
+    }
+    let Some(primary) = svc.deployments.first_mut() else {
+        return;
+    };
+    if breaker.enable && primary.rollout_state == "IN_PROGRESS" && primary.failed_tasks >= threshold
+    {
+        primary.rollout_state = "FAILED";
+        primary.rollout_state_reason =
+            "ECS deployment circuit breaker: tasks failed to start.".into();
+        primary.updated_at = now;
+        let failed_id = primary.id.clone();
+        let name = svc.service_name.clone();
+        svc.event(format!(
+            "(service {name}) (deployment {failed_id}) deployment failed: tasks failed to start."
+        ));
+        if breaker.rollback {
+            let last_good = svc
+                .deployments
+                .iter()
+                .skip(1)
+                .find(|d| d.rollout_state == "COMPLETED")
+                .map(|d| d.task_definition.clone());
+            if let Some(def) = last_good {
+                svc.event(format!(
+                    "(service {name}) (deployment {failed_id}) rolling back to {def}."
+                ));
+                svc.start_deployment(def);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    state: &mut State,
+    config: &Config,
+    now: OffsetDateTime,
+    svc: &mut Service,
+    views: &[TaskView],
+    plan: Plan,
+    complete: bool,
+) -> bool {
+    let name = svc.service_name.clone();
+    let mut changed = false;
+
+    // Register targets of newly RUNNING tasks.
+    let mut registered: BTreeMap<String, u32> = BTreeMap::new();
+    for arn in &plan.register {
+        let Some(task) = state.ecs.tasks.get(arn) else {
+            continue;
+        };
+        let targets = expected_targets(svc, task);
+        for target in &targets {
+            if let Some(tg) = state.elbv2.target_groups.get_mut(&target.target_group_arn) {
+                if tg.register(target.ip, target.port, now) == Registered::New {
+                    *registered
+                        .entry(target.target_group_arn.clone())
+                        .or_default() += 1;
+                }
+            }
+        }
+        if let Some(task) = state.ecs.tasks.get_mut(arn) {
+            task.runtime.targets = targets;
+            task.version += 1;
+        }
+        changed = true;
+    }
+    for (tg, n) in registered {
+        svc.event(format!(
+            "(service {name}) registered {n} targets in (target-group {tg})"
+        ));
+    }
+
+    // Failing tasks and scale-in: stop (the runner waits for draining).
+    let mut stopped = vec![];
+    for (arn, reason) in &plan.stop {
+        if let Some(task) = state.ecs.tasks.get_mut(arn) {
+            task.request_stop(StopCode::ServiceSchedulerInitiated, reason.clone());
+            stopped.push(task.id().to_string());
+        }
+    }
+    for arn in &plan.scale_in {
+        if let Some(task) = state.ecs.tasks.get_mut(arn) {
+            let deployment = task.started_by.clone().unwrap_or_default();
+            task.request_stop(
+                StopCode::ServiceSchedulerInitiated,
+                format!("Scaling activity initiated by (deployment {deployment})"),
+            );
+            stopped.push(task.id().to_string());
+        }
+    }
+    if !stopped.is_empty() {
+        let list: Vec<String> = stopped.iter().map(|id| format!("(task {id})")).collect();
+        svc.event(format!(
+            "(service {name}) has stopped {} running tasks: {}.",
+            stopped.len(),
+            list.join(" ")
+        ));
+        svc.runtime.steady = false;
+        changed = true;
+    }
+
+    // Drain the targets of stopping tasks.
+    let mut deregistered: BTreeMap<String, u32> = BTreeMap::new();
+    let mut draining_tasks = 0;
+    let deregister: Vec<String> = plan
+        .deregister
+        .iter()
+        .cloned()
+        .chain(plan.stop.iter().map(|(a, _)| a.clone()))
+        .chain(plan.scale_in.iter().cloned())
+        .collect();
+    for arn in &deregister {
+        let Some(task) = state.ecs.tasks.get(arn) else {
+            continue;
+        };
+        let targets = task.runtime.targets.clone();
+        if targets.is_empty() {
+            continue;
+        }
+        for t in &targets {
+            let delay = state
+                .elbv2
+                .target_groups
+                .get(&t.target_group_arn)
+                .map(|tg| config.scaled(tg.deregistration_delay()))
+                .unwrap_or_default();
+            if state
+                .elbv2
+                .deregister(&t.target_group_arn, t.ip, t.port, now, delay)
+            {
+                *deregistered.entry(t.target_group_arn.clone()).or_default() += 1;
+            }
+        }
+        if let Some(task) = state.ecs.tasks.get_mut(arn) {
+            task.advance(TaskStatus::Deactivating);
+        }
+        draining_tasks += 1;
+        changed = true;
+    }
+    if draining_tasks > 0 {
+        let deployment = svc.primary().map(|d| d.id.clone()).unwrap_or_default();
+        svc.event(format!("(service {name}, taskSet {deployment}) has begun draining connections on {draining_tasks} tasks."));
+    }
+    for (tg, n) in deregistered {
+        svc.event(format!(
+            "(service {name}) deregistered {n} targets in (target-group {tg})"
+        ));
+    }
+
+    // Launch new tasks of the primary deployment.
+    if plan.launch > 0 {
+        if let Some(primary) = svc.primary().cloned() {
+            let definition = state
+                .ecs
+                .find_task_definition(&primary.task_definition)
+                .cloned();
+            let subnet = svc
+                .network_configuration
+                .pointer("/awsvpcConfiguration/subnets/0")
+                .and_then(|s| s.as_str())
+                .unwrap_or("subnet-emulator")
+                .to_string();
+            if let Some(definition) = definition {
+                let definition = std::sync::Arc::new(definition);
+                let mut ids = vec![];
+                for _ in 0..plan.launch {
+                    let task = Task::launch(TaskLaunch {
+                        cluster_arn: &svc.cluster_arn,
+                        definition: definition.clone(),
+                        subnet: &subnet,
+                        group: Some(svc.task_group()),
+                        started_by: Some(primary.id.clone()),
+                        tags: vec![],
+                        overrides: serde_json::json!({ "containerOverrides": [], "inferenceAcceleratorOverrides": [] }),
+                    });
+                    ids.push(format!("(task {})", task.id()));
+                    state.ecs.tasks.insert(task.task_arn.clone(), task);
+                }
+                svc.event(format!(
+                    "(service {name}) has started {} tasks: {}.",
+                    ids.len(),
+                    ids.join(" ")
+                ));
+                svc.runtime.steady = false;
+                changed = true;
+            }
+        }
+    }
+
+    update_counts(state, svc, views, now);
+
+    // Deployments: drop drained old ones, complete the primary, steady state.
+    let live_by_deployment = |id: &str| {
+        views
+            .iter()
+            .filter(|v| v.live && v.deployment.as_deref() == Some(id))
+            .count()
+    };
+    let primary_id = svc.primary().map(|d| d.id.clone());
+    svc.deployments
+        .retain(|d| Some(&d.id) == primary_id.as_ref() || live_by_deployment(&d.id) > 0);
+    if complete {
+        if let Some(primary) = svc.deployments.first_mut() {
+            if primary.rollout_state == "IN_PROGRESS" {
+                primary.rollout_state = "COMPLETED";
+                primary.rollout_state_reason = format!("ECS deployment {} completed.", primary.id);
+                primary.updated_at = now;
+                let id = primary.id.clone();
+                svc.event(format!(
+                    "(service {name}) (deployment {id}) deployment completed."
+                ));
+            }
+        }
+        if !svc.runtime.steady && svc.deployments.len() == 1 {
+            svc.runtime.steady = true;
+            svc.event(format!("(service {name}) has reached a steady state."));
+        }
+    }
+    if svc.status == "DRAINING"
+        && views.iter().all(|v| !v.live)
+        && svc.running_count == 0
+        && svc.pending_count == 0
+    {
+        let draining_left = views.iter().any(|v| {
+            state
+                .ecs
+                .tasks
+                .get(&v.arn)
+                .is_some_and(|t| t.last_status != TaskStatus::Stopped)
+        });
+        if !draining_left {
+            svc.status = "INACTIVE";
+            svc.runtime.expires_at = Some(now + config.scaled(INACTIVE_SERVICE_RETENTION));
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// runningCount and pendingCount of the service and of each deployment.
+fn update_counts(state: &State, svc: &mut Service, views: &[TaskView], now: OffsetDateTime) {
+    let live_running = |dep: Option<&str>| {
+        views
+            .iter()
+            .filter(|v| v.live && v.running && (dep.is_none() || v.deployment.as_deref() == dep))
+            .count() as u32
+    };
+    let live_pending = |dep: Option<&str>| {
+        views
+            .iter()
+            .filter(|v| v.live && v.pending && (dep.is_none() || v.deployment.as_deref() == dep))
+            .count() as u32
+    };
+    let _ = state;
+    svc.running_count = live_running(None);
+    svc.pending_count = live_pending(None);
+    let primary_id = svc.primary().map(|d| d.id.clone());
+    let desired = svc.desired_count;
+    for d in &mut svc.deployments {
+        let running = live_running(Some(&d.id));
+        let pending = live_pending(Some(&d.id));
+        if (running, pending) != (d.running_count, d.pending_count) {
+            d.running_count = running;
+            d.pending_count = pending;
+            d.updated_at = now;
+        }
+        d.desired_count = if Some(&d.id) == primary_id.as_ref() {
+            desired
+        } else {
+            running + pending
+        };
+    }
+}
