@@ -506,7 +506,10 @@ async fn listeners_bind_sockets_and_manage_their_default_rule() {
         .send()
         .await
         .unwrap();
-    assert_eq!(tgs.target_groups()[0].load_balancer_arns(), [lb.clone()]);
+    assert_eq!(
+        tgs.target_groups()[0].load_balancer_arns(),
+        std::slice::from_ref(&lb)
+    );
     let r = c.delete_target_group().target_group_arn(&tg).send().await;
     assert_eq!(code(r), "ResourceInUse");
 

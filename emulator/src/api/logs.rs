@@ -1,10 +1,490 @@
-//! CloudWatch Logs actions (AWS JSON 1.1, `Logs_20140328.*`).
+//! CloudWatch Logs actions (AWS JSON 1.1, `X-Amz-Target: Logs_20140328.*`).
+//! The subset that makes a task's `awslogs` output readable: groups,
+//! streams, PutLogEvents, GetLogEvents and FilterLogEvents.
+//! <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_Operations.html>
 
 use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 use super::{App, RequestContext};
-use crate::protocol::json::JsonError;
+use crate::domain::arn::arn;
+use crate::domain::logs::{
+    self, check_batch, group_name_from_identifier, now_millis, Cursor, FilterCursor, FilterPattern,
+    FilterQuery, LogGroup, LogStream, LogsError,
+};
+use crate::protocol::json::{self, JsonError};
 
-pub async fn handle(_app: &App, ctx: &RequestContext, op: &str, _body: &[u8]) -> Response {
-    JsonError::unknown_operation(op).into_response_with_id(&ctx.request_id)
+/// DescribeLogGroups / DescribeLogStreams page size by default and at most (AWS: 50).
+const MAX_DESCRIBE_LIMIT: usize = 50;
+/// GetLogEvents / FilterLogEvents events per page by default and at most
+/// (AWS: 10,000, or 1 MB, whichever comes first).
+const MAX_EVENTS_LIMIT: usize = 10_000;
+
+type Output = Result<Value, LogsError>;
+
+pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
+    match dispatch(app, ctx, op, body) {
+        Ok(Ok(value)) => json::ok(&value, &ctx.request_id),
+        Ok(Err(e)) => JsonError::client(e.code, e.message).into_response_with_id(&ctx.request_id),
+        Err(e) => e.into_response_with_id(&ctx.request_id),
+    }
+}
+
+fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
+    let h = Handler { app, ctx };
+    Ok(match op {
+        "CreateLogGroup" => h.create_log_group(decode(body)?),
+        "DescribeLogGroups" => h.describe_log_groups(decode(body)?),
+        "DeleteLogGroup" => h.delete_log_group(decode(body)?),
+        "CreateLogStream" => h.create_log_stream(decode(body)?),
+        "DescribeLogStreams" => h.describe_log_streams(decode(body)?),
+        "DeleteLogStream" => h.delete_log_stream(decode(body)?),
+        "PutLogEvents" => h.put_log_events(decode(body)?),
+        "GetLogEvents" => h.get_log_events(decode(body)?),
+        "FilterLogEvents" => h.filter_log_events(decode(body)?),
+        other => return Err(JsonError::unknown_operation(other)),
+    })
+}
+
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
+    json::decode(body, "InvalidParameterException")
+}
+
+struct Handler<'a> {
+    app: &'a App,
+    ctx: &'a RequestContext,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupInput {
+    log_group_name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeLogGroupsInput {
+    log_group_name_prefix: Option<String>,
+    log_group_name_pattern: Option<String>,
+    limit: Option<i64>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StreamInput {
+    log_group_name: String,
+    log_stream_name: String,
+}
+
+/// `logGroupName` or `logGroupIdentifier` (a name or an ARN): exactly one.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupRef {
+    log_group_name: Option<String>,
+    log_group_identifier: Option<String>,
+}
+
+impl GroupRef {
+    fn name(&self) -> Result<&str, LogsError> {
+        match (&self.log_group_name, &self.log_group_identifier) {
+            (Some(name), None) => Ok(name),
+            (None, Some(id)) => Ok(group_name_from_identifier(id)),
+            (Some(_), Some(_)) => Err(LogsError::invalid(
+                "LogGroupName and LogGroupIdentifier are mutually exclusive parameters.",
+            )),
+            (None, None) => Err(LogsError::invalid(
+                "Either LogGroupName or LogGroupIdentifier must be specified.",
+            )),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeLogStreamsInput {
+    #[serde(flatten)]
+    group: GroupRef,
+    log_stream_name_prefix: Option<String>,
+    order_by: Option<String>,
+    #[serde(default)]
+    descending: bool,
+    limit: Option<i64>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InputLogEvent {
+    timestamp: i64,
+    message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PutLogEventsInput {
+    log_group_name: String,
+    log_stream_name: String,
+    log_events: Vec<InputLogEvent>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetLogEventsInput {
+    #[serde(flatten)]
+    group: GroupRef,
+    log_stream_name: String,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    next_token: Option<String>,
+    limit: Option<i64>,
+    #[serde(default)]
+    start_from_head: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FilterLogEventsInput {
+    #[serde(flatten)]
+    group: GroupRef,
+    log_stream_names: Option<Vec<String>>,
+    log_stream_name_prefix: Option<String>,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    filter_pattern: Option<String>,
+    next_token: Option<String>,
+    limit: Option<i64>,
+}
+
+/// A `limit` in `1..=max`, `max` when absent.
+fn limit(value: Option<i64>, max: usize) -> Result<usize, LogsError> {
+    match value {
+        None => Ok(max),
+        Some(n) if (1..=max as i64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(LogsError::invalid(format!(
+            "1 validation error detected: Value '{n}' at 'limit' failed to satisfy constraint: Member must have value between 1 and {max}"
+        ))),
+    }
+}
+
+/// One page of a listing; the token is the offset of the next page.
+fn paginate<T>(
+    items: Vec<T>,
+    limit: usize,
+    token: Option<&str>,
+) -> Result<(Vec<T>, Option<String>), LogsError> {
+    let start = match token {
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| LogsError::invalid("The specified nextToken is invalid."))?,
+        None => 0,
+    };
+    let total = items.len();
+    let page = items.into_iter().skip(start).take(limit).collect();
+    let next = (start + limit < total).then(|| (start + limit).to_string());
+    Ok((page, next))
+}
+
+/// Sets `key` only when there is a value: the Logs API omits absent members.
+fn put_opt<T: serde::Serialize>(object: &mut Value, key: &str, value: Option<T>) {
+    if let Some(v) = value {
+        object[key] = json!(v);
+    }
+}
+
+impl Handler<'_> {
+    /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`. The store is not
+    /// regional, so ARNs use the caller's region.
+    fn group_arn(&self, group: &str) -> String {
+        arn(
+            "logs",
+            &self.ctx.region,
+            self.app.account_id(),
+            &format!("log-group:{group}"),
+        )
+    }
+
+    fn group_view(&self, group: &LogGroup) -> Value {
+        let arn = self.group_arn(&group.name);
+        json!({
+            "logGroupName": group.name,
+            "creationTime": group.creation_time,
+            "metricFilterCount": 0,
+            // DescribeLogGroups' `arn` ends in `:*`; `logGroupArn` does not.
+            "arn": format!("{arn}:*"),
+            "logGroupArn": arn,
+            "storedBytes": group.stored_bytes(),
+            "logGroupClass": "STANDARD",
+        })
+    }
+
+    fn stream_view(&self, group: &str, stream: &LogStream) -> Value {
+        let mut view = json!({
+            "logStreamName": stream.name,
+            "creationTime": stream.creation_time,
+            "arn": format!("{}:log-stream:{}", self.group_arn(group), stream.name),
+            "storedBytes": stream.stored_bytes(),
+            "uploadSequenceToken": stream.sequence_token(),
+        });
+        put_opt(
+            &mut view,
+            "firstEventTimestamp",
+            stream.first_event_timestamp(),
+        );
+        put_opt(
+            &mut view,
+            "lastEventTimestamp",
+            stream.last_event_timestamp(),
+        );
+        put_opt(&mut view, "lastIngestionTime", stream.last_ingestion_time);
+        view
+    }
+
+    fn create_log_group(&self, input: GroupInput) -> Output {
+        self.app.store.write(|s| {
+            s.logs.create_group(&input.log_group_name, now_millis())?;
+            Ok(json!({}))
+        })
+    }
+
+    fn describe_log_groups(&self, input: DescribeLogGroupsInput) -> Output {
+        let limit = limit(input.limit, MAX_DESCRIBE_LIMIT)?;
+        if input.log_group_name_prefix.is_some() && input.log_group_name_pattern.is_some() {
+            return Err(LogsError::invalid(
+                "LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters.",
+            ));
+        }
+        let groups: Vec<Value> = self.app.store.read(|s| {
+            s.logs
+                .groups
+                .values()
+                .filter(|g| {
+                    input
+                        .log_group_name_prefix
+                        .as_deref()
+                        .is_none_or(|p| g.name.starts_with(p))
+                        && input
+                            .log_group_name_pattern
+                            .as_deref()
+                            .is_none_or(|p| g.name.contains(p))
+                })
+                .map(|g| self.group_view(g))
+                .collect()
+        });
+        let (page, next) = paginate(groups, limit, input.next_token.as_deref())?;
+        let mut out = json!({ "logGroups": page });
+        put_opt(&mut out, "nextToken", next);
+        Ok(out)
+    }
+
+    fn delete_log_group(&self, input: GroupInput) -> Output {
+        self.app.store.write(|s| {
+            s.logs.delete_group(&input.log_group_name)?;
+            Ok(json!({}))
+        })
+    }
+
+    fn create_log_stream(&self, input: StreamInput) -> Output {
+        self.app.store.write(|s| {
+            s.logs
+                .group_mut(&input.log_group_name)?
+                .create_stream(&input.log_stream_name, now_millis())?;
+            Ok(json!({}))
+        })
+    }
+
+    fn delete_log_stream(&self, input: StreamInput) -> Output {
+        self.app.store.write(|s| {
+            s.logs
+                .group_mut(&input.log_group_name)?
+                .delete_stream(&input.log_stream_name)?;
+            Ok(json!({}))
+        })
+    }
+
+    fn describe_log_streams(&self, input: DescribeLogStreamsInput) -> Output {
+        let limit = limit(input.limit, MAX_DESCRIBE_LIMIT)?;
+        let by_last_event = match input.order_by.as_deref() {
+            None | Some("LogStreamName") => false,
+            Some("LastEventTime") => true,
+            Some(other) => {
+                return Err(LogsError::invalid(format!(
+                    "orderBy must be LogStreamName or LastEventTime, not {other}."
+                )))
+            }
+        };
+        if by_last_event && input.log_stream_name_prefix.is_some() {
+            return Err(LogsError::invalid(
+                "Cannot order by LastEventTime with a logStreamNamePrefix.",
+            ));
+        }
+        let group_name = input.group.name()?;
+        let streams = self.app.store.read(|s| {
+            let group = s.logs.group(group_name)?;
+            let mut streams: Vec<&LogStream> = group
+                .streams
+                .values()
+                .filter(|st| {
+                    input
+                        .log_stream_name_prefix
+                        .as_deref()
+                        .is_none_or(|p| st.name.starts_with(p))
+                })
+                .collect();
+            if by_last_event {
+                // Streams without events sort first, as if their last event were at 0.
+                streams.sort_by_key(|st| st.last_event_timestamp().unwrap_or(0));
+            }
+            if input.descending {
+                streams.reverse();
+            }
+            Ok::<_, LogsError>(
+                streams
+                    .into_iter()
+                    .map(|st| self.stream_view(&group.name, st))
+                    .collect::<Vec<_>>(),
+            )
+        })?;
+        let (page, next) = paginate(streams, limit, input.next_token.as_deref())?;
+        let mut out = json!({ "logStreams": page });
+        put_opt(&mut out, "nextToken", next);
+        Ok(out)
+    }
+
+    fn put_log_events(&self, input: PutLogEventsInput) -> Output {
+        let now = now_millis();
+        let events: Vec<(i64, &str)> = input
+            .log_events
+            .iter()
+            .map(|e| (e.timestamp, e.message.as_str()))
+            .collect();
+        let check = check_batch(&events, now)?;
+        let accepted = events[check.accepted.clone()]
+            .iter()
+            .map(|(t, m)| (*t, m.to_string()));
+        let sequence = self.app.store.write(|s| {
+            let group = s.logs.group_mut(&input.log_group_name)?;
+            group.append(&input.log_stream_name, accepted, now)?;
+            Ok::<_, LogsError>(group.stream(&input.log_stream_name)?.sequence_token())
+        })?;
+        let mut out = json!({ "nextSequenceToken": sequence });
+        if check.too_old_end.is_some() || check.too_new_start.is_some() {
+            let mut rejected = json!({});
+            put_opt(&mut rejected, "tooOldLogEventEndIndex", check.too_old_end);
+            put_opt(
+                &mut rejected,
+                "tooNewLogEventStartIndex",
+                check.too_new_start,
+            );
+            out["rejectedLogEventsInfo"] = rejected;
+        }
+        Ok(out)
+    }
+
+    fn get_log_events(&self, input: GetLogEventsInput) -> Output {
+        let limit = limit(input.limit, MAX_EVENTS_LIMIT)?;
+        let group_name = input.group.name()?;
+        let cursor = input.next_token.as_deref().map(Cursor::parse).transpose()?;
+        self.app.store.read(|s| {
+            let stream = s.logs.group(group_name)?.stream(&input.log_stream_name)?;
+            // Without a token: the first events with startFromHead, else the last.
+            let cursor = cursor.unwrap_or(if input.start_from_head {
+                Cursor::Forward(stream.head())
+            } else {
+                Cursor::Backward(stream.tail())
+            });
+            let page = stream.page(cursor, input.start_time, input.end_time, limit);
+            let events: Vec<Value> = page
+                .events
+                .iter()
+                .map(|e| {
+                    json!({
+                        "timestamp": e.timestamp,
+                        "message": e.message,
+                        "ingestionTime": e.ingestion_time,
+                    })
+                })
+                .collect();
+            Ok(json!({
+                "events": events,
+                "nextForwardToken": page.forward_token(),
+                "nextBackwardToken": page.backward_token(),
+            }))
+        })
+    }
+
+    fn filter_log_events(&self, input: FilterLogEventsInput) -> Output {
+        let limit = limit(input.limit, MAX_EVENTS_LIMIT)?;
+        let group_name = input.group.name()?;
+        if input.log_stream_names.is_some() && input.log_stream_name_prefix.is_some() {
+            return Err(LogsError::invalid(
+                "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.",
+            ));
+        }
+        let query = FilterQuery {
+            stream_names: input.log_stream_names,
+            stream_prefix: input.log_stream_name_prefix,
+            start: input.start_time,
+            end: input.end_time,
+            pattern: FilterPattern::parse(input.filter_pattern.as_deref().unwrap_or(""))?,
+            after: input
+                .next_token
+                .as_deref()
+                .map(FilterCursor::parse)
+                .transpose()?,
+            limit,
+        };
+        self.app.store.read(|s| {
+            let page = s.logs.group(group_name)?.filter(&query);
+            let events: Vec<Value> = page
+                .events
+                .iter()
+                .map(|(stream, e)| {
+                    json!({
+                        "logStreamName": stream,
+                        "timestamp": e.timestamp,
+                        "message": e.message,
+                        "ingestionTime": e.ingestion_time,
+                        "eventId": event_id(e),
+                    })
+                })
+                .collect();
+            let searched: Vec<Value> = page
+                .searched
+                .iter()
+                .map(|name| json!({ "logStreamName": name, "searchedCompletely": true }))
+                .collect();
+            let mut out = json!({ "events": events, "searchedLogStreams": searched });
+            put_opt(&mut out, "nextToken", page.next.map(|c| c.token()));
+            Ok(out)
+        })
+    }
+}
+
+/// `eventId`: digits, unique within the group, like AWS's 56-digit ids.
+fn event_id(event: &logs::LogEvent) -> String {
+    format!("{:056}", event.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_default_to_the_maximum_and_reject_out_of_range() {
+        assert_eq!(limit(None, 50), Ok(50));
+        assert_eq!(limit(Some(1), 50), Ok(1));
+        assert!(limit(Some(0), 50).is_err());
+        assert!(limit(Some(51), 50).is_err());
+    }
+
+    #[test]
+    fn listings_page_by_offset() {
+        let (page, next) = paginate(vec![1, 2, 3], 2, None).unwrap();
+        assert_eq!((page, next.as_deref()), (vec![1, 2], Some("2")));
+        let (page, next) = paginate(vec![1, 2, 3], 2, Some("2")).unwrap();
+        assert_eq!((page, next), (vec![3], None));
+        assert!(paginate(vec![1], 2, Some("x")).is_err());
+    }
 }

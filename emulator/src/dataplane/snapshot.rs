@@ -276,7 +276,7 @@ impl TargetGroupRoutes {
             && tg
                 .attributes
                 .get("stickiness.type")
-                .map_or(true, |t| t == "lb_cookie");
+                .is_none_or(|t| t == "lb_cookie");
         let stickiness_seconds = sticky.then(|| {
             attr_u64(&tg.attributes, "stickiness.lb_cookie.duration_seconds")
                 .unwrap_or(DEFAULT_STICKY_SECONDS)
@@ -306,7 +306,7 @@ impl TargetGroupRoutes {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone();
-            if healthy && track.was_healthy && track.slow_start_until.map_or(true, |u| u <= now) {
+            if healthy && track.was_healthy && track.slow_start_until.is_none_or(|u| u <= now) {
                 established = true;
             }
             staged.push((addr, stats, draining, healthy));

@@ -920,8 +920,7 @@ async fn host_routed_requests_on_the_control_port() {
         .dataplane
         .serve_host_routed(req)
         .await
-        .ok()
-        .expect("routed");
+        .unwrap_or_else(|_| panic!("not routed"));
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-backend"], "a");
     let req = Request::get("/")

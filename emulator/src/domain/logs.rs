@@ -1,5 +1,947 @@
-//! CloudWatch Logs model: log groups, streams and their events.
+//! CloudWatch Logs model: log groups, their streams and the streams' events,
+//! plus the pure rules of the API: name validation, GetLogEvents paging
+//! tokens and FilterLogEvents patterns.
+//!
+//! Every time is epoch milliseconds, as the Logs API sends them.
 
-/// Log groups by name.
+use std::collections::{BTreeMap, VecDeque};
+
+/// A stream keeps at most this many events and drops the oldest beyond it.
+/// AWS keeps everything until the group's retention expires; the emulator
+/// keeps memory bounded instead (GetLogEvents returns at most 10,000 anyway).
+pub const MAX_EVENTS_PER_STREAM: usize = 10_000;
+/// A stream keeps at most this many bytes (counted as AWS counts them, see
+/// [`EVENT_OVERHEAD_BYTES`]) and drops the oldest events beyond it.
+pub const MAX_BYTES_PER_STREAM: usize = 16 * 1024 * 1024;
+/// AWS counts every event as its UTF-8 message plus 26 bytes (PutLogEvents quotas).
+pub const EVENT_OVERHEAD_BYTES: usize = 26;
+/// Longest group and stream names (AWS: 512).
+const MAX_NAME_LEN: usize = 512;
+
+/// A rejected Logs request: the error shape name and its message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct LogsError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl LogsError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            code: "InvalidParameterException",
+            message: message.into(),
+        }
+    }
+
+    pub fn group_not_found() -> Self {
+        Self {
+            code: "ResourceNotFoundException",
+            message: "The specified log group does not exist.".into(),
+        }
+    }
+
+    pub fn stream_not_found() -> Self {
+        Self {
+            code: "ResourceNotFoundException",
+            message: "The specified log stream does not exist.".into(),
+        }
+    }
+
+    fn already_exists(message: &str) -> Self {
+        Self {
+            code: "ResourceAlreadyExistsException",
+            message: message.into(),
+        }
+    }
+}
+
+/// Now, in epoch milliseconds.
+pub fn now_millis() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Log groups by name (sorted, the order DescribeLogGroups lists them in).
 #[derive(Debug, Default)]
-pub struct LogsState {}
+pub struct LogsState {
+    pub groups: BTreeMap<String, LogGroup>,
+}
+
+/// One log group.
+#[derive(Debug, Clone)]
+pub struct LogGroup {
+    pub name: String,
+    pub creation_time: i64,
+    /// Streams by name (sorted: DescribeLogStreams' default order).
+    pub streams: BTreeMap<String, LogStream>,
+    /// Numbers the group's events; FilterLogEvents' `eventId` and the tie
+    /// break between events with one timestamp.
+    next_event_id: u64,
+}
+
+/// One log stream: its events sorted by timestamp.
+#[derive(Debug, Clone)]
+pub struct LogStream {
+    pub name: String,
+    pub creation_time: i64,
+    pub last_ingestion_time: Option<i64>,
+    events: VecDeque<LogEvent>,
+    /// Events dropped from the front so far. Positions (paging tokens) count
+    /// from the stream's first event ever, so dropping keeps them valid.
+    dropped: u64,
+    stored_bytes: usize,
+    /// Counts PutLogEvents calls; AWS no longer checks sequence tokens but
+    /// still returns one.
+    upload_sequence: u64,
+}
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    pub timestamp: i64,
+    pub message: String,
+    pub ingestion_time: i64,
+    /// Unique within the group.
+    pub id: u64,
+}
+
+impl LogEvent {
+    fn size(&self) -> usize {
+        self.message.len() + EVENT_OVERHEAD_BYTES
+    }
+}
+
+/// PutLogEvents takes at most this many events per call (AWS: 10,000).
+pub const MAX_BATCH_EVENTS: usize = 10_000;
+/// PutLogEvents takes at most this many bytes per call, counted with
+/// [`EVENT_OVERHEAD_BYTES`] per event (AWS: 1,048,576).
+pub const MAX_BATCH_BYTES: usize = 1_048_576;
+/// The events of one PutLogEvents call span at most this (AWS: 24 hours).
+pub const MAX_BATCH_SPAN_MILLIS: i64 = 24 * 3600 * 1000;
+/// Older events are rejected, reported as `tooOldLogEventEndIndex` (AWS: 14 days).
+pub const MAX_EVENT_AGE_MILLIS: i64 = 14 * 24 * 3600 * 1000;
+/// Events further in the future are rejected, reported as
+/// `tooNewLogEventStartIndex` (AWS: 2 hours).
+pub const MAX_EVENT_LEAD_MILLIS: i64 = 2 * 3600 * 1000;
+
+/// Which events of a PutLogEvents batch are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchCheck {
+    /// Indexes of the stored events.
+    pub accepted: std::ops::Range<usize>,
+    /// Index of the last event rejected as too old.
+    pub too_old_end: Option<usize>,
+    /// Index of the first event rejected as too new.
+    pub too_new_start: Option<usize>,
+}
+
+/// PutLogEvents' rules for a batch of (timestamp, message): 1 to 10,000
+/// non-empty messages in chronological order within 24 hours and 1 MiB.
+/// <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html>
+pub fn check_batch(events: &[(i64, &str)], now: i64) -> Result<BatchCheck, LogsError> {
+    if events.is_empty() || events.len() > MAX_BATCH_EVENTS {
+        return Err(LogsError::invalid(format!(
+            "logEvents must hold 1 to {MAX_BATCH_EVENTS} events."
+        )));
+    }
+    if events.iter().any(|(_, m)| m.is_empty()) {
+        return Err(LogsError::invalid("A log event message must not be empty."));
+    }
+    if events.windows(2).any(|w| w[1].0 < w[0].0) {
+        return Err(LogsError::invalid(
+            "Log events in a single PutLogEvents request must be in chronological order.",
+        ));
+    }
+    let (first, last) = (events[0].0, events[events.len() - 1].0);
+    if last - first > MAX_BATCH_SPAN_MILLIS {
+        return Err(LogsError::invalid(
+            "A batch of log events in a single request cannot span more than 24 hours.",
+        ));
+    }
+    let bytes: usize = events
+        .iter()
+        .map(|(_, m)| m.len() + EVENT_OVERHEAD_BYTES)
+        .sum();
+    if bytes > MAX_BATCH_BYTES {
+        return Err(LogsError::invalid(format!(
+            "The batch of log events is {bytes} bytes; at most {MAX_BATCH_BYTES} are allowed."
+        )));
+    }
+    // Chronological order makes the too-old events a prefix and the too-new a suffix.
+    let start = events.partition_point(|(t, _)| *t < now - MAX_EVENT_AGE_MILLIS);
+    let end = events.partition_point(|(t, _)| *t <= now + MAX_EVENT_LEAD_MILLIS);
+    Ok(BatchCheck {
+        accepted: start..end.max(start),
+        too_old_end: start.checked_sub(1),
+        too_new_start: (end < events.len()).then_some(end),
+    })
+}
+
+/// `[\.\-_/#A-Za-z0-9]{1,512}` (CreateLogGroup).
+pub fn validate_group_name(name: &str) -> Result<(), LogsError> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#'));
+    if valid {
+        Ok(())
+    } else {
+        Err(LogsError::invalid(format!(
+            "Log group name '{name}' must be 1 to 512 characters of a-z, A-Z, 0-9, '.', '-', '_', '/' and '#'."
+        )))
+    }
+}
+
+/// `[^:*]{1,512}` (CreateLogStream).
+pub fn validate_stream_name(name: &str) -> Result<(), LogsError> {
+    if !name.is_empty() && name.len() <= MAX_NAME_LEN && !name.contains([':', '*']) {
+        Ok(())
+    } else {
+        Err(LogsError::invalid(format!(
+            "Log stream name '{name}' must be 1 to 512 characters and contain no ':' or '*'."
+        )))
+    }
+}
+
+/// A group name from a `logGroupIdentifier`: the name itself, or an ARN
+/// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]`.
+pub fn group_name_from_identifier(identifier: &str) -> &str {
+    match identifier.split_once(":log-group:") {
+        Some((_, rest)) if identifier.starts_with("arn:") => {
+            rest.strip_suffix(":*").unwrap_or(rest)
+        }
+        _ => identifier,
+    }
+}
+
+impl LogsState {
+    pub fn create_group(&mut self, name: &str, now: i64) -> Result<(), LogsError> {
+        validate_group_name(name)?;
+        if self.groups.contains_key(name) {
+            return Err(LogsError::already_exists(
+                "The specified log group already exists",
+            ));
+        }
+        self.groups
+            .insert(name.to_string(), LogGroup::new(name, now));
+        Ok(())
+    }
+
+    pub fn delete_group(&mut self, name: &str) -> Result<(), LogsError> {
+        self.groups
+            .remove(name)
+            .map(drop)
+            .ok_or_else(LogsError::group_not_found)
+    }
+
+    pub fn group(&self, name: &str) -> Result<&LogGroup, LogsError> {
+        self.groups.get(name).ok_or_else(LogsError::group_not_found)
+    }
+
+    pub fn group_mut(&mut self, name: &str) -> Result<&mut LogGroup, LogsError> {
+        self.groups
+            .get_mut(name)
+            .ok_or_else(LogsError::group_not_found)
+    }
+
+    /// Appends to `group`/`stream`, creating either if missing: what the
+    /// container log shipper does. (AWS's awslogs driver needs a pre-created
+    /// group or `awslogs-create-group=true`, else the task fails to start;
+    /// the emulator is lenient and always creates it.)
+    pub fn append_creating(
+        &mut self,
+        group: &str,
+        stream: &str,
+        events: impl IntoIterator<Item = (i64, String)>,
+        now: i64,
+    ) {
+        let group = self
+            .groups
+            .entry(group.to_string())
+            .or_insert_with(|| LogGroup::new(group, now));
+        if !group.streams.contains_key(stream) {
+            group
+                .streams
+                .insert(stream.to_string(), LogStream::new(stream, now));
+        }
+        // The stream exists now, so append cannot fail.
+        let _ = group.append(stream, events, now);
+    }
+}
+
+impl LogGroup {
+    pub fn new(name: &str, now: i64) -> Self {
+        Self {
+            name: name.to_string(),
+            creation_time: now,
+            streams: BTreeMap::new(),
+            next_event_id: 1,
+        }
+    }
+
+    /// Bytes held by all streams (DescribeLogGroups `storedBytes`).
+    pub fn stored_bytes(&self) -> usize {
+        self.streams.values().map(|s| s.stored_bytes).sum()
+    }
+
+    pub fn create_stream(&mut self, name: &str, now: i64) -> Result<(), LogsError> {
+        validate_stream_name(name)?;
+        if self.streams.contains_key(name) {
+            return Err(LogsError::already_exists(
+                "The specified log stream already exists",
+            ));
+        }
+        self.streams
+            .insert(name.to_string(), LogStream::new(name, now));
+        Ok(())
+    }
+
+    pub fn delete_stream(&mut self, name: &str) -> Result<(), LogsError> {
+        self.streams
+            .remove(name)
+            .map(drop)
+            .ok_or_else(LogsError::stream_not_found)
+    }
+
+    pub fn stream(&self, name: &str) -> Result<&LogStream, LogsError> {
+        self.streams
+            .get(name)
+            .ok_or_else(LogsError::stream_not_found)
+    }
+
+    /// Adds events (timestamp, message) to an existing stream, keeping it
+    /// sorted by timestamp and within the bounds. Returns the stream's new
+    /// upload sequence number.
+    pub fn append(
+        &mut self,
+        stream: &str,
+        events: impl IntoIterator<Item = (i64, String)>,
+        now: i64,
+    ) -> Result<u64, LogsError> {
+        let stream = self
+            .streams
+            .get_mut(stream)
+            .ok_or_else(LogsError::stream_not_found)?;
+        for (timestamp, message) in events {
+            let event = LogEvent {
+                timestamp,
+                message,
+                ingestion_time: now,
+                id: self.next_event_id,
+            };
+            self.next_event_id += 1;
+            stream.insert(event);
+        }
+        stream.last_ingestion_time = Some(now);
+        stream.upload_sequence += 1;
+        Ok(stream.upload_sequence)
+    }
+}
+
+/// Where a GetLogEvents page starts: a position between two events,
+/// counted from the stream's first event ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// Events at and after the position (`f/N` tokens, `startFromHead`).
+    Forward(u64),
+    /// Events before the position (`b/N` tokens, the default tail).
+    Backward(u64),
+}
+
+impl Cursor {
+    /// Parses `f/N` or `b/N`, the tokens [`Page`] hands out.
+    pub fn parse(token: &str) -> Result<Self, LogsError> {
+        let invalid = || LogsError::invalid("The specified nextToken is invalid.");
+        let (direction, position) = token.split_once('/').ok_or_else(invalid)?;
+        let position = position.parse().map_err(|_| invalid())?;
+        match direction {
+            "f" => Ok(Self::Forward(position)),
+            "b" => Ok(Self::Backward(position)),
+            _ => Err(invalid()),
+        }
+    }
+}
+
+/// One GetLogEvents page.
+#[derive(Debug)]
+pub struct Page<'a> {
+    pub events: Vec<&'a LogEvent>,
+    /// Position after the page: `nextForwardToken`.
+    pub forward: u64,
+    /// Position of the page's start: `nextBackwardToken`.
+    pub backward: u64,
+}
+
+impl Page<'_> {
+    /// `f/N`. At the end of the stream this is the token that was passed
+    /// in, which is how the SDK paginators know to stop (as with AWS).
+    pub fn forward_token(&self) -> String {
+        format!("f/{}", self.forward)
+    }
+
+    pub fn backward_token(&self) -> String {
+        format!("b/{}", self.backward)
+    }
+}
+
+impl LogStream {
+    pub fn new(name: &str, now: i64) -> Self {
+        Self {
+            name: name.to_string(),
+            creation_time: now,
+            last_ingestion_time: None,
+            events: VecDeque::new(),
+            dropped: 0,
+            stored_bytes: 0,
+            upload_sequence: 0,
+        }
+    }
+
+    pub fn events(&self) -> impl DoubleEndedIterator<Item = &LogEvent> + '_ {
+        self.events.iter()
+    }
+
+    pub fn first_event_timestamp(&self) -> Option<i64> {
+        self.events.front().map(|e| e.timestamp)
+    }
+
+    pub fn last_event_timestamp(&self) -> Option<i64> {
+        self.events.back().map(|e| e.timestamp)
+    }
+
+    pub fn stored_bytes(&self) -> usize {
+        self.stored_bytes
+    }
+
+    /// `uploadSequenceToken`/`nextSequenceToken`: digits, as AWS's are.
+    pub fn sequence_token(&self) -> String {
+        format!("{:056}", self.upload_sequence)
+    }
+
+    /// Position before the oldest event held.
+    pub fn head(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Position after the newest event.
+    pub fn tail(&self) -> u64 {
+        self.dropped + self.events.len() as u64
+    }
+
+    fn insert(&mut self, event: LogEvent) {
+        // Events almost always arrive in order; an older one goes after
+        // every event with a timestamp not later than its own.
+        let at = if self
+            .events
+            .back()
+            .is_none_or(|e| e.timestamp <= event.timestamp)
+        {
+            self.events.len()
+        } else {
+            self.events
+                .partition_point(|e| e.timestamp <= event.timestamp)
+        };
+        self.stored_bytes += event.size();
+        self.events.insert(at, event);
+        while self.events.len() > MAX_EVENTS_PER_STREAM || self.stored_bytes > MAX_BYTES_PER_STREAM
+        {
+            let Some(oldest) = self.events.pop_front() else {
+                break;
+            };
+            self.stored_bytes -= oldest.size();
+            self.dropped += 1;
+        }
+    }
+
+    /// A GetLogEvents page: up to `limit` events with a timestamp in
+    /// `[start, end)`, read forward from or backward before `cursor`.
+    pub fn page(
+        &self,
+        cursor: Cursor,
+        start: Option<i64>,
+        end: Option<i64>,
+        limit: usize,
+    ) -> Page<'_> {
+        let in_range = |e: &LogEvent| {
+            start.is_none_or(|s| e.timestamp >= s) && end.is_none_or(|t| e.timestamp < t)
+        };
+        let clamp = |p: u64| p.clamp(self.head(), self.tail());
+        let index = |p: u64| (p - self.dropped) as usize;
+        let position = |i: usize| self.dropped + i as u64;
+        match cursor {
+            Cursor::Forward(from) => {
+                let from = clamp(from);
+                let mut events = vec![];
+                let mut first = None;
+                let mut scanned_to = from;
+                for (i, e) in self.events.iter().enumerate().skip(index(from)) {
+                    if events.len() == limit {
+                        break;
+                    }
+                    scanned_to = position(i + 1);
+                    if in_range(e) {
+                        first.get_or_insert(position(i));
+                        events.push(e);
+                    }
+                }
+                Page {
+                    events,
+                    forward: scanned_to,
+                    backward: first.unwrap_or(from),
+                }
+            }
+            Cursor::Backward(before) => {
+                let before = clamp(before);
+                let mut events = vec![];
+                let mut last = None;
+                let mut scanned_to = before;
+                for (i, e) in self.events.iter().enumerate().take(index(before)).rev() {
+                    if events.len() == limit {
+                        break;
+                    }
+                    scanned_to = position(i);
+                    if in_range(e) {
+                        last.get_or_insert(position(i + 1));
+                        events.push(e);
+                    }
+                }
+                events.reverse();
+                Page {
+                    events,
+                    forward: last.unwrap_or(before),
+                    backward: scanned_to,
+                }
+            }
+        }
+    }
+}
+
+/// A FilterLogEvents `filterPattern` for unstructured events: terms and
+/// "quoted phrases" that must all appear, `-term` that must not, and
+/// `?term` of which at least one must. Matching is case-sensitive, as in
+/// AWS. JSON (`{ $.x = 1 }`) and space-delimited (`[a, b]`) patterns are
+/// not supported.
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterPattern {
+    required: Vec<String>,
+    excluded: Vec<String>,
+    any_of: Vec<String>,
+}
+
+impl FilterPattern {
+    pub fn parse(pattern: &str) -> Result<Self, LogsError> {
+        let trimmed = pattern.trim();
+        if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            return Err(LogsError::invalid(
+                "This emulator supports filter patterns of terms, \"quoted phrases\", -term and ?term; not JSON or space-delimited patterns.",
+            ));
+        }
+        let mut out = Self::default();
+        let mut chars = trimmed.chars().peekable();
+        loop {
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            let Some(&first) = chars.peek() else { break };
+            let list = match first {
+                '-' => &mut out.excluded,
+                '?' => &mut out.any_of,
+                _ => &mut out.required,
+            };
+            if matches!(first, '-' | '?') {
+                chars.next();
+            }
+            let mut term = String::new();
+            if chars.next_if_eq(&'"').is_some() {
+                let mut closed = false;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => {
+                            closed = true;
+                            break;
+                        }
+                        '\\' => term.extend(chars.next()),
+                        c => term.push(c),
+                    }
+                }
+                if !closed {
+                    return Err(LogsError::invalid(format!(
+                        "Invalid filter pattern: unterminated quote in {pattern}"
+                    )));
+                }
+            } else {
+                while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                    term.push(c);
+                }
+            }
+            if !term.is_empty() {
+                list.push(term);
+            }
+        }
+        Ok(out)
+    }
+
+    /// An empty pattern matches every event.
+    pub fn matches(&self, message: &str) -> bool {
+        self.required.iter().all(|t| message.contains(t.as_str()))
+            && !self.excluded.iter().any(|t| message.contains(t.as_str()))
+            && (self.any_of.is_empty() || self.any_of.iter().any(|t| message.contains(t.as_str())))
+    }
+}
+
+/// Where a FilterLogEvents page resumes: after this (timestamp, event id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FilterCursor {
+    pub timestamp: i64,
+    pub id: u64,
+}
+
+impl FilterCursor {
+    pub fn parse(token: &str) -> Result<Self, LogsError> {
+        let invalid = || LogsError::invalid("The specified nextToken is invalid.");
+        let rest = token.strip_prefix("e/").ok_or_else(invalid)?;
+        let (timestamp, id) = rest.split_once('/').ok_or_else(invalid)?;
+        Ok(Self {
+            timestamp: timestamp.parse().map_err(|_| invalid())?,
+            id: id.parse().map_err(|_| invalid())?,
+        })
+    }
+
+    pub fn token(&self) -> String {
+        format!("e/{}/{}", self.timestamp, self.id)
+    }
+}
+
+/// What FilterLogEvents searches and how many it returns.
+#[derive(Debug, Clone, Default)]
+pub struct FilterQuery {
+    /// `None`: every stream, else exactly these.
+    pub stream_names: Option<Vec<String>>,
+    pub stream_prefix: Option<String>,
+    /// Both bounds inclusive (unlike GetLogEvents, whose end is exclusive).
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub pattern: FilterPattern,
+    pub after: Option<FilterCursor>,
+    pub limit: usize,
+}
+
+/// One FilterLogEvents page.
+#[derive(Debug)]
+pub struct FilterPage<'a> {
+    /// Sorted by timestamp across streams (AWS always interleaves now).
+    pub events: Vec<(&'a str, &'a LogEvent)>,
+    pub searched: Vec<&'a str>,
+    /// Set when more events match after this page.
+    pub next: Option<FilterCursor>,
+}
+
+impl LogGroup {
+    pub fn filter(&self, query: &FilterQuery) -> FilterPage<'_> {
+        let streams: Vec<&LogStream> = self
+            .streams
+            .values()
+            .filter(|s| {
+                query
+                    .stream_names
+                    .as_ref()
+                    .is_none_or(|names| names.contains(&s.name))
+                    && query
+                        .stream_prefix
+                        .as_ref()
+                        .is_none_or(|p| s.name.starts_with(p.as_str()))
+            })
+            .collect();
+        let mut events: Vec<(&str, &LogEvent)> = streams
+            .iter()
+            .flat_map(|s| s.events.iter().map(move |e| (s.name.as_str(), e)))
+            .filter(|(_, e)| {
+                query.start.is_none_or(|s| e.timestamp >= s)
+                    && query.end.is_none_or(|t| e.timestamp <= t)
+                    && query.after.is_none_or(|after| {
+                        FilterCursor {
+                            timestamp: e.timestamp,
+                            id: e.id,
+                        } > after
+                    })
+                    && query.pattern.matches(&e.message)
+            })
+            .collect();
+        events.sort_by_key(|(_, e)| (e.timestamp, e.id));
+        let next = (events.len() > query.limit).then(|| {
+            let (_, last) = events[query.limit - 1];
+            FilterCursor {
+                timestamp: last.timestamp,
+                id: last.id,
+            }
+        });
+        events.truncate(query.limit);
+        FilterPage {
+            events,
+            searched: streams.iter().map(|s| s.name.as_str()).collect(),
+            next,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group_with(events: &[(i64, &str)]) -> LogGroup {
+        let mut group = LogGroup::new("/g", 0);
+        group.create_stream("s", 0).unwrap();
+        group
+            .append("s", events.iter().map(|(t, m)| (*t, m.to_string())), 1_000)
+            .unwrap();
+        group
+    }
+
+    fn messages(page: &Page<'_>) -> Vec<String> {
+        page.events.iter().map(|e| e.message.clone()).collect()
+    }
+
+    #[test]
+    fn names_are_validated_as_aws_does() {
+        assert!(validate_group_name("/ecs/web-app_1.#x").is_ok());
+        assert!(validate_group_name("").is_err());
+        assert!(validate_group_name("has space").is_err());
+        assert!(validate_group_name(&"a".repeat(513)).is_err());
+        assert!(validate_stream_name("web/app/0123").is_ok());
+        assert!(validate_stream_name("a:b").is_err());
+        assert!(validate_stream_name("a*").is_err());
+    }
+
+    #[test]
+    fn group_identifier_may_be_an_arn() {
+        assert_eq!(group_name_from_identifier("/ecs/web"), "/ecs/web");
+        assert_eq!(
+            group_name_from_identifier("arn:aws:logs:us-east-1:000000000000:log-group:/ecs/web:*"),
+            "/ecs/web"
+        );
+        assert_eq!(
+            group_name_from_identifier("arn:aws:logs:us-east-1:000000000000:log-group:/ecs/web"),
+            "/ecs/web"
+        );
+    }
+
+    #[test]
+    fn duplicates_and_missing_resources_have_aws_errors() {
+        let mut state = LogsState::default();
+        state.create_group("/g", 1).unwrap();
+        let e = state.create_group("/g", 1).unwrap_err();
+        assert_eq!(e.code, "ResourceAlreadyExistsException");
+        let group = state.group_mut("/g").unwrap();
+        group.create_stream("s", 1).unwrap();
+        assert_eq!(
+            group.create_stream("s", 1).unwrap_err().code,
+            "ResourceAlreadyExistsException"
+        );
+        assert_eq!(
+            group.stream("t").unwrap_err(),
+            LogsError::stream_not_found()
+        );
+        assert_eq!(
+            group.append("t", [(1, "x".into())], 1).unwrap_err(),
+            LogsError::stream_not_found()
+        );
+        assert_eq!(state.group("/h").unwrap_err(), LogsError::group_not_found());
+        state.delete_group("/g").unwrap();
+        assert_eq!(
+            state.delete_group("/g").unwrap_err(),
+            LogsError::group_not_found()
+        );
+    }
+
+    #[test]
+    fn late_events_are_inserted_in_timestamp_order() {
+        let group = group_with(&[(10, "a"), (30, "c"), (20, "b"), (30, "d")]);
+        let stream = group.stream("s").unwrap();
+        let order: Vec<&str> = stream.events().map(|e| e.message.as_str()).collect();
+        assert_eq!(order, ["a", "b", "c", "d"]);
+        assert_eq!(stream.first_event_timestamp(), Some(10));
+        assert_eq!(stream.last_event_timestamp(), Some(30));
+        assert_eq!(stream.stored_bytes(), 4 * (1 + EVENT_OVERHEAD_BYTES));
+    }
+
+    #[test]
+    fn a_full_stream_drops_its_oldest_events() {
+        let events: Vec<(i64, String)> = (0..MAX_EVENTS_PER_STREAM as i64 + 5)
+            .map(|i| (i, format!("m{i}")))
+            .collect();
+        let mut group = LogGroup::new("/g", 0);
+        group.create_stream("s", 0).unwrap();
+        group.append("s", events, 1).unwrap();
+        let stream = group.stream("s").unwrap();
+        assert_eq!(stream.events().count(), MAX_EVENTS_PER_STREAM);
+        assert_eq!(stream.first_event_timestamp(), Some(5));
+        assert_eq!(stream.head(), 5);
+        // Positions still count from the first event ever.
+        let page = stream.page(Cursor::Forward(0), None, None, 2);
+        assert_eq!(messages(&page), ["m5", "m6"]);
+        assert_eq!((page.backward, page.forward), (5, 7));
+
+        let mut group = LogGroup::new("/g", 0);
+        group.create_stream("s", 0).unwrap();
+        let big = "x".repeat(MAX_BYTES_PER_STREAM / 4);
+        group
+            .append("s", (0..5).map(|i| (i, big.clone())), 1)
+            .unwrap();
+        let stream = group.stream("s").unwrap();
+        assert_eq!(stream.events().count(), 3);
+        assert!(stream.stored_bytes() <= MAX_BYTES_PER_STREAM);
+    }
+
+    #[test]
+    fn pages_forward_from_the_head_until_the_token_repeats() {
+        let group = group_with(&[(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")]);
+        let stream = group.stream("s").unwrap();
+        let mut cursor = Cursor::Forward(stream.head());
+        let mut seen = vec![];
+        let mut tokens = vec![];
+        loop {
+            let page = stream.page(cursor, None, None, 2);
+            seen.extend(messages(&page));
+            let next = Cursor::parse(&page.forward_token()).unwrap();
+            tokens.push(page.forward_token());
+            if next == cursor {
+                break;
+            }
+            cursor = next;
+        }
+        assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+        assert_eq!(tokens, ["f/2", "f/4", "f/5", "f/5"]);
+    }
+
+    #[test]
+    fn the_default_page_is_the_tail_and_backward_tokens_walk_back() {
+        let group = group_with(&[(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")]);
+        let stream = group.stream("s").unwrap();
+        let page = stream.page(Cursor::Backward(stream.tail()), None, None, 2);
+        assert_eq!(messages(&page), ["d", "e"]);
+        assert_eq!(page.forward_token(), "f/5");
+        assert_eq!(page.backward_token(), "b/3");
+        let page = stream.page(Cursor::parse("b/3").unwrap(), None, None, 2);
+        assert_eq!(messages(&page), ["b", "c"]);
+        let page = stream.page(Cursor::parse("b/1").unwrap(), None, None, 2);
+        assert_eq!(messages(&page), ["a"]);
+        assert_eq!(page.backward_token(), "b/0");
+        let page = stream.page(Cursor::parse("b/0").unwrap(), None, None, 2);
+        assert!(page.events.is_empty());
+        assert_eq!(
+            (page.backward_token(), page.forward_token()),
+            ("b/0".into(), "f/0".into())
+        );
+        // A forward token from the tail returns new events once they arrive.
+        let page = stream.page(Cursor::parse("f/5").unwrap(), None, None, 2);
+        assert!(page.events.is_empty());
+        assert_eq!(page.forward_token(), "f/5");
+    }
+
+    #[test]
+    fn time_range_is_start_inclusive_end_exclusive() {
+        let group = group_with(&[(1, "a"), (2, "b"), (3, "c"), (4, "d")]);
+        let stream = group.stream("s").unwrap();
+        let page = stream.page(Cursor::Forward(0), Some(2), Some(4), 100);
+        assert_eq!(messages(&page), ["b", "c"]);
+        let page = stream.page(Cursor::Backward(stream.tail()), Some(2), Some(4), 100);
+        assert_eq!(messages(&page), ["b", "c"]);
+    }
+
+    #[test]
+    fn bad_tokens_are_invalid_parameters() {
+        for token in ["", "x/1", "f/", "f/-1", "f1"] {
+            assert_eq!(
+                Cursor::parse(token).unwrap_err().code,
+                "InvalidParameterException",
+                "{token}"
+            );
+        }
+        assert!(FilterCursor::parse("e/1").is_err());
+        let c = FilterCursor {
+            timestamp: 5,
+            id: 7,
+        };
+        assert_eq!(FilterCursor::parse(&c.token()).unwrap(), c);
+    }
+
+    #[test]
+    fn batches_follow_put_log_events_rules() {
+        let now = 100 * MAX_EVENT_AGE_MILLIS;
+        let ok = check_batch(&[(now, "a"), (now, "b")], now).unwrap();
+        assert_eq!(ok.accepted, 0..2);
+        assert_eq!((ok.too_old_end, ok.too_new_start), (None, None));
+        let e = check_batch(&[(now, "a"), (now - 1, "b")], now).unwrap_err();
+        assert!(e.message.contains("chronological"), "{e}");
+        assert!(check_batch(&[], now).is_err());
+        assert!(check_batch(&[(now, "")], now).is_err());
+        let span = check_batch(&[(now - MAX_BATCH_SPAN_MILLIS - 1, "a"), (now, "b")], now);
+        assert!(span.is_err());
+        let big = "x".repeat(MAX_BATCH_BYTES);
+        assert!(check_batch(&[(now, &big)], now).is_err());
+
+        let old = now - MAX_EVENT_AGE_MILLIS;
+        let aged = check_batch(&[(old - 1, "a"), (old, "b")], now).unwrap();
+        assert_eq!(aged.accepted, 1..2);
+        assert_eq!((aged.too_old_end, aged.too_new_start), (Some(0), None));
+        let new = now + MAX_EVENT_LEAD_MILLIS;
+        let early = check_batch(&[(new, "a"), (new + 1, "b")], now).unwrap();
+        assert_eq!(early.accepted, 0..1);
+        assert_eq!((early.too_old_end, early.too_new_start), (None, Some(1)));
+    }
+
+    #[test]
+    fn filter_patterns_need_every_term_and_phrase() {
+        let p = FilterPattern::parse(r#"GET "200 OK""#).unwrap();
+        assert!(p.matches("GET /x 200 OK"));
+        assert!(!p.matches("GET /x 200 Ok"));
+        assert!(!p.matches("POST /x 200 OK"));
+        let p = FilterPattern::parse("GET -health").unwrap();
+        assert!(p.matches("GET / 200"));
+        assert!(!p.matches("GET /health 200"));
+        let p = FilterPattern::parse("?ERROR ?WARN").unwrap();
+        assert!(p.matches("a WARN b") && p.matches("ERROR") && !p.matches("INFO"));
+        assert!(FilterPattern::parse("").unwrap().matches("anything"));
+        assert!(FilterPattern::parse(r#""open"#).is_err());
+        assert!(FilterPattern::parse("{ $.level = 1 }").is_err());
+    }
+
+    #[test]
+    fn filter_interleaves_streams_and_pages_by_event() {
+        let mut state = LogsState::default();
+        state.append_creating("/g", "a", [(1, "GET 1".into()), (3, "GET 3".into())], 9);
+        state.append_creating("/g", "b", [(2, "GET 2".into()), (4, "PUT 4".into())], 9);
+        state.append_creating("/g", "c", [(5, "GET 5".into())], 9);
+        let group = state.group("/g").unwrap();
+        let mut query = FilterQuery {
+            stream_names: Some(vec!["a".into(), "b".into()]),
+            pattern: FilterPattern::parse("GET").unwrap(),
+            limit: 2,
+            ..FilterQuery::default()
+        };
+        let page = group.filter(&query);
+        let got: Vec<(&str, &str)> = page
+            .events
+            .iter()
+            .map(|(s, e)| (*s, e.message.as_str()))
+            .collect();
+        assert_eq!(got, [("a", "GET 1"), ("b", "GET 2")]);
+        assert_eq!(page.searched, ["a", "b"]);
+        query.after = page.next;
+        let page = group.filter(&query);
+        assert_eq!(page.events.len(), 1);
+        assert_eq!(page.events[0].1.message, "GET 3");
+        assert!(page.next.is_none());
+
+        let query = FilterQuery {
+            stream_prefix: Some("c".into()),
+            start: Some(5),
+            end: Some(5),
+            limit: 10,
+            ..FilterQuery::default()
+        };
+        let page = group.filter(&query);
+        assert_eq!(page.events.len(), 1, "both bounds inclusive");
+        assert_eq!(page.searched, ["c"]);
+    }
+}

@@ -92,7 +92,7 @@ pub fn listener(w: &mut XmlWriter, l: &Listener) {
         .text("LoadBalancerArn", &l.load_balancer_arn)
         .text("Port", l.port)
         .text("Protocol", &l.protocol)
-        .members("DefaultActions", &l.default_actions, |w, a| action(w, a));
+        .members("DefaultActions", &l.default_actions, action);
 }
 
 pub fn rule(w: &mut XmlWriter, r: &Rule) {
@@ -101,8 +101,8 @@ pub fn rule(w: &mut XmlWriter, r: &Rule) {
         Some(p) => w.text("Priority", p),
         None => w.text("Priority", "default"),
     };
-    w.members("Conditions", &r.conditions, |w, c| condition(w, c))
-        .members("Actions", &r.actions, |w, a| action(w, a))
+    w.members("Conditions", &r.conditions, condition)
+        .members("Actions", &r.actions, action)
         .text("IsDefault", r.is_default());
 }
 

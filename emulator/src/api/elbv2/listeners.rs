@@ -136,7 +136,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
 pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {
     let lb_arn = p.get("LoadBalancerArn");
     let arns = p.list("ListenerArns")?;
-    if lb_arn.is_some() == !arns.is_empty() {
+    if lb_arn.is_some() != arns.is_empty() {
         return Err(QueryError::validation(
             "Specify either a load balancer ARN or one or more listener ARNs",
         ));
@@ -246,7 +246,7 @@ pub fn delete(cx: &Cx, p: &Params) -> Result<Output> {
 
 fn listeners_output(items: Vec<Listener>, next: Option<String>) -> Output {
     Box::new(move |w| {
-        w.members("Listeners", &items, |w, l| encode::listener(w, l))
+        w.members("Listeners", &items, encode::listener)
             .opt_text("NextMarker", next);
     })
 }

@@ -133,7 +133,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
         Ok(lb)
     })?;
     Ok(Box::new(move |w| {
-        w.members("LoadBalancers", [&lb], |w, lb| encode::load_balancer(w, lb));
+        w.members("LoadBalancers", [&lb], encode::load_balancer);
     }))
 }
 

@@ -60,7 +60,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
 pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {
     let listener_arn = p.get("ListenerArn");
     let arns = p.list("RuleArns")?;
-    if listener_arn.is_some() == !arns.is_empty() {
+    if listener_arn.is_some() != arns.is_empty() {
         return Err(QueryError::validation(
             "Specify either a listener ARN or one or more rule ARNs",
         ));
@@ -213,7 +213,7 @@ fn check_priorities(state: &Elbv2State, changes: &[(String, u32)]) -> Result<(),
 
 fn rules_output(items: Vec<Rule>, next: Option<String>) -> Output {
     Box::new(move |w| {
-        w.members("Rules", &items, |w, r| encode::rule(w, r))
+        w.members("Rules", &items, encode::rule)
             .opt_text("NextMarker", next);
     })
 }

@@ -158,7 +158,7 @@ pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {
                 .collect()
         } else if !arns.is_empty() {
             arns.iter()
-                .map(|a| tgs.get(*a).ok_or_else(|| some_not_found()))
+                .map(|a| tgs.get(*a).ok_or_else(some_not_found))
                 .collect::<Result<_, _>>()?
         } else if !names.is_empty() {
             names
@@ -166,7 +166,7 @@ pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {
                 .map(|n| {
                     tgs.values()
                         .find(|tg| tg.name == *n && cx.in_region(&tg.arn))
-                        .ok_or_else(|| some_not_found())
+                        .ok_or_else(some_not_found)
                 })
                 .collect::<Result<_, _>>()?
         } else {

@@ -209,7 +209,7 @@ impl CompiledCondition {
                 let Some(query) = req.query else { return false };
                 query_pairs(query).any(|(key, value)| {
                     pairs.iter().any(|(kp, vp)| {
-                        kp.as_ref().map_or(true, |kp| kp.matches(&key)) && vp.matches(&value)
+                        kp.as_ref().is_none_or(|kp| kp.matches(&key)) && vp.matches(&value)
                     })
                 })
             }

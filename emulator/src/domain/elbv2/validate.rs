@@ -576,7 +576,7 @@ mod tests {
     fn condition_limits() {
         assert!(conditions(&[]).is_err());
         let path = Condition::PathPattern(vec!["/api/*".into()]);
-        assert!(conditions(&[path.clone()]).is_ok());
+        assert!(conditions(std::slice::from_ref(&path)).is_ok());
         let e = conditions(&[path.clone(), path.clone()]).unwrap_err();
         assert!(e.to_string().contains("only have one 'path-pattern'"));
         let header = Condition::HttpHeader {
