@@ -320,27 +320,13 @@ pub fn register_targets(cx: &Cx, p: &Params) -> Result<Output> {
             .get_mut(&arn)
             .ok_or_else(|| not_found(&arn))?;
         for t in &targets {
-            let fresh = Registration {
-                id: t.ip,
-                port: t.port,
-                registered_at: cx.now,
-                draining_until: None,
-                health: TargetHealth::registration_in_progress(),
-            };
-            let existing = tg
-                .registrations
-                .iter()
-                .position(|r| r.id == t.ip && r.port == t.port);
-            match existing {
-                Some(i) if tg.registrations[i].is_draining() => tg.registrations[i] = fresh,
-                Some(_) => {}
-                None if tg.registrations.len() >= TARGETS_PER_TARGET_GROUP => {
-                    return Err(Elbv2Error::TooManyTargets(format!(
-                        "A target group can have at most {TARGETS_PER_TARGET_GROUP} targets"
-                    )))
-                }
-                None => tg.registrations.push(fresh),
+            let known = tg.registrations.iter().any(|r| r.id == t.ip && r.port == t.port);
+            if !known && tg.registrations.len() >= TARGETS_PER_TARGET_GROUP {
+                return Err(Elbv2Error::TooManyTargets(format!(
+                    "A target group can have at most {TARGETS_PER_TARGET_GROUP} targets"
+                )));
             }
+            tg.register(t.ip, t.port, cx.now);
         }
         Ok::<_, Elbv2Error>(())
     })?;
@@ -355,24 +341,14 @@ pub fn deregister_targets(cx: &Cx, p: &Params) -> Result<Output> {
     let (arn, targets) = target_group_and_targets(cx, p, true)?;
     let config = cx.app.store.config().clone();
     cx.app.store.write(|s| {
-        let in_use = s.elbv2.target_group_in_use(&arn);
         let tg = s
             .elbv2
             .target_groups
-            .get_mut(&arn)
+            .get(&arn)
             .ok_or_else(|| not_found(&arn))?;
-        let until = cx.now + config.scaled(tg.deregistration_delay());
-        let wanted = |r: &Registration| targets.iter().any(|t| r.id == t.ip && r.port == t.port);
-        if in_use {
-            for r in tg
-                .registrations
-                .iter_mut()
-                .filter(|r| wanted(r) && !r.is_draining())
-            {
-                r.draining_until = Some(until);
-            }
-        } else {
-            tg.registrations.retain(|r| !wanted(r));
+        let delay = config.scaled(tg.deregistration_delay());
+        for t in &targets {
+            s.elbv2.deregister(&arn, t.ip, t.port, cx.now, delay);
         }
         Ok::<_, Elbv2Error>(())
     })?;
