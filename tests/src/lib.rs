@@ -301,3 +301,208 @@ pub mod ecs {
             .to_string()
     }
 }
+
+/// ALB helpers shared by the tests.
+pub mod alb {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ProtocolEnum, TargetGroupAttribute, TargetTypeEnum,
+    };
+
+    /// A load balancer with one listener forwarding to one `ip` target group.
+    pub struct Alb {
+        pub load_balancer_arn: String,
+        pub target_group_arn: String,
+        pub listener_arn: String,
+        pub port: u16,
+    }
+
+    impl Alb {
+        /// `http://127.0.0.1:PORT`
+        pub fn url(&self) -> String {
+            format!("http://127.0.0.1:{}", self.port)
+        }
+    }
+
+    /// Creates a target group (health check `/health` every 5 s, thresholds
+    /// 2, deregistration delay 5 s: all scaled by the emulator's time scale),
+    /// a load balancer and a listener on a free port.
+    pub async fn create(client: &aws_sdk_elasticloadbalancingv2::Client, name: &str) -> Alb {
+        let tg = client
+            .create_target_group()
+            .name(format!("{name}-tg"))
+            .protocol(ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id("vpc-emulator")
+            .target_type(TargetTypeEnum::Ip)
+            .health_check_path("/health")
+            .health_check_interval_seconds(5)
+            .health_check_timeout_seconds(2)
+            .healthy_threshold_count(2)
+            .unhealthy_threshold_count(2)
+            .send()
+            .await
+            .expect("create target group");
+        let target_group_arn = tg.target_groups()[0].target_group_arn().unwrap().to_string();
+        client
+            .modify_target_group_attributes()
+            .target_group_arn(&target_group_arn)
+            .attributes(
+                TargetGroupAttribute::builder()
+                    .key("deregistration_delay.timeout_seconds")
+                    .value("5")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("set deregistration delay");
+        let lb = client
+            .create_load_balancer()
+            .name(format!("{name}-lb"))
+            .subnets("subnet-a")
+            .subnets("subnet-b")
+            .send()
+            .await
+            .expect("create load balancer");
+        let load_balancer_arn = lb.load_balancers()[0].load_balancer_arn().unwrap().to_string();
+        let port = super::free_port();
+        let listener = client
+            .create_listener()
+            .load_balancer_arn(&load_balancer_arn)
+            .protocol(ProtocolEnum::Http)
+            .port(port as i32)
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(&target_group_arn)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create listener");
+        Alb {
+            load_balancer_arn,
+            target_group_arn,
+            listener_arn: listener.listeners()[0].listener_arn().unwrap().to_string(),
+            port,
+        }
+    }
+
+    /// `(ip, state, reason)` of every target in the group.
+    pub async fn target_health(
+        client: &aws_sdk_elasticloadbalancingv2::Client,
+        target_group_arn: &str,
+    ) -> Vec<(String, String, Option<String>)> {
+        client
+            .describe_target_health()
+            .target_group_arn(target_group_arn)
+            .send()
+            .await
+            .expect("describe target health")
+            .target_health_descriptions()
+            .iter()
+            .map(|d| {
+                let health = d.target_health();
+                (
+                    d.target().and_then(|t| t.id()).unwrap_or_default().to_string(),
+                    health
+                        .and_then(|h| h.state())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    health.and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A bounded HTTP load generator over keep-alive connections.
+pub mod load {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    /// What a load run saw.
+    #[derive(Debug, Default, Clone)]
+    pub struct Report {
+        pub sent: u64,
+        pub ok: u64,
+        /// Status code -> count, for responses that were not 2xx.
+        pub non_2xx: BTreeMap<u16, u64>,
+        /// Connection errors and timeouts.
+        pub errors: u64,
+        /// The `field` of each JSON response body -> count (e.g. `ip`, `version`).
+        pub by_field: BTreeMap<String, u64>,
+    }
+
+    impl Report {
+        pub fn failures(&self) -> u64 {
+            self.non_2xx.values().sum::<u64>() + self.errors
+        }
+    }
+
+    /// Sends GET `url` from `concurrency` workers until `stop` is set, or
+    /// `max_requests` were sent, or `max_duration` passed, whichever is first.
+    pub async fn run(
+        url: &str,
+        concurrency: usize,
+        field: &str,
+        stop: Arc<AtomicBool>,
+        max_requests: u64,
+        max_duration: Duration,
+    ) -> Report {
+        let client: Client<_, Empty<bytes::Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let report = Arc::new(Mutex::new(Report::default()));
+        let deadline = Instant::now() + max_duration;
+        let budget = Arc::new(std::sync::atomic::AtomicU64::new(max_requests));
+        let mut workers = vec![];
+        for _ in 0..concurrency {
+            let (client, report, stop, budget) =
+                (client.clone(), report.clone(), stop.clone(), budget.clone());
+            let url: hyper::Uri = url.parse().expect("url");
+            let field = field.to_string();
+            workers.push(tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    if budget
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1))
+                        .is_err()
+                    {
+                        break;
+                    }
+                    let result = tokio::time::timeout(Duration::from_secs(10), async {
+                        let response = client.get(url.clone()).await?;
+                        let status = response.status().as_u16();
+                        let body = response.into_body().collect().await?.to_bytes();
+                        Ok::<_, anyhow::Error>((status, body))
+                    })
+                    .await;
+                    let mut r = report.lock().unwrap();
+                    r.sent += 1;
+                    match result {
+                        Ok(Ok((status, body))) if (200..300).contains(&status) => {
+                            r.ok += 1;
+                            let value = serde_json::from_slice::<serde_json::Value>(&body)
+                                .ok()
+                                .and_then(|v| v.get(&field).and_then(|f| f.as_str().map(String::from)));
+                            if let Some(value) = value {
+                                *r.by_field.entry(value).or_default() += 1;
+                            }
+                        }
+                        Ok(Ok((status, _))) => *r.non_2xx.entry(status).or_default() += 1,
+                        _ => r.errors += 1,
+                    }
+                }
+            }));
+        }
+        for w in workers {
+            let _ = w.await;
+        }
+        let r = report.lock().unwrap().clone();
+        r
+    }
+}
