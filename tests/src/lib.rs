@@ -342,7 +342,10 @@ pub mod alb {
             .send()
             .await
             .expect("create target group");
-        let target_group_arn = tg.target_groups()[0].target_group_arn().unwrap().to_string();
+        let target_group_arn = tg.target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string();
         client
             .modify_target_group_attributes()
             .target_group_arn(&target_group_arn)
@@ -363,7 +366,10 @@ pub mod alb {
             .send()
             .await
             .expect("create load balancer");
-        let load_balancer_arn = lb.load_balancers()[0].load_balancer_arn().unwrap().to_string();
+        let load_balancer_arn = lb.load_balancers()[0]
+            .load_balancer_arn()
+            .unwrap()
+            .to_string();
         let port = super::free_port();
         let listener = client
             .create_listener()
@@ -403,12 +409,17 @@ pub mod alb {
             .map(|d| {
                 let health = d.target_health();
                 (
-                    d.target().and_then(|t| t.id()).unwrap_or_default().to_string(),
+                    d.target()
+                        .and_then(|t| t.id())
+                        .unwrap_or_default()
+                        .to_string(),
                     health
                         .and_then(|h| h.state())
                         .map(|s| s.as_str().to_string())
                         .unwrap_or_default(),
-                    health.and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
+                    health
+                        .and_then(|h| h.reason())
+                        .map(|r| r.as_str().to_string()),
                 )
             })
             .collect()
@@ -488,7 +499,9 @@ pub mod load {
                             r.ok += 1;
                             let value = serde_json::from_slice::<serde_json::Value>(&body)
                                 .ok()
-                                .and_then(|v| v.get(&field).and_then(|f| f.as_str().map(String::from)));
+                                .and_then(|v| {
+                                    v.get(&field).and_then(|f| f.as_str().map(String::from))
+                                });
                             if let Some(value) = value {
                                 *r.by_field.entry(value).or_default() += 1;
                             }
