@@ -83,6 +83,12 @@ struct TaskView {
     deployment: Option<String>,
     live: bool,
     running: bool,
+    /// RUNNING, and (behind a load balancer) registered with its first
+    /// health check done. runningCount counts these, so that a stable
+    /// service (`aws ecs wait services-stable`) already takes traffic on
+    /// every task. AWS counts RUNNING alone, which lets the waiter return
+    /// while targets are still `initial`; users expect the stricter form.
+    counted_running: bool,
     pending: bool,
     healthy: bool,
     failed_health: Option<String>,
@@ -257,6 +263,11 @@ fn task_views(state: &State, service: &Service, now: OffsetDateTime) -> Vec<Task
                     )
                 })
                 .collect();
+            let checked = service.load_balancers.is_empty()
+                || (registered
+                    && states
+                        .iter()
+                        .all(|(_, s, _)| s.is_some_and(|s| s != TargetState::Initial)));
             let elb_healthy = service.load_balancers.is_empty()
                 || (registered
                     && states
@@ -284,7 +295,8 @@ fn task_views(state: &State, service: &Service, now: OffsetDateTime) -> Vec<Task
                 deployment: t.started_by.clone(),
                 live,
                 running,
-                pending: t.last_status.is_pending(),
+                counted_running: running && checked,
+                pending: t.last_status.is_pending() || (running && !checked),
                 healthy: live && running && elb_healthy && container_healthy,
                 failed_health,
                 failed_to_start: t.last_status == TaskStatus::Stopped && t.started_at.is_none(),
@@ -612,7 +624,7 @@ fn update_counts(state: &State, svc: &mut Service, views: &[TaskView], now: Offs
     let live_running = |dep: Option<&str>| {
         views
             .iter()
-            .filter(|v| v.live && v.running && (dep.is_none() || v.deployment.as_deref() == dep))
+            .filter(|v| v.live && v.counted_running && (dep.is_none() || v.deployment.as_deref() == dep))
             .count() as u32
     };
     let live_pending = |dep: Option<&str>| {
