@@ -69,6 +69,12 @@ impl Emulator {
         let reconcilers = TaskTracker::new();
         reconcilers.spawn(runner.run());
         reconcilers.spawn(scheduler::run(store.clone(), shutdown.clone()));
+        reconcilers.spawn(crate::reconcilers::autoscaling::run(
+            store.clone(),
+            app.dataplane.clone(),
+            runtime.docker().clone(),
+            shutdown.clone(),
+        ));
         let health = crate::reconcilers::health::spawn(store.clone(), shutdown.clone());
         reconcilers.spawn(async move {
             let _ = health.await;
@@ -160,9 +166,8 @@ async fn aws_request(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
         (Service::Elbv2, _) => api::elbv2::handle(&app, &ctx, &body).await,
         (Service::Ecs, Some(op)) => api::ecs::handle(&app, &ctx, &op, &body).await,
         (Service::Logs, Some(op)) => api::logs::handle(&app, &ctx, &op, &body).await,
-        (service, Some(op)) => {
-            tracing::debug!(?service, %op, "service not implemented");
-            JsonError::unknown_operation(&op).into_response_with_id(&ctx.request_id)
+        (Service::ApplicationAutoScaling, Some(op)) => {
+            api::autoscaling::handle(&app, &ctx, &op, &body).await
         }
         (_, None) => JsonError::client("MissingAction", "X-Amz-Target names no operation")
             .into_response_with_id(&ctx.request_id),

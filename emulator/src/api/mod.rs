@@ -1,6 +1,7 @@
 //! One handler per AWS action. Handlers decode the input, validate it against
 //! the domain rules, and change the store; reconcilers do the slow work.
 
+pub mod autoscaling;
 pub mod ecs;
 pub mod elbv2;
 pub mod logs;

@@ -185,6 +185,22 @@ impl Dataplane {
             .unwrap_or(0)
     }
 
+    /// Requests the proxy sent to each target of `tg_arn` so far, for the
+    /// `RequestCountPerTarget` metric. A target's counter lives as long as it
+    /// stays registered. Reads the current snapshot and atomics only.
+    pub fn target_group_request_counts(&self, tg_arn: &str) -> Vec<(SocketAddr, u64)> {
+        self.snapshot()
+            .target_groups
+            .get(tg_arn)
+            .map(|tg| {
+                tg.targets
+                    .iter()
+                    .map(|t| (t.addr, t.stats.requests.load(Ordering::Relaxed)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Serves a control-port request whose Host header names a load balancer
     /// (`NAME-ID.elb.localhost[:port]`) through that load balancer: the
     /// listener whose port matches, else its lowest-port listener. Gives the

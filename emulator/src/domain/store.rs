@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
-use super::{ecs, elbv2, logs};
+use super::{autoscaling, ecs, elbv2, logs};
 use crate::config::Config;
 
 /// Everything the control plane knows.
 #[derive(Debug, Default)]
 pub struct State {
+    pub autoscaling: autoscaling::AutoScalingState,
     pub ecs: ecs::EcsState,
     pub elbv2: elbv2::Elbv2State,
     pub logs: logs::LogsState,

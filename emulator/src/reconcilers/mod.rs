@@ -1,5 +1,6 @@
 //! Background loops that drive the world toward the store.
 
+pub mod autoscaling;
 pub mod health;
 pub mod logs;
 pub mod scheduler;
