@@ -6,12 +6,14 @@
 //!
 //! # Layout
 //! - [`protocol`]: AWS wire formats only (JSON 1.1, Query/XML, SigV4 scope) and the
-//!   dispatcher that tells the services apart on one port.
+//!   dispatcher that tells the services apart on one port (ECS, ELBv2,
+//!   Application Auto Scaling, CloudWatch Logs).
 //! - [`domain`]: the resource models and their pure rules (validation, ARNs, rule
 //!   matching), and the [`domain::Store`] that holds desired and observed state.
 //! - [`api`]: one handler per AWS action: decode input, validate, change the store.
 //! - [`reconcilers`]: background loops that drive the world toward the store
-//!   (task lifecycle on Docker, health checks, the service scheduler).
+//!   (task lifecycle on Docker, health checks, the service scheduler, auto
+//!   scaling, shipping container logs to CloudWatch Logs).
 //! - [`dataplane`]: the ALB itself, a hyper proxy per listener that reads
 //!   immutable routing snapshots published by the control plane.
 //! - [`runtime`]: Docker through bollard (network, containers, the pause image)
