@@ -32,6 +32,13 @@ pub struct Config {
     #[arg(long, env = "EMULATOR_SUBNET")]
     pub subnet: Option<ipnet::Ipv4Net>,
 
+    /// The emulator's own container (id or name) when it runs in one, as with
+    /// docker compose; `auto` takes it from the hostname. That container
+    /// joins the task network, so listeners and health checks reach task IPs
+    /// and tasks reach the metadata endpoint at its address there.
+    #[arg(long, env = "EMULATOR_CONTAINER")]
+    pub container: Option<String>,
+
     /// Address that ALB listeners bind to; a listener with Port=P serves on BIND:P.
     #[arg(long, env = "EMULATOR_LISTENER_BIND", default_value = "127.0.0.1")]
     pub listener_bind: IpAddr,
@@ -58,6 +65,11 @@ pub struct Config {
     /// Emit the emulator's own logs as JSON lines.
     #[arg(long, env = "EMULATOR_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
+
+    /// Write ALB access logs (AWS's line format) to this file, or to standard
+    /// output with `-`. Off by default, as on AWS.
+    #[arg(long, env = "EMULATOR_ACCESS_LOG", value_name = "PATH|-")]
+    pub access_log: Option<String>,
 }
 
 impl Default for Config {
@@ -67,11 +79,13 @@ impl Default for Config {
             account_id: DEFAULT_ACCOUNT_ID.to_string(),
             instance: "default".to_string(),
             subnet: None,
+            container: None,
             listener_bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             privileged_port_offset: 8000,
             time_scale: 1.0,
             stopped_task_retention_secs: 3600,
             log_json: false,
+            access_log: None,
         }
     }
 }

@@ -16,14 +16,19 @@
 //!   scaling, shipping container logs to CloudWatch Logs).
 //! - [`dataplane`]: the ALB itself, a hyper proxy per listener that reads
 //!   immutable routing snapshots published by the control plane.
+//! - [`observability`]: ALB metrics (Prometheus text) and access logs, fed by
+//!   the data plane through lock-free counters and a bounded log channel.
+//! - [`dashboard`]: the web page at `GET /` and the JSON state it polls.
 //! - [`runtime`]: Docker through bollard (network, containers, the pause image)
 //!   and the task metadata endpoint.
 //! - [`server`]: the axum control port, and [`Emulator`], which wires it all up.
 
 pub mod api;
 pub mod config;
+pub mod dashboard;
 pub mod dataplane;
 pub mod domain;
+pub mod observability;
 pub mod protocol;
 pub mod reconcilers;
 pub mod runtime;

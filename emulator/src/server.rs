@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use http::HeaderMap;
@@ -49,7 +49,8 @@ impl Emulator {
         let shutdown = CancellationToken::new();
 
         let runtime = DockerRuntime::start(&config).await?;
-        let metadata_bind = SocketAddr::new(runtime.network().gateway.into(), 0);
+        // The gateway is the host's address; in a container, its own one.
+        let metadata_bind = SocketAddr::new(runtime.network().emulator_address().into(), 0);
         let metadata_base = match metadata::start(store.clone(), metadata_bind, shutdown.clone())
             .await
         {
@@ -69,6 +70,10 @@ impl Emulator {
         let reconcilers = TaskTracker::new();
         reconcilers.spawn(runner.run());
         reconcilers.spawn(scheduler::run(store.clone(), shutdown.clone()));
+        reconcilers.spawn(crate::observability::rates::run(
+            app.dataplane.clone(),
+            shutdown.clone(),
+        ));
         reconcilers.spawn(crate::reconcilers::autoscaling::run(
             store.clone(),
             app.dataplane.clone(),
@@ -130,7 +135,9 @@ impl Emulator {
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/", post(aws_request))
-        .route("/", get(dashboard))
+        .route("/", get(crate::dashboard::index))
+        .route("/_emulator/state", get(crate::dashboard::state))
+        .route("/metrics", get(crate::observability::metrics_endpoint))
         .route("/_emulator/health", get(|| async { "ok" }))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
@@ -138,13 +145,6 @@ pub fn router(app: App) -> Router {
             crate::dataplane::route_by_host,
         ))
         .with_state(app)
-}
-
-async fn dashboard() -> impl IntoResponse {
-    (
-        [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "Fargate + ALB emulator. Point the AWS CLI at this address with --endpoint-url.\n",
-    )
 }
 
 async fn aws_request(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {

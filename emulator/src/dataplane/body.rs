@@ -108,6 +108,11 @@ impl AlbBody {
         }
     }
 
+    /// Whether the body is a target's (not one the ALB generated).
+    pub fn is_upstream(&self) -> bool {
+        matches!(self.kind, Kind::Upstream { .. })
+    }
+
     pub fn upstream(body: Incoming, inflight: Option<InflightGuard>) -> Self {
         Self {
             kind: Kind::Upstream {

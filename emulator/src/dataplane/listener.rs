@@ -94,6 +94,9 @@ async fn connection(
     slot: RoutesSlot,
     token: CancellationToken,
 ) {
+    let _active = shared
+        .observe
+        .connection(slot.load().as_deref().map(|r| r.arn.as_str()));
     let framing = Arc::new(ConnFraming::default());
     let conn_info = Arc::new(ConnInfo::new(peer, Some(framing.clone())));
     let io = TokioIo::new(GuardedIo::new(stream, framing));
@@ -104,7 +107,9 @@ async fn connection(
         let routes = slot.load_full();
         async move {
             let req = req.map(UpstreamBody::from_incoming);
-            Ok::<_, Infallible>(proxy::handle(&shared, routes, &conn_info, req).await)
+            let exchange = shared.observe.begin(conn_info.peer, routes.as_ref(), &req);
+            let resp = exchange.run(proxy::handle(&shared, routes, &conn_info, req));
+            Ok::<_, Infallible>(resp.await)
         }
     });
     let conn = shared.server.serve_connection(io, service).with_upgrades();

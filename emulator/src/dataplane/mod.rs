@@ -79,6 +79,11 @@ impl Dataplane {
             }),
         };
         dataplane.publish();
+        let shared = &dataplane.inner.shared;
+        let config = dataplane.inner.store.config();
+        shared
+            .observe
+            .start(config, &shared.tasks, &shared.shutdown);
         let this = dataplane.clone();
         let mut changes = dataplane.inner.store.subscribe();
         let stop = dataplane.inner.shared.shutdown.clone();
@@ -175,6 +180,11 @@ impl Dataplane {
         self.inner.shared.snapshot.load_full()
     }
 
+    /// Metrics and access log of every listener.
+    pub fn observability(&self) -> &crate::observability::Observability {
+        &self.inner.shared.observe
+    }
+
     /// Requests the proxy sent to `ip:port` in target group `tg_arn` so far.
     pub fn target_request_count(&self, tg_arn: &str, addr: SocketAddr) -> u64 {
         self.snapshot()
@@ -220,7 +230,11 @@ impl Dataplane {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let conn = proxy::ConnInfo::new(peer, None);
         let req = req.map(body::UpstreamBody::Axum);
-        let resp = proxy::handle(&self.inner.shared, Some(routes), &conn, req).await;
+        let shared = &self.inner.shared;
+        let exchange = shared.observe.begin(peer, Some(&routes), &req);
+        let resp = exchange
+            .run(proxy::handle(shared, Some(routes), &conn, req))
+            .await;
         Ok(resp.map(axum::body::Body::new))
     }
 

@@ -50,6 +50,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Owns every connection and tunnel task.
     pub tasks: TaskTracker,
+    /// Metrics and access log (see `observability`).
+    pub observe: crate::observability::Observability,
 }
 
 impl Shared {
@@ -75,6 +77,7 @@ impl Shared {
             server,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            observe: Default::default(),
         }
     }
 }
@@ -147,6 +150,7 @@ pub async fn handle(
     let Some(rule) = rule else {
         return AlbError::NoTargets.into_response();
     };
+    crate::observability::note_rule(&routes.rules[rule]);
     match &routes.rules[rule].action {
         RouteAction::Forward(plan) => forward(shared, &routes, plan, conn, req).await,
         RouteAction::Redirect(cfg) => {
@@ -258,6 +262,7 @@ async fn forward(
         parts.uri = target_uri(&target, path_and_query.clone());
         let inflight = InflightGuard::new(&target.stats);
         target.stats.requests.fetch_add(1, Relaxed);
+        crate::observability::note_target(tg, &target);
         let sent = shared.client.request(Request::from_parts(parts, body));
         match tokio::time::timeout(routes.idle_timeout, sent).await {
             Ok(Ok(resp)) => break (resp, inflight),

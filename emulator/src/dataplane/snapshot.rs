@@ -398,6 +398,8 @@ pub struct TargetStats {
     pub outstanding: AtomicUsize,
     /// Requests routed to this target so far (`RequestCountPerTarget`).
     pub requests: AtomicU64,
+    /// Responses by status class and response times (`observability`).
+    pub metrics: crate::observability::metrics::TargetMetrics,
     /// Health history, only touched by the snapshot builder.
     track: Mutex<HealthTrack>,
 }
