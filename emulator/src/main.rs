@@ -1,6 +1,8 @@
 //! `cargo run -p emulator`: the control API, reconcilers and listeners.
+//! `cargo run -p emulator -- demo`: the uneven-versus-balanced demo.
 
 use clap::{Parser, Subcommand};
+use emulator::demo::{self, DemoOptions};
 use emulator::{Config, Emulator};
 
 #[derive(Parser)]
@@ -8,6 +10,10 @@ use emulator::{Config, Emulator};
 struct Cli {
     #[command(flatten)]
     config: Config,
+    /// Tokio worker threads (default: one per CPU, or TOKIO_WORKER_THREADS).
+    /// `--workers 1` is the single-worker setting of the benchmarks.
+    #[arg(long, env = "EMULATOR_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -16,14 +22,35 @@ struct Cli {
 enum Command {
     /// Run the emulator (the default).
     Serve,
+    /// Show skewed load without a load balancer, then even load through the
+    /// ALB (about a minute; leaves nothing running).
+    Demo(DemoOptions),
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing(cli.config.log_json);
-    match cli.command.unwrap_or(Command::Serve) {
+    // Without --workers, tokio's builder honours TOKIO_WORKER_THREADS.
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.workers {
+        runtime.worker_threads(usize::from(n));
+    }
+    runtime.enable_all().build()?.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // The demo owns the terminal: only warnings unless RUST_LOG says otherwise.
+    let default_level = match command {
+        Command::Serve => "info",
+        Command::Demo(_) => "warn",
+    };
+    init_tracing(cli.config.log_json, default_level);
+    match command {
         Command::Serve => serve(cli.config).await,
+        Command::Demo(options) => {
+            demo::run_with(options, cli.config, shutdown_signal()).await?;
+            Ok(())
+        }
     }
 }
 
@@ -36,9 +63,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_tracing(json: bool) {
+fn init_tracing(json: bool, default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if json {
         builder.json().init();

@@ -4,6 +4,10 @@
 //!   without pulling anything (the image is `FROM scratch`).
 //! - `test`: the one command that runs every test: checks Docker, builds the
 //!   sample image, then runs `cargo test --workspace`. `.ci/run` calls it.
+//! - `bench`: the data-plane benchmark against nginx and HAProxy;
+//!   `bench control-plane`: API and scheduler figures (see [`bench`]).
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -39,6 +43,9 @@ enum Cmd {
         #[arg(last = true)]
         cargo_args: Vec<String>,
     },
+    /// Benchmark the ALB against direct, nginx and HAProxy (`bench
+    /// control-plane`: RunTask, services, API latency). `--quick` for CI.
+    Bench(bench::BenchArgs),
 }
 
 const DEFAULT_TAG: &str = "sample-app:latest";
@@ -48,6 +55,7 @@ fn main() {
     let result = match cli.command {
         Cmd::SampleImage { tag } => sample_image(&tag),
         Cmd::Test { cargo_args } => test(&cargo_args),
+        Cmd::Bench(args) => bench::run(args),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e:#}");

@@ -1,0 +1,1870 @@
+//! `cargo xtask bench`: the data-plane benchmark against nginx and HAProxy,
+//! and `cargo xtask bench control-plane`: API and scheduler figures.
+//!
+//! Method (shared/reference/performance.md):
+//! - The same sample-app backends (Docker containers labelled
+//!   `fargate-emulator.bench=1`, pinned to CPU 1) serve every contender:
+//!   `direct` (one backend, no proxy), `alb` (this emulator, one tokio worker,
+//!   configured through the ELBv2 Query API), `nginx` (`worker_processes 1`,
+//!   upstream keep-alive) and `haproxy` (`nbthread 1`, `http-reuse safe`).
+//! - Proxies run on CPU 0, the load generator and the backends on CPU 1.
+//! - Load: `wrk` closed-loop for maximum requests/s, then `oha` open-loop at a
+//!   fixed rate for honest tail latency; a warm-up, then interleaved rounds.
+//! - Every load run is bounded in time and only talks to 127.0.0.1 and the
+//!   bench's own containers. Containers, networks and processes are removed
+//!   at the end, on failure and on Ctrl-C.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+/// Label on every Docker object the bench creates.
+const BENCH_LABEL: &str = "fargate-emulator.bench=1";
+/// The backends' port inside their containers.
+const BACKEND_PORT: u16 = 8080;
+/// CPU of the proxy under test.
+const PROXY_CPU: &str = "0";
+/// CPU of the load generator and the backends.
+const LOAD_CPU: &str = "1";
+/// File descriptors asked for, for the bench and its children (10k client
+/// connections plus the upstream ones); the hard limit may cap it, see
+/// [`nofile_limit`].
+const NOFILE: u64 = 200_000;
+/// Slack on top of a load run's duration before it is killed.
+const RUN_SLACK: Duration = Duration::from_secs(30);
+/// The ECS JSON target prefix.
+const ECS_TARGET: &str = "AmazonEC2ContainerServiceV20141113";
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = false)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: Option<What>,
+    /// Seconds per load run.
+    #[arg(long, global = true)]
+    duration: Option<u64>,
+    /// Interleaved rounds per contender (the median is reported).
+    #[arg(long, global = true)]
+    rounds: Option<usize>,
+    /// Client connections of the load generator.
+    #[arg(long, global = true, default_value_t = 64)]
+    connections: usize,
+    /// Backend containers behind the proxies (2-4).
+    #[arg(long, global = true, default_value_t = 2)]
+    targets: usize,
+    /// Open-loop rate for oha (requests/s); default: half the slowest
+    /// proxy's closed-loop median, rounded down to 1000.
+    #[arg(long, global = true)]
+    rate: Option<u64>,
+    /// Tiny setting for CI: 2 s runs, 1 round, small extra checks, and no
+    /// installing (contenders whose tools are missing are skipped, loudly).
+    #[arg(long, global = true)]
+    quick: bool,
+    /// Skip the extra checks (10k connections, ten rules, health checks).
+    #[arg(long, global = true)]
+    no_extras: bool,
+    /// Never install missing tools (apt-get, cargo install).
+    #[arg(long, global = true)]
+    no_install: bool,
+    /// Tasks for the control-plane figures (RunTask and the service).
+    #[arg(long, global = true)]
+    tasks: Option<usize>,
+    /// Also write the markdown report to this file.
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
+    /// Use this emulator binary instead of building one (before/after
+    /// comparisons).
+    #[arg(long, global = true)]
+    emulator: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
+enum What {
+    /// Data plane: direct, this ALB, nginx and HAProxy (the default).
+    DataPlane,
+    /// Control plane: RunTask -> RUNNING, a service reaching steady state,
+    /// API latency under 50 concurrent clients, emulator RSS.
+    ControlPlane,
+}
+
+/// Resolved settings.
+struct Settings {
+    duration: u64,
+    rounds: usize,
+    warmup: u64,
+    connections: usize,
+    targets: usize,
+    rate: Option<u64>,
+    quick: bool,
+    extras: bool,
+    install: bool,
+    tasks: usize,
+    /// Client connections of the many-connections check.
+    many_connections: usize,
+    out: Option<PathBuf>,
+    emulator: Option<PathBuf>,
+}
+
+impl Settings {
+    fn from(args: &BenchArgs) -> Result<Self> {
+        if !(1..=4).contains(&args.targets) {
+            bail!("--targets must be 1 to 4");
+        }
+        let quick = args.quick;
+        Ok(Self {
+            duration: args.duration.unwrap_or(if quick { 2 } else { 10 }).max(1),
+            rounds: args.rounds.unwrap_or(if quick { 1 } else { 5 }).max(1),
+            warmup: if quick { 1 } else { 3 },
+            connections: args.connections.max(1),
+            targets: args.targets,
+            rate: args.rate,
+            quick,
+            extras: !args.no_extras,
+            install: !args.no_install && !quick,
+            tasks: args.tasks.unwrap_or(if quick { 3 } else { 20 }).max(1),
+            many_connections: if quick { 1000 } else { 10_000 },
+            out: args.out.clone(),
+            emulator: args.emulator.clone(),
+        })
+    }
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let settings = Settings::from(&args)?;
+    install_signal_handlers();
+    raise_nofile_limit();
+    let report = match args.what.unwrap_or(What::DataPlane) {
+        What::DataPlane => data_plane(&settings)?,
+        What::ControlPlane => control_plane(&settings)?,
+    };
+    println!("\n{report}");
+    if let Some(out) = &settings.out {
+        std::fs::write(out, &report).with_context(|| format!("writing {}", out.display()))?;
+        println!("xtask: report written to {}", out.display());
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Data plane
+
+fn data_plane(s: &Settings) -> Result<String> {
+    crate::check_docker()?;
+    let tools = Tools::find(s)?;
+    let emulator_bin = build_emulator(s)?;
+    crate::sample_image(crate::DEFAULT_TAG)?;
+
+    let tmp = TempDir::new("fe-bench")?;
+    let backends = Backends::start(s.targets)?;
+    let direct_url = format!("http://{}:{BACKEND_PORT}/", backends.ips[0]);
+
+    // This ALB.
+    let emu = Emulator::start(&emulator_bin, &tmp, true, "alb")?;
+    let alb = AlbSetup::create(&emu, &backends, s)?;
+
+    let mut contenders = vec![
+        Contender::new("direct", direct_url, None),
+        Contender::new("alb", url(alb.port), Some(emu.pid())),
+    ];
+    let mut _peers: Vec<Proc> = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
+    match &tools.nginx {
+        Some(bin) => {
+            let port = free_port()?;
+            let p = start_nginx(bin, &tmp, port, &backends)?;
+            contenders.push(Contender::new("nginx", url(port), Some(p.pid())));
+            _peers.push(p);
+        }
+        None => skipped.push("nginx".into()),
+    }
+    match &tools.haproxy {
+        Some(bin) => {
+            let port = free_port()?;
+            let p = start_haproxy(bin, &tmp, port, &backends)?;
+            contenders.push(Contender::new("haproxy", url(port), Some(p.pid())));
+            _peers.push(p);
+        }
+        None => skipped.push("haproxy".into()),
+    }
+    for c in &contenders {
+        if let Err(e) = wait_http_ok(&c.url, Duration::from_secs(30)) {
+            let log = tmp.path.join(c.name).join("stdout.log");
+            bail!(
+                "{} does not answer at {}: {e:#}\n{}",
+                c.name,
+                c.url,
+                tail(&log, 20)
+            );
+        }
+    }
+
+    let wrk = &tools.wrk;
+    println!("xtask: warm-up ({} s each)", s.warmup);
+    for c in &contenders {
+        run_wrk(wrk, &c.url, s.connections, s.warmup, &tmp)?;
+    }
+    for round in 1..=s.rounds {
+        for c in contenders.iter_mut() {
+            check_interrupted()?;
+            let sample = measure(c.pid, || {
+                run_wrk(wrk, &c.url, s.connections, s.duration, &tmp)
+            })?;
+            println!(
+                "xtask: wrk round {round}/{} {:8} {:>9.0} req/s  p50 {:.3} ms  p99 {:.3} ms  errors {}",
+                s.rounds, c.name, sample.rps, sample.p50_ms, sample.p99_ms, sample.errors
+            );
+            c.wrk.push(sample);
+        }
+    }
+
+    let mut oha_rate = None;
+    match &tools.oha {
+        Some(oha) => {
+            let rate = s.rate.unwrap_or_else(|| {
+                let slowest = contenders
+                    .iter()
+                    .filter(|c| c.pid.is_some())
+                    .map(|c| median(c.wrk.iter().map(|x| x.rps)))
+                    .fold(f64::INFINITY, f64::min);
+                ((slowest * 0.5 / 1000.0).floor() as u64 * 1000).max(1000)
+            });
+            oha_rate = Some(rate);
+            for round in 1..=s.rounds {
+                for c in contenders.iter_mut() {
+                    check_interrupted()?;
+                    let sample = measure(c.pid, || {
+                        run_oha(oha, &c.url, s.connections, rate, s.duration, &tmp)
+                    })?;
+                    println!(
+                        "xtask: oha round {round}/{} {:8} {:>9.0} req/s  p50 {:.3} ms  p99 {:.3} ms  errors {}",
+                        s.rounds, c.name, sample.rps, sample.p50_ms, sample.p99_ms, sample.errors
+                    );
+                    c.oha.push(sample);
+                }
+            }
+        }
+        None => skipped.push("oha open-loop runs".into()),
+    }
+
+    let extras = if s.extras {
+        Some(extra_checks(s, wrk, &emu, &alb, &tmp)?)
+    } else {
+        None
+    };
+
+    let mut report = String::new();
+    writeln!(report, "## Data plane").unwrap();
+    writeln!(report).unwrap();
+    writeln!(report, "Command: `{}`", command_line()).unwrap();
+    writeln!(report).unwrap();
+    writeln!(report, "{}", environment(&tools)).unwrap();
+    writeln!(
+        report,
+        "Backends: {} sample-app containers on a Docker bridge network (CPU {LOAD_CPU}); \
+         proxies on CPU {PROXY_CPU} with one worker; load generator on CPU {LOAD_CPU}; \
+         {} connections, {} s per run, {} interleaved rounds after a {} s warm-up.",
+        s.targets, s.connections, s.duration, s.rounds, s.warmup
+    )
+    .unwrap();
+    writeln!(report).unwrap();
+    for name in &skipped {
+        writeln!(report, "**skipped: {name} not installed**").unwrap();
+        writeln!(report).unwrap();
+    }
+    writeln!(
+        report,
+        "### Closed loop (`wrk -t1 -c{} -d{}s --latency`)",
+        s.connections, s.duration
+    )
+    .unwrap();
+    writeln!(report).unwrap();
+    report.push_str(&table(&contenders, |c| &c.wrk));
+    if let Some(rate) = oha_rate {
+        writeln!(report).unwrap();
+        writeln!(
+            report,
+            "### Open loop at {rate} req/s (`oha -z{}s -c{} -q {rate} --latency-correction`)",
+            s.duration, s.connections
+        )
+        .unwrap();
+        writeln!(report).unwrap();
+        report.push_str(&table(&contenders, |c| &c.oha));
+    }
+    if let Some(extras) = extras {
+        writeln!(report).unwrap();
+        report.push_str(&extras);
+    }
+    writeln!(report).unwrap();
+    writeln!(
+        report,
+        "Medians of the rounds with (min-max). CPU: user+system seconds of the proxy \
+         process per 10k requests. RSS: the proxy's peak (VmHWM). Errors: non-2xx/3xx \
+         plus socket errors, summed over rounds. Ratios compare median req/s."
+    )
+    .unwrap();
+    // Stop the emulator explicitly so its shutdown (container cleanup) runs
+    // before the backends disappear.
+    drop(_peers);
+    emu.stop();
+    drop(backends);
+    Ok(report)
+}
+
+fn url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}/")
+}
+
+/// One load run's figures.
+#[derive(Clone, Default)]
+struct Sample {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    requests: u64,
+    errors: u64,
+    cpu_per_10k: Option<f64>,
+    rss_kb: Option<u64>,
+}
+
+struct Contender {
+    name: &'static str,
+    url: String,
+    pid: Option<u32>,
+    wrk: Vec<Sample>,
+    oha: Vec<Sample>,
+}
+
+impl Contender {
+    fn new(name: &'static str, url: String, pid: Option<u32>) -> Self {
+        Self {
+            name,
+            url,
+            pid,
+            wrk: Vec::new(),
+            oha: Vec::new(),
+        }
+    }
+}
+
+/// Runs a load and adds the process's CPU time and peak RSS to its sample.
+fn measure(pid: Option<u32>, load: impl FnOnce() -> Result<Sample>) -> Result<Sample> {
+    let before = pid.map(cpu_ticks).transpose()?;
+    let mut sample = load()?;
+    if let (Some(pid), Some(before)) = (pid, before) {
+        let ticks = cpu_ticks(pid)?.saturating_sub(before);
+        let secs = ticks as f64 / clock_ticks_per_second();
+        if sample.requests > 0 {
+            sample.cpu_per_10k = Some(secs / sample.requests as f64 * 10_000.0);
+        }
+        sample.rss_kb = peak_rss_kb(pid);
+    }
+    Ok(sample)
+}
+
+/// The markdown table of one load kind.
+fn table(contenders: &[Contender], pick: impl Fn(&Contender) -> &Vec<Sample>) -> String {
+    let med = |name: &str| {
+        contenders
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| median(pick(c).iter().map(|x| x.rps)))
+            .filter(|m| *m > 0.0)
+    };
+    let (direct, nginx, haproxy) = (med("direct"), med("nginx"), med("haproxy"));
+    let mut t = String::new();
+    t.push_str("| contender | req/s | p50 ms | p99 ms | CPU s / 10k req | peak RSS MiB | errors | vs direct | vs nginx | vs HAProxy |\n");
+    t.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    for c in contenders {
+        let samples = pick(c);
+        if samples.is_empty() {
+            continue;
+        }
+        let rps: Vec<f64> = samples.iter().map(|x| x.rps).collect();
+        let p50: Vec<f64> = samples.iter().map(|x| x.p50_ms).collect();
+        let p99: Vec<f64> = samples.iter().map(|x| x.p99_ms).collect();
+        let cpu: Vec<f64> = samples.iter().filter_map(|x| x.cpu_per_10k).collect();
+        let rss = samples.iter().filter_map(|x| x.rss_kb).max();
+        let errors: u64 = samples.iter().map(|x| x.errors).sum();
+        let m = median(rps.iter().copied());
+        let ratio = |base: Option<f64>| match base {
+            Some(b) => format!("{:.2}", m / b),
+            None => "-".into(),
+        };
+        writeln!(
+            t,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c.name,
+            spread(&rps, 0),
+            spread(&p50, 3),
+            spread(&p99, 3),
+            if cpu.is_empty() {
+                "-".into()
+            } else {
+                format!("{:.3}", median(cpu.iter().copied()))
+            },
+            rss.map_or("-".into(), |kb| format!("{:.1}", kb as f64 / 1024.0)),
+            errors,
+            ratio(direct),
+            ratio(nginx),
+            ratio(haproxy),
+        )
+        .unwrap();
+    }
+    t
+}
+
+/// `median (min-max)`, or just the value for one sample.
+fn spread(values: &[f64], decimals: usize) -> String {
+    let m = median(values.iter().copied());
+    if values.len() < 2 {
+        return format!("{m:.decimals$}");
+    }
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("{m:.decimals$} ({min:.decimals$}-{max:.decimals$})")
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The issue's extra checks: many client connections, ten listener rules,
+/// health-check interval.
+fn extra_checks(
+    s: &Settings,
+    wrk: &Path,
+    emu: &Emulator,
+    alb: &AlbSetup,
+    tmp: &TempDir,
+) -> Result<String> {
+    let mut out = String::new();
+    writeln!(out, "### Extra checks (ALB only, wrk)").unwrap();
+    writeln!(out).unwrap();
+    writeln!(out, "| check | figures | result |").unwrap();
+    writeln!(out, "|---|---|---|").unwrap();
+
+    // Ten non-matching rules in front of the default action.
+    let (mut base, mut ruled) = (Vec::new(), Vec::new());
+    for _ in 0..s.rounds {
+        check_interrupted()?;
+        base.push(run_wrk(
+            wrk,
+            &url(alb.port),
+            s.connections,
+            s.duration,
+            tmp,
+        )?);
+        ruled.push(run_wrk(
+            wrk,
+            &url(alb.rules_port),
+            s.connections,
+            s.duration,
+            tmp,
+        )?);
+    }
+    let (b, r) = (
+        median(base.iter().map(|x| x.rps)),
+        median(ruled.iter().map(|x| x.rps)),
+    );
+    let cost = (1.0 - r / b) * 100.0;
+    println!("xtask: ten rules: {b:.0} -> {r:.0} req/s ({cost:+.1}% cost)");
+    writeln!(
+        out,
+        "| ten non-matching listener rules | {b:.0} req/s without, {r:.0} with: {cost:.1}% cost (goal < 5%) | {} |",
+        verdict(cost < 5.0)
+    )
+    .unwrap();
+
+    // Health checks every 5 s (ALB's minimum) against every 300 s.
+    let (mut fast, mut slow) = (Vec::new(), Vec::new());
+    for _ in 0..s.rounds {
+        check_interrupted()?;
+        alb.health_interval(emu, 5)?;
+        fast.push(run_wrk(
+            wrk,
+            &url(alb.port),
+            s.connections,
+            s.duration,
+            tmp,
+        )?);
+        alb.health_interval(emu, 300)?;
+        slow.push(run_wrk(
+            wrk,
+            &url(alb.port),
+            s.connections,
+            s.duration,
+            tmp,
+        )?);
+    }
+    alb.health_interval(emu, 5)?;
+    let (f, sl) = (
+        median(fast.iter().map(|x| x.rps)),
+        median(slow.iter().map(|x| x.rps)),
+    );
+    let cost = (1.0 - f / sl) * 100.0;
+    println!("xtask: health checks: {sl:.0} (300 s) vs {f:.0} (5 s) req/s ({cost:+.1}%)");
+    writeln!(
+        out,
+        "| health checks every 5 s vs every 300 s | {f:.0} vs {sl:.0} req/s: {cost:.1}% cost | {} |",
+        verdict(cost < 3.0)
+    )
+    .unwrap();
+
+    // Many concurrent keep-alive client connections.
+    check_interrupted()?;
+    let n = s.many_connections;
+    let many = measure(Some(emu.pid()), || {
+        run_wrk(wrk, &url(alb.port), n, s.duration.max(5), tmp)
+    })?;
+    println!(
+        "xtask: {n} connections: {:.0} req/s, p99 {:.1} ms, {} errors",
+        many.rps, many.p99_ms, many.errors
+    );
+    writeln!(
+        out,
+        "| {n} concurrent keep-alive client connections | {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} requests, {} errors, peak RSS {:.1} MiB | {} |",
+        many.rps,
+        many.p50_ms,
+        many.p99_ms,
+        many.requests,
+        many.errors,
+        many.rss_kb.unwrap_or(0) as f64 / 1024.0,
+        verdict(many.errors == 0 && many.requests > 0)
+    )
+    .unwrap();
+    Ok(out)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "**not met**"
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Load generators
+
+fn run_wrk(wrk: &Path, url: &str, connections: usize, secs: u64, tmp: &TempDir) -> Result<Sample> {
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", LOAD_CPU])
+        .arg(wrk)
+        .args(["-t1", &format!("-c{connections}"), &format!("-d{secs}s")])
+        .args(["--timeout", "10s", "--latency", url]);
+    let text = run_bounded(&mut cmd, Duration::from_secs(secs) + RUN_SLACK, tmp)?;
+    parse_wrk(&text).with_context(|| format!("parsing wrk output:\n{text}"))
+}
+
+fn run_wrk_script(
+    wrk: &Path,
+    url: &str,
+    script: &Path,
+    connections: usize,
+    secs: u64,
+    tmp: &TempDir,
+) -> Result<Sample> {
+    let mut cmd = Command::new(wrk);
+    cmd.args(["-t1", &format!("-c{connections}"), &format!("-d{secs}s")])
+        .args(["--timeout", "10s", "--latency", "-s"])
+        .arg(script)
+        .arg(url);
+    let text = run_bounded(&mut cmd, Duration::from_secs(secs) + RUN_SLACK, tmp)?;
+    parse_wrk(&text).with_context(|| format!("parsing wrk output:\n{text}"))
+}
+
+fn parse_wrk(text: &str) -> Result<Sample> {
+    let mut s = Sample::default();
+    let mut in_distribution = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("Latency Distribution") {
+            in_distribution = true;
+            continue;
+        }
+        if in_distribution {
+            let mut it = line.split_whitespace();
+            match (it.next(), it.next()) {
+                (Some("50%"), Some(v)) => s.p50_ms = wrk_duration_ms(v)?,
+                (Some("99%"), Some(v)) => s.p99_ms = wrk_duration_ms(v)?,
+                (Some(p), _) if p.ends_with('%') => {}
+                _ => in_distribution = false,
+            }
+        }
+        if let Some(v) = line.strip_prefix("Requests/sec:") {
+            s.rps = v.trim().parse()?;
+        } else if let Some(v) = line.strip_prefix("Non-2xx or 3xx responses:") {
+            s.errors += v.trim().parse::<u64>()?;
+        } else if let Some(v) = line.strip_prefix("Socket errors:") {
+            for part in v.split(',') {
+                if let Some(n) = part.split_whitespace().nth(1) {
+                    s.errors += n.parse::<u64>()?;
+                }
+            }
+        } else if line.contains(" requests in ") {
+            s.requests = line
+                .split_whitespace()
+                .next()
+                .context("request count")?
+                .parse()?;
+        }
+    }
+    if s.requests == 0 && s.rps == 0.0 {
+        bail!("no results");
+    }
+    Ok(s)
+}
+
+/// `486.00us`, `1.23ms`, `2.00s`, `1.5m` as milliseconds.
+fn wrk_duration_ms(v: &str) -> Result<f64> {
+    let (num, factor) = if let Some(n) = v.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1000.0)
+    } else if let Some(n) = v.strip_suffix('m') {
+        (n, 60_000.0)
+    } else {
+        bail!("unknown duration {v}")
+    };
+    Ok(num.parse::<f64>()? * factor)
+}
+
+fn run_oha(
+    oha: &Path,
+    url: &str,
+    connections: usize,
+    rate: u64,
+    secs: u64,
+    tmp: &TempDir,
+) -> Result<Sample> {
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", LOAD_CPU])
+        .arg(oha)
+        .args([&format!("-z{secs}s"), &format!("-c{connections}")])
+        .args([
+            "-q",
+            &rate.to_string(),
+            "--latency-correction",
+            "--no-tui",
+            "--output-format",
+            "json",
+        ])
+        .arg(url);
+    let text = run_bounded(&mut cmd, Duration::from_secs(secs) + RUN_SLACK, tmp)?;
+    parse_oha(&text).with_context(|| format!("parsing oha output:\n{text}"))
+}
+
+fn parse_oha(text: &str) -> Result<Sample> {
+    let start = text.find('{').context("no JSON in oha output")?;
+    let v: Value = serde_json::from_str(&text[start..])?;
+    let secs = |x: &Value| x.as_f64().unwrap_or(0.0) * 1000.0;
+    let mut s = Sample {
+        rps: v["summary"]["requestsPerSec"].as_f64().unwrap_or(0.0),
+        p50_ms: secs(&v["latencyPercentiles"]["p50"]),
+        p99_ms: secs(&v["latencyPercentiles"]["p99"]),
+        ..Sample::default()
+    };
+    if let Some(codes) = v["statusCodeDistribution"].as_object() {
+        for (code, n) in codes {
+            let n = n.as_u64().unwrap_or(0);
+            s.requests += n;
+            if !(code.starts_with('2') || code.starts_with('3')) {
+                s.errors += n;
+            }
+        }
+    }
+    if let Some(errors) = v["errorDistribution"].as_object() {
+        // oha counts requests cut off by the end of the run as errors
+        // ("aborted due to deadline"); those are not the proxy's.
+        for (what, n) in errors {
+            if !what.contains("deadline") {
+                s.errors += n.as_u64().unwrap_or(0);
+            }
+        }
+    }
+    Ok(s)
+}
+
+// ---------------------------------------------------------------------------
+// The ALB under test
+
+/// A load balancer, a target group with every backend, a plain listener and
+/// one with ten non-matching rules.
+struct AlbSetup {
+    port: u16,
+    rules_port: u16,
+    tg_arn: String,
+}
+
+impl AlbSetup {
+    fn create(emu: &Emulator, backends: &Backends, s: &Settings) -> Result<Self> {
+        let lb = emu.elbv2(&[("Action", "CreateLoadBalancer"), ("Name", "bench")])?;
+        let lb_arn = xml_text(&lb, "LoadBalancerArn").context("LoadBalancerArn")?;
+        let tg = emu.elbv2(&[
+            ("Action", "CreateTargetGroup"),
+            ("Name", "bench"),
+            ("Protocol", "HTTP"),
+            ("Port", "8080"),
+            ("TargetType", "ip"),
+            ("HealthCheckPath", "/health"),
+            ("HealthCheckIntervalSeconds", "5"),
+            ("HealthCheckTimeoutSeconds", "2"),
+            ("HealthyThresholdCount", "2"),
+        ])?;
+        let tg_arn = xml_text(&tg, "TargetGroupArn").context("TargetGroupArn")?;
+        let mut register = vec![
+            ("Action".to_string(), "RegisterTargets".to_string()),
+            ("TargetGroupArn".to_string(), tg_arn.clone()),
+        ];
+        for (i, ip) in backends.ips.iter().enumerate() {
+            register.push((format!("Targets.member.{}.Id", i + 1), ip.to_string()));
+            register.push((
+                format!("Targets.member.{}.Port", i + 1),
+                BACKEND_PORT.to_string(),
+            ));
+        }
+        emu.elbv2_owned(&register)?;
+        let listener = |port: u16| -> Result<String> {
+            let out = emu.elbv2(&[
+                ("Action", "CreateListener"),
+                ("LoadBalancerArn", &lb_arn),
+                ("Protocol", "HTTP"),
+                ("Port", &port.to_string()),
+                ("DefaultActions.member.1.Type", "forward"),
+                ("DefaultActions.member.1.TargetGroupArn", &tg_arn),
+            ])?;
+            xml_text(&out, "ListenerArn").context("ListenerArn")
+        };
+        let port = free_port()?;
+        listener(port)?;
+        let rules_port = free_port()?;
+        let rules_listener = listener(rules_port)?;
+        for i in 1..=10 {
+            emu.elbv2(&[
+                ("Action", "CreateRule"),
+                ("ListenerArn", &rules_listener),
+                ("Priority", &i.to_string()),
+                ("Conditions.member.1.Field", "path-pattern"),
+                (
+                    "Conditions.member.1.PathPatternConfig.Values.member.1",
+                    &format!("/no-match-{i}/*"),
+                ),
+                ("Actions.member.1.Type", "forward"),
+                ("Actions.member.1.TargetGroupArn", &tg_arn),
+            ])?;
+        }
+        let setup = Self {
+            port,
+            rules_port,
+            tg_arn,
+        };
+        // Healthy targets (two checks 5 s apart), so routing is the normal
+        // path and not fail-open.
+        let deadline = Instant::now() + Duration::from_secs(if s.quick { 60 } else { 90 });
+        loop {
+            check_interrupted()?;
+            let out = emu.elbv2(&[
+                ("Action", "DescribeTargetHealth"),
+                ("TargetGroupArn", &setup.tg_arn),
+            ])?;
+            let healthy = xml_all(&out, "State")
+                .iter()
+                .filter(|s| *s == "healthy")
+                .count();
+            if healthy == backends.ips.len() {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("targets did not become healthy:\n{out}");
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        println!("xtask: ALB ready on 127.0.0.1:{port} (10-rule listener on {rules_port})");
+        Ok(setup)
+    }
+
+    fn health_interval(&self, emu: &Emulator, secs: u32) -> Result<()> {
+        emu.elbv2(&[
+            ("Action", "ModifyTargetGroup"),
+            ("TargetGroupArn", &self.tg_arn),
+            ("HealthCheckIntervalSeconds", &secs.to_string()),
+            ("HealthCheckTimeoutSeconds", "2"),
+        ])?;
+        Ok(())
+    }
+}
+
+/// The emulator as a child process with its own Docker instance name.
+struct Emulator {
+    proc: Proc,
+    api: SocketAddr,
+}
+
+impl Emulator {
+    /// `pinned`: one tokio worker on the proxy CPU (the data-plane setting).
+    fn start(bin: &Path, tmp: &TempDir, pinned: bool, tag: &str) -> Result<Self> {
+        let api = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let instance = format!("bench-{tag}-{}", std::process::id());
+        let mut cmd = if pinned {
+            let mut c = Command::new("taskset");
+            c.args(["-c", PROXY_CPU]).arg(bin).args(["--workers", "1"]);
+            c.env("TOKIO_WORKER_THREADS", "1");
+            c
+        } else {
+            Command::new(bin)
+        };
+        cmd.args(["--listen", &api.to_string(), "--instance", &instance])
+            .env("RUST_LOG", "warn");
+        let log = tmp.path.join(format!("emulator-{tag}.log"));
+        let proc = Proc::spawn(&format!("emulator ({tag})"), &mut cmd, &log)?;
+        let emu = Self { proc, api };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            check_interrupted()?;
+            if emu.proc.exited() {
+                bail!(
+                    "the emulator exited during start-up; its log:\n{}",
+                    tail(&log, 30)
+                );
+            }
+            if emu.elbv2(&[("Action", "DescribeLoadBalancers")]).is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the emulator did not answer within 120 s; log:\n{}",
+                    tail(&log, 30)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        println!("xtask: emulator ({tag}) up on {api}, pid {}", emu.pid());
+        Ok(emu)
+    }
+
+    fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
+    fn elbv2(&self, params: &[(&str, &str)]) -> Result<String> {
+        let owned: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.elbv2_owned(&owned)
+    }
+
+    /// A Query request (`Version=2015-12-01`), no signature: the emulator
+    /// only reads the credential scope when there is one.
+    fn elbv2_owned(&self, params: &[(String, String)]) -> Result<String> {
+        let mut body = String::from("Version=2015-12-01");
+        for (k, v) in params {
+            write!(body, "&{}={}", form_encode(k), form_encode(v)).unwrap();
+        }
+        let (status, text) = http_request(
+            self.api,
+            "POST",
+            "/",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )?;
+        if status != 200 {
+            bail!("ELBv2 {params:?} failed with {status}: {text}");
+        }
+        Ok(text)
+    }
+
+    fn ecs(&self, action: &str, input: Value) -> Result<Value> {
+        let (status, text) = http_request(
+            self.api,
+            "POST",
+            "/",
+            &[
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-target", &format!("{ECS_TARGET}.{action}")),
+            ],
+            input.to_string().as_bytes(),
+        )?;
+        if status != 200 {
+            bail!("ECS {action} failed with {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// SIGTERM and wait: the emulator stops its tasks and removes its
+    /// containers on the way out.
+    fn stop(self) {
+        drop(self.proc);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Peers
+
+fn start_nginx(bin: &Path, tmp: &TempDir, port: u16, backends: &Backends) -> Result<Proc> {
+    let dir = tmp.path.join("nginx");
+    std::fs::create_dir_all(&dir)?;
+    let servers: String = backends
+        .ips
+        .iter()
+        .map(|ip| format!("    server {ip}:{BACKEND_PORT};\n"))
+        .collect();
+    let d = dir.display();
+    let nofile = nofile_limit();
+    let half = nofile / 2;
+    // `master_process off`: the one process is the worker, so its CPU time
+    // and RSS are what /proc shows for the pid.
+    let conf = format!(
+        r#"daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile {nofile};
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections {half}; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  upstream backends {{
+{servers}    keepalive 64;
+    keepalive_requests 100000;
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://backends;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+    }}
+  }}
+}}
+"#
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf)?;
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", PROXY_CPU])
+        .arg(bin)
+        .arg("-p")
+        .arg(&dir)
+        .arg("-c")
+        .arg(&path);
+    Proc::spawn("nginx", &mut cmd, &dir.join("stdout.log"))
+}
+
+fn start_haproxy(bin: &Path, tmp: &TempDir, port: u16, backends: &Backends) -> Result<Proc> {
+    let dir = tmp.path.join("haproxy");
+    std::fs::create_dir_all(&dir)?;
+    let servers: String = backends
+        .ips
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| {
+            format!("    server s{i} {ip}:{BACKEND_PORT} check inter 2s fall 2 rise 2\n")
+        })
+        .collect();
+    // Each client connection may need a server one too.
+    let maxconn = nofile_limit() / 2 - 100;
+    let conf = format!(
+        r#"global
+    nbthread 1
+    maxconn {maxconn}
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    http-reuse safe
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend be
+backend be
+    balance roundrobin
+    option httpchk
+    http-check send meth GET uri /health ver HTTP/1.1 hdr Host bench
+{servers}"#
+    );
+    let path = dir.join("haproxy.cfg");
+    std::fs::write(&path, conf)?;
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", PROXY_CPU])
+        .arg(bin)
+        .arg("-db")
+        .arg("-f")
+        .arg(&path);
+    Proc::spawn("haproxy", &mut cmd, &dir.join("stdout.log"))
+}
+
+// ---------------------------------------------------------------------------
+// Control plane
+
+fn control_plane(s: &Settings) -> Result<String> {
+    crate::check_docker()?;
+    let tools = Tools::find(s)?;
+    let emulator_bin = build_emulator(s)?;
+    crate::sample_image(crate::DEFAULT_TAG)?;
+    let tmp = TempDir::new("fe-bench-cp")?;
+    let emu = Emulator::start(&emulator_bin, &tmp, false, "cp")?;
+    let n = s.tasks;
+    let network = json!({"awsvpcConfiguration": {"subnets": ["subnet-12345678"], "assignPublicIp": "DISABLED"}});
+
+    emu.ecs("CreateCluster", json!({"clusterName": "bench"}))?;
+    let td = emu.ecs(
+        "RegisterTaskDefinition",
+        json!({
+            "family": "bench",
+            "networkMode": "awsvpc",
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256",
+            "memory": "512",
+            "containerDefinitions": [{
+                "name": "app",
+                "image": crate::DEFAULT_TAG,
+                "essential": true,
+                "portMappings": [{"containerPort": 8080}]
+            }]
+        }),
+    )?;
+    let td_arn = td["taskDefinition"]["taskDefinitionArn"]
+        .as_str()
+        .context("taskDefinitionArn")?
+        .to_string();
+    std::thread::sleep(Duration::from_secs(1));
+    let idle_rss = current_rss_kb(emu.pid());
+
+    // RunTask -> RUNNING, one task per call, issued back to back.
+    println!("xtask: RunTask x{n}");
+    let mut submitted: Vec<(String, Instant)> = Vec::new();
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let out = emu.ecs(
+            "RunTask",
+            json!({"cluster": "bench", "taskDefinition": td_arn, "count": 1,
+                   "launchType": "FARGATE", "networkConfiguration": network}),
+        )?;
+        let arn = out["tasks"][0]["taskArn"]
+            .as_str()
+            .with_context(|| format!("RunTask returned no task: {out}"))?
+            .to_string();
+        submitted.push((arn, t0));
+    }
+    let mut running: BTreeMap<String, Duration> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(60 + 10 * n as u64);
+    while running.len() < n {
+        check_interrupted()?;
+        if Instant::now() > deadline {
+            bail!("only {} of {n} tasks reached RUNNING", running.len());
+        }
+        let arns: Vec<&str> = submitted
+            .iter()
+            .filter(|(a, _)| !running.contains_key(a))
+            .map(|(a, _)| a.as_str())
+            .collect();
+        let out = emu.ecs("DescribeTasks", json!({"cluster": "bench", "tasks": arns}))?;
+        let now = Instant::now();
+        for task in out["tasks"].as_array().into_iter().flatten() {
+            let arn = task["taskArn"].as_str().unwrap_or_default();
+            match task["lastStatus"].as_str() {
+                Some("RUNNING") => {
+                    if let Some((_, t0)) = submitted.iter().find(|(a, _)| a == arn) {
+                        running.insert(arn.to_string(), now - *t0);
+                    }
+                }
+                Some("STOPPED") => bail!("task stopped before RUNNING: {task}"),
+                _ => {}
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut secs: Vec<f64> = running.values().map(Duration::as_secs_f64).collect();
+    secs.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| secs[((secs.len() as f64 * p).ceil() as usize).clamp(1, secs.len()) - 1];
+    let (run_p50, run_p95, run_max) = (pct(0.5), pct(0.95), secs[secs.len() - 1]);
+    println!("xtask: RunTask -> RUNNING p50 {run_p50:.2} s, p95 {run_p95:.2} s");
+    for (arn, _) in &submitted {
+        emu.ecs("StopTask", json!({"cluster": "bench", "task": arn}))?;
+    }
+
+    // A service of n tasks reaching steady state.
+    println!("xtask: service with {n} tasks");
+    let t0 = Instant::now();
+    emu.ecs(
+        "CreateService",
+        json!({"cluster": "bench", "serviceName": "bench", "taskDefinition": td_arn,
+               "desiredCount": n, "launchType": "FARGATE", "networkConfiguration": network}),
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(60 + 10 * n as u64);
+    let steady = loop {
+        check_interrupted()?;
+        let out = emu.ecs(
+            "DescribeServices",
+            json!({"cluster": "bench", "services": ["bench"]}),
+        )?;
+        let svc = &out["services"][0];
+        if svc["runningCount"].as_u64() == Some(n as u64) && svc["pendingCount"].as_u64() == Some(0)
+        {
+            break t0.elapsed();
+        }
+        if Instant::now() > deadline {
+            bail!("service did not reach {n} running tasks: {svc}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    println!("xtask: service steady after {:.2} s", steady.as_secs_f64());
+
+    // API latency under 50 concurrent clients (closed loop).
+    let api_secs = s.duration.max(2);
+    let mut api_rows = Vec::new();
+    for (action, body) in [
+        ("ListClusters", "{}".to_string()),
+        (
+            "DescribeServices",
+            json!({"cluster": "bench", "services": ["bench"]}).to_string(),
+        ),
+    ] {
+        check_interrupted()?;
+        let script = tmp.path.join(format!("{action}.lua"));
+        std::fs::write(
+            &script,
+            format!(
+                "wrk.method = \"POST\"\nwrk.body = '{body}'\n\
+                 wrk.headers[\"Content-Type\"] = \"application/x-amz-json-1.1\"\n\
+                 wrk.headers[\"X-Amz-Target\"] = \"{ECS_TARGET}.{action}\"\n"
+            ),
+        )?;
+        let sample = run_wrk_script(
+            &tools.wrk,
+            &format!("http://{}/", emu.api),
+            &script,
+            50,
+            api_secs,
+            &tmp,
+        )?;
+        println!(
+            "xtask: {action} x50 clients: {:.0} req/s, p99 {:.2} ms, {} errors",
+            sample.rps, sample.p99_ms, sample.errors
+        );
+        api_rows.push((action, sample));
+    }
+    let loaded_rss = peak_rss_kb(emu.pid());
+
+    let _ = emu.ecs(
+        "DeleteService",
+        json!({"cluster": "bench", "service": "bench", "force": true}),
+    );
+    emu.stop();
+
+    let mib = |kb: Option<u64>| kb.map_or("-".into(), |kb| format!("{:.1}", kb as f64 / 1024.0));
+    let mut r = String::new();
+    writeln!(r, "## Control plane").unwrap();
+    writeln!(r).unwrap();
+    writeln!(r, "Command: `{}`", command_line()).unwrap();
+    writeln!(r).unwrap();
+    writeln!(r, "{}", environment(&tools)).unwrap();
+    writeln!(r, "| figure | value |").unwrap();
+    writeln!(r, "|---|---|").unwrap();
+    writeln!(
+        r,
+        "| RunTask -> RUNNING ({n} tasks, one RunTask each, back to back) | p50 {run_p50:.2} s, p95 {run_p95:.2} s, max {run_max:.2} s |"
+    )
+    .unwrap();
+    writeln!(
+        r,
+        "| service of {n} tasks: CreateService -> runningCount {n} | {:.2} s |",
+        steady.as_secs_f64()
+    )
+    .unwrap();
+    for (action, s) in &api_rows {
+        writeln!(
+            r,
+            "| {action}, 50 concurrent clients (wrk, {api_secs} s) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors |",
+            s.rps, s.p50_ms, s.p99_ms, s.errors
+        )
+        .unwrap();
+    }
+    writeln!(
+        r,
+        "| emulator RSS idle (after start-up) | {} MiB |",
+        mib(idle_rss)
+    )
+    .unwrap();
+    writeln!(
+        r,
+        "| emulator peak RSS ({n} tasks running, after the API load) | {} MiB |",
+        mib(loaded_rss)
+    )
+    .unwrap();
+    Ok(r)
+}
+
+// ---------------------------------------------------------------------------
+// Tools, processes, Docker
+
+struct Tools {
+    wrk: PathBuf,
+    oha: Option<PathBuf>,
+    nginx: Option<PathBuf>,
+    haproxy: Option<PathBuf>,
+    versions: Vec<String>,
+}
+
+impl Tools {
+    fn find(s: &Settings) -> Result<Self> {
+        let mut missing_apt: Vec<&str> = ["wrk", "nginx", "haproxy"]
+            .into_iter()
+            .filter(|b| which(b).is_none())
+            .collect();
+        if !missing_apt.is_empty() && s.install {
+            println!("xtask: installing {}", missing_apt.join(" "));
+            crate::run(
+                Command::new("apt-get")
+                    .args(["install", "-y", "-o", "DPkg::Lock::Timeout=300"])
+                    .args(&missing_apt)
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+            )
+            .or_else(|_| {
+                crate::run(Command::new("apt-get").arg("update"))?;
+                crate::run(
+                    Command::new("apt-get")
+                        .args(["install", "-y", "-o", "DPkg::Lock::Timeout=300"])
+                        .args(&missing_apt)
+                        .env("DEBIAN_FRONTEND", "noninteractive"),
+                )
+            })?;
+            missing_apt.retain(|b| which(b).is_none());
+        }
+        let wrk = match which("wrk") {
+            Some(p) => p,
+            None => bail!(
+                "wrk is not installed and is required (apt-get install wrk); \
+                 run without --quick/--no-install to install it"
+            ),
+        };
+        let nginx = which("nginx");
+        let haproxy = which("haproxy");
+        for (name, found) in [("nginx", &nginx), ("haproxy", &haproxy)] {
+            if found.is_none() {
+                println!("xtask: skipped: {name} not installed (apt-get install {name})");
+            }
+        }
+        let mut oha = which("oha");
+        if oha.is_none() && s.install {
+            println!("xtask: installing oha (cargo install oha --locked; takes a few minutes)");
+            if crate::run(Command::new(crate::cargo()).args(["install", "oha", "--locked"])).is_ok()
+            {
+                oha = which("oha");
+            }
+        }
+        if oha.is_none() {
+            println!(
+                "xtask: skipped: oha not installed (cargo install oha --locked); \
+                 the open-loop runs are left out, wrk still runs"
+            );
+        }
+        let mut versions = Vec::new();
+        let version = |cmd: &mut Command| -> Option<String> {
+            let out = cmd.output().ok()?;
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            text.lines().next().map(|l| l.trim().to_string())
+        };
+        if let Some(v) = version(Command::new(&wrk).arg("-v")) {
+            versions.push(v);
+        }
+        if let Some(v) = oha
+            .as_ref()
+            .and_then(|o| version(Command::new(o).arg("--version")))
+        {
+            versions.push(v);
+        }
+        if let Some(v) = nginx
+            .as_ref()
+            .and_then(|n| version(Command::new(n).arg("-v")))
+        {
+            versions.push(v);
+        }
+        if let Some(v) = haproxy
+            .as_ref()
+            .and_then(|h| version(Command::new(h).arg("-v")))
+        {
+            versions.push(v);
+        }
+        Ok(Self {
+            wrk,
+            oha,
+            nginx,
+            haproxy,
+            versions,
+        })
+    }
+}
+
+/// A binary on PATH (or in ~/.cargo/bin, or /usr/sbin).
+fn which(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".cargo/bin"));
+    }
+    dirs.push("/usr/sbin".into());
+    dirs.push("/usr/local/sbin".into());
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+fn environment(tools: &Tools) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "Environment: {cores} x {cpu}, Linux {kernel}; {}.\n",
+        tools.versions.join("; ")
+    )
+}
+
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("cargo xtask {}", args.join(" "))
+}
+
+fn build_emulator(s: &Settings) -> Result<PathBuf> {
+    if let Some(bin) = &s.emulator {
+        return Ok(bin.clone());
+    }
+    let root = &crate::workspace_root()?;
+    println!("xtask: building the emulator (release)");
+    crate::run(Command::new(crate::cargo()).current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "emulator",
+    ]))?;
+    let bin = crate::cargo_target_dir(root)?
+        .join("release")
+        .join("emulator");
+    if !bin.is_file() {
+        bail!("expected {}", bin.display());
+    }
+    Ok(bin)
+}
+
+/// A child process that is stopped (SIGTERM, then SIGKILL) when dropped.
+struct Proc {
+    name: String,
+    child: Child,
+}
+
+impl Proc {
+    fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Result<Self> {
+        let file = std::fs::File::create(log)?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("starting {name}: {cmd:?}"))?;
+        Ok(Self {
+            name: name.to_string(),
+            child,
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn exited(&self) -> bool {
+        // SAFETY: kill with signal 0 only checks that the process exists.
+        let alive = unsafe { libc::kill(self.pid() as libc::pid_t, 0) } == 0;
+        let zombie = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .map(|s| {
+                s.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(true);
+        !alive || zombie
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        // SAFETY: signalling our own child by pid.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("xtask: {} did not stop on SIGTERM; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command to completion within `limit` (killed after it), returning
+/// its stdout and stderr.
+fn run_bounded(cmd: &mut Command, limit: Duration, tmp: &TempDir) -> Result<String> {
+    let out_path = tmp.path.join("run.out");
+    let file = std::fs::File::create(&out_path)?;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .spawn()
+        .with_context(|| format!("spawning {cmd:?}"))?;
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{cmd:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    check_interrupted()?;
+    let text = std::fs::read_to_string(&out_path)?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status}):\n{text}");
+    }
+    Ok(text)
+}
+
+/// The sample-app backends, on a bench network, pinned to the load CPU.
+struct Backends {
+    network: String,
+    containers: Vec<String>,
+    ips: Vec<Ipv4Addr>,
+}
+
+impl Backends {
+    fn start(n: usize) -> Result<Self> {
+        remove_leftovers();
+        let tag = std::process::id();
+        let mut this = Self {
+            network: format!("fe-bench-{tag}"),
+            containers: Vec::new(),
+            ips: Vec::new(),
+        };
+        docker(&["network", "create", "--label", BENCH_LABEL, &this.network])?;
+        for i in 0..n {
+            let name = format!("fe-bench-{tag}-{i}");
+            docker(&[
+                "run",
+                "-d",
+                "--name",
+                &name,
+                "--label",
+                BENCH_LABEL,
+                "--network",
+                &this.network,
+                "--cpuset-cpus",
+                LOAD_CPU,
+                "-e",
+                &format!("APP_VERSION=bench-{i}"),
+                crate::DEFAULT_TAG,
+            ])?;
+            this.containers.push(name.clone());
+            let ip = docker(&[
+                "inspect",
+                "-f",
+                "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                &name,
+            ])?;
+            this.ips.push(
+                ip.trim()
+                    .parse()
+                    .with_context(|| format!("IP of {name}: {ip:?}"))?,
+            );
+        }
+        for ip in &this.ips {
+            wait_http_ok(
+                &format!("http://{ip}:{BACKEND_PORT}/health"),
+                Duration::from_secs(30),
+            )?;
+        }
+        println!("xtask: backends up: {:?}", this.ips);
+        Ok(this)
+    }
+}
+
+impl Drop for Backends {
+    fn drop(&mut self) {
+        if !self.containers.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(self.containers.iter().map(String::as_str));
+            let _ = docker(&args);
+        }
+        let _ = docker(&["network", "rm", &self.network]);
+    }
+}
+
+/// Containers and networks of an earlier bench that was killed hard.
+fn remove_leftovers() {
+    let filter = format!("label={BENCH_LABEL}");
+    if let Ok(ids) = docker(&["ps", "-aq", "--filter", &filter]) {
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids);
+            let _ = docker(&args);
+        }
+    }
+    if let Ok(ids) = docker(&["network", "ls", "-q", "--filter", &filter]) {
+        for id in ids.split_whitespace() {
+            let _ = docker(&["network", "rm", id]);
+        }
+    }
+}
+
+fn docker(args: &[&str]) -> Result<String> {
+    let out = Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .context("running docker")?;
+    if !out.status.success() {
+        bail!(
+            "docker {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new(prefix: &str) -> Result<Self> {
+        let path = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+// ---------------------------------------------------------------------------
+// /proc, signals, limits
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces): state is 3.
+    let rest = stat.rsplit_once(')').context("malformed stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11).context("utime")?.parse()?;
+    let stime: u64 = fields.get(12).context("stime")?.parse()?;
+    Ok(utime + stime)
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+fn status_kb(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    status_kb(pid, "VmHWM:")
+}
+
+fn current_rss_kb(pid: u32) -> Option<u64> {
+    status_kb(pid, "VmRSS:")
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Ctrl-C reaches the whole foreground process group: the load generator and
+/// the proxies stop on their own, and the bench notices the flag at its next
+/// step and unwinds, so every guard removes what it started.
+fn install_signal_handlers() {
+    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only stores to an atomic (async-signal-safe).
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+}
+
+fn check_interrupted() -> Result<()> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        bail!("interrupted; cleaning up");
+    }
+    Ok(())
+}
+
+static NOFILE_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1024);
+
+/// The open-files limit the bench and its children run with.
+fn nofile_limit() -> u64 {
+    NOFILE_LIMIT.load(Ordering::Relaxed)
+}
+
+/// Children inherit the limit: wrk with 10k connections and the proxies
+/// with as many again upstream.
+fn raise_nofile_limit() {
+    let limit = libc::rlimit {
+        rlim_cur: NOFILE as libc::rlim_t,
+        rlim_max: NOFILE as libc::rlim_t,
+    };
+    // SAFETY: setrlimit reads a valid struct.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+        let mut cur = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes to a valid struct.
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur) };
+        cur.rlim_cur = cur.rlim_max;
+        // SAFETY: as above.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &cur) };
+        println!(
+            "xtask: could not raise the open-files limit to {NOFILE}; using {}",
+            cur.rlim_max
+        );
+    }
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes to a valid struct.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur) };
+    NOFILE_LIMIT.store(cur.rlim_cur as u64, Ordering::Relaxed);
+}
+
+// ---------------------------------------------------------------------------
+// A tiny blocking HTTP/1.1 client (control requests only)
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_http_ok(url: &str, limit: Duration) -> Result<()> {
+    let rest = url.strip_prefix("http://").context("http URL")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let addr: SocketAddr = host.parse()?;
+    let path = format!("/{path}");
+    let deadline = Instant::now() + limit;
+    loop {
+        check_interrupted()?;
+        match http_request(addr, "GET", &path, &[], b"") {
+            Ok((200, _)) => return Ok(()),
+            Ok((status, _)) if Instant::now() > deadline => bail!("{url}: status {status}"),
+            Err(e) if Instant::now() > deadline => bail!("{url}: {e:#}"),
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        write!(req, "{k}: {v}\r\n").unwrap();
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    s.write_all(body)?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no end of response head")?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body = raw[split + 4..].to_vec();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .context("no status")?
+        .parse()?;
+    if head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.contains("chunked"))
+    {
+        body = dechunk(&body)?;
+    }
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .context("chunk size line")?;
+        let size_text = std::str::from_utf8(&data[..line_end])?;
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if data.len() < size + 2 {
+            bail!("truncated chunk");
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            write!(out, "%{b:02X}").unwrap();
+        }
+    }
+    out
+}
+
+/// The text of the first `<tag>` element.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    xml_all(xml, tag).into_iter().next()
+}
+
+fn xml_all(xml: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(&close) else { break };
+        out.push(after[..j].to_string());
+        rest = &after[j + close.len()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_wrk_output() {
+        let text = "Running 2s test @ http://127.0.0.1:1/\n  1 threads and 64 connections\n\
+            Thread Stats   Avg      Stdev     Max   +/- Stdev\n\
+            Latency     1.02ms  200.00us   5.00ms   90.00%\n\
+            Latency Distribution\n     50%  486.00us\n     75%    1.00ms\n     90%    1.50ms\n     99%    2.50ms\n\
+            120000 requests in 2.00s, 20.00MB read\n\
+            Socket errors: connect 1, read 2, write 0, timeout 3\n\
+            Non-2xx or 3xx responses: 4\n\
+            Requests/sec:  60000.50\nTransfer/sec:     10.00MB\n";
+        let s = parse_wrk(text).unwrap();
+        assert_eq!(s.requests, 120_000);
+        assert_eq!(s.errors, 10);
+        assert!((s.rps - 60000.5).abs() < 1e-6);
+        assert!((s.p50_ms - 0.486).abs() < 1e-9);
+        assert!((s.p99_ms - 2.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn parses_oha_json() {
+        let text = r#"{"summary":{"requestsPerSec":1000.5},"latencyPercentiles":{"p50":0.001,"p99":0.004},
+            "statusCodeDistribution":{"200":990,"502":10},"errorDistribution":{"aborted due to deadline":5,"connection reset":2}}"#;
+        let s = parse_oha(text).unwrap();
+        assert_eq!(s.requests, 1000);
+        assert_eq!(s.errors, 12);
+        assert!((s.p99_ms - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn medians_and_xml() {
+        assert_eq!(median([3.0, 1.0, 2.0].into_iter()), 2.0);
+        assert_eq!(median([4.0, 1.0].into_iter()), 2.5);
+        assert_eq!(spread(&[1.0, 3.0, 2.0], 0), "2 (1-3)");
+        let xml = "<a><State>healthy</State><State>initial</State></a>";
+        assert_eq!(xml_all(xml, "State"), ["healthy", "initial"]);
+        assert_eq!(form_encode("a b/c"), "a%20b%2Fc");
+        assert_eq!(dechunk(b"3\r\nabc\r\n0\r\n\r\n").unwrap(), b"abc");
+    }
+}
