@@ -31,11 +31,7 @@ const SCALABLE_TARGET_ID_HEX: usize = 36;
 type Output = Result<Value, ScalingError>;
 
 pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    match dispatch(app, ctx, op, body) {
-        Ok(Ok(value)) => json::ok(&value, &ctx.request_id),
-        Ok(Err(e)) => JsonError::client(e.code, e.message).into_response_with_id(&ctx.request_id),
-        Err(e) => e.into_response_with_id(&ctx.request_id),
-    }
+    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
 }
 
 fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {

@@ -940,3 +940,9 @@ mod tests {
             .contains("load balancer that does not exist"));
     }
 }
+
+impl From<ScalingError> for crate::protocol::json::JsonError {
+    fn from(e: ScalingError) -> Self {
+        Self::client(e.code, e.message)
+    }
+}

@@ -945,3 +945,9 @@ mod tests {
         assert_eq!(page.searched, ["c"]);
     }
 }
+
+impl From<LogsError> for crate::protocol::json::JsonError {
+    fn from(e: LogsError) -> Self {
+        Self::client(e.code, e.message)
+    }
+}

@@ -74,6 +74,19 @@ pub fn decode<T: DeserializeOwned>(body: &[u8], validation_code: &str) -> Result
     })
 }
 
+/// The response to a JSON 1.1 action: the outer error is a decoding or
+/// dispatch failure, the inner result the action's own outcome.
+pub fn respond<T: Serialize, E: Into<JsonError>>(
+    result: Result<Result<T, E>, JsonError>,
+    request_id: &str,
+) -> Response {
+    match result {
+        Ok(Ok(output)) => ok(&output, request_id),
+        Ok(Err(e)) => e.into().into_response_with_id(request_id),
+        Err(e) => e.into_response_with_id(request_id),
+    }
+}
+
 /// A 200 response with a JSON body.
 pub fn ok<T: Serialize>(output: &T, request_id: &str) -> Response {
     match serde_json::to_string(output) {

@@ -27,12 +27,7 @@ const DEFAULT_PAGE_SIZE: usize = 100;
 type Output = Result<Value, EcsError>;
 
 pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    let result = dispatch(app, ctx, op, body);
-    match result {
-        Ok(Ok(value)) => json::ok(&value, &ctx.request_id),
-        Ok(Err(e)) => JsonError::client(e.code, e.message).into_response_with_id(&ctx.request_id),
-        Err(e) => e.into_response_with_id(&ctx.request_id),
-    }
+    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
 }
 
 fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {

@@ -299,3 +299,9 @@ mod tests {
         assert!(task_definition(&mut d).is_err());
     }
 }
+
+impl From<EcsError> for crate::protocol::json::JsonError {
+    fn from(e: EcsError) -> Self {
+        Self::client(e.code, e.message)
+    }
+}
