@@ -11,7 +11,7 @@ struct Cli {
     #[command(flatten)]
     config: Config,
     /// Tokio worker threads (default: one per CPU, or TOKIO_WORKER_THREADS).
-    /// `--workers 1` is the single-worker setting of the benchmarks.
+    /// `--workers 1` runs everything on one thread (the benchmarks' setting).
     #[arg(long, env = "EMULATOR_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
     workers: Option<u16>,
     #[command(subcommand)]
@@ -29,11 +29,18 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // Without --workers, tokio's builder honours TOKIO_WORKER_THREADS.
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = cli.workers {
-        runtime.worker_threads(usize::from(n));
-    }
+    // One worker is one thread, like nginx's single worker process: the
+    // current-thread scheduler, without work-stealing bookkeeping. Without
+    // --workers, tokio's builder honours TOKIO_WORKER_THREADS.
+    let mut runtime = match cli.workers {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(usize::from(n));
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
     runtime.enable_all().build()?.block_on(run(cli))
 }
 
