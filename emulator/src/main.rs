@@ -55,8 +55,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(cli.config).await,
         Command::Demo(options) => {
-            demo::run_with(options, cli.config, shutdown_signal()).await?;
-            Ok(())
+            match demo::run_with(options, cli.config, demo_stop_signal()).await {
+                Ok(_) => Ok(()),
+                // Cleaned up already; 130 is the shell's code for Ctrl-C.
+                Err(demo::DemoError::Cancelled) => std::process::exit(130),
+                Err(e) => Err(e.into()),
+            }
         }
     }
 }
@@ -80,6 +84,21 @@ fn init_tracing(json: bool, default_level: &str) {
     } else {
         builder.init();
     }
+}
+
+/// Ctrl-C, SIGTERM, or SIGHUP (the terminal closed): the demo cleans up on each.
+async fn demo_stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .expect("install SIGHUP handler");
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = hangup.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    shutdown_signal().await;
 }
 
 async fn shutdown_signal() {
