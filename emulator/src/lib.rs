@@ -22,11 +22,14 @@
 //! - [`runtime`]: Docker through bollard (network, containers, the pause image)
 //!   and the task metadata endpoint.
 //! - [`server`]: the axum control port, and [`Emulator`], which wires it all up.
+//! - [`demo`]: `emulator demo`, which drives an emulator through the AWS SDK
+//!   to show uneven load without a load balancer and even load through it.
 
 pub mod api;
 pub mod config;
 pub mod dashboard;
 pub mod dataplane;
+pub mod demo;
 pub mod domain;
 pub mod observability;
 pub mod protocol;

@@ -11,7 +11,7 @@ struct Cli {
     #[command(flatten)]
     config: Config,
     /// Tokio worker threads (default: one per CPU, or TOKIO_WORKER_THREADS).
-    /// `--workers 1` is the single-worker setting of the benchmarks.
+    /// `--workers 1` runs everything on one thread (the benchmarks' setting).
     #[arg(long, env = "EMULATOR_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
     workers: Option<u16>,
     #[command(subcommand)]
@@ -29,11 +29,18 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // Without --workers, tokio's builder honours TOKIO_WORKER_THREADS.
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = cli.workers {
-        runtime.worker_threads(usize::from(n));
-    }
+    // One worker is one thread, like nginx's single worker process: the
+    // current-thread scheduler, without work-stealing bookkeeping. Without
+    // --workers, tokio's builder honours TOKIO_WORKER_THREADS.
+    let mut runtime = match cli.workers {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(usize::from(n));
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
     runtime.enable_all().build()?.block_on(run(cli))
 }
 
@@ -48,8 +55,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(cli.config).await,
         Command::Demo(options) => {
-            demo::run_with(options, cli.config, shutdown_signal()).await?;
-            Ok(())
+            match demo::run_with(options, cli.config, demo_stop_signal()).await {
+                Ok(_) => Ok(()),
+                // Cleaned up already; 130 is the shell's code for Ctrl-C.
+                Err(demo::DemoError::Cancelled) => std::process::exit(130),
+                Err(e) => Err(e.into()),
+            }
         }
     }
 }
@@ -73,6 +84,21 @@ fn init_tracing(json: bool, default_level: &str) {
     } else {
         builder.init();
     }
+}
+
+/// Ctrl-C, SIGTERM, or SIGHUP (the terminal closed): the demo cleans up on each.
+async fn demo_stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .expect("install SIGHUP handler");
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = hangup.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    shutdown_signal().await;
 }
 
 async fn shutdown_signal() {

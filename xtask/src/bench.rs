@@ -85,6 +85,13 @@ pub struct BenchArgs {
     /// comparisons).
     #[arg(long, global = true)]
     emulator: Option<PathBuf>,
+    /// Another emulator binary to run as one more contender
+    /// (`alb-baseline`), for before/after figures from the same run.
+    #[arg(long, global = true)]
+    baseline: Option<PathBuf>,
+    /// Do not build the sample-app image; use the existing one.
+    #[arg(long, global = true)]
+    no_image_build: bool,
 }
 
 #[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +119,8 @@ struct Settings {
     many_connections: usize,
     out: Option<PathBuf>,
     emulator: Option<PathBuf>,
+    baseline: Option<PathBuf>,
+    image_build: bool,
 }
 
 impl Settings {
@@ -134,6 +143,8 @@ impl Settings {
             many_connections: if quick { 1000 } else { 10_000 },
             out: args.out.clone(),
             emulator: args.emulator.clone(),
+            baseline: args.baseline.clone(),
+            image_build: !args.no_image_build,
         })
     }
 }
@@ -161,7 +172,7 @@ fn data_plane(s: &Settings) -> Result<String> {
     crate::check_docker()?;
     let tools = Tools::find(s)?;
     let emulator_bin = build_emulator(s)?;
-    crate::sample_image(crate::DEFAULT_TAG)?;
+    sample_image(s)?;
 
     let tmp = TempDir::new("fe-bench")?;
     let backends = Backends::start(s.targets)?;
@@ -175,6 +186,19 @@ fn data_plane(s: &Settings) -> Result<String> {
         Contender::new("direct", direct_url, None),
         Contender::new("alb", url(alb.port), Some(emu.pid())),
     ];
+    let baseline = match &s.baseline {
+        Some(bin) => {
+            let emu = Emulator::start(bin, &tmp, true, "baseline")?;
+            let setup = AlbSetup::create(&emu, &backends, s)?;
+            contenders.push(Contender::new(
+                "alb-baseline",
+                url(setup.port),
+                Some(emu.pid()),
+            ));
+            Some(emu)
+        }
+        None => None,
+    };
     let mut _peers: Vec<Proc> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
     match &tools.nginx {
@@ -219,8 +243,11 @@ fn data_plane(s: &Settings) -> Result<String> {
                 run_wrk(wrk, &c.url, s.connections, s.duration, &tmp)
             })?;
             println!(
-                "xtask: wrk round {round}/{} {:8} {:>9.0} req/s  p50 {:.3} ms  p99 {:.3} ms  errors {}",
-                s.rounds, c.name, sample.rps, sample.p50_ms, sample.p99_ms, sample.errors
+                "xtask: wrk round {round}/{} {:12} {:>9.0} req/s  p50 {:.3} ms  p99 {:.3} ms  errors {}  CPU/10k {:.3}  busy {:.0}%/{:.0}%",
+                s.rounds, c.name, sample.rps, sample.p50_ms, sample.p99_ms, sample.errors,
+                sample.cpu_per_10k.unwrap_or(0.0),
+                sample.busy.map_or(0.0, |b| b.0 * 100.0),
+                sample.busy.map_or(0.0, |b| b.1 * 100.0),
             );
             c.wrk.push(sample);
         }
@@ -314,6 +341,9 @@ fn data_plane(s: &Settings) -> Result<String> {
     // Stop the emulator explicitly so its shutdown (container cleanup) runs
     // before the backends disappear.
     drop(_peers);
+    if let Some(b) = baseline {
+        b.stop();
+    }
     emu.stop();
     drop(backends);
     Ok(report)
@@ -333,6 +363,9 @@ struct Sample {
     errors: u64,
     cpu_per_10k: Option<f64>,
     rss_kb: Option<u64>,
+    /// Busy share of the proxy CPU and of the load CPU during the run (all
+    /// processes): shows which side was the bottleneck.
+    busy: Option<(f64, f64)>,
 }
 
 struct Contender {
@@ -358,7 +391,11 @@ impl Contender {
 /// Runs a load and adds the process's CPU time and peak RSS to its sample.
 fn measure(pid: Option<u32>, load: impl FnOnce() -> Result<Sample>) -> Result<Sample> {
     let before = pid.map(cpu_ticks).transpose()?;
+    let cpus_before = cpu_times();
     let mut sample = load()?;
+    if let (Some(a), Some(b)) = (cpus_before, cpu_times()) {
+        sample.busy = Some((busy_share(&a, &b, 0), busy_share(&a, &b, 1)));
+    }
     if let (Some(pid), Some(before)) = (pid, before) {
         let ticks = cpu_ticks(pid)?.saturating_sub(before);
         let secs = ticks as f64 / clock_ticks_per_second();
@@ -381,8 +418,8 @@ fn table(contenders: &[Contender], pick: impl Fn(&Contender) -> &Vec<Sample>) ->
     };
     let (direct, nginx, haproxy) = (med("direct"), med("nginx"), med("haproxy"));
     let mut t = String::new();
-    t.push_str("| contender | req/s | p50 ms | p99 ms | CPU s / 10k req | peak RSS MiB | errors | vs direct | vs nginx | vs HAProxy |\n");
-    t.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    t.push_str("| contender | req/s | p50 ms | p99 ms | CPU s / 10k req | peak RSS MiB | errors | CPU0 / CPU1 busy | vs direct | vs nginx | vs HAProxy |\n");
+    t.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for c in contenders {
         let samples = pick(c);
         if samples.is_empty() {
@@ -394,6 +431,8 @@ fn table(contenders: &[Contender], pick: impl Fn(&Contender) -> &Vec<Sample>) ->
         let cpu: Vec<f64> = samples.iter().filter_map(|x| x.cpu_per_10k).collect();
         let rss = samples.iter().filter_map(|x| x.rss_kb).max();
         let errors: u64 = samples.iter().map(|x| x.errors).sum();
+        let busy0 = median(samples.iter().filter_map(|x| x.busy).map(|b| b.0));
+        let busy1 = median(samples.iter().filter_map(|x| x.busy).map(|b| b.1));
         let m = median(rps.iter().copied());
         let ratio = |base: Option<f64>| match base {
             Some(b) => format!("{:.2}", m / b),
@@ -401,7 +440,7 @@ fn table(contenders: &[Contender], pick: impl Fn(&Contender) -> &Vec<Sample>) ->
         };
         writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0}% / {:.0}% | {} | {} | {} |",
             c.name,
             spread(&rps, 0),
             spread(&p50, 3),
@@ -413,6 +452,8 @@ fn table(contenders: &[Contender], pick: impl Fn(&Contender) -> &Vec<Sample>) ->
             },
             rss.map_or("-".into(), |kb| format!("{:.1}", kb as f64 / 1024.0)),
             errors,
+            busy0 * 100.0,
+            busy1 * 100.0,
             ratio(direct),
             ratio(nginx),
             ratio(haproxy),
@@ -1028,7 +1069,7 @@ fn control_plane(s: &Settings) -> Result<String> {
     crate::check_docker()?;
     let tools = Tools::find(s)?;
     let emulator_bin = build_emulator(s)?;
-    crate::sample_image(crate::DEFAULT_TAG)?;
+    sample_image(s)?;
     let tmp = TempDir::new("fe-bench-cp")?;
     let emu = Emulator::start(&emulator_bin, &tmp, false, "cp")?;
     let n = s.tasks;
@@ -1366,6 +1407,15 @@ fn command_line() -> String {
     format!("cargo xtask {}", args.join(" "))
 }
 
+fn sample_image(s: &Settings) -> Result<()> {
+    if s.image_build {
+        return crate::sample_image(crate::DEFAULT_TAG);
+    }
+    docker(&["image", "inspect", crate::DEFAULT_TAG])
+        .map(drop)
+        .context("--no-image-build: the sample-app image is missing (cargo xtask sample-image)")
+}
+
 fn build_emulator(s: &Settings) -> Result<PathBuf> {
     if let Some(bin) = &s.emulator {
         return Ok(bin.clone());
@@ -1606,6 +1656,37 @@ fn tail(path: &Path, lines: usize) -> String {
 
 // ---------------------------------------------------------------------------
 // /proc, signals, limits
+
+/// Per CPU: (busy, total) clock ticks since boot, from /proc/stat.
+fn cpu_times() -> Option<Vec<(u64, u64)>> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let mut out = Vec::new();
+    for line in stat.lines() {
+        let Some(rest) = line.strip_prefix("cpu") else {
+            continue;
+        };
+        if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let v: Vec<u64> = rest
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal...
+        let total: u64 = v.iter().take(8).sum();
+        let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+        out.push((total - idle, total));
+    }
+    Some(out)
+}
+
+fn busy_share(before: &[(u64, u64)], after: &[(u64, u64)], cpu: usize) -> f64 {
+    match (before.get(cpu), after.get(cpu)) {
+        (Some(a), Some(b)) if b.1 > a.1 => (b.0 - a.0) as f64 / (b.1 - a.1) as f64,
+        _ => 0.0,
+    }
+}
 
 /// utime + stime of a process, in clock ticks.
 fn cpu_ticks(pid: u32) -> Result<u64> {

@@ -120,6 +120,8 @@ mod tests {
         Arc::new(Target {
             addr,
             authority: addr.to_string().parse().unwrap(),
+            host: addr.to_string().parse().unwrap(),
+            pool: Arc::new(crate::dataplane::pool::Pool::new(addr)),
             cookie: format!("c{i}"),
             stats: Arc::new(TargetStats::default()),
             healthy: true,

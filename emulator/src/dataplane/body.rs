@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use super::pool::Pool;
 use super::snapshot::TargetStats;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -97,8 +98,23 @@ enum Kind {
     Full(Option<Bytes>),
     Upstream {
         body: Incoming,
+        /// The connection the body arrives on; back to its pool once the
+        /// body has been read to the end.
+        reuse: Option<Reuse>,
         _inflight: Option<InflightGuard>,
     },
+}
+
+/// A target connection to hand back when its response is complete.
+pub struct Reuse {
+    pub sender: hyper::client::conn::http1::SendRequest<UpstreamBody>,
+    pub pool: Arc<Pool>,
+}
+
+impl Reuse {
+    fn put_back(self) {
+        self.pool.put_back(self.sender);
+    }
 }
 
 impl AlbBody {
@@ -113,12 +129,27 @@ impl AlbBody {
         matches!(self.kind, Kind::Upstream { .. })
     }
 
-    pub fn upstream(body: Incoming, inflight: Option<InflightGuard>) -> Self {
+    pub fn upstream(body: Incoming, reuse: Option<Reuse>, inflight: Option<InflightGuard>) -> Self {
         Self {
             kind: Kind::Upstream {
                 body,
+                reuse,
                 _inflight: inflight,
             },
+        }
+    }
+}
+
+impl Drop for AlbBody {
+    fn drop(&mut self) {
+        // hyper stops polling once `is_end_stream` says so (a Content-Length
+        // body read to its end, or none at all): the connection is reusable.
+        if let Kind::Upstream { body, reuse, .. } = &mut self.kind {
+            if body.is_end_stream() {
+                if let Some(reuse) = reuse.take() {
+                    reuse.put_back();
+                }
+            }
         }
     }
 }
@@ -133,7 +164,15 @@ impl Body for AlbBody {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match &mut self.get_mut().kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Kind::Upstream { body, .. } => Pin::new(body).poll_frame(cx),
+            Kind::Upstream { body, reuse, .. } => {
+                let frame = Pin::new(body).poll_frame(cx);
+                if let Poll::Ready(None) = frame {
+                    if let Some(reuse) = reuse.take() {
+                        reuse.put_back();
+                    }
+                }
+                frame
+            }
         }
     }
 

@@ -8,8 +8,6 @@
 //!   `X-Forwarded-Port` and `X-Amzn-Trace-Id` (aws-semantics B4,
 //!   `x-forwarded-headers.md`, `load-balancer-request-tracing.md`).
 
-use std::fmt::Write as _;
-
 use http::header::{self, HeaderName, CONNECTION, HOST, UPGRADE};
 use http::{HeaderMap, HeaderValue, Request};
 use rand::Rng;
@@ -66,6 +64,16 @@ pub fn upgrade_request(headers: &HeaderMap) -> Option<HeaderValue> {
 /// Removes hop-by-hop headers; with `upgrade`, re-adds `Upgrade` and
 /// `Connection: upgrade`.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: Option<HeaderValue>) {
+    // Usually there are none: one pass over the few names present (cheap
+    // comparisons of standard names) instead of nine hashed removals.
+    let hop = hop_by_hop();
+    if !headers.keys().any(|name| hop.contains(&name)) {
+        if let Some(upgrade) = upgrade {
+            headers.insert(UPGRADE, upgrade);
+            headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        }
+        return;
+    }
     if headers.contains_key(CONNECTION) {
         let listed: Vec<HeaderName> = headers
             .get_all(CONNECTION)
@@ -143,8 +151,20 @@ pub fn set_forwarded(
 /// Adds `X-Amzn-Trace-Id: Root=1-<epoch hex>-<24 hex>`, or, when the client
 /// sent one, inserts or replaces its `Self=` field and keeps the rest.
 pub fn set_trace_id(headers: &mut HeaderMap, epoch_secs: u64) {
+    let existing = headers.get(&X_AMZN_TRACE_ID).and_then(|v| v.to_str().ok());
+    if existing.is_none() {
+        // The common case, without formatting: `Root=` and the id, built on
+        // the stack.
+        let mut buf = [0u8; 5 + TRACE_ID_LEN];
+        buf[..5].copy_from_slice(b"Root=");
+        write_trace_id(&mut buf[5..], epoch_secs);
+        if let Ok(v) = HeaderValue::from_bytes(&buf) {
+            headers.insert(&X_AMZN_TRACE_ID, v);
+        }
+        return;
+    }
     let id = new_trace_id(epoch_secs);
-    let value = match headers.get(&X_AMZN_TRACE_ID).and_then(|v| v.to_str().ok()) {
+    let value = match existing {
         None => format!("Root={id}"),
         Some(existing) => {
             let mut out = String::with_capacity(existing.len() + 40);
@@ -168,12 +188,35 @@ pub fn set_trace_id(headers: &mut HeaderMap, epoch_secs: u64) {
 
 /// `1-<8 hex epoch seconds>-<24 hex random>`.
 pub fn new_trace_id(epoch_secs: u64) -> String {
+    let mut buf = [0u8; TRACE_ID_LEN];
+    write_trace_id(&mut buf, epoch_secs);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Length of `1-XXXXXXXX-` plus 24 hex digits.
+const TRACE_ID_LEN: usize = 35;
+
+/// Writes `1-<8 hex epoch seconds>-<24 hex random>` into `out`.
+fn write_trace_id(out: &mut [u8], epoch_secs: u64) {
+    debug_assert_eq!(out.len(), TRACE_ID_LEN);
     let mut rng = rand::thread_rng();
     let hi: u32 = rng.gen();
     let lo: u64 = rng.gen();
-    let mut s = String::with_capacity(35);
-    let _ = write!(s, "1-{:08x}-{hi:08x}{lo:016x}", epoch_secs as u32);
-    s
+    out[0] = b'1';
+    out[1] = b'-';
+    hex(&mut out[2..10], u64::from(epoch_secs as u32));
+    out[10] = b'-';
+    hex(&mut out[11..19], u64::from(hi));
+    hex(&mut out[19..35], lo);
+}
+
+/// `v` as lowercase hex filling `out` (leading zeros kept).
+fn hex(out: &mut [u8], mut v: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in out.iter_mut().rev() {
+        *b = DIGITS[(v & 0xf) as usize];
+        v >>= 4;
+    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,9 @@
 //!   locks.
 //! - Per-target counters (in-flight requests, request counts, round-robin
 //!   cursors) live in `Arc`s that survive snapshot rebuilds.
-//! - One pooled keep-alive client (`TCP_NODELAY`, connect timeout, idle
-//!   timeout) talks to every target.
+//! - Each target address has a pool of keep-alive HTTP/1 connections
+//!   ([`pool`]: `TCP_NODELAY`, connect timeout, idle timeout), handed out per
+//!   request and given back when the response body ends.
 //!
 //! Modules: [`snapshot`] (routing tables), [`balancer`] (target selection),
 //! [`proxy`] (one request), [`headers`], [`response`] (ALB-generated
@@ -23,6 +24,7 @@ pub mod body;
 pub mod framing;
 pub mod headers;
 pub mod listener;
+pub mod pool;
 pub mod proxy;
 pub mod response;
 pub mod snapshot;
@@ -88,6 +90,8 @@ impl Dataplane {
         let mut changes = dataplane.inner.store.subscribe();
         let stop = dataplane.inner.shared.shutdown.clone();
         dataplane.inner.shared.tasks.spawn(async move {
+            let mut sweep = tokio::time::interval(pool::SWEEP_INTERVAL);
+            sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => break,
@@ -97,8 +101,10 @@ impl Dataplane {
                         }
                         this.publish();
                     }
+                    _ = sweep.tick() => this.sweep_pools(false),
                 }
             }
+            this.sweep_pools(true);
         });
         dataplane
     }
@@ -264,6 +270,15 @@ impl Dataplane {
             handle.slot.store(snapshot.listeners.get(arn).cloned());
         }
         self.inner.published.store(version, Ordering::Release);
+    }
+
+    /// Closes idle target connections (past their idle timeout, or all).
+    fn sweep_pools(&self, all: bool) {
+        self.inner
+            .registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sweep_pools(all);
     }
 
     /// The store version the routing in use was built from.

@@ -1,5 +1,6 @@
 //! One request through the ALB: checks, rule evaluation, the action, and for
-//! `forward` the trip to a target over the shared pooled client.
+//! `forward` the trip to a target over a pooled keep-alive connection
+//! ([`super::pool`]).
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -7,31 +8,28 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use http::header::{SET_COOKIE, TRANSFER_ENCODING};
-use http::uri::{PathAndQuery, Scheme};
+use http::header::{HOST, SET_COOKIE, TRANSFER_ENCODING};
+use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::balancer;
-use super::body::{AlbBody, InflightGuard, UpstreamBody};
+use super::body::{AlbBody, InflightGuard, Reuse, UpstreamBody};
 use super::framing::ConnFraming;
 use super::headers;
+use super::pool::ConnectError;
+pub use super::pool::{CONNECT_TIMEOUT, UPSTREAM_IDLE_TIMEOUT};
 use super::response::{self, AlbError, RedirectInput};
-use super::snapshot::{ForwardPlan, ListenerRoutes, RouteAction, Snapshot, Target};
+use super::snapshot::{
+    ForwardPlan, ListenerRoutes, RouteAction, Snapshot, Target, TargetGroupRoutes,
+};
 use super::sticky;
 use crate::domain::elbv2::matching::{self, RequestFacts};
 
-/// ALB gives up on a target connection after 10 s (504).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Idle pooled connections to targets are closed after this long. Below the
-/// usual backend keep-alive (Node 5 s, nginx 75 s, Go 90 s... the lowest
-/// common one), so the proxy closes first and never reuses a connection the
-/// target is closing (hyper#2627).
-pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 /// How long a client may take to send a request head. ALB closes idle client
 /// connections after `client_keep_alive.seconds`; this bounds slow heads.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
@@ -42,8 +40,8 @@ pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
 pub struct Shared {
     /// The routing snapshot, swapped by the publisher.
     pub snapshot: ArcSwap<Snapshot>,
-    /// The one pooled keep-alive client to every target.
-    pub client: Client<HttpConnector, UpstreamBody>,
+    /// Settings for target connections (see [`super::pool`]).
+    pub upstream: hyper::client::conn::http1::Builder,
     /// Settings for client connections.
     pub server: hyper::server::conn::http1::Builder,
     /// Cancelled at shutdown; every connection and tunnel watches it.
@@ -56,15 +54,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(snapshot: Arc<Snapshot>) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.enforce_http(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
-            .build(connector);
+        let upstream = hyper::client::conn::http1::Builder::new();
         let mut server = hyper::server::conn::http1::Builder::new();
         server
             .timer(TokioTimer::new())
@@ -73,7 +63,7 @@ impl Shared {
             .keep_alive(true);
         Self {
             snapshot: ArcSwap::new(snapshot),
-            client,
+            upstream,
             server,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -233,62 +223,25 @@ async fn forward(
         &routes.forwarded_port,
     );
     headers::set_trace_id(req.headers_mut(), epoch_secs());
-    let (parts, body) = req.into_parts();
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    // A request without a body can be replayed if the target refuses the
-    // connection; keep what's needed to rebuild it.
-    let replay = body
-        .is_empty()
-        .then(|| (parts.method.clone(), parts.headers.clone()));
-    let mut next = Some((parts, body));
+    // Origin form for the target: hyper writes the URI as given.
+    if req.uri().scheme().is_some() || req.uri().authority().is_some() {
+        let path_and_query = req
+            .uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        *req.uri_mut() = Uri::from(path_and_query);
+    }
+    *req.version_mut() = Version::HTTP_11;
+    let add_host = !req.headers().contains_key(HOST);
 
-    let mut attempt = 0;
-    let (resp, inflight) = loop {
-        let (mut parts, body) = match next.take() {
-            Some(p) => p,
-            None => {
-                let (method, headers) = replay.clone().expect("only replayable requests retry");
-                let mut r = Request::new(UpstreamBody::Empty);
-                *r.method_mut() = method;
-                *r.headers_mut() = headers;
-                r.into_parts()
-            }
-        };
-        parts.version = Version::HTTP_11;
-        parts.uri = target_uri(&target, path_and_query.clone());
-        let inflight = InflightGuard::new(&target.stats);
-        target.stats.requests.fetch_add(1, Relaxed);
-        crate::observability::note_target(tg, &target);
-        let sent = shared.client.request(Request::from_parts(parts, body));
-        match tokio::time::timeout(routes.idle_timeout, sent).await {
-            Ok(Ok(resp)) => break (resp, inflight),
-            Ok(Err(e)) => {
-                let timed_out = is_timeout(&e);
-                if e.is_connect() && !timed_out && attempt == 0 && replay.is_some() {
-                    // Nothing was sent: try once more on another target.
-                    if let Some(other) = balancer::pick(tg, now, Some(target.addr)) {
-                        tracing::debug!(target = %target.addr, retry = %other.addr, error = %e,
-                            "target refused the connection; retrying on another target");
-                        target = other.clone();
-                        attempt += 1;
-                        continue;
-                    }
-                }
-                tracing::debug!(target = %target.addr, error = %e, "forward failed");
-                return if timed_out {
-                    AlbError::GatewayTimeout.into_response()
-                } else {
-                    AlbError::BadGateway.into_response()
-                };
-            }
-            Err(_) => {
-                tracing::debug!(target = %target.addr, "target did not answer within the idle timeout");
-                return AlbError::GatewayTimeout.into_response();
-            }
+    let sent = send(shared, tg, now, &mut target, req, add_host);
+    let (resp, sender, inflight) = match tokio::time::timeout(routes.idle_timeout, sent).await {
+        Ok(Ok(sent)) => sent,
+        Ok(Err(e)) => return e.into_response(),
+        Err(_) => {
+            tracing::debug!(target = %target.addr, "target did not answer within the idle timeout");
+            return AlbError::GatewayTimeout.into_response();
         }
     };
 
@@ -317,14 +270,95 @@ async fn forward(
     for cookie in cookies {
         parts.headers.append(SET_COOKIE, cookie);
     }
-    let inflight = match upgraded {
+    let (reuse, inflight) = match upgraded {
         Some((client, upstream)) => {
+            // The target connection now belongs to the tunnel.
             tunnel(shared, client, upstream, inflight);
-            None
+            (None, None)
         }
-        None => Some(inflight),
+        None => (
+            Some(Reuse {
+                sender,
+                pool: target.pool.clone(),
+            }),
+            Some(inflight),
+        ),
     };
-    Response::from_parts(parts, AlbBody::upstream(body, inflight))
+    Response::from_parts(parts, AlbBody::upstream(body, reuse, inflight))
+}
+
+/// Sends the request to `target` on a pooled connection, or a new one. A
+/// refused connection is retried once on another target of the group
+/// (`target` is updated); a pooled connection that turns out closed before
+/// the request was written is replaced by a new one. Nothing is retried once
+/// the request may have reached a target.
+async fn send(
+    shared: &Shared,
+    tg: &Arc<TargetGroupRoutes>,
+    now: Instant,
+    target: &mut Arc<Target>,
+    mut req: Request<UpstreamBody>,
+    add_host: bool,
+) -> Result<(Response<Incoming>, SendRequest<UpstreamBody>, InflightGuard), AlbError> {
+    let mut moved = false;
+    let mut fresh = false;
+    loop {
+        let pooled = if fresh { None } else { target.pool.take_idle() };
+        let reused = pooled.is_some();
+        let mut sender = match pooled {
+            Some(sender) => sender,
+            None => match target.pool.connect(&shared.upstream).await {
+                Ok(sender) => sender,
+                Err(e) => {
+                    if matches!(e, ConnectError::Io(_)) && !moved {
+                        // Nothing was sent: try once more on another target.
+                        if let Some(other) = balancer::pick(tg, now, Some(target.addr)) {
+                            tracing::debug!(target = %target.addr, retry = %other.addr, error = %e,
+                                "target refused the connection; retrying on another target");
+                            *target = other.clone();
+                            moved = true;
+                            fresh = false;
+                            continue;
+                        }
+                    }
+                    tracing::debug!(target = %target.addr, error = %e, "no connection to the target");
+                    return Err(match e {
+                        ConnectError::Timeout => AlbError::GatewayTimeout,
+                        _ => AlbError::BadGateway,
+                    });
+                }
+            },
+        };
+        if let Err(e) = sender.ready().await {
+            if reused {
+                fresh = true;
+                continue;
+            }
+            tracing::debug!(target = %target.addr, error = %e, "target connection closed");
+            return Err(AlbError::BadGateway);
+        }
+        if add_host {
+            req.headers_mut().insert(HOST, target.host.clone());
+        }
+        let inflight = InflightGuard::new(&target.stats);
+        target.stats.requests.fetch_add(1, Relaxed);
+        crate::observability::note_target(tg, target);
+        match sender.try_send_request(req).await {
+            Ok(resp) => return Ok((resp, sender, inflight)),
+            Err(mut e) => match e.take_message() {
+                // The connection closed before the request was written.
+                Some(back) if reused => {
+                    target.stats.requests.fetch_sub(1, Relaxed);
+                    req = back;
+                    fresh = true;
+                }
+                _ => {
+                    tracing::debug!(target = %target.addr, error = %e.error(), "forward failed");
+                    return Err(AlbError::BadGateway);
+                }
+            },
+        }
+    }
 }
 
 /// Copies bytes both ways between an upgraded client and target connection
@@ -356,28 +390,6 @@ fn tunnel(
             _ = stop.cancelled() => {}
         }
     });
-}
-
-fn target_uri(target: &Target, path_and_query: PathAndQuery) -> Uri {
-    let mut parts = http::uri::Parts::default();
-    parts.scheme = Some(Scheme::HTTP);
-    parts.authority = Some(target.authority.clone());
-    parts.path_and_query = Some(path_and_query);
-    Uri::from_parts(parts).expect("scheme, authority and path make a valid URI")
-}
-
-/// Whether the error chain holds a timeout (the 10 s connect timeout).
-fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return true;
-            }
-        }
-        source = e.source();
-    }
-    false
 }
 
 fn epoch_secs() -> u64 {

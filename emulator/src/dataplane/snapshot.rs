@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use http::uri::Authority;
 use http::HeaderValue;
 
+use super::pool::Pool;
 use super::sticky;
 use crate::config::Config;
 use crate::domain::elbv2::matching::CompiledCondition;
@@ -335,6 +336,9 @@ impl TargetGroupRoutes {
             targets.push(Arc::new(Target {
                 addr,
                 authority: authority_of(addr),
+                host: HeaderValue::try_from(addr.to_string())
+                    .expect("a socket address is a valid header value"),
+                pool: registry.pool(addr),
                 cookie: sticky::target_cookie(&tg.arn, addr),
                 stats,
                 healthy,
@@ -366,6 +370,11 @@ pub struct Target {
     pub addr: SocketAddr,
     /// `ip:port`, ready for the upstream URI.
     pub authority: Authority,
+    /// `ip:port` as the `Host` of requests that came without one.
+    pub host: HeaderValue,
+    /// Keep-alive connections to `addr` (shared by every group that
+    /// registers it; outlives snapshots).
+    pub pool: Arc<Pool>,
     /// The `AWSALB` value naming this target.
     pub cookie: String,
     pub stats: Arc<TargetStats>,
@@ -422,6 +431,7 @@ impl TargetStats {
 pub struct StatsRegistry {
     targets: HashMap<(String, SocketAddr), Arc<TargetStats>>,
     cursors: HashMap<String, Arc<AtomicUsize>>,
+    pools: HashMap<SocketAddr, Arc<Pool>>,
 }
 
 impl StatsRegistry {
@@ -430,6 +440,21 @@ impl StatsRegistry {
             .entry((tg_arn.to_string(), addr))
             .or_default()
             .clone()
+    }
+
+    fn pool(&mut self, addr: SocketAddr) -> Arc<Pool> {
+        self.pools
+            .entry(addr)
+            .or_insert_with(|| Arc::new(Pool::new(addr)))
+            .clone()
+    }
+
+    /// Closes idle target connections past their idle timeout (all of them
+    /// with `all`, at shutdown).
+    pub fn sweep_pools(&self, all: bool) {
+        for pool in self.pools.values() {
+            pool.sweep(all);
+        }
     }
 
     fn cursor(&mut self, tg_arn: &str) -> Arc<AtomicUsize> {
@@ -444,6 +469,11 @@ impl StatsRegistry {
                 .is_some_and(|g| g.targets.iter().any(|t| t.addr == *addr))
         });
         self.cursors.retain(|arn, _| groups.contains_key(arn));
+        self.pools.retain(|addr, _| {
+            groups
+                .values()
+                .any(|g| g.targets.iter().any(|t| t.addr == *addr))
+        });
     }
 }
 

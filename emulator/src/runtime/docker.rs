@@ -11,7 +11,8 @@ use std::net::Ipv4Addr;
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, EndpointSettings, HealthConfig, HostConfig,
-    Ipam, IpamConfig, NetworkCreateRequest, NetworkingConfig,
+    Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
+    NetworkingConfig,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
@@ -67,6 +68,17 @@ pub struct TaskNetwork {
     pub subnet: ipnet::Ipv4Net,
     /// The host's address on the network: tasks reach the emulator here.
     pub gateway: Ipv4Addr,
+    /// The emulator's own address on the network when it runs in a container
+    /// that joined it (`Config::container`).
+    pub emulator_ip: Option<Ipv4Addr>,
+}
+
+impl TaskNetwork {
+    /// Where tasks reach the emulator: its container's address on the
+    /// network, or else the host's (the gateway).
+    pub fn emulator_address(&self) -> Ipv4Addr {
+        self.emulator_ip.unwrap_or(self.gateway)
+    }
 }
 
 /// A task's network namespace holder.
@@ -116,7 +128,10 @@ impl DockerRuntime {
             .await?;
         let instance = sanitize(&config.instance);
         remove_instance_objects(&docker, &instance).await;
-        let network = create_network(&docker, &instance, config.subnet).await?;
+        let mut network = create_network(&docker, &instance, config.subnet).await?;
+        if let Some(container) = config.container.as_deref() {
+            network.emulator_ip = Some(join_network(&docker, &network, container).await?);
+        }
         let runtime = Self {
             docker,
             instance,
@@ -399,6 +414,7 @@ pub async fn remove_instance_objects(docker: &Docker, instance: &str) {
         .await
         .unwrap_or_default();
     for network in networks.into_iter().filter_map(|n| n.id) {
+        disconnect_all(docker, &network).await;
         if let Err(e) = docker.remove_network(&network).await {
             tracing::warn!(network, error = %e, "cannot remove network");
         }
@@ -464,7 +480,68 @@ async fn create_network(
         id: created.id,
         subnet,
         gateway,
+        emulator_ip: None,
     })
+}
+
+/// Connects the emulator's own container (`auto`: the one named by this
+/// host's hostname, which Docker sets to the short container id) to the
+/// task network and returns its address there.
+async fn join_network(docker: &Docker, network: &TaskNetwork, container: &str) -> Result<Ipv4Addr> {
+    let container = if container == "auto" {
+        own_container_id().ok_or_else(|| {
+            RuntimeError::Network("EMULATOR_CONTAINER=auto: no hostname to name this container".into())
+        })?
+    } else {
+        container.to_string()
+    };
+    docker
+        .connect_network(
+            &network.id,
+            NetworkConnectRequest {
+                container: Some(container.clone()),
+                endpoint_config: Some(EndpointSettings::default()),
+            },
+        )
+        .await?;
+    let ip = docker
+        .inspect_container(&container, None::<InspectContainerOptions>)
+        .await?
+        .network_settings
+        .and_then(|n| n.networks)
+        .and_then(|mut n| n.remove(&network.name))
+        .and_then(|e| e.ip_address)
+        .and_then(|ip| ip.parse().ok())
+        .ok_or_else(|| RuntimeError::Network(format!("container {container} got no address")))?;
+    tracing::info!(%container, %ip, network = %network.name, "joined the task network");
+    Ok(ip)
+}
+
+/// The hostname, which is the container id unless `--hostname` changed it.
+fn own_container_id() -> Option<String> {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+}
+
+/// Disconnects whatever is still attached to a network about to be removed
+/// (the emulator's own container, when it joined it).
+async fn disconnect_all(docker: &Docker, network: &str) {
+    let attached = docker
+        .inspect_network(network, None::<bollard::query_parameters::InspectNetworkOptions>)
+        .await
+        .ok()
+        .and_then(|n| n.containers)
+        .unwrap_or_default();
+    for container in attached.into_keys() {
+        let request = NetworkDisconnectRequest {
+            container: Some(container),
+            force: Some(true),
+        };
+        let _ = docker.disconnect_network(network, request).await;
+    }
 }
 
 /// Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.

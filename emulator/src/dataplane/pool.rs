@@ -1,0 +1,162 @@
+//! Keep-alive connections to targets: one pool per target address.
+//!
+//! Each pooled connection is a hyper HTTP/1 [`SendRequest`] whose connection
+//! future runs in its own task. A request checks a connection out (the most
+//! recently used idle one, else a new one), sends on it, and the response
+//! body gives it back when it has been read to the end
+//! ([`super::body::AlbBody`]). A connection whose response was cut short, or
+//! that was upgraded, is never reused.
+//!
+//! This replaces hyper-util's legacy `Client`, whose pool is shared by every
+//! authority (a key hash, a lock and a clone per request) and which hands
+//! connections back through an extra task per request.
+//!
+//! Idle connections are dropped by the sweeper ([`Pool::sweep`], run every
+//! [`SWEEP_INTERVAL`] by the snapshot task): a connection still idle at its
+//! second sweep goes, so none stays idle longer than
+//! [`UPSTREAM_IDLE_TIMEOUT`]. Generations instead of timestamps keep clock
+//! reads off the request path.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+
+use super::body::UpstreamBody;
+
+/// ALB gives up on a target connection after 10 s (504).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle pooled connections to targets are closed after this long. Below the
+/// usual backend keep-alive (Node 5 s, nginx 75 s, Go 90 s... the lowest
+/// common one), so the proxy closes first and never reuses a connection the
+/// target is closing (hyper#2627).
+pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+/// Idle connections kept per target at most; more are closed when handed
+/// back (a burst of 10k clients must not leave 10k idle sockets behind).
+pub const MAX_IDLE_PER_TARGET: usize = 1024;
+/// How often idle connections are swept (see the module docs).
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
+const _: () = assert!(2 * SWEEP_INTERVAL.as_millis() <= UPSTREAM_IDLE_TIMEOUT.as_millis());
+
+/// Why no connection to a target could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// No TCP connection within [`CONNECT_TIMEOUT`].
+    #[error("connect timed out")]
+    Timeout,
+    /// The target refused or reset the connection (nothing was sent).
+    #[error("connect failed: {0}")]
+    Io(#[source] std::io::Error),
+    /// The HTTP/1 handshake failed.
+    #[error("HTTP handshake failed: {0}")]
+    Handshake(#[source] hyper::Error),
+}
+
+struct Idle {
+    sender: SendRequest<UpstreamBody>,
+    /// The sweep generation it went idle in.
+    generation: u64,
+}
+
+/// The idle connections to one target address. Shared by every target group
+/// that registers the address; outlives routing snapshots.
+pub struct Pool {
+    addr: SocketAddr,
+    /// Most recently used last. A `std` mutex: it is held for one push or
+    /// pop, never across `.await`, so it is uncontended in practice.
+    idle: Mutex<Vec<Idle>>,
+    /// Incremented by every sweep.
+    generation: AtomicU64,
+}
+
+impl Pool {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            idle: Mutex::new(Vec::new()),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// An idle connection that is still open, if any.
+    pub fn take_idle(&self) -> Option<SendRequest<UpstreamBody>> {
+        let mut idle = self.lock();
+        while let Some(conn) = idle.pop() {
+            if !conn.sender.is_closed() {
+                return Some(conn.sender);
+            }
+        }
+        None
+    }
+
+    /// Hands back a connection whose last response was read to the end.
+    pub fn put_back(&self, sender: SendRequest<UpstreamBody>) {
+        if sender.is_closed() {
+            return;
+        }
+        let generation = self.generation.load(Relaxed);
+        let mut idle = self.lock();
+        if idle.len() < MAX_IDLE_PER_TARGET {
+            idle.push(Idle { sender, generation });
+        }
+    }
+
+    /// Drops connections that were already idle at the previous sweep (or
+    /// all of them with `all`), which closes their sockets.
+    pub fn sweep(&self, all: bool) {
+        let current = self.generation.fetch_add(1, Relaxed);
+        let stale: Vec<Idle> = {
+            let mut idle = self.lock();
+            if all {
+                std::mem::take(&mut *idle)
+            } else {
+                // Oldest first: everything before the first recent one goes.
+                let keep_from = idle
+                    .iter()
+                    .position(|c| c.generation >= current)
+                    .unwrap_or(idle.len());
+                idle.drain(..keep_from).collect()
+            }
+        };
+        drop(stale);
+    }
+
+    /// Opens a new connection (`TCP_NODELAY`) and starts its connection task.
+    pub async fn connect(
+        &self,
+        builder: &http1::Builder,
+    ) -> Result<SendRequest<UpstreamBody>, ConnectError> {
+        let stream =
+            tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(self.addr))
+                .await
+                .map_err(|_| ConnectError::Timeout)?
+                .map_err(ConnectError::Io)?;
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) = builder
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(ConnectError::Handshake)?;
+        // The task ends when the target closes the connection, or when every
+        // handle is gone and the connection is idle (so dropping a pool
+        // closes its sockets). Not tracked: in-flight requests own their
+        // connection through the response body.
+        let addr = self.addr;
+        tokio::spawn(async move {
+            if let Err(e) = conn.with_upgrades().await {
+                tracing::debug!(target = %addr, error = %e, "target connection ended with an error");
+            }
+        });
+        Ok(sender)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
