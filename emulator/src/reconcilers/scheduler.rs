@@ -624,7 +624,9 @@ fn update_counts(state: &State, svc: &mut Service, views: &[TaskView], now: Offs
     let live_running = |dep: Option<&str>| {
         views
             .iter()
-            .filter(|v| v.live && v.counted_running && (dep.is_none() || v.deployment.as_deref() == dep))
+            .filter(|v| {
+                v.live && v.counted_running && (dep.is_none() || v.deployment.as_deref() == dep)
+            })
             .count() as u32
     };
     let live_pending = |dep: Option<&str>| {

@@ -320,7 +320,10 @@ pub fn register_targets(cx: &Cx, p: &Params) -> Result<Output> {
             .get_mut(&arn)
             .ok_or_else(|| not_found(&arn))?;
         for t in &targets {
-            let known = tg.registrations.iter().any(|r| r.id == t.ip && r.port == t.port);
+            let known = tg
+                .registrations
+                .iter()
+                .any(|r| r.id == t.ip && r.port == t.port);
             if !known && tg.registrations.len() >= TARGETS_PER_TARGET_GROUP {
                 return Err(Elbv2Error::TooManyTargets(format!(
                     "A target group can have at most {TARGETS_PER_TARGET_GROUP} targets"
