@@ -120,6 +120,12 @@ impl Emulator {
         &self.app.store
     }
 
+    /// Tells every part to stop without waiting (for synchronous contexts
+    /// such as a test harness's `Drop`); [`Emulator::shutdown`] waits.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
     /// Stops serving, stops every task and removes what the emulator created.
     pub async fn shutdown(self) {
         self.shutdown.cancel();

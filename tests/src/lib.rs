@@ -77,23 +77,42 @@ impl TestEmulator {
 
 impl Drop for TestEmulator {
     fn drop(&mut self) {
-        if self.emulator.is_none() {
+        let Some(emulator) = &self.emulator else {
             return;
-        }
-        // The test failed before shutdown(): remove its Docker objects from
-        // a separate thread, since drop cannot await on the test's runtime.
+        };
+        // The test failed before shutdown(). Stop the reconcilers, then
+        // remove the instance's Docker objects from a separate thread (drop
+        // cannot await). A task driver may still be creating a container on
+        // another worker, so sweep until the instance stays empty.
+        emulator.begin_shutdown();
         let instance = self.instance.clone();
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .build();
-            if let Ok(rt) = rt {
-                let _ = rt.block_on(emulator::runtime::docker::cleanup_instance(&instance));
-            }
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                let deadline = tokio::time::Instant::now() + CLEANUP_SWEEP_LIMIT;
+                let mut empty_sweeps = 0;
+                while empty_sweeps < 2 && tokio::time::Instant::now() < deadline {
+                    let _ = emulator::runtime::docker::cleanup_instance(&instance).await;
+                    empty_sweeps = if leftover_containers(&instance).await == 0 {
+                        empty_sweeps + 1
+                    } else {
+                        0
+                    };
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            });
         })
         .join();
     }
 }
+
+/// How long a failed test's clean-up keeps sweeping for late containers.
+const CLEANUP_SWEEP_LIMIT: Duration = Duration::from_secs(15);
 
 /// SDK config for an emulator endpoint: static test credentials, us-east-1.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
