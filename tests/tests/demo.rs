@@ -134,7 +134,9 @@ async fn least_outstanding_requests_routes_around_a_slow_task() {
         "round robin sent {} of 300 to the slow task",
         rr.counts[slow]
     );
-    // Least outstanding requests sends it far fewer, so the run is faster.
+    // Least outstanding requests sends it far fewer, so answers come sooner
+    // on average. (Not the total time: when only a few clients are left,
+    // every target is idle, ties rotate, and the slow task gets its turn.)
     assert!(
         lor.counts[slow] * 2 < rr.counts[slow],
         "slow task: round robin {} vs least outstanding {}",
@@ -142,7 +144,6 @@ async fn least_outstanding_requests_routes_around_a_slow_task() {
         lor.counts[slow]
     );
     assert!(lor.latency.mean < rr.latency.mean, "{rr:?} {lor:?}");
-    assert!(lor.elapsed < rr.elapsed, "{rr:?} {lor:?}");
 
     let instance = report.instance.as_deref().expect("in-process emulator");
     assert_eq!(leftover_containers(instance).await, 0);

@@ -190,7 +190,11 @@ impl Default for DemoOptions {
 impl DemoOptions {
     fn validate(&self) -> Result<(), DemoError> {
         let invalid = |m: String| Err(DemoError::InvalidOptions(m));
-        let min_tasks = if self.scenario == Scenario::SlowTask { 2 } else { 1 };
+        let min_tasks = if self.scenario == Scenario::SlowTask {
+            2
+        } else {
+            1
+        };
         if !(min_tasks..=MAX_TASKS).contains(&self.tasks) {
             return invalid(format!(
                 "--tasks must be {min_tasks}..={MAX_TASKS} for the {} scenario",

@@ -227,10 +227,10 @@ pub fn bar_scale(assignment: &[usize], requests: u64, tasks: usize) -> u64 {
 
 /// A bar of `value / scale` x [`BAR_WIDTH`] cells, in eighths.
 pub fn bar(value: u64, scale: u64) -> String {
-    let eighths = ((value.min(scale) as f64 / scale.max(1) as f64) * (BAR_WIDTH * 8) as f64)
-        .round() as usize;
+    let eighths =
+        ((value.min(scale) as f64 / scale.max(1) as f64) * (BAR_WIDTH * 8) as f64).round() as usize;
     let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 > 0 {
+    if !eighths.is_multiple_of(8) {
         s.push(EIGHTHS[8 - eighths % 8]);
     }
     let cells = s.chars().count();
@@ -286,13 +286,14 @@ pub fn render_phase(tasks: &[DemoTask], phase: &PhaseReport, scale: u64) -> Stri
     }
     let _ = writeln!(
         out,
-        "  max/min {}/{} ({})  ·  CV {:.2}  ·  latency p50 {} p99 {}  ·  {} ok, {} failed in {} ({:.0} req/s){}",
+        "  max/min {}/{} ({})  ·  CV {:.2}  ·  latency p50 {} p99 {} max {}  ·  {} ok, {} failed in {} ({:.0} req/s){}",
         phase.max(),
         phase.min(),
         ratio(phase.max(), phase.min()),
         phase.cv(),
         ms(phase.latency.p50),
         ms(phase.latency.p99),
+        ms(phase.latency.max),
         phase.answered(),
         phase.failed,
         secs(phase.elapsed),
@@ -411,7 +412,14 @@ fn render_slow_comparison(report: &DemoReport) -> Option<String> {
     let faster = rr.elapsed.as_secs_f64() / lor.elapsed.as_secs_f64().max(1e-6);
     let _ = writeln!(
         out,
-        "  least_outstanding_requests sent {fewer:.1}x fewer requests to the slow task and finished {faster:.1}x sooner."
+        "  least_outstanding_requests sent {fewer:.1}x fewer requests to the slow task: mean latency {} -> {},\n  \
+         p95 {} -> {}; all requests done {faster:.1}x sooner. (When only a few clients are left, every\n  \
+         target is idle, ties rotate and the slow task gets its turn again: p99 and the total time\n  \
+         vary from run to run, the share and the mean much less.)",
+        ms(rr.latency.mean),
+        ms(lor.latency.mean),
+        ms(rr.latency.p95),
+        ms(lor.latency.p95),
     );
     Some(out)
 }

@@ -147,7 +147,10 @@ impl Resources {
             .unwrap_or_else(|| self.name.clone());
         self.cluster = Some(cluster.clone());
 
-        console.step(&format!("RegisterTaskDefinition {} ({})", self.name, options.image));
+        console.step(&format!(
+            "RegisterTaskDefinition {} ({})",
+            self.name, options.image
+        ));
         let task_definition = aws
             .ecs
             .register_task_definition()
@@ -465,7 +468,12 @@ impl Resources {
         aws.elbv2
             .modify_target_group_attributes()
             .target_group_arn(self.target_group.clone().unwrap_or_default())
-            .attributes(TargetGroupAttribute::builder().key(key).value(value).build())
+            .attributes(
+                TargetGroupAttribute::builder()
+                    .key(key)
+                    .value(value)
+                    .build(),
+            )
             .send()
             .await
             .map_err(DemoError::aws("ModifyTargetGroupAttributes"))?;
@@ -670,7 +678,10 @@ fn check_not_stopped(task: &Task, image: &str) -> Result<(), DemoError> {
     if task.last_status() != Some("STOPPED") && task.desired_status() != Some("STOPPED") {
         return Ok(());
     }
-    let reason = task.stopped_reason().unwrap_or("no reason given").to_string();
+    let reason = task
+        .stopped_reason()
+        .unwrap_or("no reason given")
+        .to_string();
     if reason.contains("CannotPullContainer") {
         return Err(DemoError::ImageMissing {
             image: image.to_string(),

@@ -490,7 +490,9 @@ async fn create_network(
 async fn join_network(docker: &Docker, network: &TaskNetwork, container: &str) -> Result<Ipv4Addr> {
     let container = if container == "auto" {
         own_container_id().ok_or_else(|| {
-            RuntimeError::Network("EMULATOR_CONTAINER=auto: no hostname to name this container".into())
+            RuntimeError::Network(
+                "EMULATOR_CONTAINER=auto: no hostname to name this container".into(),
+            )
         })?
     } else {
         container.to_string()
@@ -530,7 +532,10 @@ fn own_container_id() -> Option<String> {
 /// (the emulator's own container, when it joined it).
 async fn disconnect_all(docker: &Docker, network: &str) {
     let attached = docker
-        .inspect_network(network, None::<bollard::query_parameters::InspectNetworkOptions>)
+        .inspect_network(
+            network,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
         .await
         .ok()
         .and_then(|n| n.containers)
