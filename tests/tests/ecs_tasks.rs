@@ -9,6 +9,20 @@ use tests::{ecs, http_get, unique, wait_until, TestEmulator};
 
 const WAIT: Duration = Duration::from_secs(60);
 
+/// Runs one task of `family` in `default`, waits for RUNNING; its ARN (as a
+/// one-element list for describe calls) and its private IP.
+async fn run_one(emu: &TestEmulator, family: &str) -> (Vec<String>, String) {
+    let arns = ecs::run(&emu.ecs, "default", family, 1).await;
+    emu.ecs
+        .wait_until_tasks_running()
+        .tasks(&arns[0])
+        .wait(WAIT)
+        .await
+        .expect("task reaches RUNNING");
+    let ip = ecs::private_ip(&ecs::describe(&emu.ecs, "default", &arns).await[0]);
+    (arns, ip)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_describe_and_stop_three_tasks_each_on_its_own_ip() {
     let emu = TestEmulator::start().await;
@@ -196,14 +210,7 @@ async fn an_essential_container_that_exits_stops_the_task() {
         vec![ecs::sample_container("app").build()],
     )
     .await;
-    let arns = ecs::run(&emu.ecs, "default", &family, 1).await;
-    emu.ecs
-        .wait_until_tasks_running()
-        .tasks(&arns[0])
-        .wait(WAIT)
-        .await
-        .unwrap();
-    let ip = ecs::private_ip(&ecs::describe(&emu.ecs, "default", &arns).await[0]);
+    let (arns, ip) = run_one(&emu, &family).await;
     let exit = tests::http_request("POST", &format!("http://{ip}:8080/admin/exit?code=3")).await;
     assert_eq!(exit.unwrap().0, 200);
 
@@ -260,14 +267,7 @@ async fn the_task_metadata_endpoint_is_reachable_from_inside_the_task() {
         vec![ecs::sample_container("app").build()],
     )
     .await;
-    let arns = ecs::run(&emu.ecs, "default", &family, 1).await;
-    emu.ecs
-        .wait_until_tasks_running()
-        .tasks(&arns[0])
-        .wait(WAIT)
-        .await
-        .unwrap();
-    let ip = ecs::private_ip(&ecs::describe(&emu.ecs, "default", &arns).await[0]);
+    let (arns, ip) = run_one(&emu, &family).await;
     let (status, body) = http_get(&format!("http://{ip}:8080/metadata"))
         .await
         .unwrap();
@@ -296,14 +296,7 @@ async fn out_of_memory_stops_the_task_with_out_of_memory_error() {
     let family = unique("oom");
     let app = ecs::sample_container("app").memory(64).build();
     ecs::register(&emu.ecs, &family, vec![app]).await;
-    let arns = ecs::run(&emu.ecs, "default", &family, 1).await;
-    emu.ecs
-        .wait_until_tasks_running()
-        .tasks(&arns[0])
-        .wait(WAIT)
-        .await
-        .unwrap();
-    let ip = ecs::private_ip(&ecs::describe(&emu.ecs, "default", &arns).await[0]);
+    let (arns, ip) = run_one(&emu, &family).await;
     // The response never comes: the kernel kills the process mid-allocation.
     let _ = tests::http_request("POST", &format!("http://{ip}:8080/admin/alloc?mb=256")).await;
     emu.ecs
