@@ -5,6 +5,9 @@ use clap::{Parser, Subcommand};
 use emulator::demo::{self, DemoOptions};
 use emulator::{Config, Emulator};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "emulator", version, about = "Local AWS Fargate + ALB emulator")]
 struct Cli {

@@ -93,6 +93,10 @@ pub struct BenchArgs {
     /// Do not build the sample-app image; use the existing one.
     #[arg(long, global = true)]
     no_image_build: bool,
+    /// After the rounds, record the ALB with `perf record` during one more
+    /// wrk run and write `perf report`'s flat profile to this file.
+    #[arg(long, global = true)]
+    profile: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +126,7 @@ struct Settings {
     emulator: Option<PathBuf>,
     baseline: Option<PathBuf>,
     image_build: bool,
+    profile: Option<PathBuf>,
 }
 
 impl Settings {
@@ -146,6 +151,7 @@ impl Settings {
             emulator: args.emulator.clone(),
             baseline: args.baseline.clone(),
             image_build: !args.no_image_build,
+            profile: args.profile.clone(),
         })
     }
 }
@@ -254,6 +260,10 @@ fn data_plane(s: &Settings) -> Result<String> {
         }
     }
 
+    if let Some(out) = &s.profile {
+        profile_alb(wrk, &contenders[1], s, &tmp, out)?;
+    }
+
     let mut oha_rate = None;
     match &tools.oha {
         Some(oha) => {
@@ -356,6 +366,45 @@ fn data_plane(s: &Settings) -> Result<String> {
     emu.stop();
     drop(backends);
     Ok(report)
+}
+
+/// Records the ALB with `perf record` during one wrk run and writes the flat
+/// profile (`perf report --no-children`) to `out`.
+fn profile_alb(wrk: &Path, alb: &Contender, s: &Settings, tmp: &TempDir, out: &Path) -> Result<()> {
+    let perf = which("perf").context("--profile needs perf (Debian: linux-perf)")?;
+    let pid = alb.pid.context("the ALB has no process")?.to_string();
+    let data = tmp.path.join("perf.data");
+    println!("xtask: profiling the ALB during a {} s wrk run", s.duration);
+    let record = Proc::spawn(
+        "perf record",
+        Command::new(&perf)
+            .args(["record", "-F", "1999", "-g", "-p", &pid, "-o"])
+            .arg(&data),
+        &tmp.path.join("perf-record.log"),
+    )?;
+    let sample = run_wrk(wrk, &alb.url, s.connections, s.duration, tmp)?;
+    // SAFETY: signalling our own child by pid; SIGINT makes perf write its file.
+    unsafe { libc::kill(record.pid() as libc::pid_t, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !record.exited() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(record);
+    let report = run_bounded(
+        Command::new(&perf)
+            .args(["report", "--stdio", "--no-children", "-g", "none"])
+            .args(["--percent-limit", "0.3", "--sort", "symbol", "-i"])
+            .arg(&data),
+        Duration::from_secs(300),
+        tmp,
+    )?;
+    let header = format!(
+        "# perf profile of the ALB: wrk -c{} -d{}s, {:.0} req/s during the recording\n",
+        s.connections, s.duration, sample.rps
+    );
+    std::fs::write(out, header + &report).with_context(|| format!("writing {}", out.display()))?;
+    println!("xtask: profile written to {}", out.display());
+    Ok(())
 }
 
 fn url(port: u16) -> String {
@@ -1435,17 +1484,19 @@ fn build_emulator(s: &Settings) -> Result<PathBuf> {
     let root = &crate::workspace_root()?;
     // --quick only checks that the bench runs: the debug build CI already
     // has is enough, and its figures mean nothing.
-    let profile = if s.quick { "debug" } else { "release" };
-    println!("xtask: building the emulator ({profile})");
+    // Otherwise the `perf` profile: release with whole-program optimisation
+    // (slow to build, so not the everyday release profile).
+    let (profile, dir) = if s.quick {
+        ("dev", "debug")
+    } else {
+        ("perf", "perf")
+    };
+    println!("xtask: building the emulator (profile {profile})");
     let mut cmd = Command::new(crate::cargo());
-    cmd.current_dir(root).args(["build", "-p", "emulator"]);
-    if !s.quick {
-        cmd.arg("--release");
-    }
+    cmd.current_dir(root)
+        .args(["build", "-p", "emulator", "--profile", profile]);
     crate::run(&mut cmd)?;
-    let bin = crate::cargo_target_dir(root)?
-        .join(profile)
-        .join("emulator");
+    let bin = crate::cargo_target_dir(root)?.join(dir).join("emulator");
     if !bin.is_file() {
         bail!("expected {}", bin.display());
     }

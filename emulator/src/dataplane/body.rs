@@ -109,6 +109,8 @@ enum Kind {
 pub struct Reuse {
     pub sender: hyper::client::conn::http1::SendRequest<UpstreamBody>,
     pub pool: Arc<Pool>,
+    /// The request's turn on the target (see [`Pool::acquire`]).
+    pub _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Reuse {

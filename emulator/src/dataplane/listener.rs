@@ -94,9 +94,7 @@ async fn connection(
     slot: RoutesSlot,
     token: CancellationToken,
 ) {
-    let _active = shared
-        .observe
-        .connection(slot.load().as_deref().map(|r| r.arn.as_str()));
+    let _active = shared.observe.connection(slot.load().as_deref());
     let framing = Arc::new(ConnFraming::default());
     let conn_info = Arc::new(ConnInfo::new(peer, Some(framing.clone())));
     let io = TokioIo::new(GuardedIo::new(stream, framing));

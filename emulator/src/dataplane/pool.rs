@@ -11,6 +11,11 @@
 //! authority (a key hash, a lock and a clone per request) and which hands
 //! connections back through an extra task per request.
 //!
+//! At most [`MAX_ACTIVE_PER_TARGET`] requests use connections to one target
+//! at once; more wait for a free connection (within the listener's idle
+//! timeout). Without the cap, 10k busy clients would open 10k target sockets
+//! and run the process out of file descriptors.
+//!
 //! Idle connections are dropped by the sweeper ([`Pool::sweep`], run every
 //! [`SWEEP_INTERVAL`] by the snapshot task): a connection still idle at its
 //! second sweep goes, so none stays idle longer than
@@ -19,11 +24,12 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::body::UpstreamBody;
 
@@ -34,6 +40,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// common one), so the proxy closes first and never reuses a connection the
 /// target is closing (hyper#2627).
 pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+/// Requests in flight to one target at most; more wait for a connection.
+/// AWS states no such limit; a local emulator needs one to stay within its
+/// file-descriptor limit.
+pub const MAX_ACTIVE_PER_TARGET: usize = 1024;
 /// Idle connections kept per target at most; more are closed when handed
 /// back (a burst of 10k clients must not leave 10k idle sockets behind).
 pub const MAX_IDLE_PER_TARGET: usize = 1024;
@@ -61,13 +71,15 @@ struct Idle {
     generation: u64,
 }
 
-/// The idle connections to one target address. Shared by every target group
+/// The connections to one target address. Shared by every target group
 /// that registers the address; outlives routing snapshots.
 pub struct Pool {
     addr: SocketAddr,
     /// Most recently used last. A `std` mutex: it is held for one push or
     /// pop, never across `.await`, so it is uncontended in practice.
     idle: Mutex<Vec<Idle>>,
+    /// One permit per request using a connection to this target.
+    active: Arc<Semaphore>,
     /// Incremented by every sweep.
     generation: AtomicU64,
 }
@@ -77,12 +89,28 @@ impl Pool {
         Self {
             addr,
             idle: Mutex::new(Vec::new()),
+            active: Arc::new(Semaphore::new(MAX_ACTIVE_PER_TARGET)),
             generation: AtomicU64::new(0),
         }
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// A turn to use a connection to this target; waits while
+    /// [`MAX_ACTIVE_PER_TARGET`] requests hold one. Held until the response
+    /// body is done.
+    pub async fn acquire(&self) -> OwnedSemaphorePermit {
+        match self.active.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => self
+                .active
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed"),
+        }
     }
 
     /// An idle connection that is still open, if any.
@@ -158,5 +186,27 @@ impl Pool {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn requests_beyond_the_cap_wait_for_a_turn() {
+        let pool = Pool::new("127.0.0.1:9".parse().unwrap());
+        let mut turns = Vec::new();
+        for _ in 0..MAX_ACTIVE_PER_TARGET {
+            turns.push(pool.acquire().await);
+        }
+        let mut waiting = std::pin::pin!(pool.acquire());
+        assert!(
+            futures::poll!(waiting.as_mut()).is_pending(),
+            "a turn beyond the cap was granted"
+        );
+        turns.pop();
+        let granted = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        assert!(granted.is_ok(), "a freed turn was not granted");
     }
 }

@@ -14,6 +14,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, V
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -236,7 +237,9 @@ async fn forward(
     let add_host = !req.headers().contains_key(HOST);
 
     let sent = send(shared, tg, now, &mut target, req, add_host);
-    let (resp, sender, inflight) = match tokio::time::timeout(routes.idle_timeout, sent).await {
+    let (resp, sender, permit, inflight) = match tokio::time::timeout(routes.idle_timeout, sent)
+        .await
+    {
         Ok(Ok(sent)) => sent,
         Ok(Err(e)) => return e.into_response(),
         Err(_) => {
@@ -280,6 +283,7 @@ async fn forward(
             Some(Reuse {
                 sender,
                 pool: target.pool.clone(),
+                _permit: permit,
             }),
             Some(inflight),
         ),
@@ -299,9 +303,18 @@ async fn send(
     target: &mut Arc<Target>,
     mut req: Request<UpstreamBody>,
     add_host: bool,
-) -> Result<(Response<Incoming>, SendRequest<UpstreamBody>, InflightGuard), AlbError> {
+) -> Result<
+    (
+        Response<Incoming>,
+        SendRequest<UpstreamBody>,
+        OwnedSemaphorePermit,
+        InflightGuard,
+    ),
+    AlbError,
+> {
     let mut moved = false;
     let mut fresh = false;
+    let mut permit = target.pool.acquire().await;
     loop {
         let pooled = if fresh { None } else { target.pool.take_idle() };
         let reused = pooled.is_some();
@@ -318,6 +331,7 @@ async fn send(
                             *target = other.clone();
                             moved = true;
                             fresh = false;
+                            permit = target.pool.acquire().await;
                             continue;
                         }
                     }
@@ -344,7 +358,7 @@ async fn send(
         target.stats.requests.fetch_add(1, Relaxed);
         crate::observability::note_target(tg, target);
         match sender.try_send_request(req).await {
-            Ok(resp) => return Ok((resp, sender, inflight)),
+            Ok(resp) => return Ok((resp, sender, permit, inflight)),
             Err(mut e) => match e.take_message() {
                 // The connection closed before the request was written.
                 Some(back) if reused => {

@@ -125,6 +125,7 @@ impl Snapshot {
                 https: listener.protocol.eq_ignore_ascii_case("HTTPS"),
                 idle_timeout,
                 rules,
+                lb_metrics: Default::default(),
             });
             if let Some(lb) = lb {
                 lb_hosts
@@ -156,6 +157,9 @@ pub struct ListenerRoutes {
     pub idle_timeout: Duration,
     /// By priority, lowest first; the default rule last.
     pub rules: Vec<RouteRule>,
+    /// The load balancer's counters, looked up once per snapshot (by
+    /// `observability`) instead of once per request.
+    pub lb_metrics: std::sync::OnceLock<Option<Arc<crate::observability::metrics::LbMetrics>>>,
 }
 
 pub struct RouteRule {

@@ -87,8 +87,16 @@ impl Observability {
     }
 
     /// Counts a client connection of a listener as active until dropped.
-    pub fn connection(&self, listener_arn: Option<&str>) -> ConnectionGuard {
-        ConnectionGuard::new(listener_arn.and_then(|arn| self.inner.metrics.load_balancer(arn)))
+    pub fn connection(&self, routes: Option<&ListenerRoutes>) -> ConnectionGuard {
+        ConnectionGuard::new(routes.and_then(|r| self.load_balancer(r)))
+    }
+
+    /// The counters of the load balancer `routes` belongs to.
+    fn load_balancer(&self, routes: &ListenerRoutes) -> Option<Arc<LbMetrics>> {
+        routes
+            .lb_metrics
+            .get_or_init(|| self.inner.metrics.load_balancer(&routes.arn))
+            .clone()
     }
 
     /// Starts observing one request that arrived on `routes`' listener.
@@ -99,7 +107,7 @@ impl Observability {
         req: &Request<B>,
     ) -> Exchange<'_> {
         let started = Instant::now();
-        let lb = routes.and_then(|r| self.inner.metrics.load_balancer(&r.arn));
+        let lb = routes.and_then(|r| self.load_balancer(r));
         let received_body = req
             .headers()
             .get(http::header::CONTENT_LENGTH)
