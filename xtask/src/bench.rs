@@ -1157,6 +1157,18 @@ fn control_plane(s: &Settings) -> Result<String> {
     std::thread::sleep(Duration::from_secs(1));
     let idle_rss = current_rss_kb(emu.pid());
 
+    let run_one_task = |emu: &Emulator, td_arn: &str, network: &Value| -> Result<String> {
+        let out = emu.ecs(
+            "RunTask",
+            json!({"cluster": "bench", "taskDefinition": td_arn, "count": 1,
+                   "launchType": "FARGATE", "networkConfiguration": network}),
+        )?;
+        Ok(out["tasks"][0]["taskArn"]
+            .as_str()
+            .with_context(|| format!("RunTask returned no task: {out}"))?
+            .to_string())
+    };
+
     // RunTask -> RUNNING for one task at a time: what a single launch costs.
     let single_n = if s.quick { 3 } else { 10 };
     println!("xtask: RunTask one at a time x{single_n}");
@@ -1164,15 +1176,7 @@ fn control_plane(s: &Settings) -> Result<String> {
     for _ in 0..single_n {
         check_interrupted()?;
         let t0 = Instant::now();
-        let out = emu.ecs(
-            "RunTask",
-            json!({"cluster": "bench", "taskDefinition": td_arn, "count": 1,
-                   "launchType": "FARGATE", "networkConfiguration": network}),
-        )?;
-        let arn = out["tasks"][0]["taskArn"]
-            .as_str()
-            .with_context(|| format!("RunTask returned no task: {out}"))?
-            .to_string();
+        let arn = run_one_task(&emu, &td_arn, &network)?;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             check_interrupted()?;
@@ -1201,15 +1205,7 @@ fn control_plane(s: &Settings) -> Result<String> {
     let mut submitted: Vec<(String, Instant)> = Vec::new();
     for _ in 0..n {
         let t0 = Instant::now();
-        let out = emu.ecs(
-            "RunTask",
-            json!({"cluster": "bench", "taskDefinition": td_arn, "count": 1,
-                   "launchType": "FARGATE", "networkConfiguration": network}),
-        )?;
-        let arn = out["tasks"][0]["taskArn"]
-            .as_str()
-            .with_context(|| format!("RunTask returned no task: {out}"))?
-            .to_string();
+        let arn = run_one_task(&emu, &td_arn, &network)?;
         submitted.push((arn, t0));
     }
     let mut running: BTreeMap<String, Duration> = BTreeMap::new();
