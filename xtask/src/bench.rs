@@ -532,6 +532,14 @@ fn spread(values: &[f64], decimals: usize) -> String {
     format!("{m:.decimals$} ({min:.decimals$}-{max:.decimals$})")
 }
 
+/// p50, p95 (nearest rank) and maximum of a non-empty sample.
+fn p50_p95_max(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    let rank = |p: f64| values[((n as f64 * p).ceil() as usize).clamp(1, n) - 1];
+    (rank(0.5), rank(0.95), values[n - 1])
+}
+
 fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut v: Vec<f64> = values.collect();
     if v.is_empty() {
@@ -1191,13 +1199,9 @@ fn control_plane(s: &Settings) -> Result<String> {
         single.push(t0.elapsed().as_secs_f64());
         emu.ecs("StopTask", json!({"cluster": "bench", "task": arn}))?;
     }
-    single.sort_by(|a, b| a.total_cmp(b));
-    let single_pct =
-        |p: f64| single[((single.len() as f64 * p).ceil() as usize).clamp(1, single.len()) - 1];
+    let (single_p50, single_p95, single_max) = p50_p95_max(single);
     println!(
-        "xtask: one at a time: RunTask -> RUNNING p50 {:.2} s, p95 {:.2} s",
-        single_pct(0.5),
-        single_pct(0.95)
+        "xtask: one at a time: RunTask -> RUNNING p50 {single_p50:.2} s, p95 {single_p95:.2} s"
     );
 
     // RunTask -> RUNNING, one task per call, issued back to back.
@@ -1236,10 +1240,8 @@ fn control_plane(s: &Settings) -> Result<String> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let mut secs: Vec<f64> = running.values().map(Duration::as_secs_f64).collect();
-    secs.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| secs[((secs.len() as f64 * p).ceil() as usize).clamp(1, secs.len()) - 1];
-    let (run_p50, run_p95, run_max) = (pct(0.5), pct(0.95), secs[secs.len() - 1]);
+    let (run_p50, run_p95, run_max) =
+        p50_p95_max(running.values().map(Duration::as_secs_f64).collect());
     println!("xtask: RunTask -> RUNNING p50 {run_p50:.2} s, p95 {run_p95:.2} s");
     for (arn, _) in &submitted {
         emu.ecs("StopTask", json!({"cluster": "bench", "task": arn}))?;
@@ -1325,10 +1327,7 @@ fn control_plane(s: &Settings) -> Result<String> {
     writeln!(r, "|---|---|").unwrap();
     writeln!(
         r,
-        "| RunTask -> RUNNING, one task at a time ({single_n} tasks, polled every 10 ms) | p50 {:.2} s, p95 {:.2} s, max {:.2} s |",
-        single_pct(0.5),
-        single_pct(0.95),
-        single[single.len() - 1]
+        "| RunTask -> RUNNING, one task at a time ({single_n} tasks, polled every 10 ms) | p50 {single_p50:.2} s, p95 {single_p95:.2} s, max {single_max:.2} s |"
     )
     .unwrap();
     writeln!(
@@ -2046,6 +2045,13 @@ mod tests {
         assert_eq!(s.requests, 1000);
         assert_eq!(s.errors, 12);
         assert!((s.p99_ms - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let values: Vec<f64> = (1..=20).rev().map(f64::from).collect();
+        assert_eq!(p50_p95_max(values), (10.0, 19.0, 20.0));
+        assert_eq!(p50_p95_max(vec![3.0]), (3.0, 3.0, 3.0));
     }
 
     #[test]
