@@ -426,21 +426,16 @@ async fn demo(
                 .iter()
                 .map(|&t| format!("http://{}:{APP_PORT}/", tasks[t].ip))
                 .collect();
-            let phase = driver::run_phase(
-                driver::PhasePlan {
-                    route: Route::Direct,
-                    tasks: &tasks,
-                    client_urls: urls,
-                    assignment: Some(assignment.clone()),
-                    requests: options.requests,
-                    rate: options.pace(),
-                    time_limit: options.phase_time_limit(),
-                },
-                &console.phase_progress(&tasks, options.requests, scale),
-            )
-            .await;
-            console.line(&report::render_phase(&tasks, &phase, scale));
-            phases.push(phase);
+            let plan = driver::PhasePlan {
+                route: Route::Direct,
+                tasks: &tasks,
+                client_urls: urls,
+                assignment: Some(assignment.clone()),
+                requests: options.requests,
+                rate: options.pace(),
+                time_limit: options.phase_time_limit(),
+            };
+            phases.push(console.run_phase(plan, scale).await);
         }
         Err(e) => console.line(&format!(
             "\n! skipping the direct phase: {e}\n  (Docker Desktop on macOS/Windows does not route container IPs to the host; \
@@ -464,21 +459,16 @@ async fn demo(
             rate_note(options.pace()),
             resources.listener_url()
         ));
-        let phase = driver::run_phase(
-            driver::PhasePlan {
-                route,
-                tasks: &tasks,
-                client_urls: vec![resources.listener_url(); options.clients],
-                assignment: None,
-                requests: options.requests,
-                rate: options.pace(),
-                time_limit: options.phase_time_limit(),
-            },
-            &console.phase_progress(&tasks, options.requests, scale),
-        )
-        .await;
-        console.line(&report::render_phase(&tasks, &phase, scale));
-        phases.push(phase);
+        let plan = driver::PhasePlan {
+            route,
+            tasks: &tasks,
+            client_urls: vec![resources.listener_url(); options.clients],
+            assignment: None,
+            requests: options.requests,
+            rate: options.pace(),
+            time_limit: options.phase_time_limit(),
+        };
+        phases.push(console.run_phase(plan, scale).await);
     }
 
     let mut report = DemoReport {
@@ -602,8 +592,13 @@ impl Console {
         bar
     }
 
-    fn phase_progress(&self, tasks: &[DemoTask], requests: u64, scale: u64) -> driver::Progress {
-        driver::Progress::new(&self.bars, tasks, requests, scale)
+    /// Runs one phase under live bars, then prints its table.
+    async fn run_phase(&self, plan: driver::PhasePlan<'_>, scale: u64) -> PhaseReport {
+        let tasks = plan.tasks;
+        let progress = driver::Progress::new(&self.bars, tasks, plan.requests, scale);
+        let phase = driver::run_phase(plan, &progress).await;
+        self.line(&report::render_phase(tasks, &phase, scale));
+        phase
     }
 
     fn clear(&self) {
