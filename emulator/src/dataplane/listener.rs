@@ -105,9 +105,9 @@ async fn connection(
         let routes = slot.load_full();
         async move {
             let req = req.map(UpstreamBody::from_incoming);
-            let exchange = shared.observe.begin(conn_info.peer, routes.as_ref(), &req);
-            let resp = exchange.run(proxy::handle(&shared, routes, &conn_info, req));
-            Ok::<_, Infallible>(resp.await)
+            let mut exchange = shared.observe.begin(conn_info.peer, routes.as_ref(), &req);
+            let resp = proxy::handle(&shared, routes, &conn_info, req, exchange.notes()).await;
+            Ok::<_, Infallible>(exchange.finish(resp))
         }
     });
     let conn = shared.server.serve_connection(io, service).with_upgrades();

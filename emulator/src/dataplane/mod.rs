@@ -237,11 +237,9 @@ impl Dataplane {
         let conn = proxy::ConnInfo::new(peer, None);
         let req = req.map(body::UpstreamBody::Axum);
         let shared = &self.inner.shared;
-        let exchange = shared.observe.begin(peer, Some(&routes), &req);
-        let resp = exchange
-            .run(proxy::handle(shared, Some(routes), &conn, req))
-            .await;
-        Ok(resp.map(axum::body::Body::new))
+        let mut exchange = shared.observe.begin(peer, Some(&routes), &req);
+        let resp = proxy::handle(shared, Some(routes), &conn, req, exchange.notes()).await;
+        Ok(exchange.finish(resp).map(axum::body::Body::new))
     }
 
     /// Rebuilds the routing snapshot from the store and publishes it.

@@ -30,6 +30,7 @@ use super::snapshot::{
 };
 use super::sticky;
 use crate::domain::elbv2::matching::{self, RequestFacts};
+use crate::observability::RequestNotes;
 
 /// How long a client may take to send a request head. ALB closes idle client
 /// connections after `client_keep_alive.seconds`; this bounds slow heads.
@@ -106,6 +107,7 @@ pub async fn handle(
     routes: Option<Arc<ListenerRoutes>>,
     conn: &ConnInfo,
     req: Request<UpstreamBody>,
+    notes: &mut RequestNotes,
 ) -> Response<AlbBody> {
     if let Some(framing) = &conn.framing {
         if framing.next_request_is_ambiguous() {
@@ -141,9 +143,9 @@ pub async fn handle(
     let Some(rule) = rule else {
         return AlbError::NoTargets.into_response();
     };
-    crate::observability::note_rule(&routes.rules[rule]);
+    notes.rule(&routes.rules[rule]);
     match &routes.rules[rule].action {
-        RouteAction::Forward(plan) => forward(shared, &routes, plan, conn, req).await,
+        RouteAction::Forward(plan) => forward(shared, &routes, plan, conn, req, notes).await,
         RouteAction::Redirect(cfg) => {
             let host = headers::request_host(&req).unwrap_or("");
             let input = RedirectInput {
@@ -181,6 +183,7 @@ async fn forward(
     plan: &ForwardPlan,
     conn: &ConnInfo,
     mut req: Request<UpstreamBody>,
+    notes: &mut RequestNotes,
 ) -> Response<AlbBody> {
     // Target group: sticky by AWSALBTG when enabled, else by weight.
     let sticky_group = plan.stickiness_seconds.and_then(|_| {
@@ -236,7 +239,7 @@ async fn forward(
     *req.version_mut() = Version::HTTP_11;
     let add_host = !req.headers().contains_key(HOST);
 
-    let sent = send(shared, tg, now, &mut target, req, add_host);
+    let sent = send(shared, tg, now, &mut target, req, add_host, notes);
     let (resp, sender, permit, inflight) = match tokio::time::timeout(routes.idle_timeout, sent)
         .await
     {
@@ -303,6 +306,7 @@ async fn send(
     target: &mut Arc<Target>,
     mut req: Request<UpstreamBody>,
     add_host: bool,
+    notes: &mut RequestNotes,
 ) -> Result<
     (
         Response<Incoming>,
@@ -356,7 +360,7 @@ async fn send(
         }
         let inflight = InflightGuard::new(&target.stats);
         target.stats.requests.fetch_add(1, Relaxed);
-        crate::observability::note_target(tg, target);
+        notes.target(tg, target);
         match sender.try_send_request(req).await {
             Ok(resp) => return Ok((resp, sender, permit, inflight)),
             Err(mut e) => match e.take_message() {

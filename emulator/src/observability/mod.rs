@@ -4,12 +4,13 @@
 //! # How the data plane reports a request
 //! The caller of `proxy::handle` wraps it in one [`Exchange`]:
 //! ```text
-//! let exchange = shared.observe.begin(peer, routes.as_ref(), &req);
-//! exchange.run(proxy::handle(...)).await   // Response<ObservedBody>
+//! let mut exchange = shared.observe.begin(peer, routes.as_ref(), &req);
+//! let resp = proxy::handle(..., exchange.notes()).await;
+//! exchange.finish(resp)   // Response<ObservedBody>
 //! ```
-//! While `handle` runs, a task-local slot takes what only the proxy knows:
-//! [`note_rule`] (the matched rule) and [`note_target`] (the target a request
-//! is sent to, and when). When `handle` returns, [`Exchange::run`] records
+//! While `handle` runs, it writes what only the proxy knows into the
+//! exchange's [`RequestNotes`]: the matched rule and the target a request is
+//! sent to, and when. [`Exchange::finish`] then records
 //! the metrics (atomic adds, no locks, no allocation) and wraps the body in an
 //! [`ObservedBody`], which counts the bytes sent and, when the body ends,
 //! queues the access-log entry. Nothing on the request path waits on I/O:
@@ -20,8 +21,6 @@ pub mod access_log;
 pub mod metrics;
 pub mod rates;
 
-use std::cell::RefCell;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -126,6 +125,7 @@ impl Observability {
             lb,
             received_body,
             log,
+            notes: RequestNotes::default(),
         }
     }
 }
@@ -193,22 +193,19 @@ pub struct Exchange<'a> {
     lb: Option<Arc<LbMetrics>>,
     received_body: u64,
     log: Option<Box<RequestFacts>>,
+    notes: RequestNotes,
 }
 
 impl Exchange<'_> {
-    /// Runs the proxy's `handle` future, records what it did, and returns its
-    /// response with the body observed.
-    pub async fn run(
-        self,
-        handle: impl Future<Output = Response<AlbBody>>,
-    ) -> Response<ObservedBody> {
-        let mut scoped = std::pin::pin!(ROUTING.scope(RefCell::default(), handle));
-        let resp = scoped.as_mut().await;
-        let routing = scoped
-            .as_mut()
-            .take_value()
-            .map(RefCell::into_inner)
-            .unwrap_or_default();
+    /// Where the proxy notes what it did with the request.
+    pub fn notes(&mut self) -> &mut RequestNotes {
+        &mut self.notes
+    }
+
+    /// Records what the proxy did and returns its response with the body
+    /// observed.
+    pub fn finish(self, resp: Response<AlbBody>) -> Response<ObservedBody> {
+        let notes = self.notes;
         let answered = Instant::now();
         let status = resp.status().as_u16();
         // A response the ALB made itself (an error page, a redirect, a fixed
@@ -216,7 +213,7 @@ impl Exchange<'_> {
         let from_target = resp.body().is_upstream();
         let metrics = self.observe.metrics();
 
-        if let Some(t) = &routing.target {
+        if let Some(t) = &notes.target {
             metrics.record_target(
                 &t.target.stats.metrics,
                 &t.group.arn,
@@ -226,7 +223,7 @@ impl Exchange<'_> {
         }
         if let Some(lb) = &self.lb {
             if !from_target {
-                match routing.rule.and_then(|r| r.action) {
+                match notes.rule.and_then(|r| r.action) {
                     Some(ActionKind::FixedResponse) => lb.record_fixed_response(),
                     Some(ActionKind::Redirect) => lb.record_redirect(),
                     _ => lb.record_elb(status),
@@ -236,7 +233,7 @@ impl Exchange<'_> {
 
         let log = match (self.log, self.observe.inner.access_log.get()) {
             (Some(facts), Some(sink)) => {
-                let target_time = routing
+                let target_time = notes
                     .target
                     .as_ref()
                     .filter(|_| from_target)
@@ -247,8 +244,8 @@ impl Exchange<'_> {
                     time: SystemTime::now(),
                     elb: facts.elb,
                     client: facts.client,
-                    target: routing.target.as_ref().map(|t| t.target.addr),
-                    request_processing_time: routing
+                    target: notes.target.as_ref().map(|t| t.target.addr),
+                    request_processing_time: notes
                         .target
                         .as_ref()
                         .map(|t| t.sent_at.saturating_duration_since(self.started)),
@@ -260,11 +257,11 @@ impl Exchange<'_> {
                     sent_bytes: head_bytes,
                     request: facts.request,
                     user_agent: facts.user_agent,
-                    target_group_arn: routing.target.as_ref().map(|t| t.group.arn.clone()),
+                    target_group_arn: notes.target.as_ref().map(|t| t.group.arn.clone()),
                     trace_id: facts.trace_id,
-                    matched_rule_priority: routing.rule.map(|r| r.priority),
+                    matched_rule_priority: notes.rule.map(|r| r.priority),
                     request_creation_time: facts.created,
-                    actions_executed: routing.rule.and_then(|r| r.action).map(ActionKind::name),
+                    actions_executed: notes.rule.and_then(|r| r.action).map(ActionKind::name),
                     redirect_url: resp
                         .headers()
                         .get(http::header::LOCATION)
@@ -403,44 +400,37 @@ struct TargetNote {
     sent_at: Instant,
 }
 
-/// What the proxy noted while handling one request.
+/// What the proxy noted while handling one request (see the module docs).
 #[derive(Default)]
-struct Routing {
+pub struct RequestNotes {
     rule: Option<RuleNote>,
     target: Option<TargetNote>,
 }
 
-tokio::task_local! {
-    /// The request being handled; set by [`Exchange::run`] around the proxy.
-    static ROUTING: RefCell<Routing>;
-}
-
-/// The proxy matched `rule`. Does nothing outside [`Exchange::run`].
-pub fn note_rule(rule: &RouteRule) {
-    let action = match rule.action {
-        RouteAction::Forward(_) => Some(ActionKind::Forward),
-        RouteAction::Redirect(_) => Some(ActionKind::Redirect),
-        RouteAction::FixedResponse(_) => Some(ActionKind::FixedResponse),
-        RouteAction::None => None,
-    };
-    let _ = ROUTING.try_with(|r| {
-        r.borrow_mut().rule = Some(RuleNote {
+impl RequestNotes {
+    /// The proxy matched `rule`.
+    pub fn rule(&mut self, rule: &RouteRule) {
+        let action = match rule.action {
+            RouteAction::Forward(_) => Some(ActionKind::Forward),
+            RouteAction::Redirect(_) => Some(ActionKind::Redirect),
+            RouteAction::FixedResponse(_) => Some(ActionKind::FixedResponse),
+            RouteAction::None => None,
+        };
+        self.rule = Some(RuleNote {
             priority: rule.priority,
             action,
-        })
-    });
-}
+        });
+    }
 
-/// The proxy is sending the request to `target` of `group` now (again on a
-/// retry). Does nothing outside [`Exchange::run`].
-pub fn note_target(group: &Arc<TargetGroupRoutes>, target: &Arc<Target>) {
-    let _ = ROUTING.try_with(|r| {
-        r.borrow_mut().target = Some(TargetNote {
+    /// The proxy is sending the request to `target` of `group` now (again on
+    /// a retry).
+    pub fn target(&mut self, group: &Arc<TargetGroupRoutes>, target: &Arc<Target>) {
+        self.target = Some(TargetNote {
             group: group.clone(),
             target: target.clone(),
             sent_at: Instant::now(),
-        })
-    });
+        });
+    }
 }
 
 /// `GET /metrics` on the control port: every metric in Prometheus'
