@@ -16,7 +16,9 @@
 //! - `POST /admin/exit?code=N`  exit with N (default 1) just after answering
 //!
 //! Environment: `PORT` (8080), `APP_VERSION` (`v1`), `RESPONSE_DELAY_MS` (0)
-//! added to every `/` and `/echo` response, plus `?delay_ms=N` per request.
+//! added to every `/` and `/echo` response, plus `?delay_ms=N` per request,
+//! and `REQUEST_LOG` (`on`): `off` drops the stdout line per request
+//! (benchmarks, where Docker's log pipeline would cost more than the app).
 
 use std::convert::Infallible;
 use std::io::{Read, Write};
@@ -56,6 +58,8 @@ struct App {
     base_delay_ms: u64,
     healthy: AtomicBool,
     requests: AtomicU64,
+    /// One stdout line per request (`REQUEST_LOG`).
+    request_log: bool,
 }
 
 fn main() {
@@ -100,6 +104,7 @@ async fn serve(port: u16) -> std::io::Result<()> {
             .unwrap_or(0),
         healthy: AtomicBool::new(true),
         requests: AtomicU64::new(0),
+        request_log: std::env::var("REQUEST_LOG").map_or(true, |v| v.trim() != "off"),
     });
 
     let listener = TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port))).await?;
@@ -243,7 +248,9 @@ async fn handle(
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };
 
-    log(&format!("{method} {path} {}", resp.status().as_u16()));
+    if app.request_log {
+        log(&format!("{method} {path} {}", resp.status().as_u16()));
+    }
     Ok(resp)
 }
 

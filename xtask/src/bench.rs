@@ -307,7 +307,7 @@ fn data_plane(s: &Settings) -> Result<String> {
     writeln!(report, "{}", environment(&tools)).unwrap();
     writeln!(
         report,
-        "Backends: {} sample-app containers on a Docker bridge network (CPU {LOAD_CPU}); \
+        "Backends: {} sample-app containers on a Docker bridge network (CPU {LOAD_CPU}, request logging off); \
          proxies on CPU {PROXY_CPU} with one worker; load generator on CPU {LOAD_CPU}; \
          {} connections, {} s per run, {} interleaved rounds after a {} s warm-up.",
         s.targets, s.connections, s.duration, s.rounds, s.warmup
@@ -1664,6 +1664,13 @@ impl Backends {
                 &this.network,
                 "--cpuset-cpus",
                 LOAD_CPU,
+                // No stdout line per request: Docker's log pipeline
+                // (containerd-shim, dockerd: on no pinned CPU) would take
+                // a third of the proxy's CPU, at random.
+                "--log-driver",
+                "none",
+                "-e",
+                "REQUEST_LOG=off",
                 "-e",
                 &format!("APP_VERSION=bench-{i}"),
                 crate::DEFAULT_TAG,
