@@ -110,7 +110,7 @@ impl Scanner {
             match self.state {
                 State::Off => return None,
                 State::Head => {
-                    let (line_end, consumed) = match data.iter().position(|b| *b == b'\n') {
+                    let (line_end, consumed) = match memchr::memchr(b'\n', data) {
                         Some(i) => (true, i + 1),
                         None => (false, data.len()),
                     };

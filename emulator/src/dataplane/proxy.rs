@@ -240,9 +240,9 @@ async fn forward(
     let add_host = !req.headers().contains_key(HOST);
 
     let sent = send(shared, tg, now, &mut target, req, add_host, notes);
-    let (resp, sender, permit, inflight) = match tokio::time::timeout(routes.idle_timeout, sent)
-        .await
-    {
+    // From `now`: one clock read fewer than `timeout`.
+    let deadline = tokio::time::Instant::from_std(now) + routes.idle_timeout;
+    let (resp, sender, permit, inflight) = match tokio::time::timeout_at(deadline, sent).await {
         Ok(Ok(sent)) => sent,
         Ok(Err(e)) => return e.into_response(),
         Err(_) => {
