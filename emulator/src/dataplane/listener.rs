@@ -1,9 +1,24 @@
 //! Listener sockets: binding, the accept loop, and one hyper HTTP/1
 //! connection per client.
+//!
+//! A client connection that sends no complete request head for
+//! [`HEADER_READ_TIMEOUT`] (scaled by `--time-scale`) while no response is open (idle keep-alive, or a
+//! head trickling in) is closed by a per-connection watchdog that looks every
+//! half timeout: it closes after 1 to 1.5 timeouts. hyper's own header-read
+//! timeout would do it to the second, but it reads the clock, allocates a
+//! timer and registers it for every request; the watchdog's one timer is
+//! re-armed twice a minute.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
 
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -15,6 +30,11 @@ use super::body::UpstreamBody;
 use super::framing::{ConnFraming, GuardedIo};
 use super::proxy::{self, ConnInfo, Shared};
 use super::RoutesSlot;
+use crate::observability::ObservedBody;
+
+/// How long a client connection may go without a complete request head
+/// while no response is open (ALB's default idle timeout is 60 s).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Pending-connection queue of a listener socket (the kernel caps it at
 /// `net.core.somaxconn`). Large, so bursts of new clients aren't refused.
@@ -86,7 +106,8 @@ pub fn serve(
     Ok(())
 }
 
-/// Serves one client connection until it closes or the listener shuts down.
+/// Serves one client connection until it closes, stays quiet too long (see
+/// the module docs) or the listener shuts down.
 async fn connection(
     shared: Arc<Shared>,
     stream: tokio::net::TcpStream,
@@ -97,30 +118,111 @@ async fn connection(
     let _active = shared.observe.connection(slot.load().as_deref());
     let framing = Arc::new(ConnFraming::default());
     let conn_info = Arc::new(ConnInfo::new(peer, Some(framing.clone())));
+    let activity = Arc::new(Activity::default());
     let io = TokioIo::new(GuardedIo::new(stream, framing));
     let svc_shared = shared.clone();
+    let svc_activity = activity.clone();
     let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
         let shared = svc_shared.clone();
         let conn_info = conn_info.clone();
+        let open = OpenExchange::begin(&svc_activity);
         let routes = slot.load_full();
         async move {
             let req = req.map(UpstreamBody::from_incoming);
             let mut exchange = shared.observe.begin(conn_info.peer, routes.as_ref(), &req);
             let resp = proxy::handle(&shared, routes, &conn_info, req, exchange.notes()).await;
-            Ok::<_, Infallible>(exchange.finish(resp))
+            Ok::<_, Infallible>(
+                exchange
+                    .finish(resp)
+                    .map(|body| ClientBody { body, _open: open }),
+            )
         }
     });
     let conn = shared.server.serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);
-    tokio::select! {
-        result = conn.as_mut() => {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, %peer, "ALB client connection ended with an error");
+    let watch_every = shared.header_read_timeout / 2;
+    let mut watchdog =
+        tokio::time::interval_at(tokio::time::Instant::now() + watch_every, watch_every);
+    let mut last = activity.requests.load(Relaxed);
+    let mut quiet_looks = 0;
+    loop {
+        tokio::select! {
+            biased;
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, %peer, "ALB client connection ended with an error");
+                }
+                return;
+            }
+            _ = watchdog.tick() => {
+                let requests = activity.requests.load(Relaxed);
+                let quiet = requests == last && activity.open.load(Relaxed) == 0;
+                last = requests;
+                quiet_looks = if quiet { quiet_looks + 1 } else { 0 };
+                if quiet_looks >= 2 {
+                    tracing::debug!(%peer, "no request head within the timeout; closing the client connection");
+                    return; // dropping `conn` closes the socket
+                }
+            }
+            _ = token.cancelled() => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+                return;
             }
         }
-        _ = token.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
+    }
+}
+
+/// What the watchdog of one client connection looks at.
+#[derive(Default)]
+struct Activity {
+    /// Request heads received.
+    requests: AtomicU64,
+    /// Requests whose response has not ended yet.
+    open: AtomicU64,
+}
+
+/// One request's exchange, counted open from its head until its response
+/// body ends or is dropped.
+struct OpenExchange(Arc<Activity>);
+
+impl OpenExchange {
+    fn begin(activity: &Arc<Activity>) -> Self {
+        activity.requests.fetch_add(1, Relaxed);
+        activity.open.fetch_add(1, Relaxed);
+        Self(activity.clone())
+    }
+}
+
+impl Drop for OpenExchange {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Relaxed);
+    }
+}
+
+/// The response body to a listener's client: the observed body, holding its
+/// exchange open until it is done.
+struct ClientBody {
+    body: ObservedBody,
+    _open: OpenExchange,
+}
+
+impl Body for ClientBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }

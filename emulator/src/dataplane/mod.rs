@@ -70,7 +70,10 @@ impl Dataplane {
     /// Creates the data plane and starts the task that republishes routing
     /// snapshots whenever the store changes. Must run inside a tokio runtime.
     pub fn start(store: Store) -> Self {
-        let shared = Arc::new(proxy::Shared::new(Arc::new(Snapshot::default())));
+        let shared = Arc::new(proxy::Shared::new(
+            Arc::new(Snapshot::default()),
+            store.config().scaled(listener::HEADER_READ_TIMEOUT),
+        ));
         let dataplane = Self {
             inner: Arc::new(Inner {
                 shared,

@@ -13,7 +13,7 @@ use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -32,9 +32,6 @@ use super::sticky;
 use crate::domain::elbv2::matching::{self, RequestFacts};
 use crate::observability::RequestNotes;
 
-/// How long a client may take to send a request head. ALB closes idle client
-/// connections after `client_keep_alive.seconds`; this bounds slow heads.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// ALB's limit for all request headers together.
 pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
 
@@ -52,15 +49,20 @@ pub struct Shared {
     pub tasks: TaskTracker,
     /// Metrics and access log (see `observability`).
     pub observe: crate::observability::Observability,
+    /// How long a client connection may go without a request head (see
+    /// `listener`); `--time-scale` shortens it like other emulated waits.
+    pub header_read_timeout: Duration,
 }
 
 impl Shared {
-    pub fn new(snapshot: Arc<Snapshot>) -> Self {
+    pub fn new(snapshot: Arc<Snapshot>, header_read_timeout: Duration) -> Self {
         let upstream = hyper::client::conn::http1::Builder::new();
         let mut server = hyper::server::conn::http1::Builder::new();
+        // Slow and missing heads are the listener's watchdog's job (see
+        // `listener`): hyper's timer costs a clock read, an allocation and a
+        // timer registration per request.
         server
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(None)
             .max_buf_size(MAX_REQUEST_HEAD_BYTES.max(8192) * 2)
             .keep_alive(true);
         Self {
@@ -70,6 +72,7 @@ impl Shared {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             observe: Default::default(),
+            header_read_timeout,
         }
     }
 }

@@ -937,3 +937,63 @@ fn loopback_aliases_are_usable() {
     let l = std::net::TcpListener::bind((IpAddr::V4(lo(9)), 0));
     assert!(l.is_ok());
 }
+
+#[tokio::test]
+async fn quiet_client_connections_close_and_busy_ones_stay() {
+    // time_scale 0.1: the 60 s header-read timeout is 6 s here, so the
+    // watchdog looks every 3 s and closes a quiet connection after 6-9 s.
+    let b = backend(lo(2), "a").await;
+    let alb = Alb::start(
+        vec![target_group("web", &[b.addr], &[])],
+        forward(&[("web", 1)]),
+        &[],
+    )
+    .await;
+
+    let busy = async {
+        let stream = TcpStream::connect(alb.addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        let conn = tokio::spawn(conn);
+        // One request a second for 10 s on the same connection.
+        for i in 0..10 {
+            sender
+                .ready()
+                .await
+                .unwrap_or_else(|e| panic!("closed before request {i}: {e}"));
+            let req = Request::get("/")
+                .header("host", "x")
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let resp = sender.send_request(req).await.unwrap();
+            assert_eq!(resp.status(), 200);
+            resp.into_body().collect().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        // Then quiet: the ALB closes it.
+        let closed = tokio::time::timeout(Duration::from_secs(20), conn).await;
+        assert!(closed.is_ok(), "an idle keep-alive connection stayed open");
+    };
+
+    let slow_head = async {
+        let started = tokio::time::Instant::now();
+        let mut s = TcpStream::connect(alb.addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out)).await;
+        assert!(
+            read.is_ok(),
+            "a connection with an unfinished head stayed open"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_secs(5),
+            "closed after {:?}, before the timeout",
+            started.elapsed()
+        );
+    };
+
+    tokio::join!(busy, slow_head);
+    assert_eq!(b.hits.load(Ordering::SeqCst), 10);
+    alb.dataplane.shutdown().await;
+}
