@@ -39,6 +39,11 @@ impl ConnFraming {
         let n = self.served.fetch_add(1, Relaxed) + 1;
         self.reject_at.load(Relaxed) == n
     }
+
+    /// Requests the service has seen on this connection so far.
+    pub fn requests_seen(&self) -> u64 {
+        self.served.load(Relaxed)
+    }
 }
 
 /// Longest header-line prefix kept for inspection.

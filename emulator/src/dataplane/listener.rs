@@ -2,9 +2,10 @@
 //! connection per client.
 //!
 //! A client connection that sends no complete request head for
-//! [`HEADER_READ_TIMEOUT`] (scaled by `--time-scale`) while no response is open (idle keep-alive, or a
-//! head trickling in) is closed by a per-connection watchdog that looks every
-//! half timeout: it closes after 1 to 1.5 timeouts. hyper's own header-read
+//! [`HEADER_READ_TIMEOUT`] (scaled by `--time-scale`) while no response is
+//! open (idle keep-alive, or a head trickling in) is closed by a
+//! per-connection watchdog that looks every half timeout: it closes after 1
+//! to 1.5 timeouts. hyper's own header-read
 //! timeout would do it to the second, but it reads the clock, allocates a
 //! timer and registers it for every request; the watchdog's one timer is
 //! re-armed twice a minute.
@@ -118,14 +119,14 @@ async fn connection(
     let _active = shared.observe.connection(slot.load().as_deref());
     let framing = Arc::new(ConnFraming::default());
     let conn_info = Arc::new(ConnInfo::new(peer, Some(framing.clone())));
-    let activity = Arc::new(Activity::default());
-    let io = TokioIo::new(GuardedIo::new(stream, framing));
+    let open_responses = Arc::new(AtomicU64::new(0));
+    let io = TokioIo::new(GuardedIo::new(stream, framing.clone()));
     let svc_shared = shared.clone();
-    let svc_activity = activity.clone();
+    let svc_open_responses = open_responses.clone();
     let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
         let shared = svc_shared.clone();
         let conn_info = conn_info.clone();
-        let open = OpenExchange::begin(&svc_activity);
+        let open = OpenExchange::begin(&svc_open_responses);
         let routes = slot.load_full();
         async move {
             let req = req.map(UpstreamBody::from_incoming);
@@ -143,7 +144,8 @@ async fn connection(
     let watch_every = shared.header_read_timeout / 2;
     let mut watchdog =
         tokio::time::interval_at(tokio::time::Instant::now() + watch_every, watch_every);
-    let mut last = activity.requests.load(Relaxed);
+    // Requests are counted by the service (`proxy::handle`) as it sees them.
+    let mut last = framing.requests_seen();
     let mut quiet_looks = 0;
     loop {
         tokio::select! {
@@ -155,8 +157,8 @@ async fn connection(
                 return;
             }
             _ = watchdog.tick() => {
-                let requests = activity.requests.load(Relaxed);
-                let quiet = requests == last && activity.open.load(Relaxed) == 0;
+                let requests = framing.requests_seen();
+                let quiet = requests == last && open_responses.load(Relaxed) == 0;
                 last = requests;
                 quiet_looks = if quiet { quiet_looks + 1 } else { 0 };
                 if quiet_looks >= 2 {
@@ -173,30 +175,20 @@ async fn connection(
     }
 }
 
-/// What the watchdog of one client connection looks at.
-#[derive(Default)]
-struct Activity {
-    /// Request heads received.
-    requests: AtomicU64,
-    /// Requests whose response has not ended yet.
-    open: AtomicU64,
-}
-
-/// One request's exchange, counted open from its head until its response
-/// body ends or is dropped.
-struct OpenExchange(Arc<Activity>);
+/// One request's exchange, counted in its connection's open responses from
+/// its head until its response body ends or is dropped.
+struct OpenExchange(Arc<AtomicU64>);
 
 impl OpenExchange {
-    fn begin(activity: &Arc<Activity>) -> Self {
-        activity.requests.fetch_add(1, Relaxed);
-        activity.open.fetch_add(1, Relaxed);
-        Self(activity.clone())
+    fn begin(open_responses: &Arc<AtomicU64>) -> Self {
+        open_responses.fetch_add(1, Relaxed);
+        Self(open_responses.clone())
     }
 }
 
 impl Drop for OpenExchange {
     fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Relaxed);
+        self.0.fetch_sub(1, Relaxed);
     }
 }
 
