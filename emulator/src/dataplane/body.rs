@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use super::client::TargetBody;
 use super::pool::Pool;
 use super::snapshot::TargetStats;
 
@@ -96,26 +97,30 @@ pub struct AlbBody {
 
 enum Kind {
     Full(Option<Bytes>),
+    /// A target's `101 Switching Protocols`: the tunnel carries the rest.
+    Switched,
     Upstream {
-        body: Incoming,
-        /// The connection the body arrives on; back to its pool once the
-        /// body has been read to the end.
+        /// Owns the connection the body arrives on.
+        body: TargetBody,
+        /// Where the connection goes back once the exchange is complete.
         reuse: Option<Reuse>,
         _inflight: Option<InflightGuard>,
     },
 }
 
-/// A target connection to hand back when its response is complete.
+/// The pool to hand the target connection back to when its exchange is
+/// complete.
 pub struct Reuse {
-    pub sender: hyper::client::conn::http1::SendRequest<UpstreamBody>,
     pub pool: Arc<Pool>,
     /// The request's turn on the target (see [`Pool::acquire`]).
     pub _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Reuse {
-    fn put_back(self) {
-        self.pool.put_back(self.sender);
+    fn put_back(self, body: &mut TargetBody) {
+        if let Some(conn) = body.take_reusable() {
+            self.pool.put_back(conn);
+        }
     }
 }
 
@@ -128,10 +133,20 @@ impl AlbBody {
 
     /// Whether the body is a target's (not one the ALB generated).
     pub fn is_upstream(&self) -> bool {
-        matches!(self.kind, Kind::Upstream { .. })
+        matches!(self.kind, Kind::Upstream { .. } | Kind::Switched)
     }
 
-    pub fn upstream(body: Incoming, reuse: Option<Reuse>, inflight: Option<InflightGuard>) -> Self {
+    pub fn switched() -> Self {
+        Self {
+            kind: Kind::Switched,
+        }
+    }
+
+    pub fn upstream(
+        body: TargetBody,
+        reuse: Option<Reuse>,
+        inflight: Option<InflightGuard>,
+    ) -> Self {
         Self {
             kind: Kind::Upstream {
                 body,
@@ -145,12 +160,11 @@ impl AlbBody {
 impl Drop for AlbBody {
     fn drop(&mut self) {
         // hyper stops polling once `is_end_stream` says so (a Content-Length
-        // body read to its end, or none at all): the connection is reusable.
+        // body read to its end, or none at all): the connection may be
+        // reusable.
         if let Kind::Upstream { body, reuse, .. } = &mut self.kind {
-            if body.is_end_stream() {
-                if let Some(reuse) = reuse.take() {
-                    reuse.put_back();
-                }
+            if let Some(reuse) = reuse.take() {
+                reuse.put_back(body);
             }
         }
     }
@@ -158,22 +172,23 @@ impl Drop for AlbBody {
 
 impl Body for AlbBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut self.get_mut().kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Switched => Poll::Ready(None),
             Kind::Upstream { body, reuse, .. } => {
-                let frame = Pin::new(body).poll_frame(cx);
+                let frame = Pin::new(&mut *body).poll_frame(cx);
                 if let Poll::Ready(None) = frame {
                     if let Some(reuse) = reuse.take() {
-                        reuse.put_back();
+                        reuse.put_back(body);
                     }
                 }
-                frame
+                frame.map_err(Into::into)
             }
         }
     }
@@ -181,6 +196,7 @@ impl Body for AlbBody {
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Full(bytes) => bytes.is_none(),
+            Kind::Switched => true,
             Kind::Upstream { body, .. } => body.is_end_stream(),
         }
     }
@@ -188,6 +204,7 @@ impl Body for AlbBody {
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Switched => SizeHint::with_exact(0),
             Kind::Upstream { body, .. } => body.size_hint(),
         }
     }

@@ -21,6 +21,7 @@
 
 pub mod balancer;
 pub mod body;
+pub mod client;
 pub mod framing;
 pub mod headers;
 pub mod listener;

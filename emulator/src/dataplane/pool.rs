@@ -1,9 +1,9 @@
 //! Keep-alive connections to targets: one pool per target address.
 //!
-//! Each pooled connection is a hyper HTTP/1 [`SendRequest`] whose connection
-//! future runs in its own task. A request checks a connection out (the most
-//! recently used idle one, else a new one), sends on it, and the response
-//! body gives it back when it has been read to the end
+//! Each pooled connection is a [`TargetConn`]: a socket, driven by whichever
+//! request uses it (see [`super::client`]). A request checks a connection out
+//! (the most recently used idle one, else a new one), sends on it, and the
+//! response body gives it back when it has been read to the end
 //! ([`super::body::AlbBody`]). A connection whose response was cut short, or
 //! that was upgraded, is never reused.
 //!
@@ -27,14 +27,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::body::UpstreamBody;
+use super::client::TargetConn;
 
-/// ALB gives up on a target connection after 10 s (504).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle pooled connections to targets are closed after this long. Below the
 /// usual backend keep-alive (Node 5 s, nginx 75 s, Go 90 s... the lowest
 /// common one), so the proxy closes first and never reuses a connection the
@@ -51,22 +47,8 @@ pub const MAX_IDLE_PER_TARGET: usize = 1024;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 const _: () = assert!(2 * SWEEP_INTERVAL.as_millis() <= UPSTREAM_IDLE_TIMEOUT.as_millis());
 
-/// Why no connection to a target could be made.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    /// No TCP connection within [`CONNECT_TIMEOUT`].
-    #[error("connect timed out")]
-    Timeout,
-    /// The target refused or reset the connection (nothing was sent).
-    #[error("connect failed: {0}")]
-    Io(#[source] std::io::Error),
-    /// The HTTP/1 handshake failed.
-    #[error("HTTP handshake failed: {0}")]
-    Handshake(#[source] hyper::Error),
-}
-
 struct Idle {
-    sender: SendRequest<UpstreamBody>,
+    conn: TargetConn,
     /// The sweep generation it went idle in.
     generation: u64,
 }
@@ -114,25 +96,22 @@ impl Pool {
     }
 
     /// An idle connection that is still open, if any.
-    pub fn take_idle(&self) -> Option<SendRequest<UpstreamBody>> {
-        let mut idle = self.lock();
-        while let Some(conn) = idle.pop() {
-            if !conn.sender.is_closed() {
-                return Some(conn.sender);
+    pub fn take_idle(&self) -> Option<TargetConn> {
+        loop {
+            let conn = self.lock().pop()?.conn;
+            // Checked outside the lock: it may cost a system call.
+            if conn.is_usable() {
+                return Some(conn);
             }
         }
-        None
     }
 
-    /// Hands back a connection whose last response was read to the end.
-    pub fn put_back(&self, sender: SendRequest<UpstreamBody>) {
-        if sender.is_closed() {
-            return;
-        }
+    /// Hands back a connection whose last exchange was complete.
+    pub fn put_back(&self, conn: TargetConn) {
         let generation = self.generation.load(Relaxed);
         let mut idle = self.lock();
         if idle.len() < MAX_IDLE_PER_TARGET {
-            idle.push(Idle { sender, generation });
+            idle.push(Idle { conn, generation });
         }
     }
 
@@ -154,34 +133,6 @@ impl Pool {
             }
         };
         drop(stale);
-    }
-
-    /// Opens a new connection (`TCP_NODELAY`) and starts its connection task.
-    pub async fn connect(
-        &self,
-        builder: &http1::Builder,
-    ) -> Result<SendRequest<UpstreamBody>, ConnectError> {
-        let stream =
-            tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(self.addr))
-                .await
-                .map_err(|_| ConnectError::Timeout)?
-                .map_err(ConnectError::Io)?;
-        let _ = stream.set_nodelay(true);
-        let (sender, conn) = builder
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(ConnectError::Handshake)?;
-        // The task ends when the target closes the connection, or when every
-        // handle is gone and the connection is idle (so dropping a pool
-        // closes its sockets). Not tracked: in-flight requests own their
-        // connection through the response body.
-        let addr = self.addr;
-        tokio::spawn(async move {
-            if let Err(e) = conn.with_upgrades().await {
-                tracing::debug!(target = %addr, error = %e, "target connection ended with an error");
-            }
-        });
-        Ok(sender)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {

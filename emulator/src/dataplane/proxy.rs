@@ -1,6 +1,6 @@
 //! One request through the ALB: checks, rule evaluation, the action, and for
 //! `forward` the trip to a target over a pooled keep-alive connection
-//! ([`super::pool`]).
+//! ([`super::pool`], [`super::client`]).
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -11,8 +11,6 @@ use arc_swap::ArcSwap;
 use http::header::{HOST, SET_COOKIE, TRANSFER_ENCODING};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
@@ -20,10 +18,11 @@ use tokio_util::task::TaskTracker;
 
 use super::balancer;
 use super::body::{AlbBody, InflightGuard, Reuse, UpstreamBody};
+pub use super::client::CONNECT_TIMEOUT;
+use super::client::{self, ConnectError, TargetBody, TargetConn};
 use super::framing::ConnFraming;
 use super::headers;
-use super::pool::ConnectError;
-pub use super::pool::{CONNECT_TIMEOUT, UPSTREAM_IDLE_TIMEOUT};
+pub use super::pool::UPSTREAM_IDLE_TIMEOUT;
 use super::response::{self, AlbError, RedirectInput};
 use super::snapshot::{
     ForwardPlan, ListenerRoutes, RouteAction, Snapshot, Target, TargetGroupRoutes,
@@ -39,8 +38,6 @@ pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
 pub struct Shared {
     /// The routing snapshot, swapped by the publisher.
     pub snapshot: ArcSwap<Snapshot>,
-    /// Settings for target connections (see [`super::pool`]).
-    pub upstream: hyper::client::conn::http1::Builder,
     /// Settings for client connections.
     pub server: hyper::server::conn::http1::Builder,
     /// Cancelled at shutdown; every connection and tunnel watches it.
@@ -56,7 +53,6 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(snapshot: Arc<Snapshot>, header_read_timeout: Duration) -> Self {
-        let upstream = hyper::client::conn::http1::Builder::new();
         let mut server = hyper::server::conn::http1::Builder::new();
         // Slow and missing heads are the listener's watchdog's job (see
         // `listener`): hyper's timer costs a clock read, an allocation and a
@@ -67,7 +63,6 @@ impl Shared {
             .keep_alive(true);
         Self {
             snapshot: ArcSwap::new(snapshot),
-            upstream,
             server,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -242,10 +237,18 @@ async fn forward(
     *req.version_mut() = Version::HTTP_11;
     let add_host = !req.headers().contains_key(HOST);
 
-    let sent = send(shared, tg, now, &mut target, req, add_host, notes);
+    let sent = send(
+        tg,
+        now,
+        &mut target,
+        req,
+        add_host,
+        client_upgrade.is_some(),
+        notes,
+    );
     // From `now`: one clock read fewer than `timeout`.
     let deadline = tokio::time::Instant::from_std(now) + routes.idle_timeout;
-    let (resp, sender, permit, inflight) = match tokio::time::timeout_at(deadline, sent).await {
+    let (resp, permit, inflight) = match tokio::time::timeout_at(deadline, sent).await {
         Ok(Ok(sent)) => sent,
         Ok(Err(e)) => return e.into_response(),
         Err(_) => {
@@ -264,71 +267,61 @@ async fn forward(
         ));
     }
 
-    let mut resp = resp;
-    let upgraded = match client_upgrade {
-        Some(client) if resp.status() == StatusCode::SWITCHING_PROTOCOLS => {
-            Some((client, hyper::upgrade::on(&mut resp)))
-        }
-        _ => None,
-    };
     let (mut parts, body) = resp.into_parts();
-    let response_upgrade = upgraded
-        .as_ref()
-        .and_then(|_| parts.headers.get(http::header::UPGRADE).cloned());
+    let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
+    let response_upgrade = if switching {
+        parts.headers.get(http::header::UPGRADE).cloned()
+    } else {
+        None
+    };
     headers::strip_hop_by_hop(&mut parts.headers, response_upgrade);
     for cookie in cookies {
         parts.headers.append(SET_COOKIE, cookie);
     }
-    let (reuse, inflight) = match upgraded {
-        Some((client, upstream)) => {
-            // The target connection now belongs to the tunnel.
+    if switching {
+        // `client::send` accepts 101 only for upgrade requests. The target
+        // connection now belongs to the tunnel.
+        if let (Some(client), Some(upstream)) = (client_upgrade, body.into_upgraded()) {
             tunnel(shared, client, upstream, inflight);
-            (None, None)
         }
-        None => (
-            Some(Reuse {
-                sender,
-                pool: target.pool.clone(),
-                _permit: permit,
-            }),
-            Some(inflight),
-        ),
+        return Response::from_parts(parts, AlbBody::switched());
+    }
+    let reuse = Reuse {
+        pool: target.pool.clone(),
+        _permit: permit,
     };
-    Response::from_parts(parts, AlbBody::upstream(body, reuse, inflight))
+    Response::from_parts(parts, AlbBody::upstream(body, Some(reuse), Some(inflight)))
 }
 
 /// Sends the request to `target` on a pooled connection, or a new one. A
 /// refused connection is retried once on another target of the group
-/// (`target` is updated); a pooled connection that turns out closed before
-/// the request was written is replaced by a new one. Nothing is retried once
-/// the request may have reached a target.
+/// (`target` is updated). A pooled connection the target turns out to have
+/// closed (it failed without a byte of answer) is replaced by a new one when
+/// the request can be replayed: no body, and an idempotent method (RFC 9110
+/// section 9.2.2). Nothing else is retried once the request may have reached
+/// a target.
 async fn send(
-    shared: &Shared,
     tg: &Arc<TargetGroupRoutes>,
     now: Instant,
     target: &mut Arc<Target>,
-    mut req: Request<UpstreamBody>,
+    req: Request<UpstreamBody>,
     add_host: bool,
+    upgrade: bool,
     notes: &mut RequestNotes,
-) -> Result<
-    (
-        Response<Incoming>,
-        SendRequest<UpstreamBody>,
-        OwnedSemaphorePermit,
-        InflightGuard,
-    ),
-    AlbError,
-> {
+) -> Result<(Response<TargetBody>, OwnedSemaphorePermit, InflightGuard), AlbError> {
+    let (mut head, body) = req.into_parts();
+    let replayable = body.is_empty() && head.method.is_idempotent();
+    let mut body = Some(body);
     let mut moved = false;
     let mut fresh = false;
     let mut permit = target.pool.acquire().await;
     loop {
         let pooled = if fresh { None } else { target.pool.take_idle() };
         let reused = pooled.is_some();
-        let mut sender = match pooled {
-            Some(sender) => sender,
-            None => match target.pool.connect(&shared.upstream).await {
-                Ok(sender) => sender,
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => match TargetConn::connect(target.pool.addr()).await {
+                Ok(conn) => conn,
                 Err(e) => {
                     if matches!(e, ConnectError::Io(_)) && !moved {
                         // Nothing was sent: try once more on another target.
@@ -345,69 +338,64 @@ async fn send(
                     tracing::debug!(target = %target.addr, error = %e, "no connection to the target");
                     return Err(match e {
                         ConnectError::Timeout => AlbError::GatewayTimeout,
-                        _ => AlbError::BadGateway,
+                        ConnectError::Io(_) => AlbError::BadGateway,
                     });
                 }
             },
         };
-        if let Err(e) = sender.ready().await {
-            if reused {
-                fresh = true;
-                continue;
-            }
-            tracing::debug!(target = %target.addr, error = %e, "target connection closed");
-            return Err(AlbError::BadGateway);
-        }
         if add_host {
-            req.headers_mut().insert(HOST, target.host.clone());
+            head.headers.insert(HOST, target.host.clone());
         }
         let inflight = InflightGuard::new(&target.stats);
         target.stats.requests.fetch_add(1, Relaxed);
         notes.target(tg, target);
-        match sender.try_send_request(req).await {
-            Ok(resp) => return Ok((resp, sender, permit, inflight)),
-            Err(mut e) => match e.take_message() {
-                // The connection closed before the request was written.
-                Some(back) if reused => {
-                    target.stats.requests.fetch_sub(1, Relaxed);
-                    req = back;
-                    fresh = true;
-                }
-                _ => {
-                    tracing::debug!(target = %target.addr, error = %e.error(), "forward failed");
-                    return Err(AlbError::BadGateway);
-                }
-            },
+        // A replay (only of bodiless requests) sends no body.
+        let attempt_body = body.take().unwrap_or(UpstreamBody::Empty);
+        match client::send(conn, &head, attempt_body, upgrade).await {
+            Ok(resp) => return Ok((resp, permit, inflight)),
+            Err(failed) if failed.unanswered && reused && replayable => {
+                tracing::debug!(target = %target.addr, error = %failed.error,
+                    "pooled target connection was closed; sending on a new one");
+                target.stats.requests.fetch_sub(1, Relaxed);
+                fresh = true;
+            }
+            Err(failed) => {
+                tracing::debug!(target = %target.addr, error = %failed.error, "forward failed");
+                return Err(AlbError::BadGateway);
+            }
         }
     }
 }
 
-/// Copies bytes both ways between an upgraded client and target connection
-/// (WebSocket), until either side closes or the data plane shuts down.
+/// Copies bytes both ways between an upgraded client connection and its
+/// target connection (WebSocket), until either side closes or the data plane
+/// shuts down. `early` is what the target sent right after its 101.
 fn tunnel(
     shared: &Shared,
     client: hyper::upgrade::OnUpgrade,
-    upstream: hyper::upgrade::OnUpgrade,
+    (mut upstream, early): (tokio::net::TcpStream, bytes::Bytes),
     inflight: InflightGuard,
 ) {
+    use tokio::io::AsyncWriteExt;
     let stop = shared.shutdown.clone();
     shared.tasks.spawn(async move {
         let _inflight = inflight;
-        let (client, upstream) = match tokio::join!(client, upstream) {
-            (Ok(c), Ok(u)) => (c, u),
-            (c, u) => {
-                tracing::debug!(
-                    client_ok = c.is_ok(),
-                    target_ok = u.is_ok(),
-                    "upgrade failed"
-                );
+        let client = match client.await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(error = %e, "client upgrade failed");
                 return;
             }
         };
         let mut client = TokioIo::new(client);
-        let mut upstream = TokioIo::new(upstream);
+        let relay = async {
+            if !early.is_empty() {
+                client.write_all(&early).await?;
+            }
+            tokio::io::copy_bidirectional(&mut client, &mut upstream).await
+        };
         tokio::select! {
-            _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+            _ = relay => {}
             _ = stop.cancelled() => {}
         }
     });

@@ -997,3 +997,147 @@ async fn quiet_client_connections_close_and_busy_ones_stay() {
     assert_eq!(b.hits.load(Ordering::SeqCst), 10);
     alb.dataplane.shutdown().await;
 }
+
+/// A target written on raw sockets, for the answers hyper's server never
+/// gives: interim responses, close-delimited bodies, trailers, conflicting
+/// lengths, early answers, and a connection that hangs up on its second
+/// request. Counts the connections that carried a `/t/` request.
+async fn scripted_target(ip: Ipv4Addr) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut served = 0;
+                loop {
+                    let end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        let mut chunk = [0u8; 4096];
+                        match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end);
+                    let path = head.split(' ').nth(1).unwrap_or("").to_string();
+                    if !path.starts_with("/t/") {
+                        // Health checks.
+                        let _ = s
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                            .await;
+                        continue;
+                    }
+                    served += 1;
+                    if served == 1 {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    let answer: &[u8] = match path.as_str() {
+                        "/t/ok" => b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+                        "/t/head" => b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n",
+                        "/t/once" if served > 1 => return, // hang up unanswered
+                        "/t/once" => b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nonce",
+                        "/t/interim" => b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+                        "/t/no-content" => b"HTTP/1.1 204 No Content\r\n\r\n",
+                        "/t/trailers" => b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nx-sum: 5\r\n\r\n",
+                        "/t/conflict" => b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
+                        "/t/http10" | "/t/early" => {
+                            let answer: &[u8] = if path == "/t/http10" {
+                                b"HTTP/1.0 200 OK\r\n\r\nuntil close"
+                            } else {
+                                b"HTTP/1.1 413 Payload Too Large\r\nconnection: close\r\ncontent-length: 3\r\n\r\nbig"
+                            };
+                            let _ = s.write_all(answer).await;
+                            // A lingering close: the rest of the request is
+                            // read and dropped, so the close is not a reset.
+                            let _ = s.shutdown().await;
+                            let mut sink = [0u8; 4096];
+                            while let Ok(Ok(n)) =
+                                tokio::time::timeout(Duration::from_secs(5), s.read(&mut sink)).await
+                            {
+                                if n == 0 {
+                                    break;
+                                }
+                            }
+                            return;
+                        }
+                        _ => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+                    };
+                    if s.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, connections)
+}
+
+#[tokio::test]
+async fn target_connections_are_reused_and_every_framing_is_relayed() {
+    let (addr, connections) = scripted_target(lo(8)).await;
+    let alb = Alb::start(
+        vec![target_group("g", &[addr], &[])],
+        forward(&[("g", 1)]),
+        &[],
+    )
+    .await;
+    for _ in 0..20 {
+        let (status, _, body) = alb.get("/t/ok").await;
+        assert_eq!((status.as_u16(), body.as_str()), (200, "ok"));
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 1, "keep-alive reuse");
+
+    // The pooled connection hangs up on the next request without an answer:
+    // a GET is sent again on a new connection, a POST is not (502).
+    let (status, _, body) = alb.get("/t/once").await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, "once"));
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+    let post = Request::post(format!("http://{}/t/once", alb.addr))
+        .body(Full::default())
+        .unwrap();
+    assert_eq!(alb.send(post).await.0, 502);
+
+    let (status, _, body) = alb.get("/t/interim").await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, "ok"));
+    let head = Request::head(format!("http://{}/t/head", alb.addr))
+        .body(Full::default())
+        .unwrap();
+    let (status, headers, body) = alb.send(head).await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, ""));
+    assert_eq!(headers["content-length"], "2");
+    assert_eq!(alb.get("/t/no-content").await.0, 204);
+    let (status, _, body) = alb.get("/t/http10").await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, "until close"));
+    let (status, _, body) = alb.get("/t/trailers").await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, "abcde"));
+    assert_eq!(alb.get("/t/conflict").await.0, 502);
+
+    // An answer that comes before the request body is taken is relayed.
+    let mut s = TcpStream::connect(alb.addr).await.unwrap();
+    s.write_all(b"POST /t/early HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+        .await
+        .unwrap();
+    s.write_all(&[b'x'; 1000]).await.unwrap();
+    let head = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && s.read_exact(&mut byte).await.is_ok() {
+            head.push(byte[0]);
+        }
+        String::from_utf8_lossy(&head).into_owned()
+    })
+    .await
+    .expect("an answer before the body was sent");
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+
+    let (status, _, body) = alb.get("/t/ok").await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, "ok"));
+    alb.dataplane.shutdown().await;
+}
