@@ -173,7 +173,11 @@ pub async fn send(
             Err(reason) => return Err(malformed(reason)),
         }
     };
+    // RFC 9112 section 6.3: a message with both framings is closed after.
+    let both_framings = resp.headers().contains_key(TRANSFER_ENCODING)
+        && resp.headers().contains_key(CONTENT_LENGTH);
     let reusable = keep_alive
+        && !both_framings
         && write_failed.is_none()
         && !matches!(framing, Framing::UntilClose | Framing::Upgraded);
     Ok(resp.map(|()| TargetBody {
