@@ -86,7 +86,7 @@ pub enum ConnectError {
 pub enum SendError {
     #[error("target connection failed: {0}")]
     Io(#[source] io::Error),
-    #[error("target closed the connection before answering")]
+    #[error("target closed the connection before its response ended")]
     Closed,
     #[error("malformed response from the target: {0}")]
     Malformed(&'static str),
@@ -114,7 +114,7 @@ pub async fn send(
     body: UpstreamBody,
     upgrade: bool,
 ) -> Result<Response<TargetBody>, Failed> {
-    let mut writer = RequestWriter::new(head, body);
+    let mut writer = Some(RequestWriter::new(head, body));
     let mut answered = false;
     // A target may answer and close before taking the whole request (413,
     // say): a failed write ends the writing, and the answer is still read.
@@ -329,7 +329,7 @@ struct RequestWriter {
 }
 
 impl RequestWriter {
-    fn new(head: &http::request::Parts, body: UpstreamBody) -> Option<Self> {
+    fn new(head: &http::request::Parts, body: UpstreamBody) -> Self {
         let mut out = Vec::with_capacity(512);
         out.extend_from_slice(head.method.as_str().as_bytes());
         out.push(b' ');
@@ -364,11 +364,11 @@ impl RequestWriter {
         out.extend_from_slice(b"\r\n");
         let mut queue = std::collections::VecDeque::with_capacity(1);
         queue.push_back(Bytes::from(out));
-        Some(Self {
+        Self {
             queue,
             body: (!body.is_end_stream()).then_some(body),
             chunked,
-        })
+        }
     }
 
     /// Writes what can be written now; ready once the whole request is out.
