@@ -1422,8 +1422,7 @@ impl Tools {
         let mut oha = which("oha");
         if oha.is_none() && s.install && !s.quick {
             println!("xtask: installing oha (cargo install oha --locked; takes a few minutes)");
-            if crate::run(Command::new(crate::cargo()).args(["install", "oha", "--locked"])).is_ok()
-            {
+            if crate::run(crate::cargo().args(["install", "oha", "--locked"])).is_ok() {
                 oha = which("oha");
             }
         }
@@ -1536,7 +1535,7 @@ fn build_emulator(s: &Settings) -> Result<PathBuf> {
         ("perf", "perf")
     };
     println!("xtask: building the emulator (profile {profile})");
-    let mut cmd = Command::new(crate::cargo());
+    let mut cmd = crate::cargo();
     cmd.current_dir(root)
         .args(["build", "-p", "emulator", "--profile", profile]);
     crate::run(&mut cmd)?;

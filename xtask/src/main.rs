@@ -66,7 +66,7 @@ fn main() {
 fn test(cargo_args: &[String]) -> Result<()> {
     check_docker()?;
     sample_image(DEFAULT_TAG)?;
-    let mut cmd = Command::new(cargo());
+    let mut cmd = cargo();
     cmd.current_dir(workspace_root()?).arg("test");
     // cargo ignores `-p` next to `--workspace`, so only add it when the
     // caller did not pick packages.
@@ -122,7 +122,7 @@ fn sample_image(tag: &str) -> Result<()> {
     // it under target/<triple>/, so these RUSTFLAGS do not invalidate the
     // normal (dynamic) build in target/release or target/debug.
     println!("xtask: building static sample-app for {target}");
-    let mut build = Command::new(cargo());
+    let mut build = cargo();
     build
         .current_dir(&root)
         .args([
@@ -196,7 +196,7 @@ fn host_triple() -> Result<String> {
 /// Where cargo puts build output (honours CARGO_TARGET_DIR and config), from
 /// `cargo metadata`.
 fn cargo_target_dir(root: &Path) -> Result<PathBuf> {
-    let out = Command::new(cargo())
+    let out = cargo()
         .current_dir(root)
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .stderr(Stdio::inherit())
@@ -221,8 +221,31 @@ fn workspace_root() -> Result<PathBuf> {
         .context("xtask has no parent directory")
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+/// A `cargo` command for nested builds, without the package variables that
+/// `cargo run` set for this binary (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`,
+/// ...). Build scripts that declare `rerun-if-env-changed` on them (ring's
+/// does) would otherwise see them change between `cargo build` and
+/// `cargo xtask`, and rebuild with everything above them: the bench's `perf`
+/// build started over from its dependencies each time.
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()));
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let set_by_cargo_run = name.starts_with("CARGO_PKG_")
+            || matches!(
+                name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            );
+        if set_by_cargo_run {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
