@@ -256,6 +256,17 @@ impl Alb {
         alb
     }
 
+    /// The usual set-up: one target group `web` of `targets`, forwarded to
+    /// by the listener's default action.
+    async fn forwarding_to(targets: &[SocketAddr]) -> Self {
+        Self::start(
+            vec![target_group("web", targets, &[])],
+            forward(&[("web", 1)]),
+            &[],
+        )
+        .await
+    }
+
     /// Waits until the publisher saw the latest store version.
     async fn wait_published(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -457,12 +468,7 @@ async fn rules_route_by_priority_and_conditions() {
 #[tokio::test]
 async fn adds_forwarding_headers_and_strips_hop_by_hop() {
     let b = backend(lo(2), "a").await;
-    let alb = Alb::start(
-        vec![target_group("web", &[b.addr], &[])],
-        forward(&[("web", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[b.addr]).await;
     let (status, _, body) = alb
         .send(
             Request::get(format!("http://{}/headers", alb.addr))
@@ -569,12 +575,7 @@ async fn garbage_from_target_is_502() {
             let _ = s.write_all(b"this is not http\r\n\r\n").await;
         }
     });
-    let alb = Alb::start(
-        vec![target_group("g", &[addr], &[])],
-        forward(&[("g", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[addr]).await;
     let (status, _, _) = alb.get("/").await;
     assert_eq!(status, 502);
     alb.dataplane.shutdown().await;
@@ -587,12 +588,7 @@ async fn refused_connection_is_retried_on_another_target() {
         let l = std::net::TcpListener::bind((lo(7), 0)).unwrap();
         l.local_addr().unwrap()
     };
-    let alb = Alb::start(
-        vec![target_group("web", &[b.addr, dead], &[])],
-        forward(&[("web", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[b.addr, dead]).await;
     for _ in 0..20 {
         let (status, _, _) = alb.get("/").await;
         assert_eq!(status, 200);
@@ -605,12 +601,7 @@ async fn refused_connection_is_retried_on_another_target() {
 async fn draining_unhealthy_and_fail_open() {
     let a = backend(lo(2), "a").await;
     let b = backend(lo(3), "b").await;
-    let alb = Alb::start(
-        vec![target_group("web", &[a.addr, b.addr], &[])],
-        forward(&[("web", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[a.addr, b.addr]).await;
     let web = tg_arn("web");
     // b drains: no new requests.
     alb.update(|e| {
@@ -740,12 +731,7 @@ async fn lb_cookie_stickiness() {
 #[tokio::test]
 async fn streams_large_chunked_bodies_both_ways() {
     let b = backend(lo(2), "a").await;
-    let alb = Alb::start(
-        vec![target_group("web", &[b.addr], &[])],
-        forward(&[("web", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[b.addr]).await;
     // 8 MiB in 64 KiB chunks, sent chunked (no Content-Length).
     let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
     let frames = futures::stream::iter(
@@ -767,12 +753,7 @@ async fn streams_large_chunked_bodies_both_ways() {
 #[tokio::test]
 async fn upgrade_tunnels_bytes_both_ways() {
     let b = backend(lo(2), "a").await;
-    let alb = Alb::start(
-        vec![target_group("web", &[b.addr], &[])],
-        forward(&[("web", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[b.addr]).await;
     let mut s = TcpStream::connect(alb.addr).await.unwrap();
     s.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
         .await
@@ -805,12 +786,7 @@ async fn upgrade_tunnels_bytes_both_ways() {
 #[tokio::test]
 async fn malformed_requests_get_400_and_nothing_is_forwarded() {
     let b = backend(lo(2), "a").await;
-    let alb = Alb::start(
-        vec![target_group("web", &[b.addr], &[])],
-        forward(&[("web", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[b.addr]).await;
     let out = raw(
         alb.addr,
         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
@@ -841,12 +817,7 @@ async fn malformed_requests_get_400_and_nothing_is_forwarded() {
 #[tokio::test]
 async fn client_disconnecting_mid_request_releases_the_target() {
     let b = backend(lo(2), "a").await;
-    let alb = Alb::start(
-        vec![target_group("web", &[b.addr], &[])],
-        forward(&[("web", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[b.addr]).await;
     let mut s = TcpStream::connect(alb.addr).await.unwrap();
     s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial")
         .await
@@ -876,12 +847,7 @@ async fn client_disconnecting_mid_request_releases_the_target() {
 #[tokio::test]
 async fn closing_a_listener_frees_its_port_and_bind_errors_surface() {
     let b = backend(lo(2), "a").await;
-    let alb = Alb::start(
-        vec![target_group("web", &[b.addr], &[])],
-        forward(&[("web", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[b.addr]).await;
     // The port is taken: a second listener on it fails.
     let err = alb.dataplane.open_listener("other", alb.addr).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
@@ -906,12 +872,7 @@ async fn closing_a_listener_frees_its_port_and_bind_errors_surface() {
 #[tokio::test]
 async fn host_routed_requests_on_the_control_port() {
     let b = backend(lo(2), "a").await;
-    let alb = Alb::start(
-        vec![target_group("web", &[b.addr], &[])],
-        forward(&[("web", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[b.addr]).await;
     let req = Request::get("/anything?x=1")
         .header("host", format!("{DNS}:4566"))
         .body(axum::body::Body::empty())
@@ -943,12 +904,7 @@ async fn quiet_client_connections_close_and_busy_ones_stay() {
     // time_scale 0.1: the 60 s header-read timeout is 6 s here, so the
     // watchdog looks every 3 s and closes a quiet connection after 6-9 s.
     let b = backend(lo(2), "a").await;
-    let alb = Alb::start(
-        vec![target_group("web", &[b.addr], &[])],
-        forward(&[("web", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[b.addr]).await;
 
     let busy = async {
         let stream = TcpStream::connect(alb.addr).await.unwrap();
@@ -1082,12 +1038,7 @@ async fn scripted_target(ip: Ipv4Addr) -> (SocketAddr, Arc<AtomicUsize>) {
 #[tokio::test]
 async fn target_connections_are_reused_and_every_framing_is_relayed() {
     let (addr, connections) = scripted_target(lo(8)).await;
-    let alb = Alb::start(
-        vec![target_group("g", &[addr], &[])],
-        forward(&[("g", 1)]),
-        &[],
-    )
-    .await;
+    let alb = Alb::forwarding_to(&[addr]).await;
     for _ in 0..20 {
         let (status, _, body) = alb.get("/t/ok").await;
         assert_eq!((status.as_u16(), body.as_str()), (200, "ok"));
