@@ -102,9 +102,10 @@ enum Kind {
     Upstream {
         /// Owns the connection the body arrives on.
         body: TargetBody,
-        /// Where the connection goes back once the exchange is complete.
+        /// Where the connection goes back once the exchange is complete;
+        /// taken when it does.
         reuse: Option<Reuse>,
-        _inflight: Option<InflightGuard>,
+        _inflight: InflightGuard,
     },
 }
 
@@ -142,15 +143,11 @@ impl AlbBody {
         }
     }
 
-    pub fn upstream(
-        body: TargetBody,
-        reuse: Option<Reuse>,
-        inflight: Option<InflightGuard>,
-    ) -> Self {
+    pub fn upstream(body: TargetBody, reuse: Reuse, inflight: InflightGuard) -> Self {
         Self {
             kind: Kind::Upstream {
                 body,
-                reuse,
+                reuse: Some(reuse),
                 _inflight: inflight,
             },
         }

@@ -120,16 +120,8 @@ pub async fn send(
     // say): a failed write ends the writing, and the answer is still read.
     let mut write_failed = None;
     let parsed = std::future::poll_fn(|cx| {
-        if let Some(w) = &mut writer {
-            match w.poll_write(cx, &mut conn.stream) {
-                Poll::Ready(Ok(())) => writer = None,
-                Poll::Ready(Err(SendError::Io(e))) => {
-                    writer = None;
-                    write_failed = Some(e);
-                }
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => {}
-            }
+        if let Some(e) = drive_writer(&mut writer, cx, &mut conn.stream)? {
+            write_failed = Some(e);
         }
         poll_response_head(cx, &mut conn, &mut answered)
     })
@@ -254,17 +246,42 @@ fn poll_response_head(
                 Err(_) => return Poll::Ready(Err(SendError::Malformed("unparsable head"))),
             }
         }
-        match ready!(poll_read_more(cx, conn)) {
-            Ok(0) => return Poll::Ready(Err(SendError::Closed)),
-            Ok(_) => {}
-            Err(e) => return Poll::Ready(Err(SendError::Io(e))),
+        if !ready!(poll_fill(cx, conn))? {
+            return Poll::Ready(Err(SendError::Closed));
         }
     }
 }
 
-fn poll_read_more(cx: &mut Context<'_>, conn: &mut TargetConn) -> Poll<io::Result<usize>> {
+/// Reads more into the connection's buffer: `false` at end of stream.
+fn poll_fill(cx: &mut Context<'_>, conn: &mut TargetConn) -> Poll<Result<bool, SendError>> {
     conn.read_buf.reserve(READ_CHUNK);
     tokio_util::io::poll_read_buf(Pin::new(&mut conn.stream), cx, &mut conn.read_buf)
+        .map(|read| read.map(|n| n > 0).map_err(SendError::Io))
+}
+
+/// Writes as much of the request as it can, if any is left; `writer` goes
+/// when done. A failed write also ends the writing, and is returned rather
+/// than raised: the target stopped reading, and its answer still counts. A
+/// failed request body is an error.
+fn drive_writer(
+    writer: &mut Option<RequestWriter>,
+    cx: &mut Context<'_>,
+    stream: &mut TcpStream,
+) -> Result<Option<io::Error>, SendError> {
+    let Some(w) = writer else {
+        return Ok(None);
+    };
+    match w.poll_write(cx, stream) {
+        Poll::Pending => Ok(None),
+        Poll::Ready(done) => {
+            *writer = None;
+            match done {
+                Ok(()) => Ok(None),
+                Err(SendError::Io(e)) => Ok(Some(e)),
+                Err(e) => Err(e),
+            }
+        }
+    }
 }
 
 /// RFC 9112 section 9.3: HTTP/1.1 stays open unless `close`; HTTP/1.0 only
@@ -493,25 +510,16 @@ impl TargetBody {
         Some((conn.stream, conn.read_buf.freeze()))
     }
 
-    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, SendError>>> {
+    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Frame<Bytes>>, SendError>> {
         let Some(conn) = &mut self.conn else {
-            return Poll::Ready(None);
+            return Poll::Ready(Ok(None));
         };
-        if let Some(writer) = &mut self.writer {
-            match writer.poll_write(cx, &mut conn.stream) {
-                Poll::Ready(Ok(())) => self.writer = None,
-                // The target stopped reading the request; its answer counts.
-                Poll::Ready(Err(SendError::Io(_))) => {
-                    self.writer = None;
-                    self.reusable = false;
-                }
-                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
-                Poll::Pending => {}
-            }
+        if drive_writer(&mut self.writer, cx, &mut conn.stream)?.is_some() {
+            self.reusable = false;
         }
         loop {
             match self.framing {
-                Framing::Done | Framing::Upgraded => return Poll::Ready(None),
+                Framing::Done | Framing::Upgraded => return Poll::Ready(Ok(None)),
                 Framing::Length(left) => {
                     if !conn.read_buf.is_empty() {
                         let n = conn
@@ -524,51 +532,41 @@ impl TargetBody {
                         } else {
                             Framing::Length(left)
                         };
-                        return Poll::Ready(Some(Ok(Frame::data(
-                            conn.read_buf.split_to(n).freeze(),
-                        ))));
+                        let data = conn.read_buf.split_to(n).freeze();
+                        return Poll::Ready(Ok(Some(Frame::data(data))));
                     }
-                    match ready!(poll_read_more(cx, conn)) {
-                        Ok(0) => return Poll::Ready(Some(Err(SendError::Closed))),
-                        Ok(_) => {}
-                        Err(e) => return Poll::Ready(Some(Err(SendError::Io(e)))),
+                    if !ready!(poll_fill(cx, conn))? {
+                        return Poll::Ready(Err(SendError::Closed));
                     }
                 }
                 Framing::UntilClose => {
                     if !conn.read_buf.is_empty() {
                         let data = conn.read_buf.split().freeze();
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                        return Poll::Ready(Ok(Some(Frame::data(data))));
                     }
-                    match ready!(poll_read_more(cx, conn)) {
-                        Ok(0) => {
-                            self.framing = Framing::Done;
-                            return Poll::Ready(None);
-                        }
-                        Ok(_) => {}
-                        Err(e) => return Poll::Ready(Some(Err(SendError::Io(e)))),
+                    if !ready!(poll_fill(cx, conn))? {
+                        self.framing = Framing::Done;
+                        return Poll::Ready(Ok(None));
                     }
                 }
                 Framing::Chunked(state) => {
-                    match decode_chunked(state, &mut conn.read_buf) {
-                        Ok(Decoded::Data(next, data)) => {
+                    match decode_chunked(state, &mut conn.read_buf).map_err(SendError::Malformed)? {
+                        Decoded::Data(next, data) => {
                             self.framing = Framing::Chunked(next);
-                            return Poll::Ready(Some(Ok(Frame::data(data))));
+                            return Poll::Ready(Ok(Some(Frame::data(data))));
                         }
-                        Ok(Decoded::State(next)) => {
+                        Decoded::State(next) => {
                             self.framing = Framing::Chunked(next);
                             continue;
                         }
-                        Ok(Decoded::End(trailers)) => {
+                        Decoded::End(trailers) => {
                             self.framing = Framing::Done;
-                            return Poll::Ready(trailers.map(|t| Ok(Frame::trailers(t))));
+                            return Poll::Ready(Ok(trailers.map(Frame::trailers)));
                         }
-                        Ok(Decoded::NeedMore) => {}
-                        Err(reason) => return Poll::Ready(Some(Err(SendError::Malformed(reason)))),
+                        Decoded::NeedMore => {}
                     }
-                    match ready!(poll_read_more(cx, conn)) {
-                        Ok(0) => return Poll::Ready(Some(Err(SendError::Closed))),
-                        Ok(_) => {}
-                        Err(e) => return Poll::Ready(Some(Err(SendError::Io(e)))),
+                    if !ready!(poll_fill(cx, conn))? {
+                        return Poll::Ready(Err(SendError::Closed));
                     }
                 }
             }
@@ -661,7 +659,7 @@ impl Body for TargetBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, SendError>>> {
         let this = self.get_mut();
-        let polled = this.poll_body(cx);
+        let polled = this.poll_body(cx).map(Result::transpose);
         if let Poll::Ready(Some(Err(_))) = &polled {
             // Broken mid-message: never reused, and no second error.
             this.conn = None;

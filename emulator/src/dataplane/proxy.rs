@@ -290,7 +290,7 @@ async fn forward(
         pool: target.pool.clone(),
         _permit: permit,
     };
-    Response::from_parts(parts, AlbBody::upstream(body, Some(reuse), Some(inflight)))
+    Response::from_parts(parts, AlbBody::upstream(body, reuse, inflight))
 }
 
 /// Sends the request to `target` on a pooled connection, or a new one. A
