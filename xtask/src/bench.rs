@@ -241,6 +241,7 @@ fn data_plane(s: &Settings) -> Result<String> {
     }
 
     let wrk = &tools.wrk;
+    let cpus_at_start = cpu_times();
     println!("xtask: warm-up ({} s each)", s.warmup);
     for c in &contenders {
         run_wrk(wrk, &c.url, s.connections, s.warmup, &tmp)?;
@@ -300,6 +301,16 @@ fn data_plane(s: &Settings) -> Result<String> {
     } else {
         None
     };
+    let steal = match (cpus_at_start, cpu_times()) {
+        (Some(a), Some(b)) => Some(steal_share(&a, &b)),
+        _ => None,
+    };
+    if let Some(steal) = steal {
+        println!(
+            "xtask: hypervisor steal during the load runs: {:.1} %",
+            steal * 100.0
+        );
+    }
 
     let mut report = String::new();
     writeln!(report, "## Data plane").unwrap();
@@ -316,6 +327,17 @@ fn data_plane(s: &Settings) -> Result<String> {
     )
     .unwrap();
     writeln!(report).unwrap();
+    if let Some(steal) = steal {
+        // On a virtual machine, time taken by its neighbours: the rounds
+        // spread more the higher it is.
+        writeln!(
+            report,
+            "Hypervisor steal during the load runs: {:.1} % of both CPUs' time (`steal` in /proc/stat).",
+            steal * 100.0
+        )
+        .unwrap();
+        writeln!(report).unwrap();
+    }
     if s.quick {
         writeln!(
             report,
@@ -1773,8 +1795,17 @@ fn tail(path: &Path, lines: usize) -> String {
 // ---------------------------------------------------------------------------
 // /proc, signals, limits
 
-/// Per CPU: (busy, total) clock ticks since boot, from /proc/stat.
-fn cpu_times() -> Option<Vec<(u64, u64)>> {
+/// One CPU's clock ticks since boot, from /proc/stat.
+struct CpuTicks {
+    /// Everything but idle and iowait (steal included).
+    busy: u64,
+    /// Time the hypervisor gave to other guests while this one wanted to run.
+    steal: u64,
+    total: u64,
+}
+
+/// Per CPU, from /proc/stat.
+fn cpu_times() -> Option<Vec<CpuTicks>> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let mut out = Vec::new();
     for line in stat.lines() {
@@ -1790,17 +1821,37 @@ fn cpu_times() -> Option<Vec<(u64, u64)>> {
             .filter_map(|x| x.parse().ok())
             .collect();
         // user nice system idle iowait irq softirq steal...
+        let field = |i: usize| v.get(i).copied().unwrap_or(0);
         let total: u64 = v.iter().take(8).sum();
-        let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
-        out.push((total - idle, total));
+        out.push(CpuTicks {
+            busy: total - field(3) - field(4),
+            steal: field(7),
+            total,
+        });
     }
     Some(out)
 }
 
-fn busy_share(before: &[(u64, u64)], after: &[(u64, u64)], cpu: usize) -> f64 {
+fn busy_share(before: &[CpuTicks], after: &[CpuTicks], cpu: usize) -> f64 {
     match (before.get(cpu), after.get(cpu)) {
-        (Some(a), Some(b)) if b.1 > a.1 => (b.0 - a.0) as f64 / (b.1 - a.1) as f64,
+        (Some(a), Some(b)) if b.total > a.total => {
+            (b.busy - a.busy) as f64 / (b.total - a.total) as f64
+        }
         _ => 0.0,
+    }
+}
+
+/// Steal's share of all CPUs' time between two readings.
+fn steal_share(before: &[CpuTicks], after: &[CpuTicks]) -> f64 {
+    let (mut steal, mut total) = (0, 0);
+    for (a, b) in before.iter().zip(after) {
+        steal += b.steal.saturating_sub(a.steal);
+        total += b.total.saturating_sub(a.total);
+    }
+    if total == 0 {
+        0.0
+    } else {
+        steal as f64 / total as f64
     }
 }
 
@@ -2026,6 +2077,17 @@ fn xml_all(xml: &str, tag: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steal_is_a_share_of_every_cpus_time() {
+        let ticks = |busy, steal, total| CpuTicks { busy, steal, total };
+        let before = [ticks(10, 0, 100), ticks(10, 5, 100)];
+        // 100 ticks more on each CPU; 2 and 8 of them stolen.
+        let after = [ticks(60, 2, 200), ticks(90, 13, 200)];
+        assert!((steal_share(&before, &after) - 0.05).abs() < 1e-9);
+        assert!((busy_share(&before, &after, 1) - 0.8).abs() < 1e-9);
+        assert_eq!(steal_share(&before, &before), 0.0);
+    }
 
     #[test]
     fn parses_wrk_output() {
