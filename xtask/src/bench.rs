@@ -301,10 +301,9 @@ fn data_plane(s: &Settings) -> Result<String> {
     } else {
         None
     };
-    let steal = match (cpus_at_start, cpu_times()) {
-        (Some(a), Some(b)) => Some(steal_share(&a, &b)),
-        _ => None,
-    };
+    let steal = cpus_at_start
+        .zip(cpu_times())
+        .map(|(start, end)| steal_share(&start, &end));
     if let Some(steal) = steal {
         println!(
             "xtask: hypervisor steal during the load runs: {:.1} %",
