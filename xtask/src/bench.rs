@@ -7,6 +7,8 @@
 //!   `direct` (one backend, no proxy), `alb` (this emulator, one tokio worker,
 //!   configured through the ELBv2 Query API), `nginx` (`worker_processes 1`,
 //!   upstream keep-alive) and `haproxy` (`nbthread 1`, `http-reuse safe`).
+//!   nginx and HAProxy add the same forwarding headers as the ALB, so all
+//!   three do the same job (`--minimal-peers` leaves them out).
 //! - Proxies run on CPU 0, the load generator and the backends on CPU 1.
 //! - Load: `wrk` closed-loop for maximum requests/s, then `oha` open-loop at a
 //!   fixed rate for honest tail latency; a warm-up, then interleaved rounds.
@@ -75,6 +77,11 @@ pub struct BenchArgs {
     /// Skip the extra checks (10k connections, ten rules, health checks).
     #[arg(long, global = true)]
     no_extras: bool,
+    /// Run nginx and HAProxy with performance.md's minimal configs, which
+    /// leave out the four headers the ALB adds to every request. By
+    /// default they add them too, so all three do the same job.
+    #[arg(long, global = true)]
+    minimal_peers: bool,
     /// Never install missing tools (apt-get, cargo install).
     #[arg(long, global = true)]
     no_install: bool,
@@ -120,6 +127,8 @@ struct Settings {
     rate: Option<u64>,
     quick: bool,
     extras: bool,
+    /// The peers skip the forwarding headers (see [`PEER_JOB`]).
+    minimal_peers: bool,
     install: bool,
     tasks: usize,
     /// Client connections of the many-connections check.
@@ -146,6 +155,7 @@ impl Settings {
             rate: args.rate,
             quick,
             extras: !args.no_extras,
+            minimal_peers: args.minimal_peers,
             install: !args.no_install,
             tasks: args.tasks.unwrap_or(if quick { 3 } else { 20 }).max(1),
             many_connections: if quick { 1000 } else { 10_000 },
@@ -213,7 +223,7 @@ fn data_plane(s: &Settings) -> Result<String> {
     match &tools.nginx {
         Some(bin) => {
             let port = free_port()?;
-            let p = start_nginx(bin, &tmp, port, &backends)?;
+            let p = start_nginx(bin, &tmp, port, &backends, s.minimal_peers)?;
             contenders.push(Contender::new("nginx", url(port), Some(p.pid())));
             _peers.push(p);
         }
@@ -222,7 +232,7 @@ fn data_plane(s: &Settings) -> Result<String> {
     match &tools.haproxy {
         Some(bin) => {
             let port = free_port()?;
-            let p = start_haproxy(bin, &tmp, port, &backends)?;
+            let p = start_haproxy(bin, &tmp, port, &backends, s.minimal_peers)?;
             contenders.push(Contender::new("haproxy", url(port), Some(p.pid())));
             _peers.push(p);
         }
@@ -237,6 +247,12 @@ fn data_plane(s: &Settings) -> Result<String> {
                 c.url,
                 tail(&log, 20)
             );
+        }
+    }
+
+    for c in contenders.iter().filter(|c| c.pid.is_some()) {
+        if !(s.minimal_peers && matches!(c.name, "nginx" | "haproxy")) {
+            check_same_job(c)?;
         }
     }
 
@@ -325,6 +341,14 @@ fn data_plane(s: &Settings) -> Result<String> {
         s.targets, s.connections, s.duration, s.rounds, s.warmup
     )
     .unwrap();
+    writeln!(report).unwrap();
+    let job = if s.minimal_peers {
+        "nginx and HAProxy run performance.md's minimal configs (`--minimal-peers`): \
+         they do not add the four headers the ALB adds to every request."
+    } else {
+        PEER_JOB
+    };
+    writeln!(report, "{job}").unwrap();
     writeln!(report).unwrap();
     if let Some(steal) = steal {
         // On a virtual machine, time taken by its neighbours: the rounds
@@ -1052,7 +1076,45 @@ impl Emulator {
 // ---------------------------------------------------------------------------
 // Peers
 
-fn start_nginx(bin: &Path, tmp: &TempDir, port: u16, backends: &Backends) -> Result<Proc> {
+/// What the peers do by default, as the report says it.
+const PEER_JOB: &str = "Same job: like the ALB, nginx and HAProxy add `X-Forwarded-For`, \
+    `X-Forwarded-Proto`, `X-Forwarded-Port` and an `X-Amzn-Trace-Id` to every request \
+    (`--minimal-peers` leaves them out).";
+
+/// The headers the ALB adds to every request, and so the peers too unless
+/// `--minimal-peers`.
+const FORWARDING_HEADERS: [&str; 4] = [
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-amzn-trace-id",
+];
+
+/// Fails unless the backend sees every one of [`FORWARDING_HEADERS`] on a
+/// request through `c` (sample-app's `/echo` answers with the headers it
+/// got): no contender may do less than the others.
+fn check_same_job(c: &Contender) -> Result<()> {
+    let (addr, path) = split_url(&c.url)?;
+    let (status, body) = http_request(addr, "GET", &format!("{path}echo"), &[], b"")?;
+    let seen: Value = serde_json::from_str(&body)
+        .with_context(|| format!("{}: /echo answered {status}: {body}", c.name))?;
+    let missing: Vec<&str> = FORWARDING_HEADERS
+        .into_iter()
+        .filter(|h| seen["headers"][h].as_str().is_none())
+        .collect();
+    if !missing.is_empty() {
+        bail!("{} does not add {missing:?} to requests: {body}", c.name);
+    }
+    Ok(())
+}
+
+fn start_nginx(
+    bin: &Path,
+    tmp: &TempDir,
+    port: u16,
+    backends: &Backends,
+    minimal: bool,
+) -> Result<Proc> {
     let dir = tmp.path.join("nginx");
     std::fs::create_dir_all(&dir)?;
     let servers: String = backends
@@ -1060,6 +1122,17 @@ fn start_nginx(bin: &Path, tmp: &TempDir, port: u16, backends: &Backends) -> Res
         .iter()
         .map(|ip| format!("    server {ip}:{BACKEND_PORT};\n"))
         .collect();
+    // The ALB's trace id is `Root=1-<8 hex: time>-<24 hex>`; nginx's
+    // `$request_id` is 32 random hex digits, the same length but one dash.
+    let alb_headers = if minimal {
+        ""
+    } else {
+        r#"
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Port $server_port;
+      proxy_set_header X-Amzn-Trace-Id "Root=1-$request_id";"#
+    };
     let d = dir.display();
     let nofile = nofile_limit();
     let half = nofile / 2;
@@ -1090,7 +1163,7 @@ http {{
       proxy_pass http://backends;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_set_header Host $host;
+      proxy_set_header Host $host;{alb_headers}
     }}
   }}
 }}
@@ -1108,7 +1181,13 @@ http {{
     Proc::spawn("nginx", &mut cmd, &dir.join("stdout.log"))
 }
 
-fn start_haproxy(bin: &Path, tmp: &TempDir, port: u16, backends: &Backends) -> Result<Proc> {
+fn start_haproxy(
+    bin: &Path,
+    tmp: &TempDir,
+    port: u16,
+    backends: &Backends,
+    minimal: bool,
+) -> Result<Proc> {
     let dir = tmp.path.join("haproxy");
     std::fs::create_dir_all(&dir)?;
     let servers: String = backends
@@ -1119,6 +1198,16 @@ fn start_haproxy(bin: &Path, tmp: &TempDir, port: u16, backends: &Backends) -> R
             format!("    server s{i} {ip}:{BACKEND_PORT} check inter 2s fall 2 rise 2\n")
         })
         .collect();
+    // The trace id in the ALB's format: 8 hex digits of time, 24 random.
+    let alb_headers = if minimal {
+        ""
+    } else {
+        r#"
+    option forwardfor
+    http-request set-header X-Forwarded-Proto http
+    http-request set-header X-Forwarded-Port %[dst_port]
+    http-request set-header X-Amzn-Trace-Id Root=1-%[date,hex,lower,bytes(8,8)]-%[rand,hex,lower,bytes(8,8)]%[rand,hex,lower,bytes(8,8)]%[rand,hex,lower,bytes(8,8)]"#
+    };
     // Each client connection may need a server one too.
     let maxconn = nofile_limit() / 2 - 100;
     let conf = format!(
@@ -1132,7 +1221,7 @@ defaults
     timeout server 60s
     http-reuse safe
 frontend fe
-    bind 127.0.0.1:{port}
+    bind 127.0.0.1:{port}{alb_headers}
     default_backend be
 backend be
     balance roundrobin
@@ -1964,11 +2053,15 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn wait_http_ok(url: &str, limit: Duration) -> Result<()> {
+/// The address and path of an `http://IP:PORT/...` URL.
+fn split_url(url: &str) -> Result<(SocketAddr, String)> {
     let rest = url.strip_prefix("http://").context("http URL")?;
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let addr: SocketAddr = host.parse()?;
-    let path = format!("/{path}");
+    Ok((host.parse()?, format!("/{path}")))
+}
+
+fn wait_http_ok(url: &str, limit: Duration) -> Result<()> {
+    let (addr, path) = split_url(url)?;
     let deadline = Instant::now() + limit;
     loop {
         check_interrupted()?;
