@@ -127,7 +127,7 @@ struct Settings {
     rate: Option<u64>,
     quick: bool,
     extras: bool,
-    /// The peers skip the forwarding headers (see [`PEER_JOB`]).
+    /// The peers skip the forwarding headers (see [`FORWARDING_HEADERS`]).
     minimal_peers: bool,
     install: bool,
     tasks: usize,
@@ -220,23 +220,21 @@ fn data_plane(s: &Settings) -> Result<String> {
     };
     let mut _peers: Vec<Proc> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
-    match &tools.nginx {
-        Some(bin) => {
-            let port = free_port()?;
-            let p = start_nginx(bin, &tmp, port, &backends, s.minimal_peers)?;
-            contenders.push(Contender::new("nginx", url(port), Some(p.pid())));
-            _peers.push(p);
+    type StartPeer = fn(&Path, &TempDir, u16, &Backends, bool) -> Result<Proc>;
+    let peers: [(&'static str, &Option<PathBuf>, StartPeer); 2] = [
+        ("nginx", &tools.nginx, start_nginx),
+        ("haproxy", &tools.haproxy, start_haproxy),
+    ];
+    for (name, bin, start) in peers {
+        match bin {
+            Some(bin) => {
+                let port = free_port()?;
+                let p = start(bin, &tmp, port, &backends, s.minimal_peers)?;
+                contenders.push(Contender::new(name, url(port), Some(p.pid())));
+                _peers.push(p);
+            }
+            None => skipped.push(name.into()),
         }
-        None => skipped.push("nginx".into()),
-    }
-    match &tools.haproxy {
-        Some(bin) => {
-            let port = free_port()?;
-            let p = start_haproxy(bin, &tmp, port, &backends, s.minimal_peers)?;
-            contenders.push(Contender::new("haproxy", url(port), Some(p.pid())));
-            _peers.push(p);
-        }
-        None => skipped.push("haproxy".into()),
     }
     for c in &contenders {
         if let Err(e) = wait_http_ok(&c.url, Duration::from_secs(30)) {
@@ -346,7 +344,9 @@ fn data_plane(s: &Settings) -> Result<String> {
         "nginx and HAProxy run performance.md's minimal configs (`--minimal-peers`): \
          they do not add the four headers the ALB adds to every request."
     } else {
-        PEER_JOB
+        "Same job: like the ALB, nginx and HAProxy add `X-Forwarded-For`, \
+         `X-Forwarded-Proto`, `X-Forwarded-Port` and an `X-Amzn-Trace-Id` to every request \
+         (`--minimal-peers` leaves them out)."
     };
     writeln!(report, "{job}").unwrap();
     writeln!(report).unwrap();
@@ -1075,11 +1075,6 @@ impl Emulator {
 
 // ---------------------------------------------------------------------------
 // Peers
-
-/// What the peers do by default, as the report says it.
-const PEER_JOB: &str = "Same job: like the ALB, nginx and HAProxy add `X-Forwarded-For`, \
-    `X-Forwarded-Proto`, `X-Forwarded-Port` and an `X-Amzn-Trace-Id` to every request \
-    (`--minimal-peers` leaves them out).";
 
 /// The headers the ALB adds to every request, and so the peers too unless
 /// `--minimal-peers`.
