@@ -73,10 +73,13 @@ fn main() {
         // No runtime needed: a blocking one-shot probe keeps the exit path simple.
         std::process::exit(healthcheck(port));
     }
+    // Tasks are small: two workers are plenty and keep the footprint low
+    // when a test starts many containers. A container held to one CPU
+    // (`--cpuset-cpus`, as in the benchmark) gets one, since a second worker
+    // on that CPU would only wake up and switch with the first.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(2));
     let rt = tokio::runtime::Builder::new_multi_thread()
-        // Tasks are small; two workers are plenty and keep the footprint low
-        // when a test starts many containers.
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .expect("tokio runtime");
@@ -140,14 +143,16 @@ async fn serve(port: u16) -> std::io::Result<()> {
                 let _ = stream.set_nodelay(true);
                 // The address the request arrived on is what tells tasks apart
                 // behind the load balancer (each task has its own ENI address).
-                let local_ip = stream
+                let local_ip: Arc<str> = stream
                     .local_addr()
                     .map(|a| a.ip().to_canonical())
-                    .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+                    .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+                    .to_string()
+                    .into();
                 let app = app.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
-                        handle(app.clone(), local_ip, req)
+                        handle(app.clone(), local_ip.clone(), req)
                     });
                     // Errors here are client resets and the like; nothing to do.
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -160,15 +165,27 @@ async fn serve(port: u16) -> std::io::Result<()> {
     }
 }
 
+/// `GET /`'s answer. Fields in alphabetical order, as the answer has always
+/// had them.
+#[derive(serde::Serialize)]
+struct Whoami<'a> {
+    hostname: &'a str,
+    ip: &'a str,
+    port: u16,
+    requests: u64,
+    version: &'a str,
+}
+
 async fn handle(
     app: Arc<App>,
-    local_ip: IpAddr,
+    local_ip: Arc<str>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let args = parse_query(&query);
+    // A clone of the URI shares its bytes: no copy per request.
+    let uri = req.uri().clone();
+    let path = uri.path();
+    let args = parse_query(uri.query().unwrap_or(""));
 
     // Health probes arrive on a timer; counting them would make `requests`
     // depend on timing rather than on what a test sent.
@@ -176,7 +193,7 @@ async fn handle(
         app.requests.fetch_add(1, Ordering::Relaxed);
     }
 
-    let resp = match (&method, path.as_str()) {
+    let resp = match (&method, path) {
         (_, "/health") => {
             if app.healthy.load(Ordering::Relaxed) {
                 text(StatusCode::OK, "ok\n")
@@ -188,13 +205,13 @@ async fn handle(
             delay(&app, &args).await;
             json_response(
                 StatusCode::OK,
-                &json!({
-                    "ip": local_ip.to_string(),
-                    "hostname": app.hostname,
-                    "version": app.version,
-                    "requests": app.requests.load(Ordering::Relaxed),
-                    "port": app.port,
-                }),
+                &Whoami {
+                    hostname: &app.hostname,
+                    ip: &local_ip,
+                    port: app.port,
+                    requests: app.requests.load(Ordering::Relaxed),
+                    version: &app.version,
+                },
             )
         }
         (_, "/echo") => echo(&app, req, &args).await,
@@ -462,7 +479,7 @@ fn text(status: StatusCode, body: &str) -> Response<Body> {
     r
 }
 
-fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
+fn json_response(status: StatusCode, v: &impl serde::Serialize) -> Response<Body> {
     let mut body = serde_json::to_vec(v).expect("JSON values serialize");
     body.push(b'\n');
     let mut r = Response::new(BodyExt::boxed(Full::new(Bytes::from(body))));
@@ -640,6 +657,21 @@ mod tests {
         );
         assert_eq!(parse_status_line(b"garbage\r\n"), None);
         assert_eq!(parse_status_line(b""), None);
+    }
+
+    #[test]
+    fn whoami_keeps_its_json_shape() {
+        let v = Whoami {
+            hostname: "h",
+            ip: "10.0.0.2",
+            port: 8080,
+            requests: 7,
+            version: "v1",
+        };
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"hostname":"h","ip":"10.0.0.2","port":8080,"requests":7,"version":"v1"}"#
+        );
     }
 
     #[test]
