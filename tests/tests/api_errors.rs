@@ -235,7 +235,7 @@ async fn fargate_rules_and_unknown_ids_follow_aws() {
         .send()
         .await
         .unwrap();
-    assert_eq!(families.families(), &[family.clone()]);
+    assert_eq!(families.families(), std::slice::from_ref(&family));
     let arn = format!("{family}:1");
     emu.ecs
         .deregister_task_definition()

@@ -750,6 +750,12 @@ fn target_not_found(key: &TargetKey) -> ScalingError {
     ))
 }
 
+impl From<ScalingError> for crate::protocol::json::JsonError {
+    fn from(e: ScalingError) -> Self {
+        Self::client(e.code, e.message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -938,11 +944,5 @@ mod tests {
             .unwrap_err()
             .message
             .contains("load balancer that does not exist"));
-    }
-}
-
-impl From<ScalingError> for crate::protocol::json::JsonError {
-    fn from(e: ScalingError) -> Self {
-        Self::client(e.code, e.message)
     }
 }

@@ -684,6 +684,12 @@ impl LogGroup {
     }
 }
 
+impl From<LogsError> for crate::protocol::json::JsonError {
+    fn from(e: LogsError) -> Self {
+        Self::client(e.code, e.message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -943,11 +949,5 @@ mod tests {
         let page = group.filter(&query);
         assert_eq!(page.events.len(), 1, "both bounds inclusive");
         assert_eq!(page.searched, ["c"]);
-    }
-}
-
-impl From<LogsError> for crate::protocol::json::JsonError {
-    fn from(e: LogsError) -> Self {
-        Self::client(e.code, e.message)
     }
 }

@@ -59,8 +59,9 @@ pub fn normalize_memory(value: &str) -> Option<u32> {
 /// Whether `cpu` units with `memory` MiB is a Fargate size (aws-semantics C2).
 pub fn is_valid_fargate_size(cpu: u32, memory: u32) -> bool {
     let gib = |n: u32| n * 1024;
-    let steps =
-        |lo: u32, hi: u32, step: u32| memory >= lo && memory <= hi && (memory - lo) % step == 0;
+    let steps = |lo: u32, hi: u32, step: u32| {
+        memory >= lo && memory <= hi && (memory - lo).is_multiple_of(step)
+    };
     match cpu {
         256 => matches!(memory, 512 | 1024 | 2048),
         512 => steps(gib(1), gib(4), 1024),
@@ -223,6 +224,12 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
     Ok(())
 }
 
+impl From<EcsError> for crate::protocol::json::JsonError {
+    fn from(e: EcsError) -> Self {
+        Self::client(e.code, e.message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,11 +304,5 @@ mod tests {
         let mut d = fargate("256", "512");
         d.family = "bad family!".into();
         assert!(task_definition(&mut d).is_err());
-    }
-}
-
-impl From<EcsError> for crate::protocol::json::JsonError {
-    fn from(e: EcsError) -> Self {
-        Self::client(e.code, e.message)
     }
 }
