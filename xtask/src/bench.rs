@@ -220,7 +220,8 @@ fn data_plane(s: &Settings) -> Result<String> {
     };
     let mut _peers: Vec<Proc> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
-    type StartPeer = fn(&Path, &TempDir, u16, &Backends, bool) -> Result<Proc>;
+    // Each peer gets its own working directory (config, logs) under `tmp`.
+    type StartPeer = fn(&Path, &Path, u16, &Backends, bool) -> Result<Proc>;
     let peers: [(&'static str, &Option<PathBuf>, StartPeer); 2] = [
         ("nginx", &tools.nginx, start_nginx),
         ("haproxy", &tools.haproxy, start_haproxy),
@@ -229,7 +230,9 @@ fn data_plane(s: &Settings) -> Result<String> {
         match bin {
             Some(bin) => {
                 let port = free_port()?;
-                let p = start(bin, &tmp, port, &backends, s.minimal_peers)?;
+                let dir = tmp.path.join(name);
+                std::fs::create_dir_all(&dir)?;
+                let p = start(bin, &dir, port, &backends, s.minimal_peers)?;
                 contenders.push(Contender::new(name, url(port), Some(p.pid())));
                 _peers.push(p);
             }
@@ -1105,13 +1108,11 @@ fn check_same_job(c: &Contender) -> Result<()> {
 
 fn start_nginx(
     bin: &Path,
-    tmp: &TempDir,
+    dir: &Path,
     port: u16,
     backends: &Backends,
     minimal: bool,
 ) -> Result<Proc> {
-    let dir = tmp.path.join("nginx");
-    std::fs::create_dir_all(&dir)?;
     let servers: String = backends
         .ips
         .iter()
@@ -1170,7 +1171,7 @@ http {{
     cmd.args(["-c", PROXY_CPU])
         .arg(bin)
         .arg("-p")
-        .arg(&dir)
+        .arg(dir)
         .arg("-c")
         .arg(&path);
     Proc::spawn("nginx", &mut cmd, &dir.join("stdout.log"))
@@ -1178,13 +1179,11 @@ http {{
 
 fn start_haproxy(
     bin: &Path,
-    tmp: &TempDir,
+    dir: &Path,
     port: u16,
     backends: &Backends,
     minimal: bool,
 ) -> Result<Proc> {
-    let dir = tmp.path.join("haproxy");
-    std::fs::create_dir_all(&dir)?;
     let servers: String = backends
         .ips
         .iter()
