@@ -384,6 +384,7 @@ fn data_plane(s: &Settings) -> Result<String> {
     .unwrap();
     writeln!(report).unwrap();
     report.push_str(&table(&contenders, |c| &c.wrk));
+    report.push_str(&rounds_won(&contenders, |c| &c.wrk, true));
     if let Some(rate) = oha_rate {
         writeln!(report).unwrap();
         writeln!(
@@ -394,6 +395,7 @@ fn data_plane(s: &Settings) -> Result<String> {
         .unwrap();
         writeln!(report).unwrap();
         report.push_str(&table(&contenders, |c| &c.oha));
+        report.push_str(&rounds_won(&contenders, |c| &c.oha, false));
     }
     if let Some(extras) = extras {
         writeln!(report).unwrap();
@@ -569,6 +571,63 @@ fn table(contenders: &[Contender], pick: impl Fn(&Contender) -> &Vec<Sample>) ->
         .unwrap();
     }
     t
+}
+
+/// How often the ALB beat each other proxy round by round (the rounds are
+/// interleaved, so sample i of every contender is round i): a median lead
+/// may come from most rounds or from one. `with_rps`: also compare
+/// requests/s (meaningless at the open loop's fixed rate). Empty when there
+/// is nothing to compare.
+fn rounds_won(
+    contenders: &[Contender],
+    pick: impl Fn(&Contender) -> &Vec<Sample>,
+    with_rps: bool,
+) -> String {
+    let Some(alb) = contenders.iter().find(|c| c.name == "alb") else {
+        return String::new();
+    };
+    let parts: Vec<String> = contenders
+        .iter()
+        .filter(|c| c.pid.is_some() && c.name != "alb" && !pick(c).is_empty())
+        .map(|peer| {
+            let won = RoundsWon::count(pick(alb), pick(peer));
+            let rps = if with_rps {
+                format!("more req/s in {} of {}, ", won.more_rps, won.rounds)
+            } else {
+                String::new()
+            };
+            format!(
+                "against {}: {rps}lower p99 in {} of {}",
+                peer.name, won.lower_p99, won.rounds
+            )
+        })
+        .collect();
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nRound by round, the ALB {} (a tie is not a win).\n",
+        parts.join("; ")
+    )
+}
+
+/// Rounds the ALB won against one peer.
+#[derive(Debug, PartialEq)]
+struct RoundsWon {
+    rounds: usize,
+    more_rps: usize,
+    lower_p99: usize,
+}
+
+impl RoundsWon {
+    fn count(alb: &[Sample], peer: &[Sample]) -> Self {
+        let pairs = || alb.iter().zip(peer);
+        Self {
+            rounds: pairs().count(),
+            more_rps: pairs().filter(|(a, p)| a.rps > p.rps).count(),
+            lower_p99: pairs().filter(|(a, p)| a.p99_ms < p.p99_ms).count(),
+        }
+    }
 }
 
 /// `median (min-max)`, or just the value for one sample.
@@ -2208,6 +2267,48 @@ mod tests {
         let values: Vec<f64> = (1..=20).rev().map(f64::from).collect();
         assert_eq!(p50_p95_max(values), (10.0, 19.0, 20.0));
         assert_eq!(p50_p95_max(vec![3.0]), (3.0, 3.0, 3.0));
+    }
+
+    #[test]
+    fn rounds_won_counts_strict_wins_per_round() {
+        let round = |rps: f64, p99_ms: f64| Sample {
+            rps,
+            p99_ms,
+            ..Sample::default()
+        };
+        let alb = [round(100.0, 2.0), round(90.0, 1.0), round(80.0, 3.0)];
+        let peer = [round(90.0, 2.0), round(95.0, 1.5), round(80.0, 2.5)];
+        assert_eq!(
+            RoundsWon::count(&alb, &peer),
+            RoundsWon {
+                rounds: 3,
+                more_rps: 1,
+                lower_p99: 1
+            }
+        );
+        let contenders = vec![
+            Contender {
+                wrk: alb.to_vec(),
+                ..Contender::new("alb", String::new(), Some(1))
+            },
+            Contender {
+                wrk: peer.to_vec(),
+                ..Contender::new("haproxy", String::new(), Some(2))
+            },
+            Contender {
+                wrk: peer.to_vec(),
+                ..Contender::new("direct", String::new(), None)
+            },
+        ];
+        assert_eq!(
+            rounds_won(&contenders, |c| &c.wrk, true),
+            "\nRound by round, the ALB against haproxy: more req/s in 1 of 3, \
+             lower p99 in 1 of 3 (a tie is not a win).\n"
+        );
+        assert_eq!(
+            rounds_won(&contenders, |c| &c.wrk, false),
+            "\nRound by round, the ALB against haproxy: lower p99 in 1 of 3 (a tie is not a win).\n"
+        );
     }
 
     #[test]
