@@ -31,10 +31,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::client::TargetConn;
 
-/// Idle pooled connections to targets are closed after this long. Below the
-/// usual backend keep-alive (Node 5 s, nginx 75 s, Go 90 s... the lowest
-/// common one), so the proxy closes first and never reuses a connection the
-/// target is closing (hyper#2627).
+/// The longest an idle pooled connection to a target stays open (the sweep
+/// closes it after one to two [`SWEEP_INTERVAL`]s, checked against this
+/// bound below). Below the usual backend keep-alive (Node 5 s, nginx 75 s,
+/// Go 90 s... the lowest common one), so the proxy closes first and never
+/// reuses a connection the target is closing (hyper#2627). AWS keeps target
+/// connections for the load balancer's idle timeout (60 s by default); this
+/// emulator deliberately does not.
 pub const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 /// Requests in flight to one target at most; more wait for a connection.
 /// AWS states no such limit; a local emulator needs one to stay within its
