@@ -37,6 +37,17 @@ const BACKEND_PORT: u16 = 8080;
 const PROXY_CPU: &str = "0";
 /// CPU of the load generator and the backends.
 const LOAD_CPU: &str = "1";
+/// The scheduling policy of everything on [`LOAD_CPU`] (`chrt --batch`).
+/// wrk (or oha) and the backends share that CPU, and under the default
+/// policy each wake-up of one preempts another: on a 2 x AMD EPYC guest,
+/// 2000-4000 rescheduling interrupts a second on that CPU and 0.2-0.6
+/// context switches per request, in patterns that flipped every 10-20 s
+/// and moved every proxy's requests/s by 20-50 % from round to round.
+/// SCHED_BATCH tasks do not preempt on wake-up, so the CPU runs each one
+/// until it blocks: about no rescheduling interrupts, 0.07-0.2 switches per
+/// request, and that CPU stops being the ceiling. The same for every
+/// contender; `--no-batch-sched` measures without it.
+const LOAD_POLICY: &str = "--batch";
 /// File descriptors asked for, for the bench and its children (10k client
 /// connections plus the upstream ones); the hard limit may cap it, see
 /// [`nofile_limit`].
@@ -102,6 +113,10 @@ pub struct BenchArgs {
     /// Do not build the sample-app image; use the existing one.
     #[arg(long, global = true)]
     no_image_build: bool,
+    /// Run the load generator and the backends under the default
+    /// scheduling policy instead of SCHED_BATCH (see [`LOAD_POLICY`]).
+    #[arg(long, global = true)]
+    no_batch_sched: bool,
     /// After the rounds, record the ALB with `perf record` during one more
     /// wrk run and write `perf report`'s flat profile to this file.
     #[arg(long, global = true)]
@@ -138,6 +153,8 @@ struct Settings {
     baseline: Option<PathBuf>,
     image_build: bool,
     profile: Option<PathBuf>,
+    /// See [`LOAD_POLICY`].
+    batch_sched: bool,
 }
 
 impl Settings {
@@ -164,6 +181,7 @@ impl Settings {
             baseline: args.baseline.clone(),
             image_build: !args.no_image_build,
             profile: args.profile.clone(),
+            batch_sched: !args.no_batch_sched,
         })
     }
 }
@@ -195,6 +213,15 @@ fn data_plane(s: &Settings) -> Result<String> {
 
     let tmp = TempDir::new("fe-bench")?;
     let backends = Backends::start(s.targets)?;
+    // All or nothing: the load generator follows the backends' policy.
+    let batch_sched = s.batch_sched
+        && match backends.set_load_policy() {
+            Ok(()) => true,
+            Err(e) => {
+                println!("xtask: WARNING: the load CPU keeps the default scheduling policy: {e:#}");
+                false
+            }
+        };
     let direct_url = format!("http://{}:{BACKEND_PORT}/", backends.ips[0]);
 
     // This ALB.
@@ -257,7 +284,7 @@ fn data_plane(s: &Settings) -> Result<String> {
         }
     }
 
-    let wrk = &tools.wrk;
+    let wrk = &LoadGen::new(&tools.wrk, batch_sched);
     let cpus_at_start = cpu_times();
     println!("xtask: warm-up ({} s each)", s.warmup);
     for c in &contenders {
@@ -287,6 +314,7 @@ fn data_plane(s: &Settings) -> Result<String> {
     let mut oha_rate = None;
     match &tools.oha {
         Some(oha) => {
+            let oha = &LoadGen::new(oha, batch_sched);
             let rate = s.rate.unwrap_or_else(|| {
                 let slowest = contenders
                     .iter()
@@ -342,6 +370,20 @@ fn data_plane(s: &Settings) -> Result<String> {
         s.targets, s.connections, s.duration, s.rounds, s.warmup
     )
     .unwrap();
+    writeln!(report).unwrap();
+    let policy = match (s.batch_sched, batch_sched) {
+        (_, true) => {
+            "Scheduling: wrk, oha and the backends run under SCHED_BATCH (`chrt --batch`), so \
+             on their shared CPU a wake-up does not preempt the running one \
+             (`--no-batch-sched` leaves the default policy)."
+        }
+        (true, false) => {
+            "Scheduling: the default policy; SCHED_BATCH was asked for but `chrt` failed \
+             on the backends (see the bench's output)."
+        }
+        (false, false) => "Scheduling: the default policy (`--no-batch-sched`).",
+    };
+    writeln!(report, "{policy}").unwrap();
     writeln!(report).unwrap();
     let job = if s.minimal_peers {
         "nginx and HAProxy run performance.md's minimal configs (`--minimal-peers`): \
@@ -422,7 +464,13 @@ fn data_plane(s: &Settings) -> Result<String> {
 
 /// Records the ALB with `perf record` during one wrk run and writes the flat
 /// profile (`perf report --no-children`) to `out`.
-fn profile_alb(wrk: &Path, alb: &Contender, s: &Settings, tmp: &TempDir, out: &Path) -> Result<()> {
+fn profile_alb(
+    wrk: &LoadGen,
+    alb: &Contender,
+    s: &Settings,
+    tmp: &TempDir,
+    out: &Path,
+) -> Result<()> {
     let perf = which("perf").context("--profile needs perf (Debian: linux-perf)")?;
     let pid = alb.pid.context("the ALB has no process")?.to_string();
     let data = tmp.path.join("perf.data");
@@ -667,7 +715,7 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 /// health-check interval.
 fn extra_checks(
     s: &Settings,
-    wrk: &Path,
+    wrk: &LoadGen,
     emu: &Emulator,
     alb: &AlbSetup,
     tmp: &TempDir,
@@ -781,11 +829,41 @@ fn verdict(ok: bool) -> &'static str {
 // ---------------------------------------------------------------------------
 // Load generators
 
-fn run_wrk(wrk: &Path, url: &str, connections: usize, secs: u64, tmp: &TempDir) -> Result<Sample> {
-    let mut cmd = Command::new("taskset");
-    cmd.args(["-c", LOAD_CPU])
-        .arg(wrk)
-        .args(["-t1", &format!("-c{connections}"), &format!("-d{secs}s")])
+/// A load generator (wrk or oha) and how it runs on [`LOAD_CPU`].
+struct LoadGen<'a> {
+    bin: &'a Path,
+    batch_sched: bool,
+}
+
+impl<'a> LoadGen<'a> {
+    fn new(bin: &'a Path, batch_sched: bool) -> Self {
+        Self { bin, batch_sched }
+    }
+
+    /// Its command: pinned to [`LOAD_CPU`], under [`LOAD_POLICY`] unless
+    /// `--no-batch-sched`.
+    fn command(&self) -> Command {
+        let mut cmd = if self.batch_sched {
+            let mut c = Command::new("chrt");
+            c.args([LOAD_POLICY, "0", "taskset"]);
+            c
+        } else {
+            Command::new("taskset")
+        };
+        cmd.args(["-c", LOAD_CPU]).arg(self.bin);
+        cmd
+    }
+}
+
+fn run_wrk(
+    wrk: &LoadGen,
+    url: &str,
+    connections: usize,
+    secs: u64,
+    tmp: &TempDir,
+) -> Result<Sample> {
+    let mut cmd = wrk.command();
+    cmd.args(["-t1", &format!("-c{connections}"), &format!("-d{secs}s")])
         .args(["--timeout", "10s", "--latency", url]);
     let text = run_bounded(&mut cmd, Duration::from_secs(secs) + RUN_SLACK, tmp)?;
     parse_wrk(&text).with_context(|| format!("parsing wrk output:\n{text}"))
@@ -867,17 +945,15 @@ fn wrk_duration_ms(v: &str) -> Result<f64> {
 }
 
 fn run_oha(
-    oha: &Path,
+    oha: &LoadGen,
     url: &str,
     connections: usize,
     rate: u64,
     secs: u64,
     tmp: &TempDir,
 ) -> Result<Sample> {
-    let mut cmd = Command::new("taskset");
-    cmd.args(["-c", LOAD_CPU])
-        .arg(oha)
-        .args([&format!("-z{secs}s"), &format!("-c{connections}")])
+    let mut cmd = oha.command();
+    cmd.args([&format!("-z{secs}s"), &format!("-c{connections}")])
         .args([
             "-q",
             &rate.to_string(),
@@ -1861,6 +1937,20 @@ impl Backends {
         println!("xtask: backends up: {:?}", this.ips);
         Ok(this)
     }
+
+    /// Puts every thread of every backend under [`LOAD_POLICY`] (needs the
+    /// right to change another user's processes, as root has).
+    fn set_load_policy(&self) -> Result<()> {
+        for name in &self.containers {
+            let pid = docker(&["inspect", "-f", "{{.State.Pid}}", name])?;
+            stdout_of(
+                "chrt",
+                &["--all-tasks", LOAD_POLICY, "--pid", "0", pid.trim()],
+            )
+            .with_context(|| format!("backend {name}"))?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Backends {
@@ -1893,14 +1983,19 @@ fn remove_leftovers() {
 }
 
 fn docker(args: &[&str]) -> Result<String> {
-    let out = Command::new("docker")
+    stdout_of("docker", args)
+}
+
+/// Runs `program` to the end; its stdout, or an error with its stderr.
+fn stdout_of(program: &str, args: &[&str]) -> Result<String> {
+    let out = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .context("running docker")?;
+        .with_context(|| format!("running {program}"))?;
     if !out.status.success() {
         bail!(
-            "docker {} failed: {}",
+            "{program} {} failed: {}",
             args.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
         );
