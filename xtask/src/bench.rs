@@ -9,7 +9,8 @@
 //!   upstream keep-alive) and `haproxy` (`nbthread 1`, `http-reuse safe`).
 //!   nginx and HAProxy add the same forwarding headers as the ALB, so all
 //!   three do the same job (`--minimal-peers` leaves them out).
-//! - Proxies run on CPU 0, the load generator and the backends on CPU 1.
+//! - Proxies run on CPU 0, the load generator and the backends on CPU 1,
+//!   under SCHED_BATCH (see [`LOAD_POLICY`]).
 //! - Load: `wrk` closed-loop for maximum requests/s, then `oha` open-loop at a
 //!   fixed rate for honest tail latency; a warm-up, then interleaved rounds.
 //! - Every load run is bounded in time and only talks to 127.0.0.1 and the
