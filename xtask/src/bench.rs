@@ -45,9 +45,10 @@ const LOAD_CPU: &str = "1";
 /// context switches per request, in patterns that flipped every 10-20 s
 /// and moved every proxy's requests/s by 20-50 % from round to round.
 /// SCHED_BATCH tasks do not preempt on wake-up, so the CPU runs each one
-/// until it blocks: about no rescheduling interrupts, 0.07-0.2 switches per
-/// request, and that CPU stops being the ceiling. The same for every
-/// contender; `--no-batch-sched` measures without it.
+/// until it blocks: 0-30 rescheduling interrupts a second, 0.07-0.23
+/// switches per request, and a higher ceiling that the proxies' rounds
+/// reach more often. The same for every contender; `--no-batch-sched`
+/// measures without it.
 const LOAD_POLICY: &str = "--batch";
 /// File descriptors asked for, for the bench and its children (10k client
 /// connections plus the upstream ones); the hard limit may cap it, see
