@@ -39,16 +39,12 @@ const PROXY_CPU: &str = "0";
 /// CPU of the load generator and the backends.
 const LOAD_CPU: &str = "1";
 /// The scheduling policy of everything on [`LOAD_CPU`] (`chrt --batch`).
-/// wrk (or oha) and the backends share that CPU, and under the default
-/// policy each wake-up of one preempts another: on a 2 x AMD EPYC guest,
-/// 2000-4000 rescheduling interrupts a second on that CPU and 0.2-0.6
-/// context switches per request, in patterns that flipped every 10-20 s
-/// and moved every proxy's requests/s by 20-50 % from round to round.
-/// SCHED_BATCH tasks do not preempt on wake-up, so the CPU runs each one
-/// until it blocks: 0-30 rescheduling interrupts a second, 0.07-0.23
-/// switches per request, and a higher ceiling that the proxies' rounds
-/// reach more often. The same for every contender; `--no-batch-sched`
-/// measures without it.
+/// wrk (or oha) and the backends share that CPU; under the default policy
+/// each wake-up of one preempts another, and the resulting switching
+/// patterns flipped every 10-20 s and moved every proxy's rounds by
+/// 20-50 %. SCHED_BATCH tasks do not preempt on wake-up. The same for every
+/// contender; `--no-batch-sched` measures without it. Figures: BENCHMARKS.md,
+/// "Scheduling on the load CPU".
 const LOAD_POLICY: &str = "--batch";
 /// File descriptors asked for, for the bench and its children (10k client
 /// connections plus the upstream ones); the hard limit may cap it, see
