@@ -436,6 +436,18 @@ fn data_plane(s: &Settings) -> Result<String> {
         writeln!(report).unwrap();
         report.push_str(&table(&contenders, |c| &c.oha));
         report.push_str(&rounds_won(&contenders, |c| &c.oha, false));
+        let pooled = pooled_table(&contenders, |c| &c.oha);
+        if !pooled.is_empty() {
+            writeln!(report).unwrap();
+            writeln!(
+                report,
+                "All {} rounds' requests together (nearest rank; from oha's per-request log, `--db-url`):",
+                s.rounds
+            )
+            .unwrap();
+            writeln!(report).unwrap();
+            report.push_str(&pooled);
+        }
     }
     if let Some(extras) = extras {
         writeln!(report).unwrap();
@@ -446,7 +458,9 @@ fn data_plane(s: &Settings) -> Result<String> {
         report,
         "Medians of the rounds with (min-max). CPU: user+system seconds of the proxy \
          process per 10k requests. RSS: the proxy's peak (VmHWM). Errors: non-2xx/3xx \
-         plus socket errors, summed over rounds. Ratios compare median req/s."
+         plus socket errors, summed over rounds. Ratios compare median req/s. \
+         An open-loop run also covers oha writing its per-request log after the \
+         load (about 0.2 s per 50k requests, on CPU 1)."
     )
     .unwrap();
     // Stop the emulator explicitly so its shutdown (container cleanup) runs
@@ -522,6 +536,9 @@ struct Sample {
     /// Busy share of the proxy CPU and of the load CPU during the run (all
     /// processes): shows which side was the bottleneck.
     busy: Option<(f64, f64)>,
+    /// Every request's latency (oha runs only), for percentiles over all
+    /// rounds together.
+    latencies_ms: Vec<f64>,
 }
 
 struct Contender {
@@ -690,9 +707,51 @@ fn spread(values: &[f64], decimals: usize) -> String {
 /// p50, p95 (nearest rank) and maximum of a non-empty sample.
 fn p50_p95_max(mut values: Vec<f64>) -> (f64, f64, f64) {
     values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len();
-    let rank = |p: f64| values[((n as f64 * p).ceil() as usize).clamp(1, n) - 1];
-    (rank(0.5), rank(0.95), values[n - 1])
+    let max = values[values.len() - 1];
+    (nearest_rank(&values, 0.5), nearest_rank(&values, 0.95), max)
+}
+
+/// The `p` quantile (0 < p <= 1) of a sorted, non-empty sample, by nearest
+/// rank.
+fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    sorted[((n as f64 * p).ceil() as usize).clamp(1, n) - 1]
+}
+
+/// Percentiles over every request of every round, one row per contender.
+/// A round's p99 rests on the few stalls of the load CPU that fall in it,
+/// so the medians of the rounds' p99 move with where the stalls fell; the
+/// pooled p99 counts the stalls of all rounds. A contender with a round
+/// without latencies is left out; empty if all are.
+fn pooled_table(contenders: &[Contender], pick: impl Fn(&Contender) -> &Vec<Sample>) -> String {
+    let mut t = String::new();
+    for c in contenders {
+        let rounds = pick(c);
+        if rounds.is_empty() || rounds.iter().any(|x| x.latencies_ms.is_empty()) {
+            continue;
+        }
+        let mut all: Vec<f64> = rounds
+            .iter()
+            .flat_map(|x| x.latencies_ms.iter().copied())
+            .collect();
+        all.sort_by(|a, b| a.total_cmp(b));
+        if t.is_empty() {
+            t.push_str("| contender | requests | p50 ms | p90 ms | p99 ms | p99.9 ms |\n");
+            t.push_str("|---|---|---|---|---|---|\n");
+        }
+        writeln!(
+            t,
+            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            c.name,
+            all.len(),
+            nearest_rank(&all, 0.5),
+            nearest_rank(&all, 0.9),
+            nearest_rank(&all, 0.99),
+            nearest_rank(&all, 0.999),
+        )
+        .unwrap();
+    }
+    t
 }
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {
@@ -950,6 +1009,10 @@ fn run_oha(
     secs: u64,
     tmp: &TempDir,
 ) -> Result<Sample> {
+    // oha writes every completed request to this SQLite file after the run
+    // (about 0.2 s per 50k requests), so rounds can be pooled.
+    let db = tmp.path.join("oha.db");
+    let _ = std::fs::remove_file(&db);
     let mut cmd = oha.command();
     cmd.args([&format!("-z{secs}s"), &format!("-c{connections}")])
         .args([
@@ -959,10 +1022,30 @@ fn run_oha(
             "--no-tui",
             "--output-format",
             "json",
+            "--db-url",
         ])
+        .arg(&db)
         .arg(url);
     let text = run_bounded(&mut cmd, Duration::from_secs(secs) + RUN_SLACK, tmp)?;
-    parse_oha(&text).with_context(|| format!("parsing oha output:\n{text}"))
+    let mut sample = parse_oha(&text).with_context(|| format!("parsing oha output:\n{text}"))?;
+    match oha_latencies_ms(&db) {
+        Ok(latencies) => sample.latencies_ms = latencies,
+        // Another oha version may keep another schema: lose only the pooled table.
+        Err(e) => println!("xtask: WARNING: no per-request latencies from oha: {e:#}"),
+    }
+    Ok(sample)
+}
+
+/// The latency of every request in an oha database (`--db-url`), in ms.
+/// `duration` is measured from the request's scheduled start under
+/// `--latency-correction`, as oha's own percentiles are.
+fn oha_latencies_ms(db: &Path) -> Result<Vec<f64>> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("opening oha's database {}", db.display()))?;
+    let mut query = conn.prepare("SELECT duration FROM oha")?;
+    let rows = query.query_map([], |row| row.get::<_, f64>(0))?;
+    rows.map(|r| Ok(r? * 1000.0)).collect()
 }
 
 fn parse_oha(text: &str) -> Result<Sample> {
@@ -1658,14 +1741,18 @@ impl Tools {
         }
         let mut oha = which("oha");
         if oha.is_none() && s.install && !s.quick {
-            println!("xtask: installing oha (cargo install oha --locked; takes a few minutes)");
-            if crate::run(crate::cargo().args(["install", "oha", "--locked"])).is_ok() {
+            println!(
+                "xtask: installing oha (cargo install oha@1.16.0 --locked; takes a few minutes)"
+            );
+            // The version of every figure in BENCHMARKS.md, and of the
+            // per-request database schema that `oha_latencies_ms` reads.
+            if crate::run(crate::cargo().args(["install", "oha@1.16.0", "--locked"])).is_ok() {
                 oha = which("oha");
             }
         }
         if oha.is_none() {
             println!(
-                "xtask: skipped: oha not installed (cargo install oha --locked); \
+                "xtask: skipped: oha not installed (cargo install oha@1.16.0 --locked); \
                  the open-loop runs are left out, wrk still runs"
             );
         }
@@ -1844,12 +1931,14 @@ impl Drop for Proc {
 /// Runs a command to completion within `limit` (killed after it), returning
 /// its stdout and stderr.
 fn run_bounded(cmd: &mut Command, limit: Duration, tmp: &TempDir) -> Result<String> {
+    // Apart: a tool's stderr lines (oha's "Storing results to ...") would
+    // land in the middle of its JSON on stdout.
     let out_path = tmp.path.join("run.out");
-    let file = std::fs::File::create(&out_path)?;
+    let err_path = tmp.path.join("run.err");
     let mut child = cmd
         .stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file)
+        .stdout(std::fs::File::create(&out_path)?)
+        .stderr(std::fs::File::create(&err_path)?)
         .spawn()
         .with_context(|| format!("spawning {cmd:?}"))?;
     let deadline = Instant::now() + limit;
@@ -1867,7 +1956,8 @@ fn run_bounded(cmd: &mut Command, limit: Duration, tmp: &TempDir) -> Result<Stri
     check_interrupted()?;
     let text = std::fs::read_to_string(&out_path)?;
     if !status.success() {
-        bail!("{cmd:?} failed ({status}):\n{text}");
+        let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+        bail!("{cmd:?} failed ({status}):\n{text}{err}");
     }
     Ok(text)
 }
@@ -2402,6 +2492,58 @@ mod tests {
             rounds_won(&contenders, |c| &c.wrk, false),
             "\nRound by round, the ALB against haproxy: lower p99 in 1 of 3 (a tie is not a win).\n"
         );
+    }
+
+    #[test]
+    fn pooled_percentiles_span_every_round() {
+        let round = |latencies_ms: Vec<f64>| Sample {
+            latencies_ms,
+            ..Sample::default()
+        };
+        // 1..=1000 ms split over two rounds, out of order.
+        let (low, high): (Vec<f64>, Vec<f64>) = (1..=1000)
+            .map(f64::from)
+            .rev()
+            .partition(|v| v % 2.0 == 0.0);
+        let contenders = vec![
+            Contender {
+                oha: vec![round(low), round(high)],
+                ..Contender::new("alb", String::new(), Some(1))
+            },
+            // wrk-only contender: no latencies, no row.
+            Contender::new("direct", String::new(), None),
+        ];
+        assert_eq!(
+            pooled_table(&contenders, |c| &c.oha),
+            "| contender | requests | p50 ms | p90 ms | p99 ms | p99.9 ms |\n\
+             |---|---|---|---|---|---|\n\
+             | alb | 1000 | 500.000 | 900.000 | 990.000 | 999.000 |\n"
+        );
+        assert_eq!(pooled_table(&contenders, |c| &c.wrk), "");
+    }
+
+    #[test]
+    fn reads_latencies_from_an_oha_database() {
+        let tmp = TempDir::new("fe-bench-test-oha-db").unwrap();
+        let db = tmp.path.join("oha.db");
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        // oha 1.16's schema (src/db.rs).
+        conn.execute_batch(
+            "CREATE TABLE oha (url TEXT NOT NULL, start REAL NOT NULL, \
+             start_latency_correction REAL, end REAL NOT NULL, duration REAL NOT NULL, \
+             status INTEGER NOT NULL, len_bytes INTEGER NOT NULL, run INTEGER NOT NULL);
+             INSERT INTO oha VALUES ('/', 0.1, 0.09, 0.1005, 0.0015, 200, 87, 1);
+             INSERT INTO oha VALUES ('/', 0.2, NULL, 0.20025, 0.00025, 502, 0, 1);",
+        )
+        .unwrap();
+        drop(conn);
+        let got = oha_latencies_ms(&db).unwrap();
+        assert_eq!(got.len(), 2);
+        assert!(
+            (got[0] - 1.5).abs() < 1e-9 && (got[1] - 0.25).abs() < 1e-9,
+            "{got:?}"
+        );
+        assert!(oha_latencies_ms(&tmp.path.join("missing.db")).is_err());
     }
 
     #[test]
