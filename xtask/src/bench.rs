@@ -1929,7 +1929,7 @@ impl Drop for Proc {
 }
 
 /// Runs a command to completion within `limit` (killed after it), returning
-/// its stdout and stderr.
+/// its stdout; an error carries its stderr too.
 fn run_bounded(cmd: &mut Command, limit: Duration, tmp: &TempDir) -> Result<String> {
     // Apart: a tool's stderr lines (oha's "Storing results to ...") would
     // land in the middle of its JSON on stdout.
