@@ -5,7 +5,7 @@
 //! - `test`: the one command that runs every test: checks Docker, builds the
 //!   sample image, then runs `cargo test --workspace`. `.ci/run` calls it.
 //! - `bench`: the data-plane benchmark against nginx and HAProxy;
-//!   `bench control-plane`: API and scheduler figures (see [`bench`]).
+//!   `bench control-plane`: API and scheduler figures (see [`bench`](mod@bench)).
 
 mod bench;
 

@@ -225,7 +225,7 @@ pub fn bar_scale(assignment: &[usize], requests: u64, tasks: usize) -> u64 {
     direct_max.max(headroom.min(requests)).max(1)
 }
 
-/// A bar of `value / scale` x [`BAR_WIDTH`] cells, in eighths.
+/// A bar of `value / scale` x `BAR_WIDTH` cells, in eighths.
 pub fn bar(value: u64, scale: u64) -> String {
     let eighths =
         ((value.min(scale) as f64 / scale.max(1) as f64) * (BAR_WIDTH * 8) as f64).round() as usize;

@@ -2,7 +2,7 @@
 //!
 //! Each handler decodes its [`Params`], validates with the pure functions of
 //! `domain::elbv2`, changes the store in one short `write` (never across an
-//! `.await`), and returns an [`Output`] that writes the members of
+//! `.await`), and returns an `Output` that writes the members of
 //! `<OpResult>`. Errors are [`Elbv2Error`]s or Query decoding errors; both
 //! become the XML `<ErrorResponse>` in [`handle`], and only there.
 //!
