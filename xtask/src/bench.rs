@@ -439,10 +439,13 @@ fn data_plane(s: &Settings) -> Result<String> {
         let pooled = pooled_table(&contenders, |c| &c.oha);
         if !pooled.is_empty() {
             writeln!(report).unwrap();
+            let which = match s.rounds {
+                1 => "Every request of the round".to_string(),
+                n => format!("All {n} rounds' requests together"),
+            };
             writeln!(
                 report,
-                "All {} rounds' requests together (nearest rank; from oha's per-request log, `--db-url`):",
-                s.rounds
+                "{which} (nearest rank; from oha's per-request log, `--db-url`):"
             )
             .unwrap();
             writeln!(report).unwrap();
