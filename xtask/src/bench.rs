@@ -325,9 +325,12 @@ fn data_plane(s: &Settings) -> Result<String> {
             for round in 1..=s.rounds {
                 for c in contenders.iter_mut() {
                     check_interrupted()?;
-                    let sample = measure(c.pid, || {
+                    let mut sample = measure(c.pid, || {
                         run_oha(oha, &c.url, s.connections, rate, s.duration, &tmp)
                     })?;
+                    // After the measured window: reading the log is the
+                    // bench's own work, not the contender's.
+                    sample.latencies_ms = last_oha_latencies(&tmp);
                     println!(
                         "xtask: oha round {round}/{} {:8} {:>9.0} req/s  p50 {:.3} ms  p99 {:.3} ms  errors {}",
                         s.rounds, c.name, sample.rps, sample.p50_ms, sample.p99_ms, sample.errors
@@ -1014,7 +1017,7 @@ fn run_oha(
 ) -> Result<Sample> {
     // oha writes every completed request to this SQLite file after the run
     // (about 0.2 s per 50k requests), so rounds can be pooled.
-    let db = tmp.path.join("oha.db");
+    let db = oha_db(tmp);
     let _ = std::fs::remove_file(&db);
     let mut cmd = oha.command();
     cmd.args([&format!("-z{secs}s"), &format!("-c{connections}")])
@@ -1030,13 +1033,22 @@ fn run_oha(
         .arg(&db)
         .arg(url);
     let text = run_bounded(&mut cmd, Duration::from_secs(secs) + RUN_SLACK, tmp)?;
-    let mut sample = parse_oha(&text).with_context(|| format!("parsing oha output:\n{text}"))?;
-    match oha_latencies_ms(&db) {
-        Ok(latencies) => sample.latencies_ms = latencies,
-        // Another oha version may keep another schema: lose only the pooled table.
-        Err(e) => println!("xtask: WARNING: no per-request latencies from oha: {e:#}"),
-    }
-    Ok(sample)
+    parse_oha(&text).with_context(|| format!("parsing oha output:\n{text}"))
+}
+
+/// Where [`run_oha`] has oha write its per-request log.
+fn oha_db(tmp: &TempDir) -> PathBuf {
+    tmp.path.join("oha.db")
+}
+
+/// Every request's latency from the last [`run_oha`], in ms. Empty, with a
+/// warning, if the log can't be read: another oha version may keep another
+/// schema, which should cost only the pooled table.
+fn last_oha_latencies(tmp: &TempDir) -> Vec<f64> {
+    oha_latencies_ms(&oha_db(tmp)).unwrap_or_else(|e| {
+        println!("xtask: WARNING: no per-request latencies from oha: {e:#}");
+        Vec::new()
+    })
 }
 
 /// The latency of every request in an oha database (`--db-url`), in ms.
