@@ -238,8 +238,8 @@ impl Handler<'_> {
     }
 
     fn create_log_group(&self, input: GroupInput) -> Output {
-        self.app.store.write(|s| {
-            s.logs.create_group(&input.log_group_name, now_millis())?;
+        self.app.store.write_logs(|logs| {
+            logs.create_group(&input.log_group_name, now_millis())?;
             Ok(json!({}))
         })
     }
@@ -275,25 +275,23 @@ impl Handler<'_> {
     }
 
     fn delete_log_group(&self, input: GroupInput) -> Output {
-        self.app.store.write(|s| {
-            s.logs.delete_group(&input.log_group_name)?;
+        self.app.store.write_logs(|logs| {
+            logs.delete_group(&input.log_group_name)?;
             Ok(json!({}))
         })
     }
 
     fn create_log_stream(&self, input: StreamInput) -> Output {
-        self.app.store.write(|s| {
-            s.logs
-                .group_mut(&input.log_group_name)?
+        self.app.store.write_logs(|logs| {
+            logs.group_mut(&input.log_group_name)?
                 .create_stream(&input.log_stream_name, now_millis())?;
             Ok(json!({}))
         })
     }
 
     fn delete_log_stream(&self, input: StreamInput) -> Output {
-        self.app.store.write(|s| {
-            s.logs
-                .group_mut(&input.log_group_name)?
+        self.app.store.write_logs(|logs| {
+            logs.group_mut(&input.log_group_name)?
                 .delete_stream(&input.log_stream_name)?;
             Ok(json!({}))
         })
@@ -359,8 +357,8 @@ impl Handler<'_> {
         let accepted = events[check.accepted.clone()]
             .iter()
             .map(|(t, m)| (*t, m.to_string()));
-        let sequence = self.app.store.write(|s| {
-            let group = s.logs.group_mut(&input.log_group_name)?;
+        let sequence = self.app.store.write_logs(|logs| {
+            let group = logs.group_mut(&input.log_group_name)?;
             group.append(&input.log_stream_name, accepted, now)?;
             Ok::<_, LogsError>(group.stream(&input.log_stream_name)?.sequence_token())
         })?;

@@ -60,6 +60,15 @@ impl Store {
         result
     }
 
+    /// Changes the log groups only, waking no subscriber. Log events are
+    /// read on demand (`GetLogEvents`, `FilterLogEvents`) and no reconciler
+    /// or data-plane snapshot depends on them; waking everyone on each flush
+    /// would rerun every reconciler and rebuild the routing snapshot up to
+    /// five times a second per chatty task, on the thread that also proxies.
+    pub fn write_logs<R>(&self, f: impl FnOnce(&mut logs::LogsState) -> R) -> R {
+        f(&mut self.lock().logs)
+    }
+
     /// Like [`Store::write`], but wakes subscribers only if `f` says it
     /// changed something. Reconcilers use it so a pass that finds nothing to
     /// do does not wake everyone (and itself) again.
@@ -83,5 +92,36 @@ impl Store {
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_watched_changes_wake_subscribers() {
+        let store = Store::new(Config::default());
+        let mut changes = store.subscribe();
+
+        store.write_logs(|logs| logs.append_creating("/ecs/app", "web/1", [(1, "hi".into())], 1));
+        assert!(
+            !changes.has_changed().unwrap(),
+            "log events woke subscribers"
+        );
+        assert_eq!(store.read(|s| s.logs.groups.len()), 1);
+
+        store.modify(|_| false);
+        assert!(
+            !changes.has_changed().unwrap(),
+            "an unchanged modify woke subscribers"
+        );
+
+        store.modify(|_| true);
+        assert!(changes.has_changed().unwrap());
+        changes.mark_unchanged();
+
+        store.write(|_| ());
+        assert!(changes.has_changed().unwrap());
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! One shipper per container follows Docker's log stream (stdout and stderr,
 //! each line with Docker's timestamp) and appends the lines to the store in
-//! batches: every store write wakes every reconciler, so a chatty container
-//! must not write once per line.
+//! batches ([`Store::write_logs`], which wakes no reconciler), so a chatty
+//! container takes the store's lock a few times a second, not once per line.
 
 use std::time::Duration;
 
@@ -104,8 +104,8 @@ fn flush(store: &Store, destination: &LogDestination, batch: &mut Vec<(i64, Stri
         return;
     }
     let events = std::mem::take(batch);
-    store.write(|s| {
-        s.logs.append_creating(
+    store.write_logs(|logs| {
+        logs.append_creating(
             &destination.group,
             &destination.stream,
             events,

@@ -95,8 +95,12 @@ impl TaskRunner {
                 changed = changes.changed() => if changed.is_err() { break },
                 _ = sweep.tick() => {
                     let now = OffsetDateTime::now_utc();
-                    self.inner.store.write(|s| {
+                    // `modify`: a sweep that removes nothing wakes no one
+                    // (it runs every few seconds, idle or not).
+                    self.inner.store.modify(|s| {
+                        let before = s.ecs.tasks.len();
                         s.ecs.tasks.retain(|_, t| t.runtime.expires_at.is_none_or(|at| at > now));
+                        s.ecs.tasks.len() != before
                     });
                     claimed.retain(|arn| self.inner.store.read(|s| s.ecs.tasks.contains_key(arn)));
                 }
