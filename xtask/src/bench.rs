@@ -428,6 +428,7 @@ fn data_plane(s: &Settings) -> Result<String> {
     writeln!(report).unwrap();
     report.push_str(&table(&contenders, |c| &c.wrk));
     report.push_str(&rounds_won(&contenders, |c| &c.wrk, true));
+    report.push_str(&load_cpu_ceiling(&contenders, |c| &c.wrk));
     if let Some(rate) = oha_rate {
         writeln!(report).unwrap();
         writeln!(
@@ -677,6 +678,33 @@ fn rounds_won(
     format!(
         "\nRound by round, the ALB {} (a tie is not a win).\n",
         parts.join("; ")
+    )
+}
+
+/// CPU 1's busy share (median of a proxy's rounds) from which the load
+/// generator and the backends, not the proxy, cap the closed loop. Where a
+/// proxy a quarter cheaper got no more through, CPU 1 was 96-99 % busy and
+/// the ALB's and HAProxy's 94-98 %; 90 % leaves room for the spread.
+const LOAD_CPU_CEILING: f64 = 0.9;
+
+/// A warning under the closed-loop table when every proxy ran with the load
+/// CPU at [`LOAD_CPU_CEILING`]: then requests/s says more about wrk and the
+/// backends than about the proxies (a proxy a quarter cheaper got no more
+/// through: BENCHMARKS.md, "The ceiling is the load CPU"). Empty otherwise.
+fn load_cpu_ceiling(contenders: &[Contender], pick: impl Fn(&Contender) -> &Vec<Sample>) -> String {
+    let load_busy: Vec<f64> = contenders
+        .iter()
+        .filter(|c| c.pid.is_some())
+        .map(|c| median(pick(c).iter().filter_map(|x| x.busy).map(|b| b.1)))
+        .collect();
+    if load_busy.len() < 2 || load_busy.iter().any(|b| *b < LOAD_CPU_CEILING) {
+        return String::new();
+    }
+    format!(
+        "\nCPU {LOAD_CPU} (load generator and backends) was at least {:.0} % busy behind every \
+         proxy: requests/s is near the load CPU's cap and does not rank the proxies \
+         reliably; their CPU per request does.\n",
+        LOAD_CPU_CEILING * 100.0
     )
 }
 
@@ -2507,6 +2535,36 @@ mod tests {
             rounds_won(&contenders, |c| &c.wrk, false),
             "\nRound by round, the ALB against haproxy: lower p99 in 1 of 3 (a tie is not a win).\n"
         );
+    }
+
+    #[test]
+    fn load_cpu_ceiling_needs_every_proxy_at_it() {
+        let busy = |load: f64| Sample {
+            busy: Some((0.9, load)),
+            ..Sample::default()
+        };
+        let proxies = |alb_load: f64| {
+            vec![
+                Contender {
+                    wrk: vec![busy(alb_load), busy(0.97), busy(alb_load)],
+                    ..Contender::new("alb", String::new(), Some(1))
+                },
+                Contender {
+                    wrk: vec![busy(0.96)],
+                    ..Contender::new("haproxy", String::new(), Some(2))
+                },
+                // `direct` has no proxy process: its load is not counted.
+                Contender {
+                    wrk: vec![busy(0.5)],
+                    ..Contender::new("direct", String::new(), None)
+                },
+            ]
+        };
+        let warning = load_cpu_ceiling(&proxies(0.98), |c| &c.wrk);
+        assert!(warning.contains("CPU 1"), "{warning}");
+        assert!(warning.contains("at least 90 % busy"), "{warning}");
+        assert_eq!(load_cpu_ceiling(&proxies(0.85), |c| &c.wrk), "");
+        assert_eq!(load_cpu_ceiling(&proxies(0.98)[..1], |c| &c.wrk), "");
     }
 
     #[test]
