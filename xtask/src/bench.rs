@@ -1064,6 +1064,11 @@ fn run_oha(
     parse_oha(&text).with_context(|| format!("parsing oha output:\n{text}"))
 }
 
+/// The oha the bench installs: the version of every figure in
+/// BENCHMARKS.md, and of the per-request database schema that
+/// [`oha_latencies_ms`] reads.
+const OHA_CRATE: &str = "oha@1.16.0";
+
 /// Where [`run_oha`] has oha write its per-request log.
 fn oha_db(tmp: &TempDir) -> PathBuf {
     tmp.path.join("oha.db")
@@ -1785,17 +1790,15 @@ impl Tools {
         let mut oha = which("oha");
         if oha.is_none() && s.install && !s.quick {
             println!(
-                "xtask: installing oha (cargo install oha@1.16.0 --locked; takes a few minutes)"
+                "xtask: installing oha (cargo install {OHA_CRATE} --locked; takes a few minutes)"
             );
-            // The version of every figure in BENCHMARKS.md, and of the
-            // per-request database schema that `oha_latencies_ms` reads.
-            if crate::run(crate::cargo().args(["install", "oha@1.16.0", "--locked"])).is_ok() {
+            if crate::run(crate::cargo().args(["install", OHA_CRATE, "--locked"])).is_ok() {
                 oha = which("oha");
             }
         }
         if oha.is_none() {
             println!(
-                "xtask: skipped: oha not installed (cargo install oha@1.16.0 --locked); \
+                "xtask: skipped: oha not installed (cargo install {OHA_CRATE} --locked); \
                  the open-loop runs are left out, wrk still runs"
             );
         }
