@@ -155,25 +155,30 @@ pub fn router(app: App) -> Router {
 
 async fn aws_request(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let Some(addressed) = protocol::address(&headers, &body) else {
-        return JsonError::client(
-            "UnrecognizedClientException",
-            "The request names no AWS service this emulator serves (ECS, ELBv2, Application Auto Scaling, CloudWatch Logs)",
-        )
-        .into_response_with_id(&request_id);
+    let addressed = match protocol::address(&headers, &body) {
+        Ok(addressed) => addressed,
+        Err(unserved) => return unserved.into_response(&request_id),
     };
     let ctx = RequestContext {
         region: addressed
             .region
             .unwrap_or_else(|| DEFAULT_REGION.to_string()),
         request_id,
+        access_key: addressed.access_key,
     };
     match (addressed.service, addressed.operation) {
         (Service::Elbv2, _) => api::elbv2::handle(&app, &ctx, &body).await,
+        (Service::Ec2, _) => api::ec2::handle(&app, &ctx, &body).await,
+        (Service::Iam, _) => api::iam::handle(&app, &ctx, &body).await,
+        (Service::Sts, _) => api::sts::handle(&app, &ctx, &body).await,
         (Service::Ecs, Some(op)) => api::ecs::handle(&app, &ctx, &op, &body).await,
         (Service::Logs, Some(op)) => api::logs::handle(&app, &ctx, &op, &body).await,
         (Service::ApplicationAutoScaling, Some(op)) => {
             api::autoscaling::handle(&app, &ctx, &op, &body).await
+        }
+        (Service::Ssm, Some(op)) => api::ssm::handle(&app, &ctx, &op, &body).await,
+        (Service::SecretsManager, Some(op)) => {
+            api::secretsmanager::handle(&app, &ctx, &op, &body).await
         }
         (_, None) => JsonError::client("MissingAction", "X-Amz-Target names no operation")
             .into_response_with_id(&ctx.request_id),

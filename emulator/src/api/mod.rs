@@ -2,9 +2,14 @@
 //! the domain rules, and change the store; reconcilers do the slow work.
 
 pub mod autoscaling;
+pub mod ec2;
 pub mod ecs;
 pub mod elbv2;
+pub mod iam;
 pub mod logs;
+pub mod secretsmanager;
+pub mod ssm;
+pub mod sts;
 
 use crate::dataplane::Dataplane;
 use crate::domain::Store;
@@ -22,6 +27,8 @@ pub struct RequestContext {
     /// From the SigV4 credential scope, else the default region.
     pub region: String,
     pub request_id: String,
+    /// The caller's access key id, from the SigV4 scope (unsigned: `None`).
+    pub access_key: Option<String>,
 }
 
 impl App {

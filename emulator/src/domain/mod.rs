@@ -2,9 +2,13 @@
 
 pub mod arn;
 pub mod autoscaling;
+pub mod ec2;
 pub mod ecs;
 pub mod elbv2;
+pub mod iam;
 pub mod logs;
+pub mod secretsmanager;
+pub mod ssm;
 mod store;
 
 pub use store::{State, Store};

@@ -9,16 +9,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
-use super::{autoscaling, ecs, elbv2, logs};
+use super::{autoscaling, ec2, ecs, elbv2, iam, logs, secretsmanager, ssm};
 use crate::config::Config;
 
 /// Everything the control plane knows.
 #[derive(Debug, Default)]
 pub struct State {
     pub autoscaling: autoscaling::AutoScalingState,
+    pub ec2: ec2::Ec2State,
     pub ecs: ecs::EcsState,
     pub elbv2: elbv2::Elbv2State,
+    pub iam: iam::IamState,
     pub logs: logs::LogsState,
+    pub secretsmanager: secretsmanager::SecretsState,
+    pub ssm: ssm::SsmState,
 }
 
 /// A cheap-to-clone handle on the state.

@@ -1,13 +1,18 @@
 //! AWS wire protocols and the dispatcher that tells services apart on one port.
 //!
-//! Routing follows LocalStack's order (aws-semantics A3): the SigV4 signing
-//! name first, then the `X-Amz-Target` prefix, then a Query `Action` form field.
+//! Routing follows LocalStack's order: the SigV4 signing name first, then the
+//! `X-Amz-Target` prefix, then a Query `Action` form field told apart by its
+//! `Version`. A request for a service the emulator does not serve is still
+//! classified by protocol, so its error comes in a shape its client parses.
 
 pub mod json;
 pub mod query;
 pub mod sigv4;
 
+use axum::response::Response;
 use http::HeaderMap;
+
+use query::QueryApi;
 
 /// The AWS services served on the control port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,33 +25,83 @@ pub enum Service {
     ApplicationAutoScaling,
     /// CloudWatch Logs, AWS JSON 1.1, `Logs_20140328.*`.
     Logs,
+    /// EC2, ec2Query, `Version=2016-11-15`.
+    Ec2,
+    /// IAM, AWS Query, `Version=2010-05-08`.
+    Iam,
+    /// STS, AWS Query, `Version=2011-06-15`.
+    Sts,
+    /// SSM (Parameter Store), AWS JSON 1.1, `AmazonSSM.*`.
+    Ssm,
+    /// Secrets Manager, AWS JSON 1.1, `secretsmanager.*`.
+    SecretsManager,
 }
 
 impl Service {
+    const ALL: [Service; 9] = [
+        Service::Ecs,
+        Service::Elbv2,
+        Service::ApplicationAutoScaling,
+        Service::Logs,
+        Service::Ec2,
+        Service::Iam,
+        Service::Sts,
+        Service::Ssm,
+        Service::SecretsManager,
+    ];
+
     /// The `X-Amz-Target` prefix of a JSON service.
     pub fn target_prefix(self) -> Option<&'static str> {
         match self {
             Service::Ecs => Some("AmazonEC2ContainerServiceV20141113"),
             Service::ApplicationAutoScaling => Some("AnyScaleFrontendService"),
             Service::Logs => Some("Logs_20140328"),
-            Service::Elbv2 => None,
+            Service::Ssm => Some("AmazonSSM"),
+            Service::SecretsManager => Some("secretsmanager"),
+            Service::Elbv2 | Service::Ec2 | Service::Iam | Service::Sts => None,
         }
     }
 
-    fn from_signing_name(name: &str) -> Option<Self> {
-        match name {
-            "ecs" => Some(Service::Ecs),
-            "elasticloadbalancing" => Some(Service::Elbv2),
-            "application-autoscaling" => Some(Service::ApplicationAutoScaling),
-            "logs" => Some(Service::Logs),
+    /// The Query API of a Query service.
+    pub fn query_api(self) -> Option<&'static QueryApi> {
+        match self {
+            Service::Elbv2 => Some(&query::ELBV2),
+            Service::Ec2 => Some(&query::EC2),
+            Service::Iam => Some(&query::IAM),
+            Service::Sts => Some(&query::STS),
             _ => None,
         }
     }
 
+    /// The SigV4 signing name (the service part of the credential scope).
+    pub fn signing_name(self) -> &'static str {
+        match self {
+            Service::Ecs => "ecs",
+            Service::Elbv2 => "elasticloadbalancing",
+            Service::ApplicationAutoScaling => "application-autoscaling",
+            Service::Logs => "logs",
+            Service::Ec2 => "ec2",
+            Service::Iam => "iam",
+            Service::Sts => "sts",
+            Service::Ssm => "ssm",
+            Service::SecretsManager => "secretsmanager",
+        }
+    }
+
+    fn from_signing_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.signing_name() == name)
+    }
+
     fn from_target_prefix(prefix: &str) -> Option<Self> {
-        [Service::Ecs, Service::ApplicationAutoScaling, Service::Logs]
+        Self::ALL
             .into_iter()
             .find(|s| s.target_prefix() == Some(prefix))
+    }
+
+    fn from_query_version(version: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.query_api().is_some_and(|api| api.version == version))
     }
 }
 
@@ -58,11 +113,69 @@ pub struct Addressed {
     /// carry it in the body as `Action`.
     pub operation: Option<String>,
     pub region: Option<String>,
+    /// The access key id from the SigV4 scope (who is calling, for STS).
+    pub access_key: Option<String>,
 }
 
-/// Works out which service a control-port request is for. `None` means no
-/// AWS service recognises it.
-pub fn address(headers: &HeaderMap, body: &[u8]) -> Option<Addressed> {
+/// A request for a service the emulator does not serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unserved {
+    /// The signing name, else the `X-Amz-Target` prefix, if the request names one.
+    pub name: Option<String>,
+    pub protocol: WireProtocol,
+}
+
+/// The protocol family a request is written in, as far as its head and body show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireProtocol {
+    /// `X-Amz-Target` with a JSON body (awsJson1_0 and 1_1).
+    Json,
+    /// A form body with `Action` (awsQuery, ec2Query).
+    Query,
+    /// Anything else: a REST protocol; JSON if the body says so, else XML.
+    RestJson,
+    RestXml,
+}
+
+impl Unserved {
+    /// The error for this request, in its own protocol's error shape.
+    pub fn into_response(self, request_id: &str) -> Response {
+        let (status, code, message) = match &self.name {
+            Some(name) => (
+                http::StatusCode::NOT_IMPLEMENTED,
+                "UnsupportedService",
+                format!(
+                    "The emulator does not serve '{name}': it serves {SERVED_NAMES} (start it with --upstream-endpoint to forward other services)"
+                ),
+            ),
+            None => (
+                http::StatusCode::BAD_REQUEST,
+                "UnrecognizedClientException",
+                format!(
+                    "The request names no AWS service (no SigV4 scope, X-Amz-Target or Action): this emulator serves {SERVED_NAMES}"
+                ),
+            ),
+        };
+        match self.protocol {
+            WireProtocol::Json | WireProtocol::RestJson => {
+                let mut error = json::JsonError::client(code, message);
+                error.status = status;
+                error.into_response_with_id(request_id)
+            }
+            WireProtocol::Query | WireProtocol::RestXml => {
+                query::QueryError::with_status(status, code, message)
+                    .into_response(&query::UNSERVED, request_id)
+            }
+        }
+    }
+}
+
+/// The services of [`Service`], for messages.
+const SERVED_NAMES: &str =
+    "ECS, ELBv2, Application Auto Scaling, CloudWatch Logs, EC2, IAM, STS, SSM and Secrets Manager";
+
+/// Works out which service a control-port request is for.
+pub fn address(headers: &HeaderMap, body: &[u8]) -> Result<Addressed, Unserved> {
     let scope = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -76,17 +189,42 @@ pub fn address(headers: &HeaderMap, body: &[u8]) -> Option<Addressed> {
         .as_ref()
         .and_then(|s| Service::from_signing_name(&s.service));
     let by_target = target.and_then(|(prefix, _)| Service::from_target_prefix(prefix));
-    let by_form = || {
-        let is_elbv2 = form_field(body, "Version").as_deref() == Some(query::ELBV2_VERSION)
-            && form_field(body, "Action").is_some();
-        is_elbv2.then_some(Service::Elbv2)
+    let form = || {
+        let action = form_field(body, "Action");
+        let version = form_field(body, "Version");
+        (action, version)
     };
-    let service = by_scope.or(by_target).or_else(by_form)?;
-    Some(Addressed {
+    let by_form = || match form() {
+        (Some(_), Some(version)) => Service::from_query_version(&version),
+        _ => None,
+    };
+    let Some(service) = by_scope.or(by_target).or_else(by_form) else {
+        let protocol = if target.is_some() {
+            WireProtocol::Json
+        } else if form().0.is_some() {
+            WireProtocol::Query
+        } else if headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.contains("json"))
+        {
+            WireProtocol::RestJson
+        } else {
+            WireProtocol::RestXml
+        };
+        return Err(Unserved {
+            name: scope
+                .map(|s| s.service)
+                .or_else(|| target.map(|(prefix, _)| prefix.to_string())),
+            protocol,
+        });
+    };
+    Ok(Addressed {
         service,
         operation: target
             .filter(|_| service.target_prefix().is_some())
             .map(|(_, op)| op.to_string()),
+        access_key: scope.as_ref().map(|s| s.access_key.clone()),
         region: scope.map(|s| s.region),
     })
 }
@@ -135,7 +273,40 @@ mod tests {
         let a = address(&HeaderMap::new(), form).unwrap();
         assert_eq!(a.service, Service::Elbv2);
         assert_eq!(a.operation, None);
-        assert!(address(&HeaderMap::new(), b"Action=X&Version=2012-06-01").is_none());
-        assert!(address(&HeaderMap::new(), b"garbage").is_none());
+        let classic = address(&HeaderMap::new(), b"Action=X&Version=2012-06-01").unwrap_err();
+        assert_eq!(classic.protocol, WireProtocol::Query);
+        assert_eq!(
+            address(&HeaderMap::new(), b"garbage").unwrap_err().protocol,
+            WireProtocol::RestXml
+        );
+        let sts = address(
+            &HeaderMap::new(),
+            b"Action=GetCallerIdentity&Version=2011-06-15",
+        );
+        assert_eq!(sts.unwrap().service, Service::Sts);
+    }
+
+    #[test]
+    fn unserved_services_are_named_and_classified() {
+        let sqs = headers(&[
+            ("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=x"),
+            ("x-amz-target", "AmazonSQS.ListQueues"),
+        ]);
+        let e = address(&sqs, b"{}").unwrap_err();
+        assert_eq!(
+            (e.name.as_deref(), e.protocol),
+            (Some("sqs"), WireProtocol::Json)
+        );
+        let sns = headers(&[(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=x",
+        )]);
+        let e = address(&sns, b"Action=ListTopics&Version=2010-03-31").unwrap_err();
+        assert_eq!(
+            (e.name.as_deref(), e.protocol),
+            (Some("sns"), WireProtocol::Query)
+        );
+        let ssm = headers(&[("x-amz-target", "AmazonSSM.GetParameter")]);
+        assert_eq!(address(&ssm, b"{}").unwrap().service, Service::Ssm);
     }
 }

@@ -1,9 +1,13 @@
-//! AWS Query protocol (ELBv2): form-encoded requests, XML responses.
+//! AWS Query protocols: form-encoded requests, XML responses. Two styles:
 //!
-//! Sources: smithy `aws-query-protocol.rst` (request keys, `<OpResponse>`
-//! envelope, `<ErrorResponse>`), and aws-semantics A2. aws-sdk-rust requires
-//! the `<OpResult>` element to be the first child of `<OpResponse>`, even when
-//! the operation returns nothing, so [`respond`] always writes it.
+//! - awsQuery (ELBv2, IAM, STS): `<OpResponse><OpResult>…</OpResult>
+//!   <ResponseMetadata>`, errors in `<ErrorResponse>`, lists as
+//!   `Name.member.N`. Source: smithy `aws-query-protocol.rst`. aws-sdk-rust
+//!   requires `<OpResult>` to be the first child of `<OpResponse>`, even when
+//!   the operation returns nothing, so [`respond`] always writes it.
+//! - ec2Query (EC2): `<OpResponse><requestId>…</requestId>members…`, errors
+//!   in `<Response><Errors><Error>`, lists as `Name.N` in requests and
+//!   `<nameSet><item>` in responses. Source: smithy `ec2-query-protocol.rst`.
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -15,11 +19,70 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 use time::OffsetDateTime;
 
-/// `Version` of the ELBv2 API.
-pub const ELBV2_VERSION: &str = "2015-12-01";
+/// How a Query service wraps its responses and errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XmlStyle {
+    /// awsQuery: `<OpResult>` inside `<OpResponse>`, `<ErrorResponse>`.
+    Query,
+    /// ec2Query: members straight inside `<OpResponse>`, `<Response><Errors>`.
+    Ec2,
+}
 
-/// `xmlNamespace` of the ELBv2 service model.
-pub const ELBV2_XMLNS: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
+/// One Query service: what its requests carry and how its XML looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryApi {
+    /// The service's name in messages.
+    pub name: &'static str,
+    /// The `Version` form field its requests carry (the model's `apiVersion`).
+    pub version: &'static str,
+    /// The model's `xmlNamespace`; empty for a service this emulator does
+    /// not know.
+    pub xmlns: &'static str,
+    pub style: XmlStyle,
+}
+
+/// Elastic Load Balancing v2.
+pub const ELBV2: QueryApi = QueryApi {
+    name: "Elastic Load Balancing v2",
+    version: "2015-12-01",
+    xmlns: "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
+    style: XmlStyle::Query,
+};
+
+/// EC2 (ec2Query).
+pub const EC2: QueryApi = QueryApi {
+    name: "EC2",
+    version: "2016-11-15",
+    xmlns: "http://ec2.amazonaws.com/doc/2016-11-15/",
+    style: XmlStyle::Ec2,
+};
+
+/// IAM.
+pub const IAM: QueryApi = QueryApi {
+    name: "IAM",
+    version: "2010-05-08",
+    xmlns: "https://iam.amazonaws.com/doc/2010-05-08/",
+    style: XmlStyle::Query,
+};
+
+/// STS.
+pub const STS: QueryApi = QueryApi {
+    name: "STS",
+    version: "2011-06-15",
+    xmlns: "https://sts.amazonaws.com/doc/2011-06-15/",
+    style: XmlStyle::Query,
+};
+
+/// A Query service the emulator does not serve: errors only, no namespace.
+pub const UNSERVED: QueryApi = QueryApi {
+    name: "unknown",
+    version: "",
+    xmlns: "",
+    style: XmlStyle::Query,
+};
+
+/// Every Query service the emulator serves, for telling them apart by `Version`.
+pub const SERVED: [QueryApi; 4] = [ELBV2, EC2, IAM, STS];
 
 /// Query responses are `text/xml` (botocore and the SDKs accept any XML type).
 pub const CONTENT_TYPE: &str = "text/xml";
@@ -81,17 +144,31 @@ impl QueryError {
         }
     }
 
-    /// The XML `<ErrorResponse>` for this error.
-    pub fn into_response_with_id(self, request_id: &str) -> Response {
+    /// The XML error document of `api`'s style for this error.
+    pub fn into_response(self, api: &QueryApi, request_id: &str) -> Response {
         let mut w = XmlWriter::new();
-        w.element_ns("ErrorResponse", ELBV2_XMLNS, |w| {
-            w.element("Error", |w| {
-                w.text("Type", self.fault_type())
-                    .text("Code", &self.code)
-                    .text("Message", &self.message);
-            });
-            w.text("RequestId", request_id);
-        });
+        match api.style {
+            XmlStyle::Query => {
+                w.element_ns("ErrorResponse", api.xmlns, |w| {
+                    w.element("Error", |w| {
+                        w.text("Type", self.fault_type())
+                            .text("Code", &self.code)
+                            .text("Message", &self.message);
+                    });
+                    w.text("RequestId", request_id);
+                });
+            }
+            XmlStyle::Ec2 => {
+                w.element("Response", |w| {
+                    w.element("Errors", |w| {
+                        w.element("Error", |w| {
+                            w.text("Code", &self.code).text("Message", &self.message);
+                        });
+                    });
+                    w.text("RequestID", request_id);
+                });
+            }
+        }
         match w.finish() {
             Ok(body) => xml_response(self.status, body, request_id),
             // Writing to a Vec cannot fail; keep a plain fallback anyway.
@@ -100,8 +177,8 @@ impl QueryError {
     }
 }
 
-/// The `Action` and `Version` envelope of a Query request, checked.
-pub fn action(params: &Params) -> Result<&str, QueryError> {
+/// The `Action` and `Version` envelope of a request to `api`, checked.
+pub fn action<'p>(api: &QueryApi, params: &'p Params) -> Result<&'p str, QueryError> {
     let action = params
         .get("Action")
         .filter(|a| !a.is_empty())
@@ -112,11 +189,19 @@ pub fn action(params: &Params) -> Result<&str, QueryError> {
             )
         })?;
     match params.get("Version") {
-        Some(ELBV2_VERSION) => Ok(action),
+        Some(v) if v == api.version => Ok(action),
+        Some("2012-06-01") if *api == ELBV2 => Err(QueryError::sender(
+            "InvalidParameterValue",
+            format!(
+                "Version '2012-06-01' is not supported: this endpoint serves Elastic Load Balancing v2 (Version {}); Classic Load Balancers (2012-06-01) are not emulated",
+                api.version
+            ),
+        )),
         Some(other) => Err(QueryError::sender(
             "InvalidParameterValue",
             format!(
-                "Version '{other}' is not supported: this endpoint serves Elastic Load Balancing v2 (Version {ELBV2_VERSION}); Classic Load Balancers (2012-06-01) are not emulated"
+                "Version '{other}' is not supported: this endpoint serves {} Version {}",
+                api.name, api.version
             ),
         )),
         None => Err(QueryError::sender(
@@ -237,8 +322,8 @@ impl Params {
     /// A list of scalars `name.member.N`, ordered by N (1-based).
     pub fn list(&self, name: &str) -> Result<Vec<&str>, QueryError> {
         let mut items = Vec::new();
-        for (key, value) in self.members_of(name) {
-            let (index, rest) = self.member_index(name, key)?;
+        for (key, value) in self.indexed(name, ".member.") {
+            let (index, rest) = self.index_after(name, ".member.", key)?;
             if !rest.is_empty() {
                 return Err(self.malformed_member(name, key));
             }
@@ -250,9 +335,13 @@ impl Params {
 
     /// A list of structures `name.member.N.*`, ordered by N (1-based).
     pub fn structures(&self, name: &str) -> Result<Vec<Params>, QueryError> {
+        self.indexed_structures(name, ".member.")
+    }
+
+    fn indexed_structures(&self, name: &str, infix: &str) -> Result<Vec<Params>, QueryError> {
         let mut items: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
-        for (key, value) in self.members_of(name) {
-            let (index, rest) = self.member_index(name, key)?;
+        for (key, value) in self.indexed(name, infix) {
+            let (index, rest) = self.index_after(name, infix, key)?;
             let Some(field) = rest.strip_prefix('.').filter(|f| !f.is_empty()) else {
                 return Err(self.malformed_member(name, key));
             };
@@ -265,9 +354,28 @@ impl Params {
             .into_iter()
             .map(|(i, map)| Params {
                 map,
-                path: format!("{}.member.{i}", self.full(name)),
+                path: format!("{}{infix}{i}", self.full(name)),
             })
             .collect())
+    }
+
+    /// An ec2Query list of scalars `name.N`, ordered by N (1-based).
+    pub fn flat_list(&self, name: &str) -> Result<Vec<&str>, QueryError> {
+        let mut items = Vec::new();
+        for (key, value) in self.indexed(name, ".") {
+            let (index, rest) = self.index_after(name, ".", key)?;
+            if !rest.is_empty() {
+                return Err(self.malformed_member(name, key));
+            }
+            items.push((index, value.as_str()));
+        }
+        items.sort_by_key(|(i, _)| *i);
+        Ok(items.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// An ec2Query list of structures `name.N.*`, ordered by N (1-based).
+    pub fn flat_structures(&self, name: &str) -> Result<Vec<Params>, QueryError> {
+        self.indexed_structures(name, ".")
     }
 
     /// `Key`/`Value` structures (`Attributes.member.N.Key`, `Tags.member.N.Key`).
@@ -282,17 +390,26 @@ impl Params {
             .collect()
     }
 
-    /// The keys under `name.member.`.
-    fn members_of<'a>(&'a self, name: &str) -> impl Iterator<Item = (&'a String, &'a String)> + 'a {
-        let prefix = format!("{name}.member.");
+    /// The keys under `name<infix>` (`.member.` or, for ec2Query, `.`).
+    fn indexed<'a>(
+        &'a self,
+        name: &str,
+        infix: &str,
+    ) -> impl Iterator<Item = (&'a String, &'a String)> + 'a {
+        let prefix = format!("{name}{infix}");
         self.map
             .range(prefix.clone()..)
             .take_while(move |(k, _)| k.starts_with(&prefix))
     }
 
-    /// Splits `name.member.N<rest>` into `N` and `<rest>`.
-    fn member_index<'k>(&self, name: &str, key: &'k str) -> Result<(u32, &'k str), QueryError> {
-        let after = &key[name.len() + ".member.".len()..];
+    /// Splits `name<infix>N<rest>` into `N` and `<rest>`.
+    fn index_after<'k>(
+        &self,
+        name: &str,
+        infix: &str,
+        key: &'k str,
+    ) -> Result<(u32, &'k str), QueryError> {
+        let after = &key[name.len() + infix.len()..];
         let digits = after.find('.').map_or(after, |dot| &after[..dot]);
         match digits.parse::<u32>() {
             Ok(n) if n >= 1 && !digits.starts_with('+') => Ok((n, &after[digits.len()..])),
@@ -304,7 +421,7 @@ impl Params {
         QueryError::sender(
             "MalformedQueryString",
             format!(
-                "Parameter '{}' is not a valid member of list '{}': list members are encoded as {name}.member.N with N starting at 1",
+                "Parameter '{}' is not a valid member of list '{}': list members are encoded as {name}.member.N (ec2Query: {name}.N) with N starting at 1",
                 self.full(key),
                 self.full(name)
             ),
@@ -391,11 +508,13 @@ impl XmlWriter {
         self
     }
 
-    /// `<name xmlns="ns">…</name>`.
+    /// `<name xmlns="ns">…</name>` (no attribute when `ns` is empty).
     pub fn element_ns(&mut self, name: &str, ns: &str, body: impl FnOnce(&mut Self)) -> &mut Self {
-        self.event(Event::Start(
-            BytesStart::new(name).with_attributes([("xmlns", ns)]),
-        ));
+        let mut start = BytesStart::new(name);
+        if !ns.is_empty() {
+            start.push_attribute(("xmlns", ns));
+        }
+        self.event(Event::Start(start));
         body(self);
         self.event(Event::End(BytesEnd::new(name)));
         self
@@ -411,6 +530,20 @@ impl XmlWriter {
         self.element(name, |w| {
             for item in items {
                 w.element("member", |w| each(w, item));
+            }
+        })
+    }
+
+    /// `<name><item>…</item>…</name>`: an ec2Query list.
+    pub fn items<T>(
+        &mut self,
+        name: &str,
+        items: impl IntoIterator<Item = T>,
+        mut each: impl FnMut(&mut Self, T),
+    ) -> &mut Self {
+        self.element(name, |w| {
+            for item in items {
+                w.element("item", |w| each(w, item));
             }
         })
     }
@@ -443,15 +576,29 @@ impl XmlWriter {
     }
 }
 
-/// A 200 response `<OpResponse><OpResult>…</OpResult><ResponseMetadata>…`.
-/// `result` writes the members of `<OpResult>`; it may write nothing.
-pub fn respond(operation: &str, request_id: &str, result: impl FnOnce(&mut XmlWriter)) -> Response {
+/// A 200 response of `api`'s style: `<OpResponse><OpResult>…</OpResult>
+/// <ResponseMetadata>…` (awsQuery) or `<OpResponse><requestId>…</requestId>…`
+/// (ec2Query). `result` writes the result's members; it may write nothing.
+pub fn respond(
+    api: &QueryApi,
+    operation: &str,
+    request_id: &str,
+    result: impl FnOnce(&mut XmlWriter),
+) -> Response {
     let mut w = XmlWriter::new();
-    w.element_ns(&format!("{operation}Response"), ELBV2_XMLNS, |w| {
-        w.element(&format!("{operation}Result"), result);
-        w.element("ResponseMetadata", |w| {
-            w.text("RequestId", request_id);
-        });
+    w.element_ns(&format!("{operation}Response"), api.xmlns, |w| {
+        match api.style {
+            XmlStyle::Query => {
+                w.element(&format!("{operation}Result"), result);
+                w.element("ResponseMetadata", |w| {
+                    w.text("RequestId", request_id);
+                });
+            }
+            XmlStyle::Ec2 => {
+                w.text("requestId", request_id);
+                result(w);
+            }
+        }
     });
     match w.finish() {
         Ok(body) => xml_response(StatusCode::OK, body, request_id),
@@ -459,7 +606,7 @@ pub fn respond(operation: &str, request_id: &str, result: impl FnOnce(&mut XmlWr
             "InternalFailure",
             format!("cannot encode the response: {e}"),
         )
-        .into_response_with_id(request_id),
+        .into_response(api, request_id),
     }
 }
 
@@ -509,7 +656,7 @@ mod tests {
     #[test]
     fn scalars_and_ordered_lists() {
         let p = params("Action=DescribeLoadBalancers&Version=2015-12-01&Names.member.2=b&Names.member.10=c&Names.member.1=a%2Fx");
-        assert_eq!(action(&p).unwrap(), "DescribeLoadBalancers");
+        assert_eq!(action(&ELBV2, &p).unwrap(), "DescribeLoadBalancers");
         assert_eq!(p.list("Names").unwrap(), vec!["a/x", "b", "c"]);
         assert!(p.list("Other").unwrap().is_empty());
         assert_eq!(p.get("Missing"), None);
@@ -608,24 +755,29 @@ mod tests {
     #[test]
     fn envelope_checks_action_and_version() {
         assert_eq!(
-            action(&params("Version=2015-12-01")).unwrap_err().code,
+            action(&ELBV2, &params("Version=2015-12-01"))
+                .unwrap_err()
+                .code,
             "MissingAction"
         );
         assert_eq!(
-            action(&params("Action=X")).unwrap_err().code,
+            action(&ELBV2, &params("Action=X")).unwrap_err().code,
             "MissingParameter"
         );
+        for (api, other) in [(ELBV2, "2012-06-01"), (IAM, "2015-12-01")] {
+            let e = action(&api, &params(&format!("Action=X&Version={other}"))).unwrap_err();
+            assert_eq!(e.code, "InvalidParameterValue");
+            assert!(e.message.contains(api.version), "{}", e.message);
+        }
         assert_eq!(
-            action(&params("Action=X&Version=2012-06-01"))
-                .unwrap_err()
-                .code,
-            "InvalidParameterValue"
+            action(&EC2, &params("Action=X&Version=2016-11-15")).unwrap(),
+            "X"
         );
     }
 
     #[tokio::test]
     async fn success_envelope_puts_the_result_first() {
-        let response = respond("RegisterTargets", "req-1", |_| {});
+        let response = respond(&ELBV2, "RegisterTargets", "req-1", |_| {});
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[http::header::CONTENT_TYPE], "text/xml");
         let body = body_text(response).await;
@@ -643,7 +795,7 @@ mod tests {
 
     #[tokio::test]
     async fn lists_are_member_sequences_and_text_is_escaped() {
-        let response = respond("DescribeTags", "r", |w| {
+        let response = respond(&ELBV2, "DescribeTags", "r", |w| {
             w.members("TagDescriptions", ["a<b"], |w, arn| {
                 w.text("ResourceArn", arn);
                 w.string_members("Values", ["x&y", "z"]);
@@ -659,7 +811,7 @@ mod tests {
     async fn error_envelope() {
         let response =
             QueryError::sender("TargetGroupNotFound", "One or more target groups not found")
-                .into_response_with_id("req-2");
+                .into_response(&ELBV2, "req-2");
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let body = body_text(response).await;
         assert!(body.contains(r#"<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type><Code>TargetGroupNotFound</Code><Message>One or more target groups not found</Message></Error><RequestId>req-2</RequestId></ErrorResponse>"#), "{body}");
@@ -670,9 +822,50 @@ mod tests {
             "busy",
         );
         assert_eq!(throttled.fault_type(), "Sender");
-        let internal = QueryError::receiver("InternalFailure", "boom").into_response_with_id("r");
+        let internal = QueryError::receiver("InternalFailure", "boom").into_response(&ELBV2, "r");
         assert_eq!(internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(body_text(internal).await.contains("<Type>Receiver</Type>"));
+    }
+
+    #[tokio::test]
+    async fn ec2_style_envelopes() {
+        let body = body_text(respond(&EC2, "DescribeVpcs", "r1", |w| {
+            w.items("vpcSet", ["vpc-1"], |w, id| {
+                w.text("vpcId", id);
+            });
+        }))
+        .await;
+        assert!(
+            body.contains(concat!(
+                r#"<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">"#,
+                "<requestId>r1</requestId><vpcSet><item><vpcId>vpc-1</vpcId></item></vpcSet>",
+                "</DescribeVpcsResponse>"
+            )),
+            "{body}"
+        );
+        let error =
+            QueryError::sender("InvalidVpcID.NotFound", "The vpc ID 'vpc-1' does not exist")
+                .into_response(&EC2, "r2");
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        let body = body_text(error).await;
+        assert!(body.contains("<Response><Errors><Error><Code>InvalidVpcID.NotFound</Code><Message>The vpc ID &apos;vpc-1&apos; does not exist</Message></Error></Errors><RequestID>r2</RequestID></Response>") || body.contains("<Response><Errors><Error><Code>InvalidVpcID.NotFound</Code><Message>The vpc ID 'vpc-1' does not exist</Message></Error></Errors><RequestID>r2</RequestID></Response>"), "{body}");
+        let unserved = body_text(QueryError::sender("X", "y").into_response(&UNSERVED, "r3")).await;
+        assert!(unserved.contains("<ErrorResponse><Error>"), "{unserved}");
+    }
+
+    #[test]
+    fn ec2_flat_lists() {
+        let p = params(
+            "VpcId.2=b&VpcId.1=a&Filter.1.Name=vpc-id&Filter.1.Value.1=x&Filter.1.Value.2=y",
+        );
+        assert_eq!(p.flat_list("VpcId").unwrap(), vec!["a", "b"]);
+        let filters = p.flat_structures("Filter").unwrap();
+        assert_eq!(filters[0].get("Name"), Some("vpc-id"));
+        assert_eq!(filters[0].flat_list("Value").unwrap(), vec!["x", "y"]);
+        assert_eq!(
+            params("VpcId.x=a").flat_list("VpcId").unwrap_err().code,
+            "MalformedQueryString"
+        );
     }
 
     #[test]

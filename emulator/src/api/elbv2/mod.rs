@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 use super::{App, RequestContext};
 use crate::domain::arn;
 use crate::domain::elbv2::Elbv2Error;
-use crate::protocol::query::{self, Params, QueryError, XmlWriter};
+use crate::protocol::query::{self, Params, QueryError, XmlWriter, ELBV2};
 
 /// Writes the members of `<OpResult>` for a successful request.
 type Output = Box<dyn FnOnce(&mut XmlWriter) + Send>;
@@ -59,11 +59,11 @@ impl Cx<'_> {
 pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
     let params = match Params::parse(body) {
         Ok(p) => p,
-        Err(e) => return e.into_response_with_id(&ctx.request_id),
+        Err(e) => return e.into_response(&ELBV2, &ctx.request_id),
     };
-    let action = match query::action(&params) {
+    let action = match query::action(&ELBV2, &params) {
         Ok(a) => a.to_string(),
-        Err(e) => return e.into_response_with_id(&ctx.request_id),
+        Err(e) => return e.into_response(&ELBV2, &ctx.request_id),
     };
     let cx = Cx {
         app,
@@ -72,10 +72,10 @@ pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
     };
     expire_draining(&cx);
     match dispatch(&cx, &action, &params) {
-        Ok(output) => query::respond(&action, &ctx.request_id, output),
+        Ok(output) => query::respond(&ELBV2, &action, &ctx.request_id, output),
         Err(e) => {
             tracing::debug!(%action, code = %e.code, message = %e.message, "ELBv2 request refused");
-            e.into_response_with_id(&ctx.request_id)
+            e.into_response(&ELBV2, &ctx.request_id)
         }
     }
 }

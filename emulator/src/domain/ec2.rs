@@ -1,0 +1,5 @@
+//! EC2 resource model.
+
+/// EC2 state.
+#[derive(Debug, Default)]
+pub struct Ec2State {}

@@ -1,0 +1,5 @@
+//! IAM resource model.
+
+/// IAM state.
+#[derive(Debug, Default)]
+pub struct IamState {}

@@ -1,0 +1,5 @@
+//! Secrets Manager resource model.
+
+/// Secrets Manager state.
+#[derive(Debug, Default)]
+pub struct SecretsState {}

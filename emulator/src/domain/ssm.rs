@@ -1,0 +1,5 @@
+//! SSM Parameter Store resource model.
+
+/// SSM state.
+#[derive(Debug, Default)]
+pub struct SsmState {}
