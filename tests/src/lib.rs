@@ -186,6 +186,75 @@ pub async fn http_request(method: &str, url: &str) -> anyhow::Result<(u16, Strin
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
+/// What [`post`] got back.
+pub struct RawResponse {
+    pub status: u16,
+    pub body: String,
+    pub content_type: Option<String>,
+}
+
+/// POSTs `body` to `/` of the control port with the given headers, with no
+/// SDK in between (for checking wire shapes and bad input).
+pub async fn post(addr: SocketAddr, headers: &[(&str, &str)], body: &str) -> RawResponse {
+    use http_body_util::{BodyExt, Full};
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the control port");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("HTTP/1 handshake");
+    tokio::spawn(conn);
+    let mut request = hyper::Request::post("/").header("host", addr.to_string());
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = sender
+        .send_request(
+            request
+                .body(Full::new(bytes::Bytes::from(body.to_string())))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    RawResponse {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        content_type,
+    }
+}
+
+/// An AWS JSON 1.1 call, `target` being `Prefix.Operation`; the body as JSON.
+pub async fn post_json(
+    addr: SocketAddr,
+    target: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let response = post(
+        addr,
+        &[
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", target),
+        ],
+        &body.to_string(),
+    )
+    .await;
+    let json = serde_json::from_str(&response.body).expect("a JSON body");
+    (response.status, json)
+}
+
 /// Docker containers still labelled with `instance` (0 after a clean shutdown).
 pub async fn leftover_containers(instance: &str) -> usize {
     use bollard::query_parameters::ListContainersOptionsBuilder;

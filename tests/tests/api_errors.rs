@@ -2,7 +2,6 @@
 //! keeps serving afterwards.
 
 use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode};
-use http_body_util::{BodyExt, Full};
 use tests::{ecs, unique, TestEmulator};
 
 /// POSTs `body` to the control port with the given headers.
@@ -11,35 +10,8 @@ async fn post(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String, Option<String>) {
-    let stream = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let mut request = hyper::Request::post("/").header("host", emu.addr().to_string());
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let response = sender
-        .send_request(
-            request
-                .body(Full::new(bytes::Bytes::from(body.to_string())))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string());
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        String::from_utf8_lossy(&body).into_owned(),
-        content_type,
-    )
+    let r = tests::post(emu.addr(), headers, body).await;
+    (r.status, r.body, r.content_type)
 }
 
 fn ecs_target(op: &str) -> String {

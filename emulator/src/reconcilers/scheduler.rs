@@ -14,9 +14,10 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::domain::ecs::capacity;
 use crate::domain::ecs::service::Service;
 use crate::domain::ecs::task::{StopCode, TargetRef, TaskLaunch};
-use crate::domain::ecs::{Task, TaskStatus};
+use crate::domain::ecs::{EcsState, Task, TaskStatus};
 use crate::domain::elbv2::registration::Registered;
 use crate::domain::elbv2::TargetState;
 use crate::domain::{State, Store};
@@ -544,8 +545,14 @@ fn apply(
                 .to_string();
             if let Some(definition) = definition {
                 let definition = std::sync::Arc::new(definition);
+                let placement = svc.placement();
+                let mut placed = providers_in_use(&state.ecs, svc);
                 let mut ids = vec![];
                 for _ in 0..plan.launch {
+                    let provider = capacity::pick(placement.strategy(), &placed);
+                    if let Some(name) = &provider {
+                        *placed.entry(name.clone()).or_default() += 1;
+                    }
                     let task = Task::launch(TaskLaunch {
                         cluster_arn: &svc.cluster_arn,
                         definition: definition.clone(),
@@ -554,6 +561,7 @@ fn apply(
                         started_by: Some(primary.id.clone()),
                         tags: vec![],
                         overrides: serde_json::json!({ "containerOverrides": [], "inferenceAcceleratorOverrides": [] }),
+                        capacity_provider: provider,
                     });
                     ids.push(format!("(task {})", task.id()));
                     state.ecs.tasks.insert(task.task_arn.clone(), task);
@@ -654,4 +662,20 @@ fn update_counts(state: &State, svc: &mut Service, views: &[TaskView], now: Offs
             running + pending
         };
     }
+}
+
+/// How many of a service's live tasks each capacity provider runs, so new
+/// tasks keep the strategy's base and weights.
+fn providers_in_use(ecs: &EcsState, svc: &Service) -> BTreeMap<String, u32> {
+    let group = svc.task_group();
+    let mut placed = BTreeMap::new();
+    for task in ecs.tasks.values() {
+        let live = task.cluster_arn == svc.cluster_arn
+            && task.group.as_deref() == Some(group.as_str())
+            && task.desired_status != TaskStatus::Stopped;
+        if let (true, Some(name)) = (live, &task.capacity_provider_name) {
+            *placed.entry(name.clone()).or_default() += 1;
+        }
+    }
+    placed
 }

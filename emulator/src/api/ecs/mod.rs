@@ -1,8 +1,13 @@
 //! ECS actions (AWS JSON 1.1). Handlers only change the store; the task
 //! runner (`reconcilers::tasks`) starts and stops containers.
 
+mod account;
+mod capacity_providers;
+mod clusters;
 mod services;
+mod task_definitions;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::response::Response;
@@ -12,10 +17,11 @@ use time::OffsetDateTime;
 
 use super::{App, RequestContext};
 use crate::domain::arn::{arn, last_segment};
+use crate::domain::ecs::capacity::{self, StrategyItem};
 use crate::domain::ecs::task::{StopCode, TaskLaunch};
 use crate::domain::ecs::validate::{self, EcsError};
 use crate::domain::ecs::{
-    Cluster, EcsState, KeyValuePair, Tag, Task, TaskDefinition, TaskStatus, DEFAULT_CLUSTER,
+    EcsState, KeyValuePair, Tag, Task, TaskDefinition, TaskStatus, DEFAULT_CLUSTER,
 };
 use crate::protocol::json::{self, JsonError};
 
@@ -37,6 +43,18 @@ fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Ou
         "DescribeClusters" => h.describe_clusters(decode(body)?),
         "ListClusters" => h.list_clusters(decode(body)?),
         "DeleteCluster" => h.delete_cluster(decode(body)?),
+        "UpdateCluster" => h.update_cluster(decode(body)?),
+        "UpdateClusterSettings" => h.update_cluster_settings(decode(body)?),
+        "PutClusterCapacityProviders" => h.put_cluster_capacity_providers(decode(body)?),
+        "CreateCapacityProvider" => h.create_capacity_provider(decode(body)?),
+        "DescribeCapacityProviders" => h.describe_capacity_providers(decode(body)?),
+        "UpdateCapacityProvider" => h.update_capacity_provider(decode(body)?),
+        "DeleteCapacityProvider" => h.delete_capacity_provider(decode(body)?),
+        "PutAccountSetting" => h.put_account_setting(decode(body)?, false),
+        "PutAccountSettingDefault" => h.put_account_setting(decode(body)?, true),
+        "DeleteAccountSetting" => h.delete_account_setting(decode(body)?),
+        "ListAccountSettings" => h.list_account_settings(decode(body)?),
+        "DeleteTaskDefinitions" => h.delete_task_definitions(decode(body)?),
         "RegisterTaskDefinition" => h.register_task_definition(decode(body)?),
         "DeregisterTaskDefinition" => h.deregister_task_definition(decode(body)?),
         "DescribeTaskDefinition" => h.describe_task_definition(decode(body)?),
@@ -69,60 +87,9 @@ struct Handler<'a> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CreateClusterInput {
-    cluster_name: Option<String>,
-    #[serde(default)]
-    tags: Vec<Tag>,
-    #[serde(default)]
-    settings: Vec<KeyValuePair>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DescribeClustersInput {
-    clusters: Option<Vec<String>>,
-    #[serde(default)]
-    include: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct PageInput {
     max_results: Option<usize>,
     next_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ClusterInput {
-    cluster: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RegisterTaskDefinitionInput {
-    #[serde(default)]
-    tags: Vec<Tag>,
-    #[serde(flatten)]
-    definition: TaskDefinition,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TaskDefinitionRef {
-    task_definition: String,
-    #[serde(default)]
-    include: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListTaskDefinitionsInput {
-    family_prefix: Option<String>,
-    status: Option<String>,
-    sort: Option<String>,
-    #[serde(flatten)]
-    page: PageInput,
 }
 
 #[derive(Deserialize)]
@@ -139,7 +106,7 @@ struct RunTaskInput {
     #[serde(default)]
     tags: Vec<Tag>,
     #[serde(default)]
-    capacity_provider_strategy: Vec<Value>,
+    capacity_provider_strategy: Vec<StrategyItem>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -232,7 +199,7 @@ impl Handler<'_> {
     fn cluster_arn(&self, ecs: &mut EcsState, reference: Option<&str>) -> Result<String, EcsError> {
         let name = reference.map(last_segment).unwrap_or(DEFAULT_CLUSTER);
         if name == DEFAULT_CLUSTER && !ecs.clusters.contains_key(DEFAULT_CLUSTER) {
-            self.insert_cluster(ecs, DEFAULT_CLUSTER, vec![]);
+            self.insert_cluster(ecs, DEFAULT_CLUSTER, clusters::ClusterSpec::default());
         }
         match ecs.clusters.get(name) {
             Some(c) if c.status == "ACTIVE" => Ok(c.cluster_arn.clone()),
@@ -240,258 +207,10 @@ impl Handler<'_> {
         }
     }
 
-    fn insert_cluster(
-        &self,
-        ecs: &mut EcsState,
-        name: &str,
-        settings: Vec<KeyValuePair>,
-    ) -> Cluster {
-        let cluster = Cluster {
-            cluster_arn: self.arn(&format!("cluster/{name}")),
-            cluster_name: name.to_string(),
-            status: "ACTIVE".into(),
-            created_at: Some(Self::now()),
-            settings: if settings.is_empty() {
-                vec![KeyValuePair {
-                    name: "containerInsights".into(),
-                    value: "disabled".into(),
-                }]
-            } else {
-                settings
-            },
-        };
-        ecs.clusters.insert(name.to_string(), cluster.clone());
-        cluster
-    }
-
-    fn create_cluster(&self, input: CreateClusterInput) -> Output {
-        let name = input
-            .cluster_name
-            .unwrap_or_else(|| DEFAULT_CLUSTER.to_string());
-        let valid = !name.is_empty()
-            && name.len() <= 255
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !valid {
-            return Err(EcsError::invalid(
-                "Cluster name can have up to 255 characters: letters, numbers, hyphens and underscores.",
-            ));
-        }
-        self.app.store.write(|s| {
-            let ecs = &mut s.ecs;
-            // Creating an existing ACTIVE cluster returns it unchanged, as AWS does.
-            let cluster = match ecs.clusters.get(&name) {
-                Some(c) if c.status == "ACTIVE" => c.clone(),
-                _ => self.insert_cluster(ecs, &name, input.settings),
-            };
-            merge_tags(ecs, &cluster.cluster_arn, input.tags);
-            Ok(json!({ "cluster": ecs.cluster_view(&cluster, true) }))
-        })
-    }
-
-    fn describe_clusters(&self, input: DescribeClustersInput) -> Output {
-        let names = input
-            .clusters
-            .unwrap_or_else(|| vec![DEFAULT_CLUSTER.to_string()]);
-        let with_tags = input.include.iter().any(|i| i == "TAGS");
-        self.app.store.read(|s| {
-            let mut clusters = vec![];
-            let mut failures = vec![];
-            for reference in &names {
-                match s.ecs.clusters.get(last_segment(reference)) {
-                    Some(c) => clusters.push(s.ecs.cluster_view(c, with_tags)),
-                    None => failures.push(missing(&self.cluster_reference_arn(reference))),
-                }
-            }
-            Ok(json!({ "clusters": clusters, "failures": failures }))
-        })
-    }
-
-    fn cluster_reference_arn(&self, reference: &str) -> String {
-        if reference.starts_with("arn:") {
-            reference.to_string()
-        } else {
-            self.arn(&format!("cluster/{reference}"))
-        }
-    }
-
-    fn list_clusters(&self, input: PageInput) -> Output {
-        let arns: Vec<String> = self.app.store.read(|s| {
-            s.ecs
-                .clusters
-                .values()
-                .filter(|c| c.status == "ACTIVE")
-                .map(|c| c.cluster_arn.clone())
-                .collect()
-        });
-        let (page, next) = paginate(arns, &input)?;
-        Ok(json!({ "clusterArns": page, "nextToken": next }))
-    }
-
-    fn delete_cluster(&self, input: ClusterInput) -> Output {
-        self.app.store.write(|s| {
-            let ecs = &mut s.ecs;
-            let name = last_segment(&input.cluster).to_string();
-            let cluster = match ecs.clusters.get(&name) {
-                Some(c) if c.status == "ACTIVE" => c.clone(),
-                _ => return Err(EcsError::cluster_not_found()),
-            };
-            let has_services = ecs
-                .services
-                .values()
-                .any(|svc| svc.cluster_arn == cluster.cluster_arn && svc.status != "INACTIVE");
-            if has_services {
-                return Err(EcsError {
-                    code: "ClusterContainsServicesException",
-                    message: "The Cluster cannot be deleted while Services are active.".into(),
-                });
-            }
-            let has_tasks = ecs.tasks.values().any(|t| {
-                t.cluster_arn == cluster.cluster_arn && t.last_status != TaskStatus::Stopped
-            });
-            if has_tasks {
-                return Err(EcsError {
-                    code: "ClusterContainsTasksException",
-                    message: "The Cluster cannot be deleted while Tasks are active.".into(),
-                });
-            }
-            let mut view = ecs.cluster_view(&cluster, false);
-            view.cluster.status = "INACTIVE".into();
-            if let Some(c) = ecs.clusters.get_mut(&name) {
-                c.status = "INACTIVE".into();
-            }
-            Ok(json!({ "cluster": view }))
-        })
-    }
-
-    fn register_task_definition(&self, input: RegisterTaskDefinitionInput) -> Output {
-        let mut def = input.definition;
-        validate::task_definition(&mut def)?;
-        self.app.store.write(|s| {
-            let ecs = &mut s.ecs;
-            let revisions = ecs.task_definitions.entry(def.family.clone()).or_default();
-            def.revision = revisions.len() as u32 + 1;
-            def.task_definition_arn =
-                self.arn(&format!("task-definition/{}:{}", def.family, def.revision));
-            def.status = "ACTIVE".into();
-            def.registered_at = Some(Self::now());
-            def.compatibilities = if def.network_mode.as_deref() == Some("awsvpc") {
-                vec!["EC2".into(), "FARGATE".into()]
-            } else {
-                vec!["EC2".into()]
-            };
-            revisions.push(def.clone());
-            let tags = input.tags;
-            merge_tags(ecs, &def.task_definition_arn, tags.clone());
-            Ok(json!({ "taskDefinition": def, "tags": tags }))
-        })
-    }
-
-    fn deregister_task_definition(&self, input: TaskDefinitionRef) -> Output {
-        if !input.task_definition.contains(':') {
-            return Err(EcsError::client(
-                "Revision must be specified: use family:revision or the full ARN.",
-            ));
-        }
-        self.app.store.write(|s| {
-            let found = s.ecs.find_task_definition(&input.task_definition).cloned();
-            let Some(def) = found else {
-                return Err(EcsError::client(
-                    "The specified task definition does not exist.",
-                ));
-            };
-            let revisions = s.ecs.task_definitions.get_mut(&def.family);
-            let slot = revisions.and_then(|r| r.get_mut(def.revision as usize - 1));
-            let Some(slot) = slot else {
-                return Err(EcsError::client(
-                    "The specified task definition does not exist.",
-                ));
-            };
-            if slot.status == "ACTIVE" {
-                slot.status = "INACTIVE".into();
-                slot.deregistered_at = Some(Self::now());
-            }
-            Ok(json!({ "taskDefinition": slot.clone() }))
-        })
-    }
-
-    fn describe_task_definition(&self, input: TaskDefinitionRef) -> Output {
-        self.app.store.read(|s| {
-            let def = s
-                .ecs
-                .find_task_definition(&input.task_definition)
-                .ok_or_else(|| EcsError::client("Unable to describe task definition."))?;
-            let mut out = json!({ "taskDefinition": def });
-            if input.include.iter().any(|i| i == "TAGS") {
-                out["tags"] = json!(s.ecs.tags_of(&def.task_definition_arn));
-            }
-            Ok(out)
-        })
-    }
-
-    fn list_task_definitions(&self, input: ListTaskDefinitionsInput) -> Output {
-        let status = input.status.as_deref().unwrap_or("ACTIVE");
-        let mut arns: Vec<String> = self.app.store.read(|s| {
-            s.ecs
-                .task_definitions
-                .iter()
-                .filter(|(family, _)| {
-                    input
-                        .family_prefix
-                        .as_deref()
-                        .is_none_or(|p| family.starts_with(p))
-                })
-                .flat_map(|(_, revisions)| revisions.iter())
-                .filter(|d| d.status == status)
-                .map(|d| d.task_definition_arn.clone())
-                .collect()
-        });
-        if input.sort.as_deref() == Some("DESC") {
-            arns.reverse();
-        }
-        let (page, next) = paginate(arns, &input.page)?;
-        Ok(json!({ "taskDefinitionArns": page, "nextToken": next }))
-    }
-
-    fn list_task_definition_families(&self, input: ListTaskDefinitionsInput) -> Output {
-        let status = input.status.as_deref().unwrap_or("ACTIVE");
-        let families: Vec<String> = self.app.store.read(|s| {
-            s.ecs
-                .task_definitions
-                .iter()
-                .filter(|(family, _)| {
-                    input
-                        .family_prefix
-                        .as_deref()
-                        .is_none_or(|p| family.starts_with(p))
-                })
-                .filter(|(_, revisions)| {
-                    status == "ALL" || revisions.iter().any(|d| d.status == status)
-                })
-                .map(|(family, _)| family.clone())
-                .collect()
-        });
-        let (page, next) = paginate(families, &input.page)?;
-        Ok(json!({ "families": page, "nextToken": next }))
-    }
-
     fn run_task(&self, input: RunTaskInput) -> Output {
         let count = input.count.unwrap_or(1);
         if !(1..=MAX_RUN_TASK_COUNT).contains(&count) {
             return Err(EcsError::invalid("count must be between 1 and 10."));
-        }
-        if let Some(lt) = input.launch_type.as_deref() {
-            if lt != "FARGATE" {
-                return Err(EcsError::invalid(format!(
-                    "This emulator runs Fargate tasks only; launchType {lt} is not supported."
-                )));
-            }
-        }
-        if !input.capacity_provider_strategy.is_empty() && input.launch_type.is_some() {
-            return Err(EcsError::invalid(
-                "Specifying both a launch type and capacity provider strategy is not supported.",
-            ));
         }
         let subnets = input
             .network_configuration
@@ -509,6 +228,11 @@ impl Handler<'_> {
         let subnet = subnets[0].clone();
         self.app.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
+            let placement = capacity::resolve_placement(
+                input.launch_type.as_deref(),
+                input.capacity_provider_strategy.clone(),
+                &s.ecs.clusters[last_segment(&cluster_arn)],
+            )?;
             let def = s
                 .ecs
                 .find_task_definition(&input.task_definition)
@@ -527,7 +251,12 @@ impl Handler<'_> {
                 input.overrides.clone().unwrap_or_default(),
             )?);
             let mut tasks = vec![];
+            let mut placed = BTreeMap::new();
             for _ in 0..count {
+                let provider = capacity::pick(placement.strategy(), &placed);
+                if let Some(name) = &provider {
+                    *placed.entry(name.clone()).or_default() += 1;
+                }
                 let task = Task::launch(TaskLaunch {
                     cluster_arn: &cluster_arn,
                     definition: def.clone(),
@@ -536,6 +265,7 @@ impl Handler<'_> {
                     started_by: input.started_by.clone(),
                     tags: input.tags.clone(),
                     overrides: overrides_json(input.overrides.as_ref()),
+                    capacity_provider: provider,
                 });
                 merge_tags(&mut s.ecs, &task.task_arn, input.tags.clone());
                 s.ecs.tasks.insert(task.task_arn.clone(), task.clone());

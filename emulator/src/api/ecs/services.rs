@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::{merge_tags, missing, paginate, Handler, NetworkConfiguration, Output, PageInput};
 use crate::domain::arn::last_segment;
+use crate::domain::ecs::capacity::{self, StrategyItem};
 use crate::domain::ecs::service::{
     DeploymentConfiguration, LoadBalancerRef, Service, ServiceRuntime, MAX_LOAD_BALANCERS,
 };
@@ -28,6 +29,8 @@ pub(super) struct CreateServiceInput {
     /// AWS requires it for REPLICA services; a missing count means 0 here.
     desired_count: Option<i64>,
     launch_type: Option<String>,
+    #[serde(default)]
+    capacity_provider_strategy: Vec<StrategyItem>,
     network_configuration: Option<Value>,
     deployment_configuration: Option<DeploymentConfiguration>,
     health_check_grace_period_seconds: Option<i64>,
@@ -52,6 +55,7 @@ pub(super) struct UpdateServiceInput {
     health_check_grace_period_seconds: Option<i64>,
     network_configuration: Option<Value>,
     load_balancers: Option<Vec<LoadBalancerRef>>,
+    capacity_provider_strategy: Option<Vec<StrategyItem>>,
 }
 
 #[derive(Deserialize)]
@@ -93,11 +97,6 @@ impl Handler<'_> {
                 "This emulator supports the REPLICA scheduling strategy only.",
             ));
         }
-        if input.launch_type.as_deref().is_some_and(|l| l != "FARGATE") {
-            return Err(EcsError::invalid(
-                "This emulator runs Fargate services only; launchType must be FARGATE.",
-            ));
-        }
         let desired_count = count(input.desired_count.unwrap_or(0))?;
         let grace = grace_period(
             input.health_check_grace_period_seconds,
@@ -116,6 +115,11 @@ impl Handler<'_> {
         };
         self.app.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
+            let placement = capacity::resolve_placement(
+                input.launch_type.as_deref(),
+                input.capacity_provider_strategy,
+                &s.ecs.clusters[last_segment(&cluster_arn)],
+            )?;
             let def = active_task_definition(&s.ecs, &task_definition)?;
             validate_load_balancers(s, &def, &input.load_balancers)?;
             let service_arn = format!(
@@ -142,7 +146,8 @@ impl Handler<'_> {
                 desired_count,
                 running_count: 0,
                 pending_count: 0,
-                launch_type: "FARGATE",
+                launch_type: placement.launch_type(),
+                capacity_provider_strategy: placement.strategy().to_vec(),
                 platform_version: "LATEST",
                 platform_family: "Linux",
                 task_definition: def.task_definition_arn.clone(),
@@ -212,7 +217,20 @@ impl Handler<'_> {
                 Some(g) => grace_period(Some(g), &load_balancers)?,
                 None => current.health_check_grace_period_seconds,
             };
+            let mut redeploy_for_strategy = false;
+            if let Some(strategy) = &input.capacity_provider_strategy {
+                let cluster = &s.ecs.clusters[last_segment(&current.cluster_arn)];
+                capacity::check_placement(strategy, &cluster.capacity_providers)?;
+            }
             let service = s.ecs.services.get_mut(&arn).expect("checked above");
+            if let Some(strategy) = input.capacity_provider_strategy {
+                // An empty strategy keeps the current placement.
+                if !strategy.is_empty() && strategy != service.capacity_provider_strategy {
+                    service.capacity_provider_strategy = strategy;
+                    service.launch_type = None;
+                    redeploy_for_strategy = true;
+                }
+            }
             if let Some(dc) = desired_count {
                 service.desired_count = dc;
                 if let Some(primary) = service.deployments.first_mut() {
@@ -224,7 +242,7 @@ impl Handler<'_> {
                 service.deployment_configuration = dc;
             }
             service.health_check_grace_period_seconds = grace;
-            let mut redeploy = input.force_new_deployment;
+            let mut redeploy = input.force_new_deployment || redeploy_for_strategy;
             if let Some(network) = input.network_configuration {
                 redeploy |= network != service.network_configuration;
                 service.network_configuration = network;

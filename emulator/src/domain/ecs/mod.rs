@@ -2,6 +2,8 @@
 //! (camelCase JSON), so what DescribeTasks returns is what the store holds;
 //! runtime-only fields are `#[serde(skip)]`.
 
+pub mod account_settings;
+pub mod capacity;
 pub mod service;
 pub mod task;
 pub mod task_definition;
@@ -31,6 +33,9 @@ pub struct EcsState {
     pub services: BTreeMap<String, service::Service>,
     /// Tags by resource ARN.
     pub tags: BTreeMap<String, Vec<Tag>>,
+    /// Custom capacity providers (Fargate's two are built in).
+    pub capacity_providers: capacity::CapacityProviders,
+    pub account_settings: account_settings::AccountSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +61,16 @@ pub struct Cluster {
     #[serde(skip)]
     pub created_at: Option<OffsetDateTime>,
     pub settings: Vec<KeyValuePair>,
+    /// Associated through CreateCluster or PutClusterCapacityProviders.
+    pub capacity_providers: Vec<String>,
+    pub default_capacity_provider_strategy: Vec<capacity::StrategyItem>,
+    /// `executeCommandConfiguration` and `managedStorageConfiguration`,
+    /// stored and echoed: ECS Exec and managed storage are not emulated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<serde_json::Value>,
+    /// The Cloud Map namespace for Service Connect, stored and echoed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_connect_defaults: Option<serde_json::Value>,
 }
 
 /// The wire form of a cluster, with counts derived from the tasks.
@@ -68,9 +83,8 @@ pub struct ClusterView {
     pub running_tasks_count: u32,
     pub pending_tasks_count: u32,
     pub active_services_count: u32,
-    pub capacity_providers: Vec<&'static str>,
-    pub default_capacity_provider_strategy: Vec<serde_json::Value>,
     pub statistics: Vec<serde_json::Value>,
+    pub attachments: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
 }
@@ -94,9 +108,8 @@ impl EcsState {
                 .values()
                 .filter(|svc| svc.cluster_arn == cluster.cluster_arn && svc.status == "ACTIVE")
                 .count() as u32,
-            capacity_providers: vec!["FARGATE", "FARGATE_SPOT"],
-            default_capacity_provider_strategy: vec![],
             statistics: vec![],
+            attachments: vec![],
             tags: with_tags.then(|| self.tags_of(&cluster.cluster_arn)),
         }
     }

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::capacity::{Placement, StrategyItem};
 use super::{ts, Tag};
 
 /// At most this many events are kept per service, newest first (AWS: 100).
@@ -79,7 +80,10 @@ pub struct Deployment {
     pub created_at: OffsetDateTime,
     #[serde(with = "ts")]
     pub updated_at: OffsetDateTime,
-    pub launch_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<StrategyItem>,
     pub platform_version: &'static str,
     pub platform_family: &'static str,
     pub network_configuration: serde_json::Value,
@@ -92,7 +96,12 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    pub fn new(task_definition: String, desired_count: u32, network: serde_json::Value) -> Self {
+    pub fn new(
+        task_definition: String,
+        desired_count: u32,
+        network: serde_json::Value,
+        placement: &Placement,
+    ) -> Self {
         let id = format!("ecs-svc/{}", crate::domain::arn::random_digits(19));
         let now = OffsetDateTime::now_utc();
         Self {
@@ -106,7 +115,8 @@ impl Deployment {
             failed_tasks: 0,
             created_at: now,
             updated_at: now,
-            launch_type: "FARGATE",
+            launch_type: placement.launch_type(),
+            capacity_provider_strategy: placement.strategy().to_vec(),
             platform_version: "1.4.0",
             platform_family: "Linux",
             network_configuration: network,
@@ -138,7 +148,10 @@ pub struct Service {
     pub desired_count: u32,
     pub running_count: u32,
     pub pending_count: u32,
-    pub launch_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<StrategyItem>,
     pub platform_version: &'static str,
     pub platform_family: &'static str,
     pub task_definition: String,
@@ -180,6 +193,15 @@ impl Service {
         format!("service:{}", self.service_name)
     }
 
+    /// How the service places its tasks.
+    pub fn placement(&self) -> Placement {
+        if self.capacity_provider_strategy.is_empty() {
+            Placement::LaunchType
+        } else {
+            Placement::Strategy(self.capacity_provider_strategy.clone())
+        }
+    }
+
     pub fn primary(&self) -> Option<&Deployment> {
         self.deployments.first()
     }
@@ -203,6 +225,7 @@ impl Service {
             task_definition.clone(),
             self.desired_count,
             self.network_configuration.clone(),
+            &self.placement(),
         );
         self.task_definition = task_definition;
         self.deployments.insert(0, deployment);

@@ -64,7 +64,9 @@ pub struct Task {
     /// RUNNING or STOPPED.
     pub desired_status: TaskStatus,
     pub launch_type: &'static str,
-    pub capacity_provider_name: &'static str,
+    /// Set when a capacity provider strategy placed the task.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_name: Option<String>,
     pub platform_version: &'static str,
     pub platform_family: &'static str,
     pub availability_zone: String,
@@ -196,6 +198,8 @@ pub struct TaskLaunch<'a> {
     pub tags: Vec<Tag>,
     /// The `overrides` member as the API shows it.
     pub overrides: serde_json::Value,
+    /// The capacity provider a strategy picked (`None` for a launch type).
+    pub capacity_provider: Option<String>,
 }
 
 impl Task {
@@ -243,7 +247,7 @@ impl Task {
             last_status: TaskStatus::Provisioning,
             desired_status: TaskStatus::Running,
             launch_type: "FARGATE",
-            capacity_provider_name: "FARGATE",
+            capacity_provider_name: launch.capacity_provider,
             platform_version: "1.4.0",
             platform_family: "Linux",
             availability_zone: format!("{region}a"),

@@ -39,8 +39,53 @@ pub struct TaskDefinition {
     pub registered_at: Option<OffsetDateTime>,
     #[serde(default, with = "ts::option", skip_serializing_if = "Option::is_none")]
     pub deregistered_at: Option<OffsetDateTime>,
+    /// The principal that registered it (set by the emulator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_by: Option<String>,
+    /// Stored and echoed; the containers' `mountPoints` are what reads them.
+    #[serde(default)]
+    pub volumes: Vec<Value>,
+    #[serde(default)]
+    pub placement_constraints: Vec<Value>,
+    /// What a container instance must offer, derived at registration
+    /// ([`TaskDefinition::required_attributes`]), as ECS reports it.
+    #[serde(default)]
+    pub requires_attributes: Vec<RequiredAttribute>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequiredAttribute {
+    pub name: String,
+}
+
+/// A container's `secrets` item: an environment variable filled at launch
+/// from SSM Parameter Store or Secrets Manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Secret {
+    pub name: String,
+    pub value_from: String,
+}
+
+/// Where a secret's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    Ssm,
+    SecretsManager,
+}
+
+impl Secret {
+    /// A Secrets Manager ARN reads Secrets Manager; anything else (a
+    /// parameter name or ARN) reads Parameter Store, as Fargate does.
+    pub fn source(&self) -> SecretSource {
+        if self.value_from.starts_with("arn:aws:secretsmanager:") {
+            SecretSource::SecretsManager
+        } else {
+            SecretSource::Ssm
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +118,14 @@ pub struct ContainerDefinition {
     pub log_configuration: Option<LogConfiguration>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<ContainerDependency>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<Secret>,
+    #[serde(default)]
+    pub mount_points: Vec<Value>,
+    #[serde(default)]
+    pub volumes_from: Vec<Value>,
+    #[serde(default)]
+    pub system_controls: Vec<Value>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -151,5 +204,64 @@ impl TaskDefinition {
 
     pub fn container(&self, name: &str) -> Option<&ContainerDefinition> {
         self.container_definitions.iter().find(|c| c.name == name)
+    }
+
+    /// The `requiresAttributes` ECS derives from what the definition uses.
+    pub fn required_attributes(&self) -> Vec<RequiredAttribute> {
+        const DOCKER_API: &str = "com.amazonaws.ecs.capability.docker-remote-api.";
+        let containers = &self.container_definitions;
+        let any = |f: &dyn Fn(&ContainerDefinition) -> bool| containers.iter().any(f);
+        let awslogs = any(&|c| {
+            c.log_configuration
+                .as_ref()
+                .is_some_and(|l| l.log_driver == "awslogs")
+        });
+        let secrets_from =
+            |source: SecretSource| any(&|c| c.secrets.iter().any(|s| s.source() == source));
+        let mut names = vec![format!("{DOCKER_API}1.18")];
+        let mut add = |cond: bool, name: &str| {
+            if cond {
+                names.push(name.to_string());
+            }
+        };
+        add(
+            self.network_mode.as_deref() == Some("awsvpc"),
+            "ecs.capability.task-eni",
+        );
+        add(
+            awslogs,
+            "com.amazonaws.ecs.capability.logging-driver.awslogs",
+        );
+        add(awslogs, &format!("{DOCKER_API}1.19"));
+        add(
+            awslogs && self.execution_role_arn.is_some(),
+            "ecs.capability.execution-role-awslogs",
+        );
+        add(
+            self.task_role_arn.is_some(),
+            "com.amazonaws.ecs.capability.task-iam-role",
+        );
+        add(
+            secrets_from(SecretSource::Ssm),
+            "ecs.capability.secrets.ssm.environment-variables",
+        );
+        add(
+            secrets_from(SecretSource::SecretsManager),
+            "ecs.capability.secrets.asm.environment-variables",
+        );
+        add(
+            any(&|c| c.health_check.is_some()),
+            "ecs.capability.container-health-check",
+        );
+        add(
+            any(&|c| !c.depends_on.is_empty()),
+            "ecs.capability.container-ordering",
+        );
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|name| RequiredAttribute { name })
+            .collect()
     }
 }
