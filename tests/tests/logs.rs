@@ -466,3 +466,130 @@ async fn put_get_and_filter_log_events_round_trip() {
 
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_policies_and_tags() {
+    let emu = TestEmulator::start().await;
+    let logs = logs_client(&emu).await;
+    let group = format!("/ecs/{}", unique("retention"));
+    logs.create_log_group()
+        .log_group_name(&group)
+        .tags("team", "web")
+        .send()
+        .await
+        .unwrap();
+
+    let bad = logs
+        .put_retention_policy()
+        .log_group_name(&group)
+        .retention_in_days(8)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Some("InvalidParameterException"));
+    // An event two days old is kept until a one-day policy expires it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    logs.create_log_stream()
+        .log_group_name(&group)
+        .log_stream_name("s")
+        .send()
+        .await
+        .unwrap();
+    let event = |ts: i64, m: &str| {
+        InputLogEvent::builder()
+            .timestamp(ts)
+            .message(m)
+            .build()
+            .unwrap()
+    };
+    // One batch may not span more than 24 hours: two calls.
+    for e in [
+        event(now - 2 * 86_400_000 + 60_000, "old"),
+        event(now, "new"),
+    ] {
+        logs.put_log_events()
+            .log_group_name(&group)
+            .log_stream_name("s")
+            .log_events(e)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(messages(&logs, &group, "s").await.unwrap().len(), 2);
+    logs.put_retention_policy()
+        .log_group_name(&group)
+        .retention_in_days(1)
+        .send()
+        .await
+        .unwrap();
+    let described = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.log_groups()[0].retention_in_days(), Some(1));
+
+    assert_eq!(messages(&logs, &group, "s").await.unwrap(), ["new"]);
+
+    logs.delete_retention_policy()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    let described = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.log_groups()[0].retention_in_days(), None);
+
+    let arn = described.log_groups()[0]
+        .log_group_arn()
+        .unwrap()
+        .to_string();
+    logs.tag_resource()
+        .resource_arn(&arn)
+        .tags("env", "dev")
+        .send()
+        .await
+        .unwrap();
+    let tags = logs
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let tags = tags.tags().unwrap();
+    assert_eq!(
+        (tags["team"].as_str(), tags["env"].as_str()),
+        ("web", "dev")
+    );
+    logs.untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    #[allow(deprecated)]
+    let legacy = logs
+        .list_tags_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(legacy.tags().unwrap().len(), 1);
+    let missing = logs
+        .put_retention_policy()
+        .log_group_name("/nope")
+        .retention_in_days(1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Some("ResourceNotFoundException"));
+    emu.shutdown().await;
+}

@@ -3,6 +3,8 @@
 //! streams, PutLogEvents, GetLogEvents and FilterLogEvents.
 //! <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_Operations.html>
 
+use std::collections::BTreeMap;
+
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -29,6 +31,9 @@ pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> R
 
 fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
     let h = Handler { app, ctx };
+    // Retention is applied before every request, so no read sees an
+    // event its group's policy has expired.
+    app.store.write_logs(|logs| logs.expire(now_millis()));
     Ok(match op {
         "CreateLogGroup" => h.create_log_group(decode(body)?),
         "DescribeLogGroups" => h.describe_log_groups(decode(body)?),
@@ -39,6 +44,14 @@ fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Ou
         "PutLogEvents" => h.put_log_events(decode(body)?),
         "GetLogEvents" => h.get_log_events(decode(body)?),
         "FilterLogEvents" => h.filter_log_events(decode(body)?),
+        "PutRetentionPolicy" => h.put_retention_policy(decode(body)?),
+        "DeleteRetentionPolicy" => h.delete_retention_policy(decode(body)?),
+        "TagLogGroup" => h.tag_log_group(decode(body)?),
+        "UntagLogGroup" => h.untag_log_group(decode(body)?),
+        "ListTagsLogGroup" => h.list_tags_log_group(decode(body)?),
+        "TagResource" => h.tag_resource(decode(body)?),
+        "UntagResource" => h.untag_resource(decode(body)?),
+        "ListTagsForResource" => h.list_tags_for_resource(decode(body)?),
         other => return Err(JsonError::unknown_operation(other)),
     })
 }
@@ -57,6 +70,48 @@ struct Handler<'a> {
 struct GroupInput {
     log_group_name: String,
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateLogGroupInput {
+    log_group_name: String,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    kms_key_id: Option<String>,
+    log_group_class: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RetentionInput {
+    log_group_name: String,
+    retention_in_days: i64,
+}
+
+/// TagLogGroup / UntagLogGroup / ListTagsLogGroup (by group name).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupTagsInput {
+    log_group_name: String,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    tags_list: Vec<String>,
+}
+
+/// TagResource / UntagResource / ListTagsForResource (by ARN).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceTagsInput {
+    resource_arn: String,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    tag_keys: Vec<String>,
+}
+
+/// The log classes CreateLogGroup takes.
+const LOG_GROUP_CLASSES: [&str; 3] = ["STANDARD", "INFREQUENT_ACCESS", "DELIVERY"];
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -203,7 +258,7 @@ impl Handler<'_> {
 
     fn group_view(&self, group: &LogGroup) -> Value {
         let arn = self.group_arn(&group.name);
-        json!({
+        let mut view = json!({
             "logGroupName": group.name,
             "creationTime": group.creation_time,
             "metricFilterCount": 0,
@@ -211,8 +266,11 @@ impl Handler<'_> {
             "arn": format!("{arn}:*"),
             "logGroupArn": arn,
             "storedBytes": group.stored_bytes(),
-            "logGroupClass": "STANDARD",
-        })
+            "logGroupClass": group.log_group_class,
+        });
+        put_opt(&mut view, "retentionInDays", group.retention_in_days);
+        put_opt(&mut view, "kmsKeyId", group.kms_key_id.as_deref());
+        view
     }
 
     fn stream_view(&self, group: &str, stream: &LogStream) -> Value {
@@ -237,10 +295,98 @@ impl Handler<'_> {
         view
     }
 
-    fn create_log_group(&self, input: GroupInput) -> Output {
+    fn create_log_group(&self, input: CreateLogGroupInput) -> Output {
+        let class = input.log_group_class.unwrap_or_else(|| "STANDARD".into());
+        if !LOG_GROUP_CLASSES.contains(&class.as_str()) {
+            return Err(LogsError::invalid(format!(
+                "1 validation error detected: Value '{class}' at 'logGroupClass' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                LOG_GROUP_CLASSES.join(", ")
+            )));
+        }
         self.app.store.write_logs(|logs| {
             logs.create_group(&input.log_group_name, now_millis())?;
+            let group = logs.group_mut(&input.log_group_name)?;
+            group.kms_key_id = input.kms_key_id;
+            group.log_group_class = class;
+            if let Err(e) = group.tag(input.tags) {
+                logs.delete_group(&input.log_group_name)?;
+                return Err(e);
+            }
             Ok(json!({}))
+        })
+    }
+
+    fn put_retention_policy(&self, input: RetentionInput) -> Output {
+        let days = logs::check_retention(input.retention_in_days)?;
+        self.app.store.write_logs(|logs| {
+            let group = logs.group_mut(&input.log_group_name)?;
+            group.retention_in_days = Some(days);
+            group.expire(now_millis());
+            Ok(json!({}))
+        })
+    }
+
+    fn delete_retention_policy(&self, input: GroupInput) -> Output {
+        self.app.store.write_logs(|logs| {
+            logs.group_mut(&input.log_group_name)?.retention_in_days = None;
+            Ok(json!({}))
+        })
+    }
+
+    fn tag_log_group(&self, input: GroupTagsInput) -> Output {
+        self.app.store.write_logs(|logs| {
+            logs.group_mut(&input.log_group_name)?.tag(input.tags)?;
+            Ok(json!({}))
+        })
+    }
+
+    fn untag_log_group(&self, input: GroupTagsInput) -> Output {
+        self.app.store.write_logs(|logs| {
+            let group = logs.group_mut(&input.log_group_name)?;
+            group.tags.retain(|k, _| !input.tags_list.contains(k));
+            Ok(json!({}))
+        })
+    }
+
+    fn list_tags_log_group(&self, input: GroupTagsInput) -> Output {
+        self.app.store.read(|s| {
+            let group = s.logs.group(&input.log_group_name)?;
+            Ok(json!({ "tags": group.tags }))
+        })
+    }
+
+    /// The group a TagResource-style ARN names; only log groups carry tags here.
+    fn tagged_group(arn: &str) -> Result<&str, LogsError> {
+        if !arn.starts_with("arn:") || !arn.contains(":log-group:") {
+            return Err(LogsError::invalid(format!(
+                "Invalid resource ARN '{arn}': tags are supported on log groups (arn:aws:logs:REGION:ACCOUNT:log-group:NAME)."
+            )));
+        }
+        Ok(group_name_from_identifier(arn))
+    }
+
+    fn tag_resource(&self, input: ResourceTagsInput) -> Output {
+        let name = Self::tagged_group(&input.resource_arn)?;
+        self.app.store.write_logs(|logs| {
+            logs.group_mut(name)?.tag(input.tags)?;
+            Ok(json!({}))
+        })
+    }
+
+    fn untag_resource(&self, input: ResourceTagsInput) -> Output {
+        let name = Self::tagged_group(&input.resource_arn)?;
+        self.app.store.write_logs(|logs| {
+            let group = logs.group_mut(name)?;
+            group.tags.retain(|k, _| !input.tag_keys.contains(k));
+            Ok(json!({}))
+        })
+    }
+
+    fn list_tags_for_resource(&self, input: ResourceTagsInput) -> Output {
+        let name = Self::tagged_group(&input.resource_arn)?;
+        self.app.store.read(|s| {
+            let group = s.logs.group(name)?;
+            Ok(json!({ "tags": group.tags }))
         })
     }
 

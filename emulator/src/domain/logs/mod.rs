@@ -4,7 +4,11 @@
 //!
 //! Every time is epoch milliseconds, as the Logs API sends them.
 
+mod settings;
+
 use std::collections::{BTreeMap, VecDeque};
+
+pub use settings::{check_retention, RETENTION_DAYS};
 
 /// A stream keeps at most this many events and drops the oldest beyond it.
 /// AWS keeps everything until the group's retention expires; the emulator
@@ -77,6 +81,13 @@ pub struct LogGroup {
     /// Numbers the group's events; FilterLogEvents' `eventId` and the tie
     /// break between events with one timestamp.
     next_event_id: u64,
+    /// PutRetentionPolicy's days; `None` keeps events forever.
+    pub retention_in_days: Option<u32>,
+    pub tags: BTreeMap<String, String>,
+    /// Stored and echoed: events are not encrypted here.
+    pub kms_key_id: Option<String>,
+    /// STANDARD, INFREQUENT_ACCESS or DELIVERY.
+    pub log_group_class: String,
 }
 
 /// One log stream: its events sorted by timestamp.
@@ -277,6 +288,10 @@ impl LogGroup {
             creation_time: now,
             streams: BTreeMap::new(),
             next_event_id: 1,
+            retention_in_days: None,
+            tags: BTreeMap::new(),
+            kms_key_id: None,
+            log_group_class: "STANDARD".into(),
         }
     }
 
@@ -427,6 +442,16 @@ impl LogStream {
     /// Position after the newest event.
     pub fn tail(&self) -> u64 {
         self.dropped + self.events.len() as u64
+    }
+
+    /// Drops events with a timestamp before `cutoff` (epoch ms).
+    fn expire_before(&mut self, cutoff: i64) {
+        while self.events.front().is_some_and(|e| e.timestamp < cutoff) {
+            if let Some(oldest) = self.events.pop_front() {
+                self.stored_bytes -= oldest.size();
+                self.dropped += 1;
+            }
+        }
     }
 
     fn insert(&mut self, event: LogEvent) {
