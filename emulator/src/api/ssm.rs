@@ -250,6 +250,16 @@ fn paginate<T>(
     Ok((page, next))
 }
 
+/// `{"Parameters": [...], "NextToken"?}` for one page of `items`.
+fn parameters_page(items: Vec<Value>, limit: usize, token: Option<&str>) -> Output {
+    let (page, next) = paginate(items, limit, token)?;
+    let mut out = json!({ "Parameters": page });
+    if let Some(next) = next {
+        out["NextToken"] = json!(next);
+    }
+    Ok(out)
+}
+
 fn check_names_count(names: &[String]) -> Result<(), SsmError> {
     if names.is_empty() || names.len() > MAX_NAMES {
         return Err(SsmError::Validation(constraint_violation(
@@ -405,12 +415,7 @@ impl Handler<'_> {
                 .map(|p| self.parameter_view(p, p.latest(), None, input.with_decryption))
                 .collect()
         });
-        let (page, next) = paginate(views, limit, input.next_token.as_deref())?;
-        let mut out = json!({ "Parameters": page });
-        if let Some(next) = next {
-            out["NextToken"] = json!(next);
-        }
-        Ok(out)
+        parameters_page(views, limit, input.next_token.as_deref())
     }
 
     fn delete_parameter(&self, input: NameInput) -> Output {
@@ -472,12 +477,7 @@ impl Handler<'_> {
                 .map(|p| self.metadata_view(p))
                 .collect()
         });
-        let (page, next) = paginate(views, limit, input.next_token.as_deref())?;
-        let mut out = json!({ "Parameters": page });
-        if let Some(next) = next {
-            out["NextToken"] = json!(next);
-        }
-        Ok(out)
+        parameters_page(views, limit, input.next_token.as_deref())
     }
 
     fn get_parameter_history(&self, input: HistoryInput) -> Output {
@@ -513,12 +513,7 @@ impl Handler<'_> {
                     .collect(),
             )
         })?;
-        let (page, next) = paginate(views, limit, input.next_token.as_deref())?;
-        let mut out = json!({ "Parameters": page });
-        if let Some(next) = next {
-            out["NextToken"] = json!(next);
-        }
-        Ok(out)
+        parameters_page(views, limit, input.next_token.as_deref())
     }
 
     fn label_parameter_version(&self, input: LabelInput) -> Output {

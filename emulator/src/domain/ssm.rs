@@ -935,6 +935,24 @@ mod tests {
             .map(|(v, _)| v)
     }
 
+    /// The error code of a PutParameter expected to fail.
+    fn put_error(state: &mut SsmState, request: PutRequest) -> &'static str {
+        state
+            .put(request, OffsetDateTime::UNIX_EPOCH, "u")
+            .unwrap_err()
+            .code()
+    }
+
+    fn put_typed(state: &mut SsmState, name: &str, value: &str, kind: ParameterType) {
+        let request = PutRequest {
+            name: name.into(),
+            value: value.into(),
+            kind: Some(kind),
+            ..Default::default()
+        };
+        state.put(request, OffsetDateTime::UNIX_EPOCH, "u").unwrap();
+    }
+
     #[test]
     fn names_follow_aws_rules() {
         assert!(validate_name("/a/b-c_d.e").is_ok());
@@ -1037,12 +1055,7 @@ mod tests {
             tier: tier.map(String::from),
             ..Default::default()
         };
-        assert_eq!(
-            s.put(request(None), OffsetDateTime::UNIX_EPOCH, "u")
-                .unwrap_err()
-                .code(),
-            "ValidationException"
-        );
+        assert_eq!(put_error(&mut s, request(None)), "ValidationException");
         let (_, tier) = s
             .put(
                 request(Some("Intelligent-Tiering")),
@@ -1059,9 +1072,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            s.put(patterned, OffsetDateTime::UNIX_EPOCH, "u")
-                .unwrap_err()
-                .code(),
+            put_error(&mut s, patterned),
             "ParameterPatternMismatchException"
         );
         let untyped = PutRequest {
@@ -1069,12 +1080,7 @@ mod tests {
             value: "v".into(),
             ..Default::default()
         };
-        assert_eq!(
-            s.put(untyped, OffsetDateTime::UNIX_EPOCH, "u")
-                .unwrap_err()
-                .code(),
-            "ValidationException"
-        );
+        assert_eq!(put_error(&mut s, untyped), "ValidationException");
         let tagged_overwrite = PutRequest {
             name: "/t".into(),
             value: "v".into(),
@@ -1095,12 +1101,7 @@ mod tests {
             data_type: Some("aws:ec2:image".into()),
             ..Default::default()
         };
-        assert_eq!(
-            s.put(ami, OffsetDateTime::UNIX_EPOCH, "u")
-                .unwrap_err()
-                .code(),
-            "ValidationException"
-        );
+        assert_eq!(put_error(&mut s, ami), "ValidationException");
     }
 
     #[test]
@@ -1153,17 +1154,7 @@ mod tests {
     #[test]
     fn secure_strings_are_opaque_without_decryption() {
         let mut s = SsmState::default();
-        s.put(
-            PutRequest {
-                name: "/secret".into(),
-                value: "hunter2".into(),
-                kind: Some(ParameterType::SecureString),
-                ..Default::default()
-            },
-            OffsetDateTime::UNIX_EPOCH,
-            "u",
-        )
-        .unwrap();
+        put_typed(&mut s, "/secret", "hunter2", ParameterType::SecureString);
         let v = s.parameters["/secret"].latest();
         assert_eq!(v.key_id.as_deref(), Some(DEFAULT_KEY_ID));
         assert_eq!(v.value_for(true), "hunter2");
@@ -1177,28 +1168,8 @@ mod tests {
         put(&mut s, "/app/db/password", "one", false).unwrap();
         put(&mut s, "/app/db/password", "two", true).unwrap();
         put(&mut s, "name", "plain", false).unwrap();
-        s.put(
-            PutRequest {
-                name: "/list".into(),
-                value: "a,b".into(),
-                kind: Some(ParameterType::StringList),
-                ..Default::default()
-            },
-            OffsetDateTime::UNIX_EPOCH,
-            "u",
-        )
-        .unwrap();
-        s.put(
-            PutRequest {
-                name: "/sec".into(),
-                value: "s3cret".into(),
-                kind: Some(ParameterType::SecureString),
-                ..Default::default()
-            },
-            OffsetDateTime::UNIX_EPOCH,
-            "u",
-        )
-        .unwrap();
+        put_typed(&mut s, "/list", "a,b", ParameterType::StringList);
+        put_typed(&mut s, "/sec", "s3cret", ParameterType::SecureString);
         assert_eq!(s.resolve_for_task("/app/db/password").unwrap(), "two");
         assert_eq!(s.resolve_for_task("name").unwrap(), "plain");
         assert_eq!(s.resolve_for_task("/list").unwrap(), "a,b");
