@@ -15,7 +15,7 @@ use crate::domain::secretsmanager::{
     random_password, Changed, CreateRequest, PasswordRules, Secret, SecretValue, SecretVersion,
     SecretsError,
 };
-use crate::domain::ssm::constraint_violation;
+use crate::domain::ssm::{constraint_violation, offset_page};
 use crate::protocol::json::{self, epoch_seconds, JsonError};
 
 /// ListSecrets / ListSecretVersionIds page size by default and at most (AWS: 100).
@@ -288,16 +288,7 @@ fn paginate<T>(
     limit: usize,
     token: Option<&str>,
 ) -> Result<(Vec<T>, Option<String>), SecretsError> {
-    let start = match token {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| SecretsError::InvalidNextToken)?,
-        None => 0,
-    };
-    let total = items.len();
-    let page = items.into_iter().skip(start).take(limit).collect();
-    let next = (start + limit < total).then(|| (start + limit).to_string());
-    Ok((page, next))
+    offset_page(items, limit, token).ok_or(SecretsError::InvalidNextToken)
 }
 
 /// The ListSecrets filter keys AWS accepts.

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 use super::{App, RequestContext};
 use crate::domain::arn::arn;
 use crate::domain::ssm::{
-    constraint_violation, is_under, validate_path, FilterContext, Parameter, ParameterType,
-    ParameterVersion, PutRequest, Selector, SsmError, StringFilter,
+    constraint_violation, is_under, offset_page, validate_path, FilterContext, Parameter,
+    ParameterType, ParameterVersion, PutRequest, Selector, SsmError, StringFilter,
 };
 use crate::protocol::json::{self, epoch_seconds, JsonError};
 
@@ -240,14 +240,7 @@ fn paginate<T>(
     limit: usize,
     token: Option<&str>,
 ) -> Result<(Vec<T>, Option<String>), SsmError> {
-    let start = match token {
-        Some(t) => t.parse::<usize>().map_err(|_| SsmError::InvalidNextToken)?,
-        None => 0,
-    };
-    let total = items.len();
-    let page = items.into_iter().skip(start).take(limit).collect();
-    let next = (start + limit < total).then(|| (start + limit).to_string());
-    Ok((page, next))
+    offset_page(items, limit, token).ok_or(SsmError::InvalidNextToken)
 }
 
 /// `{"Parameters": [...], "NextToken"?}` for one page of `items`.

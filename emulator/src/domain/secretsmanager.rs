@@ -205,6 +205,14 @@ impl Secret {
         }
     }
 
+    fn changed(&self, version_id: Option<String>) -> Changed {
+        Changed {
+            arn: self.arn.clone(),
+            name: self.name.clone(),
+            version_id,
+        }
+    }
+
     pub fn is_scheduled_for_deletion(&self) -> bool {
         self.deletion_date.is_some()
     }
@@ -554,14 +562,7 @@ impl SecretsState {
             .version(&id)
             .map(|v| v.stages.clone())
             .unwrap_or_default();
-        Ok((
-            Changed {
-                arn: secret.arn.clone(),
-                name: secret.name.clone(),
-                version_id: Some(id),
-            },
-            stages,
-        ))
+        Ok((secret.changed(Some(id)), stages))
     }
 
     /// UpdateSecret: description, key, and a new AWSCURRENT version if a value is given.
@@ -590,11 +591,7 @@ impl SecretsState {
             }
             None => None,
         };
-        Ok(Changed {
-            arn: secret.arn.clone(),
-            name: secret.name.clone(),
-            version_id,
-        })
+        Ok(secret.changed(version_id))
     }
 
     /// UpdateSecretVersionStage: moves `stage` from one version to another,
@@ -639,11 +636,7 @@ impl SecretsState {
             }
         }
         secret.last_changed = now;
-        Ok(Changed {
-            arn: secret.arn.clone(),
-            name: secret.name.clone(),
-            version_id: None,
-        })
+        Ok(secret.changed(None))
     }
 
     /// DeleteSecret: at once with `force`, else after the recovery window.
@@ -668,11 +661,7 @@ impl SecretsState {
             ));
         }
         let secret = self.any_mut(secret_id, now)?;
-        let changed = Changed {
-            arn: secret.arn.clone(),
-            name: secret.name.clone(),
-            version_id: None,
-        };
+        let changed = secret.changed(None);
         if force {
             let name = secret.name.clone();
             self.secrets.remove(&name);
@@ -694,11 +683,7 @@ impl SecretsState {
     ) -> Result<Changed, SecretsError> {
         let secret = self.any_mut(secret_id, now)?;
         secret.deletion_date = None;
-        Ok(Changed {
-            arn: secret.arn.clone(),
-            name: secret.name.clone(),
-            version_id: None,
-        })
+        Ok(secret.changed(None))
     }
 
     pub fn tag(
@@ -748,11 +733,7 @@ impl SecretsState {
         }
         let secret = self.live_mut(secret_id, now)?;
         secret.policy = Some(policy);
-        Ok(Changed {
-            arn: secret.arn.clone(),
-            name: secret.name.clone(),
-            version_id: None,
-        })
+        Ok(secret.changed(None))
     }
 
     pub fn delete_policy(
@@ -762,11 +743,7 @@ impl SecretsState {
     ) -> Result<Changed, SecretsError> {
         let secret = self.live_mut(secret_id, now)?;
         secret.policy = None;
-        Ok(Changed {
-            arn: secret.arn.clone(),
-            name: secret.name.clone(),
-            version_id: None,
-        })
+        Ok(secret.changed(None))
     }
 
     /// The value Fargate injects for a container secret whose `valueFrom`

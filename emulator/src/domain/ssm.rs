@@ -111,6 +111,23 @@ pub fn constraint_violation(value: &str, member: &str, constraint: &str) -> Stri
     )
 }
 
+/// One page of a listing whose token is the offset of the next page;
+/// `None` for a token that is not one.
+pub fn offset_page<T>(
+    items: Vec<T>,
+    limit: usize,
+    token: Option<&str>,
+) -> Option<(Vec<T>, Option<String>)> {
+    let start = match token {
+        Some(t) => t.parse::<usize>().ok()?,
+        None => 0,
+    };
+    let total = items.len();
+    let page = items.into_iter().skip(start).take(limit).collect();
+    let next = (start + limit < total).then(|| (start + limit).to_string());
+    Some((page, next))
+}
+
 /// A String, StringList or SecureString.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParameterType {
