@@ -621,6 +621,24 @@ async fn secrets_by_name_and_arn_with_versions_stages_and_tokens() {
         .unwrap_err()
         .into_service_error()
         .is_invalid_parameter_exception());
+    // Parameter Store reads secrets under /aws/reference/secretsmanager/.
+    let ssm = ssm_client(&emu).await;
+    let reference = format!("/aws/reference/secretsmanager/{name}");
+    let through_ssm = ssm
+        .get_parameter()
+        .name(&reference)
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    let p = through_ssm.parameter().unwrap();
+    assert_eq!(p.value(), Some("updated"));
+    assert_eq!(p.r#type(), Some(&ParameterType::SecureString));
+    assert_eq!(p.arn(), Some(arn.as_str()));
+    assert!(p.source_result().unwrap().contains(&name));
+    let without_decryption = ssm.get_parameter().name(&reference).send().await;
+    assert_eq!(code(without_decryption), "ValidationException");
+
     let bad_name = sm
         .create_secret()
         .name("bad name!")

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::ssm::ignored_once;
 use super::{App, RequestContext};
 use crate::domain::secretsmanager::{
     random_password, Changed, CreateRequest, PasswordRules, Secret, SecretValue, SecretVersion,
@@ -127,6 +128,9 @@ struct CreateSecretInput {
     #[serde(default)]
     tags: Vec<Tag>,
     add_replica_regions: Option<Vec<Value>>,
+    force_overwrite_replica_secret: Option<bool>,
+    #[serde(rename = "Type")]
+    kind: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -162,6 +166,7 @@ struct PutSecretValueInput {
     #[serde(flatten)]
     value: ValueInput,
     version_stages: Option<Vec<String>>,
+    rotation_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -423,6 +428,12 @@ impl Handler<'_> {
         if input.add_replica_regions.is_some() {
             return Err(replication_refused());
         }
+        if input.force_overwrite_replica_secret.is_some() {
+            ignored_once("Secrets Manager CreateSecret ForceOverwriteReplicaSecret");
+        }
+        if input.kind.is_some() {
+            ignored_once("Secrets Manager CreateSecret Type");
+        }
         let request = CreateRequest {
             name: input.name,
             token: input.client_request_token,
@@ -528,6 +539,9 @@ impl Handler<'_> {
     }
 
     fn put_secret_value(&self, input: PutSecretValueInput) -> Output {
+        if input.rotation_token.is_some() {
+            ignored_once("Secrets Manager PutSecretValue RotationToken");
+        }
         let value = input.value.decode()?;
         let (changed, stages) = self.app.store.write(|s| {
             s.secretsmanager.put_value(
@@ -737,7 +751,7 @@ impl Handler<'_> {
 
     fn put_resource_policy(&self, input: PutPolicyInput) -> Output {
         if input.block_public_policy == Some(true) {
-            tracing::info!("Secrets Manager PutResourcePolicy: BlockPublicPolicy is not checked");
+            ignored_once("Secrets Manager PutResourcePolicy BlockPublicPolicy");
         }
         let changed = self.app.store.write(|s| {
             s.secretsmanager.put_policy(

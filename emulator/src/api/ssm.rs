@@ -2,16 +2,20 @@
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Operations.html>
 
 use axum::response::Response;
+use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::{App, RequestContext};
 use crate::domain::arn::arn;
+use crate::domain::secretsmanager::SecretValue;
 use crate::domain::ssm::{
     constraint_violation, is_under, offset_page, validate_path, FilterContext, Parameter,
     ParameterType, ParameterVersion, PutRequest, Selector, SsmError, StringFilter,
+    DEFAULT_DATA_TYPE,
 };
+use crate::domain::State;
 use crate::protocol::json::{self, epoch_seconds, JsonError};
 
 /// GetParametersByPath page size by default and at most (AWS: 10).
@@ -20,10 +24,25 @@ const MAX_BY_PATH_RESULTS: i64 = 10;
 const MAX_DESCRIBE_RESULTS: i64 = 50;
 /// DescribeParameters' page size without MaxResults (AWS: 10).
 const DEFAULT_DESCRIBE_RESULTS: i64 = 10;
+/// GetParameter reads Secrets Manager secrets under this path.
+const SECRETS_REFERENCE_PREFIX: &str = "/aws/reference/secretsmanager/";
 /// GetParameters / DeleteParameters take at most this many names (AWS: 10).
 const MAX_NAMES: usize = 10;
 
 type Output = Result<Value, SsmError>;
+
+/// Logs, once per process, that a request member is accepted but not honoured.
+pub(crate) fn ignored_once(member: &'static str) {
+    static LOGGED: std::sync::Mutex<std::collections::BTreeSet<&str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let first = LOGGED
+        .lock()
+        .map(|mut logged| logged.insert(member))
+        .unwrap_or(false);
+    if first {
+        tracing::info!("{member} is accepted but ignored by this emulator");
+    }
+}
 
 impl From<SsmError> for JsonError {
     fn from(e: SsmError) -> Self {
@@ -330,7 +349,7 @@ impl Handler<'_> {
 
     fn put_parameter(&self, input: PutParameterInput) -> Output {
         if input.policies.is_some() {
-            tracing::info!("SSM PutParameter: Policies are stored nowhere and never enforced");
+            ignored_once("SSM PutParameter Policies");
         }
         let request = PutRequest {
             name: input.name,
@@ -356,8 +375,51 @@ impl Handler<'_> {
         Ok(json!({ "Version": version, "Tier": tier.as_str() }))
     }
 
+    /// `/aws/reference/secretsmanager/ID`: a Secrets Manager secret's
+    /// current value read through Parameter Store.
+    fn secret_reference(&self, state: &State, reference: &str, with_decryption: bool) -> Output {
+        let secret_id = &reference[SECRETS_REFERENCE_PREFIX.len()..];
+        if !with_decryption {
+            return Err(SsmError::Validation(
+                "WithDecryption flag must be True for retrieving a Secret Manager secret.".into(),
+            ));
+        }
+        let secret = state
+            .secretsmanager
+            .find(secret_id, OffsetDateTime::now_utc())
+            .filter(|secret| !secret.is_scheduled_for_deletion())
+            .ok_or_else(|| SsmError::ParameterNotFound(String::new()))?;
+        let version = secret
+            .pick(None, None)
+            .map_err(|_| SsmError::ParameterNotFound(String::new()))?;
+        let value = match &version.value {
+            SecretValue::String(s) => s.clone(),
+            SecretValue::Binary(b) => base64::engine::general_purpose::STANDARD.encode(b),
+        };
+        let source = json!({
+            "ARN": secret.arn,
+            "Name": secret.name,
+            "VersionId": version.id,
+            "VersionStages": version.stages,
+            "CreatedDate": epoch_seconds::to_f64(version.created),
+        });
+        Ok(json!({ "Parameter": {
+            "Name": reference,
+            "Type": ParameterType::SecureString.as_str(),
+            "Value": value,
+            "Version": 0,
+            "SourceResult": source.to_string(),
+            "LastModifiedDate": epoch_seconds::to_f64(version.created),
+            "ARN": secret.arn,
+            "DataType": DEFAULT_DATA_TYPE,
+        }}))
+    }
+
     fn get_parameter(&self, input: GetParameterInput) -> Output {
         self.app.store.read(|s| {
+            if input.name.starts_with(SECRETS_REFERENCE_PREFIX) {
+                return self.secret_reference(s, &input.name, input.with_decryption);
+            }
             let (parameter, version, selector) = s.ssm.get(&input.name)?;
             Ok(json!({
                 "Parameter": self.parameter_view(parameter, version, selector.as_ref(), input.with_decryption)
