@@ -62,6 +62,17 @@ pub struct Config {
     )]
     pub stopped_task_retention_secs: u64,
 
+    /// Give every task container `AWS_ENDPOINT_URL` pointing back at this
+    /// emulator, so the app's own AWS calls land here (`false` to turn off;
+    /// a container's own `AWS_ENDPOINT_URL` always wins).
+    #[arg(
+        long,
+        env = "EMULATOR_TASK_ENDPOINT_URL",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub task_endpoint_url: bool,
+
     /// Emit the emulator's own logs as JSON lines.
     #[arg(long, env = "EMULATOR_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
@@ -84,6 +95,7 @@ impl Default for Config {
             privileged_port_offset: 8000,
             time_scale: 1.0,
             stopped_task_retention_secs: 3600,
+            task_endpoint_url: true,
             log_json: false,
             access_log: None,
         }

@@ -51,22 +51,22 @@ impl Emulator {
         let runtime = DockerRuntime::start(&config).await?;
         // The gateway is the host's address; in a container, its own one.
         let metadata_bind = SocketAddr::new(runtime.network().emulator_address().into(), 0);
-        let metadata_base = match metadata::start(store.clone(), metadata_bind, shutdown.clone())
-            .await
+        let endpoints = match metadata::start(
+            store.clone(),
+            metadata_bind,
+            router(app.clone()),
+            shutdown.clone(),
+        )
+        .await
         {
-            Ok(url) => Some(url),
+            Ok(endpoints) => Some(endpoints),
             Err(e) => {
                 // Tasks still run; they just get no ECS_CONTAINER_METADATA_URI_V4.
                 tracing::warn!(error = %e, bind = %metadata_bind, "task metadata endpoint disabled");
                 None
             }
         };
-        let runner = TaskRunner::new(
-            store.clone(),
-            runtime.clone(),
-            metadata_base,
-            shutdown.clone(),
-        );
+        let runner = TaskRunner::new(store.clone(), runtime.clone(), endpoints, shutdown.clone());
         let reconcilers = TaskTracker::new();
         reconcilers.spawn(runner.run());
         reconcilers.spawn(scheduler::run(store.clone(), shutdown.clone()));

@@ -18,13 +18,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::domain::ecs::task::StopCode;
+use crate::domain::ecs::task_definition::SecretSource;
 use crate::domain::ecs::{KeyValuePair, Task, TaskStatus};
 use crate::domain::Store;
 use crate::runtime::docker::{
     self, ContainerSpec, DockerRuntime, Sandbox, LABEL_CLUSTER, LABEL_CONTAINER_NAME, LABEL_FAMILY,
     LABEL_REVISION, LABEL_TASK_ARN,
 };
-use crate::runtime::metadata;
+use crate::runtime::metadata::{self, TaskEndpoints};
 
 /// ECS's default `stopTimeout`: SIGTERM, then SIGKILL 30 s later.
 const DEFAULT_STOP_TIMEOUT_SECS: i64 = 30;
@@ -44,7 +45,7 @@ pub struct TaskRunner {
 struct Inner {
     store: Store,
     runtime: DockerRuntime,
-    metadata_base: Option<String>,
+    endpoints: Option<TaskEndpoints>,
     shutdown: CancellationToken,
     drivers: TaskTracker,
 }
@@ -53,14 +54,14 @@ impl TaskRunner {
     pub fn new(
         store: Store,
         runtime: DockerRuntime,
-        metadata_base: Option<String>,
+        endpoints: Option<TaskEndpoints>,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 runtime,
-                metadata_base,
+                endpoints,
                 shutdown,
                 drivers: TaskTracker::new(),
             }),
@@ -168,7 +169,7 @@ impl TaskRunner {
         let network = runtime.network().clone();
         self.update(arn, |t| {
             t.runtime.sandbox_id = Some(sandbox.container_id.clone());
-            t.runtime.metadata_base = self.inner.metadata_base.clone();
+            t.runtime.metadata_base = self.inner.endpoints.as_ref().map(|e| e.metadata_v4.clone());
             let ip = sandbox.ip.to_string();
             let octets = ip.replace('.', "-");
             if let Some(eni) = t.attachments.first_mut() {
@@ -203,6 +204,11 @@ impl TaskRunner {
             t.pull_started_at = Some(OffsetDateTime::now_utc());
         });
 
+        // Fargate fetches secrets after attaching the ENI, before pulling.
+        let secrets = self
+            .resolve_secrets(&task)
+            .map_err(|detail| format!("ResourceInitializationError: {detail}"))?;
+
         for image in unique_images(&task) {
             if self.stop_requested(arn) {
                 return Ok(());
@@ -219,7 +225,7 @@ impl TaskRunner {
         self.update(arn, |t| t.pull_stopped_at = Some(OffsetDateTime::now_utc()));
 
         for def in &task.definition.container_definitions {
-            let spec = self.container_spec(&task, def);
+            let spec = self.container_spec(&task, def, &secrets);
             let id = runtime
                 .create_container(task.id(), &sandbox, &spec)
                 .await
@@ -263,10 +269,34 @@ impl TaskRunner {
         Ok(())
     }
 
+    /// Each container's `secrets` as `NAME=value`, read from Parameter Store
+    /// and Secrets Manager as they are now. `Err` is the detail Fargate
+    /// puts after `ResourceInitializationError: `.
+    fn resolve_secrets(&self, task: &Task) -> Result<HashMap<String, Vec<String>>, String> {
+        self.inner.store.read(|s| {
+            let mut resolved = HashMap::new();
+            for def in &task.definition.container_definitions {
+                let mut env = vec![];
+                for secret in &def.secrets {
+                    let value = match secret.source() {
+                        SecretSource::Ssm => s.ssm.resolve_for_task(&secret.value_from),
+                        SecretSource::SecretsManager => {
+                            s.secretsmanager.resolve_for_task(&secret.value_from)
+                        }
+                    }?;
+                    env.push(format!("{}={value}", secret.name));
+                }
+                resolved.insert(def.name.clone(), env);
+            }
+            Ok(resolved)
+        })
+    }
+
     fn container_spec(
         &self,
         task: &Task,
         def: &crate::domain::ecs::ContainerDefinition,
+        secrets: &HashMap<String, Vec<String>>,
     ) -> ContainerSpec {
         let config = self.inner.store.config();
         let region = crate::domain::arn::region_of(&task.task_arn)
@@ -277,11 +307,22 @@ impl TaskRunner {
             .iter()
             .map(|e| format!("{}={}", e.name, e.value))
             .collect();
-        if let Some(base) = &self.inner.metadata_base {
-            let uri = format!("{base}/{}", metadata::container_key(task.id(), &def.name));
+        if let Some(endpoints) = &self.inner.endpoints {
+            let uri = format!(
+                "{}/{}",
+                endpoints.metadata_v4,
+                metadata::container_key(task.id(), &def.name)
+            );
             env.push(format!("ECS_CONTAINER_METADATA_URI_V4={uri}"));
             env.push(format!("ECS_CONTAINER_METADATA_URI={uri}"));
+            // Not on Fargate: points the app's own AWS calls back here.
+            if config.task_endpoint_url
+                && !def.environment.iter().any(|e| e.name == "AWS_ENDPOINT_URL")
+            {
+                env.push(format!("AWS_ENDPOINT_URL={}", endpoints.aws));
+            }
         }
+        env.extend(secrets.get(&def.name).into_iter().flatten().cloned());
         env.push(format!("AWS_REGION={region}"));
         env.push(format!("AWS_DEFAULT_REGION={region}"));
         env.push("AWS_EXECUTION_ENV=AWS_ECS_FARGATE".into());

@@ -1,8 +1,10 @@
-//! Task metadata endpoint v4 (aws-semantics C5).
+//! The endpoint tasks reach: the task metadata endpoint v4 and, on the same
+//! port, the control API itself, so an SDK inside a task with
+//! `AWS_ENDPOINT_URL` lands on this emulator.
 //!
-//! Fargate serves it at 169.254.170.2; here it listens on the task network's
-//! gateway, the host's address that every task can reach, and each container
-//! gets its URL in `ECS_CONTAINER_METADATA_URI_V4`.
+//! Fargate serves metadata at 169.254.170.2; here it listens on the task
+//! network's gateway, the host's address that every task can reach, and
+//! each container gets its URL in `ECS_CONTAINER_METADATA_URI_V4`.
 
 use std::net::SocketAddr;
 
@@ -17,12 +19,23 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::ecs::Task;
 use crate::domain::Store;
 
-/// Starts the endpoint on `bind` and returns its base URL (`http://IP:PORT/v4`).
+/// Where tasks reach the emulator.
+#[derive(Debug, Clone)]
+pub struct TaskEndpoints {
+    /// `http://IP:PORT/v4`: the metadata base, without the container key.
+    pub metadata_v4: String,
+    /// `http://IP:PORT`: the control API, for `AWS_ENDPOINT_URL`.
+    pub aws: String,
+}
+
+/// Starts the endpoint on `bind`, serving metadata and `api` (the control
+/// router), and returns its URLs.
 pub async fn start(
     store: Store,
     bind: SocketAddr,
+    api: Router,
     shutdown: CancellationToken,
-) -> std::io::Result<String> {
+) -> std::io::Result<TaskEndpoints> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let router = Router::new()
@@ -31,7 +44,8 @@ pub async fn start(
         .route("/v4/{key}/taskWithTags", get(task_with_tags))
         .route("/v4/{key}/stats", get(stats))
         .route("/v4/{key}/task/stats", get(stats))
-        .with_state(store);
+        .with_state(store)
+        .merge(api);
     tokio::spawn(async move {
         let serve = axum::serve(listener, router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await });
@@ -40,7 +54,10 @@ pub async fn start(
         }
     });
     tracing::info!(%addr, "task metadata endpoint listening");
-    Ok(format!("http://{addr}/v4"))
+    Ok(TaskEndpoints {
+        metadata_v4: format!("http://{addr}/v4"),
+        aws: format!("http://{addr}"),
+    })
 }
 
 /// The key in a container's metadata URL: `TASKID-CONTAINERNAME`.

@@ -135,6 +135,15 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
             return Err(EcsError::invalid(format!("Invalid networkMode: {mode}")));
         }
     }
+    let has_secrets = def
+        .container_definitions
+        .iter()
+        .any(|c| !c.secrets.is_empty());
+    if has_secrets && def.execution_role_arn.is_none() {
+        return Err(EcsError::client(
+            "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+        ));
+    }
     let awsvpc = def.network_mode.as_deref() == Some("awsvpc");
     let mut names = std::collections::HashSet::new();
     for container in &mut def.container_definitions {
