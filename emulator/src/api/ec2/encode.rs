@@ -39,15 +39,7 @@ pub fn vpc(w: &mut XmlWriter, owner: &Owner, (v, tags): &(Vpc, Tags)) {
 
 pub fn subnet(w: &mut XmlWriter, owner: &Owner, (s, tags): &(Subnet, Tags)) {
     w.text("subnetId", &s.id)
-        .text(
-            "subnetArn",
-            crate::domain::arn::arn(
-                "ec2",
-                &owner.region,
-                &owner.account,
-                &format!("subnet/{}", s.id),
-            ),
-        )
+        .text("subnetArn", owner.arn("subnet", &s.id))
         .text("ownerId", &owner.account)
         .text("state", "available")
         .text("vpcId", &s.vpc_id)
@@ -90,15 +82,7 @@ pub fn security_group(w: &mut XmlWriter, owner: &Owner, g: &GroupView) {
         .text("groupName", &g.group.name)
         .text("groupDescription", &g.group.description)
         .text("vpcId", &g.group.vpc_id)
-        .text(
-            "securityGroupArn",
-            crate::domain::arn::arn(
-                "ec2",
-                &owner.region,
-                &owner.account,
-                &format!("security-group/{}", g.group.id),
-            ),
-        );
+        .text("securityGroupArn", owner.arn("security-group", &g.group.id));
     for (set, egress) in [("ipPermissions", false), ("ipPermissionsEgress", true)] {
         let rules: Vec<&SecurityGroupRule> = g
             .group
@@ -183,12 +167,7 @@ pub fn rule(
         .text("toPort", r.to_port)
         .text(
             "securityGroupRuleArn",
-            crate::domain::arn::arn(
-                "ec2",
-                &owner.region,
-                &owner.account,
-                &format!("security-group-rule/{}", r.id),
-            ),
+            owner.arn("security-group-rule", &r.id),
         );
     match &r.peer {
         Peer::Ipv4(c) => {

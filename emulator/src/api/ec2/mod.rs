@@ -48,6 +48,18 @@ struct Owner {
     region: String,
 }
 
+impl Owner {
+    /// `arn:aws:ec2:REGION:ACCOUNT:TYPE/ID`.
+    fn arn(&self, resource_type: &str, id: &str) -> String {
+        crate::domain::arn::arn(
+            "ec2",
+            &self.region,
+            &self.account,
+            &format!("{resource_type}/{id}"),
+        )
+    }
+}
+
 impl Cx<'_> {
     fn account(&self) -> &str {
         self.app.account_id()

@@ -26,13 +26,8 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
     })?;
     let owner = cx.owner();
     Ok(Box::new(move |w| {
-        let arn = crate::domain::arn::arn(
-            "ec2",
-            &owner.region,
-            &owner.account,
-            &format!("security-group/{id}"),
-        );
-        w.text("groupId", &id).text("securityGroupArn", arn);
+        w.text("groupId", &id)
+            .text("securityGroupArn", owner.arn("security-group", &id));
         encode::tag_set(w, &tags);
     }))
 }
@@ -321,13 +316,7 @@ fn update_descriptions(cx: &Cx, p: &Params, egress: bool) -> Result<Output> {
             let rule = group
                 .rules
                 .iter()
-                .find(|x| {
-                    x.egress == egress
-                        && x.protocol == spec.protocol
-                        && x.from_port == spec.from_port
-                        && x.to_port == spec.to_port
-                        && x.peer == spec.peer
-                })
+                .find(|x| spec.matches(x, egress))
                 .ok_or_else(|| {
                     Ec2Error::PermissionNotFound(
                         "The specified rule does not exist in this security group.".into(),

@@ -292,16 +292,6 @@ impl RegionState {
         self.vpcs.values().find(|v| v.is_default)
     }
 
-    /// The ARN of an EC2 resource (`arn:aws:ec2:REGION:ACCOUNT:TYPE/ID`).
-    pub fn arn(&self, resource_type: &str, id: &str) -> String {
-        crate::domain::arn::arn(
-            "ec2",
-            &self.region,
-            &self.account,
-            &format!("{resource_type}/{id}"),
-        )
-    }
-
     /// The tags of `id` (empty when it has none).
     pub fn tags_of(&self, id: &str) -> Vec<(&str, &str)> {
         self.tags

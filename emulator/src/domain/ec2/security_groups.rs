@@ -19,6 +19,17 @@ pub struct RuleSpec {
     pub description: Option<String>,
 }
 
+impl RuleSpec {
+    /// Whether `rule` is this rule, in the direction `egress`.
+    pub fn matches(&self, rule: &SecurityGroupRule, egress: bool) -> bool {
+        rule.egress == egress
+            && rule.protocol == self.protocol
+            && rule.from_port == self.from_port
+            && rule.to_port == self.to_port
+            && rule.peer == self.peer
+    }
+}
+
 /// AWS's spelling of a protocol: names for tcp/udp/icmp, `-1` for all.
 pub fn normalize_protocol(protocol: &str) -> Result<String, Ec2Error> {
     let p = protocol.to_ascii_lowercase();
@@ -159,14 +170,12 @@ impl RegionState {
         let group = lookup_mut(&mut self.security_groups, Kind::SecurityGroup, group_id)?;
         let mut added: Vec<SecurityGroupRule> = Vec::new();
         for spec in specs {
-            let same = |r: &SecurityGroupRule| {
-                r.egress == egress
-                    && r.protocol == spec.protocol
-                    && r.from_port == spec.from_port
-                    && r.to_port == spec.to_port
-                    && r.peer == spec.peer
-            };
-            if group.rules.iter().chain(&added).any(same) {
+            if group
+                .rules
+                .iter()
+                .chain(&added)
+                .any(|r| spec.matches(r, egress))
+            {
                 return Err(Ec2Error::PermissionDuplicate(format!(
                     "the specified rule \"peer: {}, {}, from port: {}, to port: {}, ALLOW\" already exists",
                     peer_text(&spec.peer),
@@ -200,13 +209,7 @@ impl RegionState {
         let group = lookup_mut(&mut self.security_groups, Kind::SecurityGroup, group_id)?;
         let mut remove = Vec::new();
         for spec in specs {
-            let found = group.rules.iter().find(|r| {
-                r.egress == egress
-                    && r.protocol == spec.protocol
-                    && r.from_port == spec.from_port
-                    && r.to_port == spec.to_port
-                    && r.peer == spec.peer
-            });
+            let found = group.rules.iter().find(|r| spec.matches(r, egress));
             match found {
                 Some(r) => remove.push(r.id.clone()),
                 None => {
