@@ -683,3 +683,149 @@ async fn filters_paging_tags_and_errors() {
     }
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_acls_and_rule_changes() {
+    use aws_sdk_ec2::types::{
+        PortRange, RuleAction, SecurityGroupRuleRequest, SecurityGroupRuleUpdate,
+    };
+    let emu = TestEmulator::start().await;
+    let ec2 = client(&emu).await;
+
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.9.1.0/24")
+        .send()
+        .await
+        .unwrap();
+    let subnet_id = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+
+    let acl = ec2
+        .create_network_acl()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    let acl_id = acl
+        .network_acl()
+        .unwrap()
+        .network_acl_id()
+        .unwrap()
+        .to_string();
+    let entry = || {
+        ec2.create_network_acl_entry()
+            .network_acl_id(&acl_id)
+            .rule_number(100)
+            .protocol("6")
+            .rule_action(RuleAction::Allow)
+            .egress(false)
+            .cidr_block("0.0.0.0/0")
+            .port_range(PortRange::builder().from(443).to(443).build())
+    };
+    entry().send().await.unwrap();
+    assert_eq!(code(entry().send().await), "NetworkAclEntryAlreadyExists");
+    let default = ec2
+        .describe_network_acls()
+        .filters(filter("association.subnet-id", &subnet_id))
+        .send()
+        .await
+        .unwrap();
+    let default = &default.network_acls()[0];
+    assert_eq!(default.is_default(), Some(true));
+    let association = default.associations()[0]
+        .network_acl_association_id()
+        .unwrap();
+    ec2.replace_network_acl_association()
+        .association_id(association)
+        .network_acl_id(&acl_id)
+        .send()
+        .await
+        .unwrap();
+    let mine = ec2
+        .describe_network_acls()
+        .network_acl_ids(&acl_id)
+        .send()
+        .await
+        .unwrap();
+    let mine = &mine.network_acls()[0];
+    assert_eq!(mine.associations()[0].subnet_id(), Some(subnet_id.as_str()));
+    let entry = mine
+        .entries()
+        .iter()
+        .find(|e| e.rule_number() == Some(100))
+        .unwrap();
+    assert_eq!(entry.port_range().unwrap().from(), Some(443));
+    let busy = ec2
+        .delete_network_acl()
+        .network_acl_id(&acl_id)
+        .send()
+        .await;
+    assert_eq!(code(busy), "DependencyViolation");
+
+    let group = ec2
+        .create_security_group()
+        .group_name(unique("rules"))
+        .description("rules")
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    let group_id = group.group_id().unwrap().to_string();
+    let added = ec2
+        .authorize_security_group_ingress()
+        .group_id(&group_id)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(80)
+                .to_port(80)
+                .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rule_id = added.security_group_rules()[0]
+        .security_group_rule_id()
+        .unwrap()
+        .to_string();
+    ec2.modify_security_group_rules()
+        .group_id(&group_id)
+        .security_group_rules(
+            SecurityGroupRuleUpdate::builder()
+                .security_group_rule_id(&rule_id)
+                .security_group_rule(
+                    SecurityGroupRuleRequest::builder()
+                        .ip_protocol("tcp")
+                        .from_port(8443)
+                        .to_port(8443)
+                        .cidr_ipv4("10.0.0.0/8")
+                        .description("tls")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rules = ec2
+        .describe_security_group_rules()
+        .security_group_rule_ids(&rule_id)
+        .send()
+        .await
+        .unwrap();
+    let rule = &rules.security_group_rules()[0];
+    assert_eq!(
+        (rule.from_port(), rule.description()),
+        (Some(8443), Some("tls"))
+    );
+    emu.shutdown().await;
+}

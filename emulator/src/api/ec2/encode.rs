@@ -274,6 +274,11 @@ pub fn network_acl(w: &mut XmlWriter, owner: &Owner, (a, tags): &(NetworkAcl, Ta
             .text("ruleAction", &e.action)
             .text("egress", e.egress)
             .text("cidrBlock", &e.cidr);
+        if let Some((from, to)) = e.port_range {
+            w.element("portRange", |w| {
+                w.text("from", from).text("to", to);
+            });
+        }
     });
     w.items("associationSet", &a.associations, |w, (id, subnet)| {
         w.text("networkAclAssociationId", id)

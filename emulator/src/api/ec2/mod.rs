@@ -10,6 +10,7 @@
 mod account;
 mod encode;
 mod interfaces;
+mod network_acls;
 mod routing;
 mod security_groups;
 mod tags;
@@ -150,7 +151,13 @@ fn handler(action: &str) -> Option<Handler> {
         "DescribeSubnets" => vpcs::describe_subnets,
         "DeleteSubnet" => vpcs::delete_subnet,
         "ModifySubnetAttribute" => vpcs::modify_subnet_attribute,
-        "DescribeNetworkAcls" => vpcs::describe_network_acls,
+        "DescribeNetworkAcls" => network_acls::describe,
+        "CreateNetworkAcl" => network_acls::create,
+        "DeleteNetworkAcl" => network_acls::delete,
+        "CreateNetworkAclEntry" => network_acls::create_entry,
+        "ReplaceNetworkAclEntry" => network_acls::replace_entry,
+        "DeleteNetworkAclEntry" => network_acls::delete_entry,
+        "ReplaceNetworkAclAssociation" => network_acls::replace_association,
         "CreateSecurityGroup" => security_groups::create,
         "DescribeSecurityGroups" => security_groups::describe,
         "DeleteSecurityGroup" => security_groups::delete,
@@ -159,6 +166,7 @@ fn handler(action: &str) -> Option<Handler> {
         "RevokeSecurityGroupIngress" => security_groups::revoke_ingress,
         "RevokeSecurityGroupEgress" => security_groups::revoke_egress,
         "DescribeSecurityGroupRules" => security_groups::describe_rules,
+        "ModifySecurityGroupRules" => security_groups::modify_rules,
         "UpdateSecurityGroupRuleDescriptionsIngress" => {
             security_groups::update_descriptions_ingress
         }

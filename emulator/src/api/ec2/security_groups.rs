@@ -336,3 +336,59 @@ pub fn update_descriptions_ingress(cx: &Cx, p: &Params) -> Result<Output> {
 pub fn update_descriptions_egress(cx: &Cx, p: &Params) -> Result<Output> {
     update_descriptions(cx, p, true)
 }
+
+/// ModifySecurityGroupRules: `SecurityGroupRule.N.SecurityGroupRuleId` with
+/// the rule's new content in `SecurityGroupRule.N.SecurityGroupRule.*`.
+pub fn modify_rules(cx: &Cx, p: &Params) -> Result<Output> {
+    let group = required(p, "GroupId")?.to_string();
+    let account = cx.account().to_string();
+    let mut changes = Vec::new();
+    for item in p.flat_structures("SecurityGroupRule")? {
+        let id = required(&item, "SecurityGroupRuleId")?.to_string();
+        let rule = item
+            .structure("SecurityGroupRule")
+            .ok_or_else(|| Ec2Error::MissingParameter("SecurityGroupRule".into()))?;
+        let protocol = normalize_protocol(required(&rule, "IpProtocol")?)?;
+        let (from_port, to_port) = ports(
+            &protocol,
+            rule.integer("FromPort")?,
+            rule.integer("ToPort")?,
+        )?;
+        let peer =
+            match (
+                rule.get("CidrIpv4"),
+                rule.get("CidrIpv6"),
+                rule.get("PrefixListId"),
+                rule.get("ReferencedGroupId"),
+            ) {
+                (Some(c), None, None, None) => Peer::Ipv4(c.to_string()),
+                (None, Some(c), None, None) => Peer::Ipv6(c.to_string()),
+                (None, None, Some(l), None) => Peer::PrefixList(l.to_string()),
+                (None, None, None, Some(g)) => Peer::Group {
+                    group_id: g.to_string(),
+                    user_id: account.clone(),
+                },
+                _ => return Err(Ec2Error::InvalidParameterCombination(
+                    "Specify exactly one of CidrIpv4, CidrIpv6, PrefixListId and ReferencedGroupId"
+                        .into(),
+                )
+                .into()),
+            };
+        let description = rule.get("Description").map(String::from);
+        changes.push((
+            id,
+            RuleSpec {
+                protocol,
+                from_port,
+                to_port,
+                peer,
+                description,
+            },
+        ));
+    }
+    if changes.is_empty() {
+        return Err(Ec2Error::MissingParameter("SecurityGroupRule".into()).into());
+    }
+    cx.write(|r| r.modify_rules(&group, changes))?;
+    Ok(returns_true())
+}

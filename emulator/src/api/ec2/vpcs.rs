@@ -210,15 +210,3 @@ pub fn modify_subnet_attribute(cx: &Cx, p: &Params) -> Result<Output> {
     })?;
     Ok(Box::new(|_| {}))
 }
-
-pub fn describe_network_acls(cx: &Cx, p: &Params) -> Result<Output> {
-    describe(
-        cx,
-        p,
-        "NetworkAclId",
-        |r| r.network_acls.values().collect(),
-        tagged,
-        "networkAclSet",
-        encode::network_acl,
-    )
-}

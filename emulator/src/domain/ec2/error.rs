@@ -55,6 +55,10 @@ pub enum Ec2Error {
     InsufficientFreeAddresses(String),
     #[error("{0}")]
     InvalidNextToken(String),
+    #[error("The network acl entry identified by {0} already exists.")]
+    AclEntryExists(i32),
+    #[error("The specified rule does not exist in this network acl: {0}")]
+    AclEntryNotFound(i32),
     #[error("Request would have succeeded, but DryRun flag is set.")]
     DryRunOperation,
 }
@@ -85,6 +89,8 @@ impl Ec2Error {
             Ec2Error::AddressInUse(_) => "InvalidIPAddress.InUse",
             Ec2Error::InsufficientFreeAddresses(_) => "InsufficientFreeAddressesInSubnet",
             Ec2Error::InvalidNextToken(_) => "InvalidNextToken",
+            Ec2Error::AclEntryExists(_) => "NetworkAclEntryAlreadyExists",
+            Ec2Error::AclEntryNotFound(_) => "InvalidNetworkAclEntry.NotFound",
             Ec2Error::DryRunOperation => "DryRunOperation",
         }
     }

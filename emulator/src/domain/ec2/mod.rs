@@ -226,6 +226,8 @@ pub struct AclEntry {
     /// `allow` or `deny`.
     pub action: String,
     pub cidr: String,
+    /// For tcp and udp entries.
+    pub port_range: Option<(i32, i32)>,
 }
 
 #[derive(Debug, Clone)]

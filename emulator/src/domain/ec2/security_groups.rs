@@ -176,13 +176,7 @@ impl RegionState {
                 .chain(&added)
                 .any(|r| spec.matches(r, egress))
             {
-                return Err(Ec2Error::PermissionDuplicate(format!(
-                    "the specified rule \"peer: {}, {}, from port: {}, to port: {}, ALLOW\" already exists",
-                    peer_text(&spec.peer),
-                    spec.protocol.to_ascii_uppercase(),
-                    spec.from_port,
-                    spec.to_port
-                )));
+                return Err(duplicate(&spec));
             }
             added.push(SecurityGroupRule {
                 id: Kind::SecurityGroupRule.new_id(),
@@ -236,6 +230,37 @@ impl RegionState {
         Ok(())
     }
 
+    /// ModifySecurityGroupRules: replaces rules by id, keeping their ids
+    /// and directions; all or nothing.
+    pub fn modify_rules(
+        &mut self,
+        group_id: &str,
+        changes: Vec<(String, RuleSpec)>,
+    ) -> Result<(), Ec2Error> {
+        let group = lookup_mut(&mut self.security_groups, Kind::SecurityGroup, group_id)?;
+        let mut rules = group.rules.clone();
+        for (id, spec) in changes {
+            let Some(i) = rules.iter().position(|r| r.id == id) else {
+                return Err(Ec2Error::not_found(Kind::SecurityGroupRule, id));
+            };
+            let egress = rules[i].egress;
+            if rules.iter().any(|r| r.id != id && spec.matches(r, egress)) {
+                return Err(duplicate(&spec));
+            }
+            rules[i] = SecurityGroupRule {
+                id,
+                egress,
+                protocol: spec.protocol,
+                from_port: spec.from_port,
+                to_port: spec.to_port,
+                peer: spec.peer,
+                description: spec.description,
+            };
+        }
+        group.rules = rules;
+        Ok(())
+    }
+
     /// Sets the description of rules by id.
     pub fn describe_rules(
         &mut self,
@@ -263,6 +288,17 @@ impl RegionState {
             .flat_map(|g| g.rules.iter().map(move |r| (g, r)))
             .collect()
     }
+}
+
+/// `InvalidPermission.Duplicate` in AWS's words.
+fn duplicate(spec: &RuleSpec) -> Ec2Error {
+    Ec2Error::PermissionDuplicate(format!(
+        "the specified rule \"peer: {}, {}, from port: {}, to port: {}, ALLOW\" already exists",
+        peer_text(&spec.peer),
+        spec.protocol.to_ascii_uppercase(),
+        spec.from_port,
+        spec.to_port
+    ))
 }
 
 fn peer_text(peer: &Peer) -> &str {

@@ -6,8 +6,8 @@ use ipnet::Ipv4Net;
 
 use super::filter::{flag, Filterable};
 use super::{
-    cidr, lookup, AclEntry, Ec2Error, Kind, NetworkAcl, Peer, RegionState, Route, RouteTable,
-    RouteTableAssociation, SecurityGroup, SecurityGroupRule, Subnet, Vpc,
+    cidr, lookup, lookup_mut, AclEntry, Ec2Error, Kind, NetworkAcl, Peer, RegionState, Route,
+    RouteTable, RouteTableAssociation, SecurityGroup, SecurityGroupRule, Subnet, Vpc,
 };
 
 /// The rule number of the default ACL's allow-all entries.
@@ -90,6 +90,7 @@ impl RegionState {
             protocol: "-1".into(),
             action: action.into(),
             cidr: "0.0.0.0/0".into(),
+            port_range: None,
         };
         self.network_acls.insert(
             acl_id.clone(),
@@ -252,6 +253,125 @@ impl RegionState {
                 .retain(|a| a.subnet_id.as_deref() != Some(id));
         }
         Ok(())
+    }
+}
+
+/// Rule numbers users may give ACL entries.
+pub const ACL_RULE_NUMBERS: std::ops::RangeInclusive<i32> = 1..=32766;
+
+impl RegionState {
+    /// A network ACL that denies everything until entries are added.
+    pub fn create_network_acl(&mut self, vpc_id: &str) -> Result<String, Ec2Error> {
+        lookup(&self.vpcs, Kind::Vpc, vpc_id)?;
+        let id = Kind::NetworkAcl.new_id();
+        let deny = |egress| AclEntry {
+            rule_number: LAST_ACL_RULE,
+            egress,
+            protocol: "-1".into(),
+            action: "deny".into(),
+            cidr: "0.0.0.0/0".into(),
+            port_range: None,
+        };
+        self.network_acls.insert(
+            id.clone(),
+            NetworkAcl {
+                id: id.clone(),
+                vpc_id: vpc_id.into(),
+                is_default: false,
+                entries: vec![deny(false), deny(true)],
+                associations: vec![],
+            },
+        );
+        Ok(id)
+    }
+
+    pub fn delete_network_acl(&mut self, id: &str) -> Result<(), Ec2Error> {
+        let acl = lookup(&self.network_acls, Kind::NetworkAcl, id)?;
+        if acl.is_default {
+            return Err(Ec2Error::InvalidParameterValue(format!(
+                "cannot delete default network ACL {id}"
+            )));
+        }
+        if !acl.associations.is_empty() {
+            return Err(Ec2Error::has_dependencies("networkAcl", id));
+        }
+        self.network_acls.remove(id);
+        self.untag_all(id);
+        Ok(())
+    }
+
+    /// CreateNetworkAclEntry (`replace` false) or ReplaceNetworkAclEntry.
+    pub fn put_acl_entry(
+        &mut self,
+        id: &str,
+        entry: AclEntry,
+        replace: bool,
+    ) -> Result<(), Ec2Error> {
+        if !ACL_RULE_NUMBERS.contains(&entry.rule_number) {
+            return Err(Ec2Error::InvalidParameterValue(format!(
+                "Invalid value '{}' for ruleNumber. It must be between 1 and 32766.",
+                entry.rule_number
+            )));
+        }
+        cidr::parse(&entry.cidr, "cidrBlock")?;
+        let acl = lookup_mut(&mut self.network_acls, Kind::NetworkAcl, id)?;
+        let existing = acl
+            .entries
+            .iter()
+            .position(|e| e.egress == entry.egress && e.rule_number == entry.rule_number);
+        match (existing, replace) {
+            (Some(_), false) => return Err(Ec2Error::AclEntryExists(entry.rule_number)),
+            (None, true) => return Err(Ec2Error::AclEntryNotFound(entry.rule_number)),
+            (Some(i), true) => acl.entries[i] = entry,
+            (None, false) => acl.entries.push(entry),
+        }
+        acl.entries.sort_by_key(|e| (e.egress, e.rule_number));
+        Ok(())
+    }
+
+    pub fn delete_acl_entry(
+        &mut self,
+        id: &str,
+        rule_number: i32,
+        egress: bool,
+    ) -> Result<(), Ec2Error> {
+        let acl = lookup_mut(&mut self.network_acls, Kind::NetworkAcl, id)?;
+        let before = acl.entries.len();
+        acl.entries.retain(|e| {
+            !(e.egress == egress && e.rule_number == rule_number && rule_number != LAST_ACL_RULE)
+        });
+        if acl.entries.len() == before {
+            return Err(Ec2Error::AclEntryNotFound(rule_number));
+        }
+        Ok(())
+    }
+
+    /// Moves a subnet's ACL association to `acl_id`; returns the new id.
+    pub fn replace_acl_association(
+        &mut self,
+        association_id: &str,
+        acl_id: &str,
+    ) -> Result<String, Ec2Error> {
+        super::error::check_form(Kind::NetworkAclAssociation, association_id)?;
+        lookup(&self.network_acls, Kind::NetworkAcl, acl_id)?;
+        let (old, subnet) = self
+            .network_acls
+            .values()
+            .find_map(|a| {
+                a.associations
+                    .iter()
+                    .find(|(id, _)| id == association_id)
+                    .map(|(_, s)| (a.id.clone(), s.clone()))
+            })
+            .ok_or_else(|| Ec2Error::not_found(Kind::NetworkAclAssociation, association_id))?;
+        if let Some(a) = self.network_acls.get_mut(&old) {
+            a.associations.retain(|(id, _)| id != association_id);
+        }
+        let id = Kind::NetworkAclAssociation.new_id();
+        if let Some(a) = self.network_acls.get_mut(acl_id) {
+            a.associations.push((id.clone(), subnet));
+        }
+        Ok(id)
     }
 }
 
@@ -455,5 +575,60 @@ mod tests {
             r.delete_vpc("vpc-zz").unwrap_err().code(),
             "InvalidVpcID.Malformed"
         );
+    }
+
+    #[test]
+    fn acl_entries_and_associations() {
+        let mut state = region();
+        let r = state.region("us-east-1", "000000000000");
+        let vpc = r.create_vpc("10.0.0.0/16", "default").unwrap();
+        let subnet = r.create_subnet(&vpc, "10.0.0.0/24", None).unwrap();
+        let acl = r.create_network_acl(&vpc).unwrap();
+        let entry = AclEntry {
+            rule_number: 100,
+            egress: false,
+            protocol: "6".into(),
+            action: "allow".into(),
+            cidr: "0.0.0.0/0".into(),
+            port_range: Some((443, 443)),
+        };
+        r.put_acl_entry(&acl, entry.clone(), false).unwrap();
+        assert_eq!(
+            r.put_acl_entry(&acl, entry.clone(), false)
+                .unwrap_err()
+                .code(),
+            "NetworkAclEntryAlreadyExists"
+        );
+        r.put_acl_entry(&acl, entry, true).unwrap();
+        let default = r.vpcs[&vpc].default_network_acl_id.clone();
+        let association = r.network_acls[&default].associations[0].0.clone();
+        r.replace_acl_association(&association, &acl).unwrap();
+        assert_eq!(
+            r.delete_network_acl(&acl).unwrap_err().code(),
+            "DependencyViolation"
+        );
+        assert_eq!(
+            r.delete_network_acl(&default).unwrap_err().code(),
+            "InvalidParameterValue"
+        );
+        r.delete_acl_entry(&acl, 100, false).unwrap();
+        assert_eq!(
+            r.delete_acl_entry(&acl, 100, false).unwrap_err().code(),
+            "InvalidNetworkAclEntry.NotFound"
+        );
+        r.delete_subnet(&subnet).unwrap();
+        r.delete_network_acl(&acl).unwrap();
+    }
+
+    #[test]
+    fn regions_are_isolated() {
+        let mut state = region();
+        let vpc = state
+            .region("us-east-1", "000000000000")
+            .create_vpc("10.0.0.0/16", "default")
+            .unwrap();
+        let other = state.region("eu-west-1", "000000000000");
+        assert!(!other.vpcs.contains_key(&vpc));
+        assert_eq!(other.vpcs.len(), 1, "only its own default VPC");
     }
 }
