@@ -28,6 +28,19 @@ impl RuleSpec {
             && rule.to_port == self.to_port
             && rule.peer == self.peer
     }
+
+    /// The rule with this content, id and direction.
+    pub fn into_rule(self, id: String, egress: bool) -> SecurityGroupRule {
+        SecurityGroupRule {
+            id,
+            egress,
+            protocol: self.protocol,
+            from_port: self.from_port,
+            to_port: self.to_port,
+            peer: self.peer,
+            description: self.description,
+        }
+    }
 }
 
 /// AWS's spelling of a protocol: names for tcp/udp/icmp, `-1` for all.
@@ -178,15 +191,7 @@ impl RegionState {
             {
                 return Err(duplicate(&spec));
             }
-            added.push(SecurityGroupRule {
-                id: Kind::SecurityGroupRule.new_id(),
-                egress,
-                protocol: spec.protocol,
-                from_port: spec.from_port,
-                to_port: spec.to_port,
-                peer: spec.peer,
-                description: spec.description,
-            });
+            added.push(spec.into_rule(Kind::SecurityGroupRule.new_id(), egress));
         }
         group.rules.extend(added.iter().cloned());
         Ok(added)
@@ -247,15 +252,7 @@ impl RegionState {
             if rules.iter().any(|r| r.id != id && spec.matches(r, egress)) {
                 return Err(duplicate(&spec));
             }
-            rules[i] = SecurityGroupRule {
-                id,
-                egress,
-                protocol: spec.protocol,
-                from_port: spec.from_port,
-                to_port: spec.to_port,
-                peer: spec.peer,
-                description: spec.description,
-            };
+            rules[i] = spec.into_rule(id, egress);
         }
         group.rules = rules;
         Ok(())
