@@ -14,8 +14,9 @@ pub enum Ec2Error {
     /// An id that is not `PREFIX-HEX`.
     #[error("Invalid id: \"{id}\" (expecting \"{}-...\")", kind.prefix())]
     Malformed { kind: Kind, id: String },
-    /// A security group name that does not exist in the VPC.
-    #[error("The security group '{name}' does not exist in VPC '{vpc_id}'")]
+    /// A security group name that does not exist in the default VPC (names
+    /// are looked up there only, as AWS does).
+    #[error("The security group '{name}' does not exist in default VPC '{vpc_id}'")]
     GroupNameNotFound { name: String, vpc_id: String },
     #[error("{0}")]
     InvalidParameterValue(String),
