@@ -152,15 +152,13 @@ impl Kind {
             .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
     }
 
-    /// Whether `id` has the exact form EC2 makes (8 or 17 hex digits). Ids
-    /// of any other form (`subnet-a`, `sg-1`) are placeholders: the task
-    /// launcher maps them onto the default VPC.
+    /// Whether `id` has the form EC2 makes today (17 hex digits). Ids of
+    /// any other form (`subnet-a`, `sg-1`, and the 8-digit `subnet-12345678`
+    /// of AWS's documentation examples) are placeholders: the task launcher
+    /// maps them onto the default VPC, so scripts written before the
+    /// emulator had EC2 keep working.
     pub fn is_real_form(self, id: &str) -> bool {
-        self.is_well_formed(id)
-            && matches!(
-                id.len() - self.prefix().len() - 1,
-                LEGACY_ID_HEX_DIGITS | ID_HEX_DIGITS
-            )
+        self.is_well_formed(id) && id.len() - self.prefix().len() - 1 == ID_HEX_DIGITS
     }
 }
 
@@ -190,7 +188,7 @@ mod tests {
             "{id}"
         );
         assert!(Kind::Vpc.is_real_form(&id));
-        assert!(Kind::Subnet.is_real_form("subnet-0123abcd"));
+        assert!(!Kind::Subnet.is_real_form("subnet-0123abcd"));
         assert!(!Kind::Subnet.is_real_form("subnet-a"));
         assert!(Kind::Subnet.is_well_formed("subnet-a"));
         assert!(!Kind::Subnet.is_well_formed("subnet-x"));

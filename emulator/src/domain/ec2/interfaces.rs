@@ -34,8 +34,8 @@ pub struct InterfaceSpec<'a> {
 
 impl RegionState {
     /// The subnet a task or load balancer means by `id`: an existing subnet;
-    /// or, for an id not of the real `subnet-` + 8/17 hex form (`subnet-a`,
-    /// `subnet-1`), a default subnet of the default VPC picked by a stable
+    /// or, for an id not of the real `subnet-` + 17 hex form (`subnet-a`,
+    /// `subnet-12345678`), a default subnet of the default VPC picked by a stable
     /// hash of the id; else `InvalidSubnetID.NotFound`.
     pub fn resolve_subnet(&self, id: &str) -> Result<&Subnet, Ec2Error> {
         if let Some(subnet) = self.subnets.get(id) {
