@@ -58,6 +58,28 @@ async fn create_role(
         .unwrap()
 }
 
+async fn get_role(iam: &aws_sdk_iam::Client, name: &str) -> aws_sdk_iam::types::Role {
+    iam.get_role()
+        .role_name(name)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+}
+
+/// CreatePolicy with the test's managed document.
+async fn create_policy(iam: &aws_sdk_iam::Client, name: &str) -> aws_sdk_iam::types::Policy {
+    iam.create_policy()
+        .policy_name(name)
+        .policy_document(MANAGED)
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+}
+
 fn code<E: aws_sdk_iam::error::ProvideErrorMetadata>(e: &E) -> Option<&str> {
     e.code()
 }
@@ -114,15 +136,7 @@ async fn terraform_order_create_read_and_destroy() {
         .send()
         .await
         .unwrap();
-    let policy = iam
-        .create_policy()
-        .policy_name(&policy_name)
-        .policy_document(MANAGED)
-        .send()
-        .await
-        .unwrap()
-        .policy
-        .unwrap();
+    let policy = create_policy(&iam, &policy_name).await;
     let policy_arn = policy.arn.clone().unwrap();
     assert_eq!(
         policy_arn,
@@ -140,14 +154,7 @@ async fn terraform_order_create_read_and_destroy() {
     }
 
     // Read everything back: documents are URL-encoded and decode to what was sent.
-    let role = iam
-        .get_role()
-        .role_name(&role_name)
-        .send()
-        .await
-        .unwrap()
-        .role
-        .unwrap();
+    let role = get_role(&iam, &role_name).await;
     let trust = role.assume_role_policy_document.clone().unwrap();
     assert!(trust.starts_with("%7B"), "{trust}");
     assert_eq!(decode(&trust), TRUST);
@@ -636,15 +643,7 @@ async fn validation_errors_carry_aws_codes() {
     assert_eq!(code(&short), Some("ValidationError"));
 
     // Policy versions: at most 5, the default cannot be deleted.
-    let policy = iam
-        .create_policy()
-        .policy_name(unique("p"))
-        .policy_document(MANAGED)
-        .send()
-        .await
-        .unwrap()
-        .policy
-        .unwrap();
+    let policy = create_policy(&iam, &unique("p")).await;
     let arn = policy.arn.unwrap();
     for _ in 0..4 {
         iam.create_policy_version()
@@ -703,5 +702,143 @@ async fn validation_errors_carry_aws_codes() {
         protected.is_unmodifiable_entity_exception(),
         "{protected:?}"
     );
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_tags_entities_and_service_linked_deletion() {
+    let emu = TestEmulator::start().await;
+    let (iam, _) = clients(&emu).await;
+    let name = unique("upd");
+    create_role(&iam, &name, "/app/").await;
+    iam.update_role()
+        .role_name(&name)
+        .max_session_duration(7200)
+        .description("changed")
+        .send()
+        .await
+        .unwrap();
+    let described = iam
+        .update_role_description()
+        .role_name(&name)
+        .description("again")
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    assert_eq!(described.description.as_deref(), Some("again"));
+    assert_eq!(described.max_session_duration, Some(7200));
+    let other_trust = r#"{"Version":"2012-10-17","Statement":[]}"#;
+    iam.update_assume_role_policy()
+        .role_name(&name)
+        .policy_document(other_trust)
+        .send()
+        .await
+        .unwrap();
+    let role = get_role(&iam, &name).await;
+    assert_eq!(
+        decode(role.assume_role_policy_document().unwrap()),
+        other_trust
+    );
+
+    for (k, v) in [("a", "1"), ("b", "2"), ("a", "3")] {
+        iam.tag_role()
+            .role_name(&name)
+            .tags(Tag::builder().key(k).value(v).build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    iam.untag_role()
+        .role_name(&name)
+        .tag_keys("b")
+        .send()
+        .await
+        .unwrap();
+    let tags = iam.list_role_tags().role_name(&name).send().await.unwrap();
+    let tags: Vec<_> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(tags, vec![("a", "3")]);
+
+    let policy = iam
+        .create_policy()
+        .policy_name(unique("p"))
+        .policy_document(MANAGED)
+        .tags(Tag::builder().key("team").value("x").build().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap();
+    let arn = policy.arn.unwrap();
+    iam.attach_role_policy()
+        .role_name(&name)
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let entities = iam
+        .list_entities_for_policy()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(entities.policy_roles()[0].role_name(), Some(name.as_str()));
+    assert!(entities.policy_users().is_empty() && entities.policy_groups().is_empty());
+    let policy_tags = iam
+        .list_policy_tags()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policy_tags.tags()[0].key(), "team");
+    let attached_only = iam
+        .list_policies()
+        .only_attached(true)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = attached_only
+        .policies()
+        .iter()
+        .filter_map(|p| p.arn())
+        .collect();
+    assert_eq!(names, vec![arn.as_str()]);
+
+    iam.create_service_linked_role()
+        .aws_service_name("ecs.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let taken = iam
+        .create_service_linked_role()
+        .aws_service_name("ecs.amazonaws.com")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(code(&taken), Some("InvalidInput"));
+    let task = iam
+        .delete_service_linked_role()
+        .role_name("AWSServiceRoleForECS")
+        .send()
+        .await
+        .unwrap()
+        .deletion_task_id;
+    let status = iam
+        .get_service_linked_role_deletion_status()
+        .deletion_task_id(&task)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.status.as_str(), "SUCCEEDED");
+    let e = iam
+        .get_role()
+        .role_name("AWSServiceRoleForECS")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_no_such_entity_exception(), "{e:?}");
     emu.shutdown().await;
 }

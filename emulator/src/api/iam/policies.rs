@@ -84,8 +84,10 @@ pub fn list(cx: &Cx, p: &Params) -> Result<Output> {
     let only_attached = p.boolean("OnlyAttached")?.unwrap_or(false);
     let prefix = path_prefix(p)?;
     match p.get("PolicyUsageFilter") {
-        None | Some("PermissionsPolicy") => {}
-        Some("PermissionsBoundary") => cx.ignored(p, "ListPolicies", "PolicyUsageFilter"),
+        None => {}
+        Some("PermissionsPolicy" | "PermissionsBoundary") => {
+            cx.ignored(p, "ListPolicies", "PolicyUsageFilter")
+        }
         Some(other) => {
             return Err(IamError::constraint(
                 "policyUsageFilter",
