@@ -96,6 +96,8 @@ fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
         "CreateServiceLinkedRole" => roles::create_service_linked(cx, p),
         "DeleteServiceLinkedRole" => roles::delete_service_linked(cx, p),
         "GetServiceLinkedRoleDeletionStatus" => roles::deletion_status(cx, p),
+        "PutRolePermissionsBoundary" => roles::put_boundary(cx, p),
+        "DeleteRolePermissionsBoundary" => roles::delete_boundary(cx, p),
         "PutRolePolicy" => roles::put_policy(cx, p),
         "GetRolePolicy" => roles::get_policy(cx, p),
         "ListRolePolicies" => roles::list_policies(cx, p),

@@ -261,3 +261,22 @@ pub fn list_attached(cx: &Cx, p: &Params) -> Result<Output> {
         truncation(w, &page.next);
     }))
 }
+
+pub fn put_boundary(cx: &Cx, p: &Params) -> Result<Output> {
+    let role = role_name(p)?;
+    let arn = p.required("PermissionsBoundary")?;
+    validate::length(
+        "permissionsBoundary",
+        arn,
+        validate::ARN_MIN,
+        validate::ARN_MAX,
+    )?;
+    cx.write(|s| s.set_role_boundary(cx.account(), role, Some(arn.into())))?;
+    Ok(empty())
+}
+
+pub fn delete_boundary(cx: &Cx, p: &Params) -> Result<Output> {
+    let role = role_name(p)?;
+    cx.write(|s| s.set_role_boundary(cx.account(), role, None))?;
+    Ok(empty())
+}

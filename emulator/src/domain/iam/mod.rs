@@ -160,8 +160,12 @@ pub fn merge_tags(
     validate::tags(new)?;
     let mut merged = current.clone();
     for (k, v) in new {
-        match merged.iter_mut().find(|(existing, _)| existing == k) {
-            Some(entry) => entry.1 = v.clone(),
+        // IAM tag keys are case-insensitive; the new spelling wins.
+        match merged
+            .iter_mut()
+            .find(|(existing, _)| existing.eq_ignore_ascii_case(k))
+        {
+            Some(entry) => *entry = (k.clone(), v.clone()),
             None => merged.push((k.clone(), v.clone())),
         }
     }
@@ -175,9 +179,9 @@ pub fn merge_tags(
     Ok(())
 }
 
-/// Removes the tags with these keys.
+/// Removes the tags with these keys (compared regardless of case).
 pub fn remove_tags(current: &mut Tags, keys: &[String]) {
-    current.retain(|(k, _)| !keys.contains(k));
+    current.retain(|(k, _)| !keys.iter().any(|key| key.eq_ignore_ascii_case(k)));
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ impl IamState {
             .transpose()?
             .unwrap_or(MAX_SESSION_DURATION_DEFAULT);
         if let Some(boundary) = &new.permissions_boundary {
-            self.check_policy_arn(account, boundary)?;
+            self.check_boundary(account, boundary)?;
         }
         let mut tags = Tags::new();
         super::merge_tags(&mut tags, &new.tags, "Role")?;
@@ -180,6 +180,29 @@ impl IamState {
             attached: Vec::new(),
         };
         Ok(self.roles.entry(k).or_insert(role))
+    }
+
+    /// A permissions boundary must be a managed policy that exists.
+    pub fn check_boundary(&self, account: &str, arn: &str) -> Result<(), IamError> {
+        self.check_policy_arn(account, arn).map_err(|_| {
+            IamError::NoSuchEntity(format!(
+                "Scope ARN: {arn} does not exist or is not attachable."
+            ))
+        })
+    }
+
+    /// PutRolePermissionsBoundary (`Some`) and DeleteRolePermissionsBoundary (`None`).
+    pub fn set_role_boundary(
+        &mut self,
+        account: &str,
+        role: &str,
+        arn: Option<String>,
+    ) -> Result<(), IamError> {
+        if let Some(arn) = &arn {
+            self.check_boundary(account, arn)?;
+        }
+        self.modifiable_role(role)?.permissions_boundary = arn;
+        Ok(())
     }
 
     /// DeleteRole: refused while the role has inline or attached policies
@@ -425,6 +448,27 @@ pub(super) mod tests {
         s.remove_role_from_instance_profile("ip", "r").unwrap();
         s.delete_role("r").unwrap();
         assert_eq!(s.role("r").unwrap_err().code(), "NoSuchEntity");
+    }
+
+    #[test]
+    fn permissions_boundaries_must_exist() {
+        let mut s = with_role("r");
+        let missing = "arn:aws:iam::000000000000:policy/missing";
+        let e = s
+            .set_role_boundary(ACCOUNT, "r", Some(missing.into()))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            IamError::NoSuchEntity(format!(
+                "Scope ARN: {missing} does not exist or is not attachable."
+            ))
+        );
+        let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+        s.set_role_boundary(ACCOUNT, "r", Some(admin.into()))
+            .unwrap();
+        assert_eq!(s.policy(admin).unwrap().permissions_boundary_usage_count, 1);
+        s.set_role_boundary(ACCOUNT, "r", None).unwrap();
+        assert_eq!(s.role("r").unwrap().permissions_boundary, None);
     }
 
     #[test]

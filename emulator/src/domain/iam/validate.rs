@@ -130,6 +130,11 @@ pub fn tags(tags: &[(String, String)]) -> Result<(), IamError> {
             0,
             TAG_VALUE_MAX,
         )?;
+        if tags[..i].iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            return Err(IamError::InvalidInput(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.".into(),
+            ));
+        }
     }
     Ok(())
 }
@@ -199,6 +204,16 @@ mod tests {
             "1 validation error detected: Value '100' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600"
         );
         assert!(range("m", 3600, 3600, 43200).is_ok());
+    }
+
+    #[test]
+    fn tag_keys_are_unique_regardless_of_case() {
+        let tags = [
+            ("Env".to_string(), "a".to_string()),
+            ("env".to_string(), "b".to_string()),
+        ];
+        assert_eq!(super::tags(&tags).unwrap_err().code(), "InvalidInput");
+        assert!(super::tags(&tags[..1]).is_ok());
     }
 
     #[test]
