@@ -1,7 +1,7 @@
 //! Managed policies: customer-managed ones with versions, and the
 //! AWS-managed ones of the built-in table.
 
-use crate::domain::iam::{merge_tags, remove_tags, validate, IamError, PolicyScope};
+use crate::domain::iam::{merge_tags, remove_tags, validate, IamError, NewPolicy, PolicyScope};
 use crate::protocol::query::{Params, QueryError};
 
 use super::encode::{self, Detail};
@@ -31,21 +31,14 @@ fn version_id(p: &Params) -> Result<&str> {
 }
 
 pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
-    let name = p.required("PolicyName")?;
-    let document = p.required("PolicyDocument")?.to_string();
-    let description = p.get("Description").map(String::from);
-    let tags = tags(p)?;
-    let view = cx.write(|s| {
-        s.create_policy(
-            cx.account(),
-            name,
-            p.get("Path"),
-            document,
-            description,
-            tags,
-            cx.now,
-        )
-    })?;
+    let new = NewPolicy {
+        name: p.required("PolicyName")?.into(),
+        path: p.get("Path").map(String::from),
+        document: p.required("PolicyDocument")?.into(),
+        description: p.get("Description").map(String::from),
+        tags: tags(p)?,
+    };
+    let view = cx.write(|s| s.create_policy(cx.account(), new, cx.now))?;
     Ok(Box::new(move |w| {
         w.element("Policy", |w| encode::policy(w, &view, Detail::Full));
     }))

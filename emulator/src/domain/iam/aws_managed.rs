@@ -32,7 +32,7 @@ pub fn find(arn: &str) -> Option<&'static AwsManagedPolicy> {
     POLICIES.iter().find(|p| p.arn() == arn)
 }
 
-/// The policies, sorted by nothing in particular (IAM lists them by name).
+/// The table; ListPolicies sorts by name.
 pub const POLICIES: &[AwsManagedPolicy] = &[
     AwsManagedPolicy {
         name: "AdministratorAccess",

@@ -19,7 +19,7 @@ use rand::Rng;
 use time::OffsetDateTime;
 
 pub use error::IamError;
-pub use policies::{PolicyScope, PolicyView};
+pub use policies::{NewPolicy, PolicyScope, PolicyView};
 pub use roles::{service_linked_role, NewRole, ServiceLinkedRole};
 pub use sessions::{RoleCredentials, Session, SessionKind};
 

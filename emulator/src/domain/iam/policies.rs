@@ -17,6 +17,16 @@ pub const UNKNOWN_DOCUMENT: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
 /// The version id of a synthesized AWS-managed policy.
 const UNKNOWN_VERSION: &str = "v1";
 
+/// What CreatePolicy asks for, validated by [`IamState::create_policy`].
+#[derive(Debug, Clone, Default)]
+pub struct NewPolicy {
+    pub name: String,
+    pub path: Option<String>,
+    pub document: String,
+    pub description: Option<String>,
+    pub tags: Tags,
+}
+
 /// ListPolicies' `Scope`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyScope {
@@ -249,19 +259,22 @@ impl IamState {
     }
 
     /// CreatePolicy: version `v1`, the default.
-    #[allow(clippy::too_many_arguments)]
     pub fn create_policy(
         &mut self,
         account: &str,
-        name: &str,
-        path: Option<&str>,
-        document: String,
-        description: Option<String>,
-        tags: Tags,
+        new: NewPolicy,
         now: OffsetDateTime,
     ) -> Result<PolicyView, IamError> {
+        let NewPolicy {
+            name,
+            path,
+            document,
+            description,
+            tags,
+        } = new;
+        let name = name.as_str();
         validate::name("policyName", name, validate::POLICY_NAME_MAX)?;
-        let path = path.unwrap_or(super::roles::DEFAULT_PATH);
+        let path = path.as_deref().unwrap_or(super::roles::DEFAULT_PATH);
         validate::path("path", path)?;
         validate::policy_document("policyDocument", &document)?;
         if let Some(d) = &description {
@@ -444,11 +457,12 @@ mod tests {
         let p = s
             .create_policy(
                 ACCOUNT,
-                "p",
-                Some("/app/"),
-                TRUST.into(),
-                None,
-                vec![],
+                NewPolicy {
+                    name: "p".into(),
+                    path: Some("/app/".into()),
+                    document: TRUST.into(),
+                    ..Default::default()
+                },
                 now(),
             )
             .unwrap();
@@ -486,7 +500,16 @@ mod tests {
     fn attachments_count_and_block_deletion() {
         let mut s = with_role("r");
         let p = s
-            .create_policy(ACCOUNT, "p", None, TRUST.into(), None, vec![], now())
+            .create_policy(
+                ACCOUNT,
+                NewPolicy {
+                    name: "p".into(),
+                    path: None,
+                    document: TRUST.into(),
+                    ..Default::default()
+                },
+                now(),
+            )
             .unwrap();
         assert!(!s.attach_role_policy(ACCOUNT, "r", &p.arn, now()).unwrap());
         assert!(!s.attach_role_policy(ACCOUNT, "r", EXEC, now()).unwrap());

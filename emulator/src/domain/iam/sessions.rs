@@ -5,7 +5,7 @@ use rand::distributions::{Alphanumeric, DistString};
 use rand::Rng;
 use time::{Duration, OffsetDateTime};
 
-use super::{validate, IamError, IamState};
+use super::{unique_id, validate, IamError, IamState, ROLE_ID_PREFIX};
 
 /// Temporary access key ids start with this.
 pub const TEMPORARY_KEY_PREFIX: &str = "ASIA";
@@ -136,8 +136,7 @@ impl IamState {
             (account.to_string(), role.id.clone())
         } else {
             // A role the emulator cannot see: its id is made up.
-            let id = format!("AROA{}", &super::unique_id("")[..17]);
-            (role_account.to_string(), id)
+            (role_account.to_string(), unique_id(ROLE_ID_PREFIX))
         };
         let (access_key_id, secret_access_key, session_token) = new_keys();
         let expiration = now + Duration::seconds(duration_seconds);
