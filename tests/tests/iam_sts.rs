@@ -593,6 +593,13 @@ async fn caller_identity_and_assumed_roles() {
         .credentials
         .unwrap();
     assert!(token.access_key_id.starts_with("ASIA"));
+    let info = sts
+        .get_access_key_info()
+        .access_key_id(&token.access_key_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.account, Some(account.clone()));
     emu.shutdown().await;
 }
 

@@ -1,5 +1,5 @@
-//! STS actions (AWS Query protocol): GetCallerIdentity, AssumeRole and
-//! GetSessionToken. Issued sessions live in the IAM state, so
+//! STS actions (AWS Query protocol): GetCallerIdentity, AssumeRole,
+//! GetSessionToken and GetAccessKeyInfo. Issued sessions live in the IAM state, so
 //! GetCallerIdentity answers for the credentials AssumeRole returned.
 //! Nothing is enforced: session policies and tags are validated and
 //! otherwise ignored.
@@ -24,6 +24,9 @@ const POLICY_ARNS_MAX: usize = 10;
 /// ExternalId is 2-1224 characters.
 const EXTERNAL_ID_MIN: usize = 2;
 const EXTERNAL_ID_MAX: usize = 1224;
+/// Access key ids are 16-128 characters.
+const ACCESS_KEY_ID_MIN: usize = 16;
+const ACCESS_KEY_ID_MAX: usize = 128;
 /// SourceIdentity is 2-64 characters.
 const SOURCE_IDENTITY_MIN: usize = 2;
 const SOURCE_IDENTITY_MAX: usize = 64;
@@ -66,6 +69,7 @@ pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
         "GetCallerIdentity" => get_caller_identity(app, ctx, now),
         "AssumeRole" => assume_role(app, &params, now),
         "GetSessionToken" => get_session_token(app, &params, now),
+        "GetAccessKeyInfo" => get_access_key_info(app, &params),
         other => Err(QueryError::sender(
             "InvalidAction",
             format!("The action {other} is not valid for this web service (or not implemented by this emulator)"),
@@ -234,5 +238,16 @@ fn get_session_token(app: &App, p: &Params, now: OffsetDateTime) -> Result<Outpu
         .write(|s| s.iam.issue_session_token(now, duration));
     Ok(Box::new(move |w| {
         credentials(w, &key, &secret, &token, expiration)
+    }))
+}
+
+fn get_access_key_info(app: &App, p: &Params) -> Result<Output> {
+    let key = p.required("AccessKeyId")?;
+    validate::length("accessKeyId", key, ACCESS_KEY_ID_MIN, ACCESS_KEY_ID_MAX).map_err(to_query)?;
+    let account = app
+        .store
+        .read(|s| s.iam.access_key_account(app.account_id(), key));
+    Ok(Box::new(move |w| {
+        w.text("Account", account);
     }))
 }

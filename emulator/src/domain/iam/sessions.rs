@@ -181,6 +181,17 @@ impl IamState {
         (access_key_id, secret, token, expiration)
     }
 
+    /// GetAccessKeyInfo: the account an access key belongs to. Keys the
+    /// emulator did not issue belong to `account`.
+    pub fn access_key_account(&self, account: &str, access_key: &str) -> String {
+        match self.sessions.get(access_key).map(|s| &s.kind) {
+            Some(SessionKind::Role { role_arn, .. }) => {
+                role_arn.split(':').nth(4).unwrap_or(account).to_string()
+            }
+            _ => account.to_string(),
+        }
+    }
+
     /// Who an access key acts as: `(arn, user id)` for `GetCallerIdentity`.
     /// Keys the emulator did not issue are the account's root.
     pub fn caller_identity(
