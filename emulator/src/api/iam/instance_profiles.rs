@@ -1,13 +1,11 @@
 //! Instance profiles.
 
-use crate::domain::iam::{
-    merge_tags, remove_tags, validate, IamError, IamState, InstanceProfile, Role,
-};
+use crate::domain::iam::{validate, IamState, InstanceProfile, Role};
 use crate::protocol::query::Params;
 
 use super::{
-    empty, encode, page, path_prefix, required_tags, role_name, tag_keys, tags, tags_output,
-    truncation, Cx, Output, Result,
+    empty, encode, page, path_prefix, role_name, tag_resource, tags, tags_output, truncation,
+    untag_resource, Cx, Output, Result,
 };
 
 /// An `InstanceProfileName` parameter, validated.
@@ -104,25 +102,16 @@ pub fn list_for_role(cx: &Cx, p: &Params) -> Result<Output> {
 
 pub fn tag(cx: &Cx, p: &Params) -> Result<Output> {
     let name = profile_name(p)?;
-    let new = required_tags(p)?;
-    cx.write(|s| {
-        merge_tags(
-            &mut s.instance_profile_mut(name)?.tags,
-            &new,
-            "InstanceProfile",
-        )
-    })?;
-    Ok(empty())
+    tag_resource(cx, p, name, "InstanceProfile", |s, id| {
+        s.instance_profile_mut(id).map(|ip| &mut ip.tags)
+    })
 }
 
 pub fn untag(cx: &Cx, p: &Params) -> Result<Output> {
     let name = profile_name(p)?;
-    let keys = tag_keys(p)?;
-    cx.write(|s| {
-        remove_tags(&mut s.instance_profile_mut(name)?.tags, &keys);
-        Ok::<_, IamError>(())
-    })?;
-    Ok(empty())
+    untag_resource(cx, p, name, |s, id| {
+        s.instance_profile_mut(id).map(|ip| &mut ip.tags)
+    })
 }
 
 pub fn list_tags(cx: &Cx, p: &Params) -> Result<Output> {

@@ -15,7 +15,7 @@ use http::StatusCode;
 use time::OffsetDateTime;
 
 use super::{App, RequestContext};
-use crate::domain::iam::{validate, IamError, IamState, Tags};
+use crate::domain::iam::{merge_tags, remove_tags, validate, IamError, IamState, Tags};
 use crate::protocol::query::{self, Params, QueryError, XmlWriter, IAM};
 
 /// Writes the members of `<OpResult>` for a successful request.
@@ -191,6 +191,27 @@ fn required_tags(p: &Params) -> Result<Tags> {
         return Err(QueryError::missing("Tags"));
     }
     Ok(tags)
+}
+
+/// Finds the tags of the resource a Tag* or Untag* request names.
+type TagsOf = for<'a> fn(&'a mut IamState, &str) -> std::result::Result<&'a mut Tags, IamError>;
+
+/// TagRole, TagPolicy, TagInstanceProfile: merges `Tags` into the tags of
+/// the resource `id` names (a `kind`: `Role`, `Policy`, ...).
+fn tag_resource(cx: &Cx, p: &Params, id: &str, kind: &str, tags_of: TagsOf) -> Result<Output> {
+    let new = required_tags(p)?;
+    cx.write(|s| merge_tags(tags_of(s, id)?, &new, kind))?;
+    Ok(empty())
+}
+
+/// UntagRole, UntagPolicy, UntagInstanceProfile.
+fn untag_resource(cx: &Cx, p: &Params, id: &str, tags_of: TagsOf) -> Result<Output> {
+    let keys = tag_keys(p)?;
+    cx.write(|s| {
+        remove_tags(tags_of(s, id)?, &keys);
+        Ok::<_, IamError>(())
+    })?;
+    Ok(empty())
 }
 
 /// `TagKeys.member.N` of an Untag* call: at least one.

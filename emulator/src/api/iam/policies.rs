@@ -1,13 +1,13 @@
 //! Managed policies: customer-managed ones with versions, and the
 //! AWS-managed ones of the built-in table.
 
-use crate::domain::iam::{merge_tags, remove_tags, validate, IamError, NewPolicy, PolicyScope};
+use crate::domain::iam::{validate, IamError, NewPolicy, PolicyScope};
 use crate::protocol::query::{Params, QueryError};
 
 use super::encode::{self, Detail};
 use super::{
-    empty, page, path_prefix, policy_arn, required_tags, tag_keys, tags, tags_output, truncation,
-    Cx, Output, Result,
+    empty, page, path_prefix, policy_arn, tag_resource, tags, tags_output, truncation,
+    untag_resource, Cx, Output, Result,
 };
 
 /// A `VersionId` parameter: `v` and a number, optionally `.suffix`.
@@ -159,19 +159,16 @@ pub fn set_default_version(cx: &Cx, p: &Params) -> Result<Output> {
 
 pub fn tag(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = policy_arn(p)?;
-    let new = required_tags(p)?;
-    cx.write(|s| merge_tags(&mut s.customer_policy_mut(arn)?.tags, &new, "Policy"))?;
-    Ok(empty())
+    tag_resource(cx, p, arn, "Policy", |s, id| {
+        s.customer_policy_mut(id).map(|p| &mut p.tags)
+    })
 }
 
 pub fn untag(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = policy_arn(p)?;
-    let keys = tag_keys(p)?;
-    cx.write(|s| {
-        remove_tags(&mut s.customer_policy_mut(arn)?.tags, &keys);
-        Ok::<_, IamError>(())
-    })?;
-    Ok(empty())
+    untag_resource(cx, p, arn, |s, id| {
+        s.customer_policy_mut(id).map(|p| &mut p.tags)
+    })
 }
 
 pub fn list_tags(cx: &Cx, p: &Params) -> Result<Output> {

@@ -1,12 +1,12 @@
 //! Roles, their inline policies and their attached managed policies.
 
-use crate::domain::iam::{merge_tags, remove_tags, validate, IamError, NewRole};
+use crate::domain::iam::{validate, IamError, NewRole};
 use crate::protocol::query::Params;
 
 use super::encode::{self, Detail};
 use super::{
-    empty, page, path_prefix, policy_arn, required_tags, role_name, tag_keys, tags, tags_output,
-    truncation, Cx, Output, Result,
+    empty, page, path_prefix, policy_arn, role_name, tag_resource, tags, tags_output, truncation,
+    untag_resource, Cx, Output, Result,
 };
 
 /// A role, written in full after `f` changed it.
@@ -113,19 +113,14 @@ pub fn delete(cx: &Cx, p: &Params) -> Result<Output> {
 
 pub fn tag(cx: &Cx, p: &Params) -> Result<Output> {
     let name = role_name(p)?;
-    let new = required_tags(p)?;
-    cx.write(|s| merge_tags(&mut s.role_mut(name)?.tags, &new, "Role"))?;
-    Ok(empty())
+    tag_resource(cx, p, name, "Role", |s, id| {
+        s.role_mut(id).map(|r| &mut r.tags)
+    })
 }
 
 pub fn untag(cx: &Cx, p: &Params) -> Result<Output> {
     let name = role_name(p)?;
-    let keys = tag_keys(p)?;
-    cx.write(|s| {
-        remove_tags(&mut s.role_mut(name)?.tags, &keys);
-        Ok::<_, IamError>(())
-    })?;
-    Ok(empty())
+    untag_resource(cx, p, name, |s, id| s.role_mut(id).map(|r| &mut r.tags))
 }
 
 pub fn list_tags(cx: &Cx, p: &Params) -> Result<Output> {
