@@ -52,7 +52,9 @@ impl Cx<'_> {
 
     /// Logs once per emulator that `field` of `action` is accepted and ignored.
     fn ignored(&self, p: &Params, action: &str, field: &str) {
-        if p.has(field) && self.write(|s| s.first_time(&format!("{action}.{field}"))) {
+        // `modify` wakes the store's subscribers only the first time.
+        let what = format!("{action}.{field}");
+        if p.has(field) && self.app.store.modify(|s| s.iam.first_time(&what)) {
             tracing::info!(%action, %field, "IAM: accepted and ignored (nothing is enforced)");
         }
     }

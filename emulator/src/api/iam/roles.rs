@@ -1,6 +1,6 @@
 //! Roles, their inline policies and their attached managed policies.
 
-use crate::domain::iam::{validate, IamError, NewRole};
+use crate::domain::iam::{validate, IamError, NewRole, Role};
 use crate::protocol::query::Params;
 
 use super::encode::{self, Detail};
@@ -8,6 +8,13 @@ use super::{
     empty, page, path_prefix, policy_arn, role_name, tag_resource, tags, tags_output, truncation,
     untag_resource, Cx, Output, Result,
 };
+
+/// `<Role>` with every member.
+fn full_role(role: Role) -> Output {
+    Box::new(move |w| {
+        w.element("Role", |w| encode::role(w, &role, Detail::Full));
+    })
+}
 
 /// A role, written in full after `f` changed it.
 fn role_output(
@@ -19,9 +26,7 @@ fn role_output(
         f(s)?;
         s.role(name).cloned()
     })?;
-    Ok(Box::new(move |w| {
-        w.element("Role", |w| encode::role(w, &role, Detail::Full));
-    }))
+    Ok(full_role(role))
 }
 
 pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
@@ -42,7 +47,8 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
 
 pub fn get(cx: &Cx, p: &Params) -> Result<Output> {
     let name = role_name(p)?;
-    role_output(cx, name, |_| Ok(()))
+    let role = cx.read(|s| s.role(name).cloned())?;
+    Ok(full_role(role))
 }
 
 pub fn list(cx: &Cx, p: &Params) -> Result<Output> {
@@ -137,9 +143,7 @@ pub fn create_service_linked(cx: &Cx, p: &Params) -> Result<Output> {
         s.create_service_linked_role(cx.account(), service, description, suffix, cx.now)
             .cloned()
     })?;
-    Ok(Box::new(move |w| {
-        w.element("Role", |w| encode::role(w, &role, Detail::Full));
-    }))
+    Ok(full_role(role))
 }
 
 pub fn delete_service_linked(cx: &Cx, p: &Params) -> Result<Output> {
