@@ -40,13 +40,20 @@ const SESSION_TOKEN_DURATION_DEFAULT: i64 = 43_200;
 /// it reports as a percentage of its limit; the emulator reports the plain
 /// size as a share of this many bytes, which is close for small inputs.
 const PACKED_POLICY_BUDGET: usize = 2048;
-/// AssumeRole members that are accepted and change nothing here.
-const IGNORED_ASSUME_ROLE_FIELDS: [&str; 4] = [
+/// AssumeRole members that are validated where the model says how, and
+/// otherwise change nothing: the emulator enforces no permissions.
+const IGNORED_ASSUME_ROLE_FIELDS: [&str; 8] = [
+    "Policy",
+    "PolicyArns",
+    "Tags",
     "TransitiveTagKeys",
+    "ExternalId",
     "SerialNumber",
     "TokenCode",
     "ProvidedContexts",
 ];
+/// GetSessionToken members that change nothing here (no MFA is checked).
+const IGNORED_SESSION_TOKEN_FIELDS: [&str; 2] = ["SerialNumber", "TokenCode"];
 
 /// The one place where domain errors become STS Query errors.
 fn to_query(e: IamError) -> QueryError {
@@ -184,22 +191,14 @@ fn assume_role(app: &App, p: &Params, now: OffsetDateTime) -> Result<Output> {
         validate::name("sourceIdentity", id, SOURCE_IDENTITY_MAX).map_err(to_query)?;
     }
     let account = app.account_id().to_string();
-    let (credentials, newly_ignored): (RoleCredentials, Vec<&str>) = app
+    let credentials: RoleCredentials = app
         .store
         .write(|s| {
-            let c =
-                s.iam
-                    .issue_role_credentials(&account, role_arn, session_name, now, duration)?;
-            let ignored = IGNORED_ASSUME_ROLE_FIELDS
-                .into_iter()
-                .filter(|f| p.has(f) && s.iam.first_time(&format!("AssumeRole.{f}")))
-                .collect();
-            Ok::<_, IamError>((c, ignored))
+            s.iam
+                .issue_role_credentials(&account, role_arn, session_name, now, duration)
         })
         .map_err(to_query)?;
-    for field in newly_ignored {
-        tracing::info!(%field, "STS AssumeRole: accepted and ignored (nothing is enforced)");
-    }
+    log_ignored(app, p, "AssumeRole", &IGNORED_ASSUME_ROLE_FIELDS);
     Ok(Box::new(move |w| {
         let c = &credentials;
         credentials_xml(w, c);
@@ -210,6 +209,16 @@ fn assume_role(app: &App, p: &Params, now: OffsetDateTime) -> Result<Output> {
         w.opt_text("PackedPolicySize", packed)
             .opt_text("SourceIdentity", source_identity.as_deref());
     }))
+}
+
+/// Logs once per emulator each of `fields` that the request carries.
+fn log_ignored(app: &App, p: &Params, action: &str, fields: &[&str]) {
+    for field in fields.iter().filter(|f| p.has(f)) {
+        let what = format!("{action}.{field}");
+        if app.store.modify(|s| s.iam.first_time(&what)) {
+            tracing::info!(%action, %field, "STS: accepted and ignored (nothing is enforced)");
+        }
+    }
 }
 
 fn credentials_xml(w: &mut XmlWriter, c: &RoleCredentials) {
@@ -233,6 +242,7 @@ fn get_session_token(app: &App, p: &Params, now: OffsetDateTime) -> Result<Outpu
         SESSION_TOKEN_DURATION_MAX,
     )
     .map_err(to_query)?;
+    log_ignored(app, p, "GetSessionToken", &IGNORED_SESSION_TOKEN_FIELDS);
     let (key, secret, token, expiration) = app
         .store
         .write(|s| s.iam.issue_session_token(now, duration));
