@@ -1,5 +1,0 @@
-//! IAM resource model.
-
-/// IAM state.
-#[derive(Debug, Default)]
-pub struct IamState {}
