@@ -49,6 +49,9 @@ impl Emulator {
         let shutdown = CancellationToken::new();
 
         let runtime = DockerRuntime::start(&config).await?;
+        // The default VPC is the task network: its subnets are ranges of it.
+        let default_vpc_cidr = runtime.network().subnet;
+        store.write(|s| s.ec2.default_vpc_cidr = Some(default_vpc_cidr));
         // The gateway is the host's address; in a container, its own one.
         let metadata_bind = SocketAddr::new(runtime.network().emulator_address().into(), 0);
         let endpoints = match metadata::start(

@@ -19,6 +19,13 @@ pub fn region_of(arn: &str) -> Option<&str> {
     parts.nth(2)
 }
 
+/// The account field of an ARN, if it is one.
+pub fn account_of(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    (parts.next()? == "arn").then_some(())?;
+    parts.nth(3)
+}
+
 /// `n` random lower-case hex digits.
 pub fn random_hex(n: usize) -> String {
     let mut rng = rand::thread_rng();

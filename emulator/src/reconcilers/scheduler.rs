@@ -14,9 +14,9 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::domain::ecs::capacity;
 use crate::domain::ecs::service::Service;
 use crate::domain::ecs::task::{StopCode, TargetRef, TaskLaunch};
+use crate::domain::ecs::{capacity, network};
 use crate::domain::ecs::{EcsState, Task, TaskStatus};
 use crate::domain::elbv2::registration::Registered;
 use crate::domain::elbv2::TargetState;
@@ -537,18 +537,14 @@ fn apply(
                 .ecs
                 .find_task_definition(&primary.task_definition)
                 .cloned();
-            let subnet = svc
-                .network_configuration
-                .pointer("/awsvpcConfiguration/subnets/0")
-                .and_then(|s| s.as_str())
-                .unwrap_or("subnet-emulator")
-                .to_string();
-            if let Some(definition) = definition {
+            let placements = service_placements(state, svc);
+            if let (Some(definition), false) = (definition, placements.is_empty()) {
                 let definition = std::sync::Arc::new(definition);
                 let placement = svc.placement();
                 let mut placed = providers_in_use(&state.ecs, svc);
                 let mut ids = vec![];
-                for _ in 0..plan.launch {
+                let live = live_tasks(&state.ecs, svc);
+                for n in 0..plan.launch {
                     let provider = capacity::pick(placement.strategy(), &placed);
                     if let Some(name) = &provider {
                         *placed.entry(name.clone()).or_default() += 1;
@@ -556,7 +552,7 @@ fn apply(
                     let task = Task::launch(TaskLaunch {
                         cluster_arn: &svc.cluster_arn,
                         definition: definition.clone(),
-                        subnet: &subnet,
+                        network: &placements[(live + n as usize) % placements.len()],
                         group: Some(svc.task_group()),
                         started_by: Some(primary.id.clone()),
                         tags: vec![],
@@ -678,4 +674,48 @@ fn providers_in_use(ecs: &EcsState, svc: &Service) -> BTreeMap<String, u32> {
         }
     }
     placed
+}
+
+/// The subnets a service's tasks go to, resolved against EC2. A service
+/// whose subnets have gone (deleted since CreateService) launches nothing
+/// and says why once per pass in the log.
+fn service_placements(state: &mut State, svc: &Service) -> Vec<network::Placement> {
+    let list = |pointer: &str| -> Vec<String> {
+        svc.network_configuration
+            .pointer(pointer)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let region =
+        crate::domain::arn::region_of(&svc.service_arn).unwrap_or(crate::config::DEFAULT_REGION);
+    let account = crate::domain::arn::account_of(&svc.service_arn)
+        .unwrap_or_default()
+        .to_string();
+    let subnets = list("/awsvpcConfiguration/subnets");
+    let groups = list("/awsvpcConfiguration/securityGroups");
+    match network::resolve(state.ec2.region(region, &account), &subnets, &groups) {
+        Ok(placements) => placements,
+        Err(e) => {
+            tracing::warn!(service = %svc.service_arn, error = %e.message, "cannot place tasks");
+            vec![]
+        }
+    }
+}
+
+/// How many of the service's tasks are not stopping, to spread new ones.
+fn live_tasks(ecs: &EcsState, svc: &Service) -> usize {
+    let group = svc.task_group();
+    ecs.tasks
+        .values()
+        .filter(|t| {
+            t.cluster_arn == svc.cluster_arn
+                && t.group.as_deref() == Some(group.as_str())
+                && t.desired_status != TaskStatus::Stopped
+        })
+        .count()
 }

@@ -22,10 +22,32 @@ use crate::domain::ecs::task_definition::SecretSource;
 use crate::domain::ecs::{KeyValuePair, Task, TaskStatus};
 use crate::domain::Store;
 use crate::runtime::docker::{
-    self, ContainerSpec, DockerRuntime, Sandbox, LABEL_CLUSTER, LABEL_CONTAINER_NAME, LABEL_FAMILY,
-    LABEL_REVISION, LABEL_TASK_ARN,
+    self, ContainerSpec, DockerRuntime, Sandbox, SandboxAddress, LABEL_CLUSTER,
+    LABEL_CONTAINER_NAME, LABEL_FAMILY, LABEL_REVISION, LABEL_TASK_ARN,
 };
 use crate::runtime::metadata::{self, TaskEndpoints};
+
+/// A task's ENI as created in EC2.
+struct TaskEni {
+    id: String,
+    region: String,
+    ip: std::net::Ipv4Addr,
+    mac: String,
+    subnet_cidr: ipnet::Ipv4Net,
+    vpc_id: String,
+    vpc_cidr: ipnet::Ipv4Net,
+    default_vpc: bool,
+}
+
+/// `ip-10-0-1-5.ec2.internal` in us-east-1, `ip-….REGION.compute.internal`
+/// elsewhere, as EC2 names private addresses.
+fn private_dns_name(region: &str, octets: &str) -> String {
+    if region == "us-east-1" {
+        format!("ip-{octets}.ec2.internal")
+    } else {
+        format!("ip-{octets}.{region}.compute.internal")
+    }
+}
 
 /// ECS's default `stopTimeout`: SIGTERM, then SIGKILL 30 s later.
 const DEFAULT_STOP_TIMEOUT_SECS: i64 = 30;
@@ -161,36 +183,45 @@ impl TaskRunner {
         };
         let runtime = &self.inner.runtime;
         let labels = task_labels(&task);
+        let eni = self.create_eni(&task)?;
+        let address = match self.sandbox_address(&task, &eni).await {
+            Ok(address) => address,
+            Err(e) => {
+                self.delete_eni(&task);
+                return Err(e);
+            }
+        };
         let sandbox = runtime
-            .create_sandbox(task.id(), &labels)
+            .create_sandbox(task.id(), &labels, &address)
             .await
             .map_err(|e| format!("ResourceInitializationError: failed to configure ENI: {e}"))?;
         *sandbox_slot = Some(sandbox.clone());
-        let network = runtime.network().clone();
         self.update(arn, |t| {
             t.runtime.sandbox_id = Some(sandbox.container_id.clone());
             t.runtime.metadata_base = self.inner.endpoints.as_ref().map(|e| e.metadata_v4.clone());
             let ip = sandbox.ip.to_string();
             let octets = ip.replace('.', "-");
-            if let Some(eni) = t.attachments.first_mut() {
-                eni.status = "ATTACHED";
+            let gateway = eni
+                .subnet_cidr
+                .hosts()
+                .next()
+                .unwrap_or(eni.subnet_cidr.addr());
+            if let Some(attachment) = t.attachments.first_mut() {
+                attachment.status = "ATTACHED";
                 let mut details = vec![
-                    kv(
-                        "networkInterfaceId",
-                        format!("eni-{}", crate::domain::arn::random_hex(17)),
-                    ),
-                    kv("macAddress", sandbox.mac.clone()),
-                    kv("privateDnsName", format!("ip-{octets}.ec2.internal")),
+                    kv("networkInterfaceId", eni.id.clone()),
+                    kv("macAddress", eni.mac.clone()),
+                    kv("privateDnsName", private_dns_name(&eni.region, &octets)),
                     kv("privateIPv4Address", ip.clone()),
-                    kv("subnetCidrBlock", network.subnet.to_string()),
+                    kv("subnetCidrBlock", eni.subnet_cidr.to_string()),
                     kv(
                         "subnetGatewayIpv4Address",
-                        format!("{}/{}", network.gateway, network.subnet.prefix_len()),
+                        format!("{gateway}/{}", eni.subnet_cidr.prefix_len()),
                     ),
                 ];
-                eni.details.retain(|d| d.name == "subnetId");
-                eni.details.append(&mut details);
-                let attachment_id = eni.id.clone();
+                attachment.details.retain(|d| d.name == "subnetId");
+                attachment.details.append(&mut details);
+                let attachment_id = attachment.id.clone();
                 for c in &mut t.containers {
                     c.network_interfaces = vec![crate::domain::ecs::task::NetworkInterface {
                         attachment_id: attachment_id.clone(),
@@ -267,6 +298,108 @@ impl TaskRunner {
         });
         tracing::info!(task = %arn, ip = %sandbox.ip, "task running");
         Ok(())
+    }
+
+    /// Creates the task's ENI in EC2: a private IP from its subnet, its
+    /// security groups. `Err` is the task's stoppedReason.
+    fn create_eni(&self, task: &Task) -> Result<TaskEni, String> {
+        let region =
+            crate::domain::arn::region_of(&task.task_arn).unwrap_or(crate::config::DEFAULT_REGION);
+        let account = self.inner.store.config().account_id.clone();
+        let subnet_id = task
+            .attachments
+            .first()
+            .and_then(|a| a.details.iter().find(|d| d.name == "subnetId"))
+            .map(|d| d.value.clone())
+            .unwrap_or_default();
+        let attachment_id = task
+            .attachments
+            .first()
+            .map(|a| a.id.clone())
+            .unwrap_or_default();
+        let default_network = self.inner.runtime.network().clone();
+        let eni = self.inner.store.write(|s| {
+            let ec2 = s.ec2.region(region, &account);
+            let subnet = ec2.resolve_subnet(&subnet_id)?.clone();
+            let vpc = crate::domain::ec2::lookup(
+                &ec2.vpcs,
+                crate::domain::ec2::ids::Kind::Vpc,
+                &subnet.vpc_id,
+            )?
+            .clone();
+            // The Docker network's gateway (the host) and the emulator's own
+            // address are taken on the default VPC's network; a VPC network's
+            // gateway is its first address.
+            let gateway = if vpc.is_default {
+                default_network.gateway
+            } else {
+                vpc.cidr.hosts().next().unwrap_or(vpc.cidr.addr())
+            };
+            let emulator_ip = default_network.emulator_ip;
+            let taken = move |ip: std::net::Ipv4Addr| ip == gateway || Some(ip) == emulator_ip;
+            let eni = ec2.create_task_interface(
+                &subnet.id,
+                &task.runtime.security_groups,
+                &attachment_id,
+                &taken,
+                &[],
+            )?;
+            if let Some(t) = s.ecs.tasks.get_mut(&task.task_arn) {
+                t.runtime.eni_id = Some(eni.id.clone());
+            }
+            Ok::<_, crate::domain::ec2::Ec2Error>(TaskEni {
+                id: eni.id,
+                region: region.to_string(),
+                ip: eni.private_ip,
+                mac: eni.mac_address,
+                subnet_cidr: subnet.cidr,
+                vpc_id: vpc.id,
+                vpc_cidr: vpc.cidr,
+                default_vpc: vpc.is_default,
+            })
+        });
+        eni.map_err(|e| format!("ResourceInitializationError: failed to configure ENI: {e}"))
+    }
+
+    /// The Docker network and address of the task's sandbox.
+    async fn sandbox_address(&self, task: &Task, eni: &TaskEni) -> Result<SandboxAddress, String> {
+        let runtime = &self.inner.runtime;
+        let network = if eni.default_vpc {
+            runtime.network().clone()
+        } else {
+            runtime
+                .vpc_network(&eni.vpc_id, eni.vpc_cidr)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(task = %task.task_arn, vpc = %eni.vpc_id, error = %e, "no network for the VPC");
+                    format!("ResourceInitializationError: failed to configure ENI: network of {}: {e}", eni.vpc_id)
+                })?
+        };
+        Ok(SandboxAddress {
+            network,
+            ip: eni.ip,
+            mac: eni.mac.clone(),
+        })
+    }
+
+    /// Deletes the task's ENI from EC2, freeing its IP.
+    fn delete_eni(&self, task: &Task) {
+        let region = crate::domain::arn::region_of(&task.task_arn)
+            .unwrap_or(crate::config::DEFAULT_REGION)
+            .to_string();
+        let account = self.inner.store.config().account_id.clone();
+        self.inner.store.write(|s| {
+            let eni = s
+                .ecs
+                .tasks
+                .get_mut(&task.task_arn)
+                .and_then(|t| t.runtime.eni_id.take());
+            if let Some(id) = eni {
+                s.ec2
+                    .region(&region, &account)
+                    .delete_network_interface_unchecked(&id);
+            }
+        });
     }
 
     /// Each container's `secrets` as `NAME=value`, read from Parameter Store
@@ -549,6 +682,9 @@ impl TaskRunner {
         }
         if let Some(sandbox) = sandbox {
             runtime.remove_container(&sandbox.container_id).await;
+        }
+        if let Some(task) = self.snapshot(arn) {
+            self.delete_eni(&task);
         }
         let retention = self.inner.store.config().scaled(Duration::from_secs(
             self.inner.store.config().stopped_task_retention_secs,

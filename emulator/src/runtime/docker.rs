@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, EndpointSettings, HealthConfig, HostConfig,
-    Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
-    NetworkingConfig,
+    ContainerCreateBody, ContainerInspectResponse, EndpointIpamConfig, EndpointSettings,
+    HealthConfig, HostConfig, Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest,
+    NetworkDisconnectRequest, NetworkingConfig,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
@@ -116,7 +116,20 @@ pub struct ContainerExit {
 pub struct DockerRuntime {
     docker: Docker,
     instance: String,
+    /// The default VPC's network.
     network: TaskNetwork,
+    /// Networks of the other VPCs, by VPC id, made on a VPC's first task.
+    /// A tokio mutex: creating a network awaits Docker, and two tasks of a
+    /// new VPC must not both create it.
+    vpc_networks: std::sync::Arc<tokio::sync::Mutex<HashMap<String, TaskNetwork>>>,
+}
+
+/// Where a task's sandbox attaches: a VPC's network and the ENI's address.
+#[derive(Debug, Clone)]
+pub struct SandboxAddress {
+    pub network: TaskNetwork,
+    pub ip: Ipv4Addr,
+    pub mac: String,
 }
 
 impl DockerRuntime {
@@ -128,7 +141,7 @@ impl DockerRuntime {
             .await?;
         let instance = sanitize(&config.instance);
         remove_instance_objects(&docker, &instance).await;
-        let mut network = create_network(&docker, &instance, config.subnet).await?;
+        let mut network = create_network(&docker, &instance, "", config.subnet).await?;
         if let Some(container) = config.container.as_deref() {
             network.emulator_ip = Some(join_network(&docker, &network, container).await?);
         }
@@ -136,6 +149,7 @@ impl DockerRuntime {
             docker,
             instance,
             network,
+            vpc_networks: Default::default(),
         };
         runtime.ensure_pause_image().await?;
         Ok(runtime)
@@ -147,6 +161,19 @@ impl DockerRuntime {
 
     pub fn docker(&self) -> &Docker {
         &self.docker
+    }
+
+    /// The Docker network of a VPC that is not the default one, created
+    /// with the VPC's CIDR on its first task. Docker refuses a CIDR that
+    /// overlaps another network of the engine or the host; the error says so.
+    pub async fn vpc_network(&self, vpc_id: &str, cidr: ipnet::Ipv4Net) -> Result<TaskNetwork> {
+        let mut networks = self.vpc_networks.lock().await;
+        if let Some(network) = networks.get(vpc_id) {
+            return Ok(network.clone());
+        }
+        let network = create_network(&self.docker, &self.instance, vpc_id, Some(cidr)).await?;
+        networks.insert(vpc_id.to_string(), network.clone());
+        Ok(network)
     }
 
     fn labels(&self) -> HashMap<String, String> {
@@ -184,12 +211,15 @@ impl DockerRuntime {
         Ok(())
     }
 
-    /// Creates and starts the task's sandbox on the task network.
+    /// Creates and starts the task's sandbox on its VPC's network, with the
+    /// ENI's address and MAC.
     pub async fn create_sandbox(
         &self,
         task_id: &str,
         labels: &HashMap<String, String>,
+        address: &SandboxAddress,
     ) -> Result<Sandbox> {
+        let network = &address.network;
         let mut all_labels = self.labels();
         all_labels.extend(labels.clone());
         let name = self.container_name(task_id, "pause");
@@ -198,14 +228,22 @@ impl DockerRuntime {
             labels: Some(all_labels),
             hostname: Some(format!("ip-{task_id}")),
             host_config: Some(HostConfig {
-                network_mode: Some(self.network.name.clone()),
+                network_mode: Some(network.name.clone()),
                 init: Some(false),
                 ..Default::default()
             }),
+            mac_address: Some(address.mac.clone()),
             networking_config: Some(NetworkingConfig {
                 endpoints_config: Some(HashMap::from([(
-                    self.network.name.clone(),
-                    EndpointSettings::default(),
+                    network.name.clone(),
+                    EndpointSettings {
+                        ipam_config: Some(EndpointIpamConfig {
+                            ipv4_address: Some(address.ip.to_string()),
+                            ..Default::default()
+                        }),
+                        mac_address: Some(address.mac.clone()),
+                        ..Default::default()
+                    },
                 )])),
             }),
             ..Default::default()
@@ -224,7 +262,7 @@ impl DockerRuntime {
         let endpoint = inspect
             .network_settings
             .and_then(|n| n.networks)
-            .and_then(|mut n| n.remove(&self.network.name))
+            .and_then(|mut n| n.remove(&network.name))
             .ok_or_else(|| RuntimeError::Network("sandbox is not attached".into()))?;
         let ip = endpoint
             .ip_address
@@ -430,12 +468,54 @@ pub async fn cleanup_instance(instance: &str) -> Result<()> {
     Ok(())
 }
 
+/// Creates a labelled bridge network: the default VPC's (`vpc_id` empty)
+/// or another VPC's. Tasks get fixed addresses, which Docker allows only on
+/// a network with a configured subnet; without `subnet`, Docker picks one
+/// and the network is made again with it set.
 async fn create_network(
     docker: &Docker,
     instance: &str,
+    vpc_id: &str,
     subnet: Option<ipnet::Ipv4Net>,
 ) -> Result<TaskNetwork> {
-    let name = format!("fargate-emulator-{instance}");
+    let name = if vpc_id.is_empty() {
+        format!("fargate-emulator-{instance}")
+    } else {
+        format!("fargate-emulator-{instance}-{vpc_id}")
+    };
+    for _ in 0..NETWORK_CREATE_ATTEMPTS {
+        let chosen = match subnet {
+            Some(s) => s,
+            None => {
+                let probe = create_bridge(docker, instance, &name, None).await?;
+                let _ = docker.remove_network(&probe.id).await;
+                probe.subnet
+            }
+        };
+        match create_bridge(docker, instance, &name, Some(chosen)).await {
+            Ok(network) => return Ok(network),
+            // Another engine user took the probed subnet in between: retry.
+            Err(e) if subnet.is_none() => {
+                tracing::debug!(error = %e, "probed subnet taken, retrying");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(RuntimeError::Network(format!(
+        "could not create network {name}: every subnet Docker offered was taken"
+    )))
+}
+
+/// How often a Docker-chosen subnet is probed before giving up.
+const NETWORK_CREATE_ATTEMPTS: usize = 5;
+
+async fn create_bridge(
+    docker: &Docker,
+    instance: &str,
+    name: &str,
+    subnet: Option<ipnet::Ipv4Net>,
+) -> Result<TaskNetwork> {
+    let name = name.to_string();
     let request = NetworkCreateRequest {
         name: name.clone(),
         driver: Some("bridge".into()),

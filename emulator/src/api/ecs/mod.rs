@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use super::{App, RequestContext};
 use crate::domain::arn::{arn, last_segment};
 use crate::domain::ecs::capacity::{self, StrategyItem};
+use crate::domain::ecs::network;
 use crate::domain::ecs::task::{StopCode, TaskLaunch};
 use crate::domain::ecs::validate::{self, EcsError};
 use crate::domain::ecs::{
@@ -115,7 +116,7 @@ pub struct NetworkConfiguration {
     pub awsvpc_configuration: Option<AwsVpcConfiguration>,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, Clone, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct AwsVpcConfiguration {
     #[serde(default)]
@@ -212,20 +213,15 @@ impl Handler<'_> {
         if !(1..=MAX_RUN_TASK_COUNT).contains(&count) {
             return Err(EcsError::invalid("count must be between 1 and 10."));
         }
-        let subnets = input
+        let awsvpc = input
             .network_configuration
             .as_ref()
-            .and_then(|n| n.awsvpc_configuration.as_ref())
-            .map(|a| a.subnets.clone());
-        let Some(subnets) = subnets else {
+            .and_then(|n| n.awsvpc_configuration.clone());
+        let Some(awsvpc) = awsvpc else {
             return Err(EcsError::invalid(
                 "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
             ));
         };
-        if subnets.is_empty() {
-            return Err(EcsError::invalid("subnets can not be empty."));
-        }
-        let subnet = subnets[0].clone();
         self.app.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             let placement = capacity::resolve_placement(
@@ -250,9 +246,14 @@ impl Handler<'_> {
                 def,
                 input.overrides.clone().unwrap_or_default(),
             )?);
+            let placements = network::resolve(
+                s.ec2.region(&self.ctx.region, self.app.account_id()),
+                &awsvpc.subnets,
+                &awsvpc.security_groups,
+            )?;
             let mut tasks = vec![];
             let mut placed = BTreeMap::new();
-            for _ in 0..count {
+            for n in 0..count as usize {
                 let provider = capacity::pick(placement.strategy(), &placed);
                 if let Some(name) = &provider {
                     *placed.entry(name.clone()).or_default() += 1;
@@ -260,7 +261,8 @@ impl Handler<'_> {
                 let task = Task::launch(TaskLaunch {
                     cluster_arn: &cluster_arn,
                     definition: def.clone(),
-                    subnet: &subnet,
+                    // Spread over the subnets given, as ECS spreads over AZs.
+                    network: &placements[n % placements.len()],
                     group: input.group.clone(),
                     started_by: input.started_by.clone(),
                     tags: input.tags.clone(),

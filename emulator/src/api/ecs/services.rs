@@ -122,6 +122,7 @@ impl Handler<'_> {
             )?;
             let def = active_task_definition(&s.ecs, &task_definition)?;
             validate_load_balancers(s, &def, &input.load_balancers)?;
+            self.check_network_in_ec2(s, &network)?;
             let service_arn = format!(
                 "{}service/{}/{}",
                 cluster_arn
@@ -221,6 +222,9 @@ impl Handler<'_> {
             if let Some(strategy) = &input.capacity_provider_strategy {
                 let cluster = &s.ecs.clusters[last_segment(&current.cluster_arn)];
                 capacity::check_placement(strategy, &cluster.capacity_providers)?;
+            }
+            if let Some(network) = &input.network_configuration {
+                self.check_network_in_ec2(s, network)?;
             }
             let service = s.ecs.services.get_mut(&arn).expect("checked above");
             if let Some(strategy) = input.capacity_provider_strategy {
@@ -424,6 +428,21 @@ fn validate_deployment_configuration(dc: &DeploymentConfiguration) -> Result<(),
         ));
     }
     Ok(())
+}
+
+impl Handler<'_> {
+    /// The subnets and security groups exist in EC2 (placeholders aside).
+    fn check_network_in_ec2(&self, s: &mut State, network: &Value) -> Result<(), EcsError> {
+        let decoded: NetworkConfiguration = serde_json::from_value(network.clone())
+            .map_err(|e| EcsError::invalid(format!("Invalid networkConfiguration: {e}")))?;
+        let awsvpc = decoded.awsvpc_configuration.unwrap_or_default();
+        crate::domain::ecs::network::resolve(
+            s.ec2.region(&self.ctx.region, self.app.account_id()),
+            &awsvpc.subnets,
+            &awsvpc.security_groups,
+        )
+        .map(drop)
+    }
 }
 
 fn validate_network(network: &Value) -> Result<(), EcsError> {

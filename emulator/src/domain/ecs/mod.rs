@@ -4,6 +4,7 @@
 
 pub mod account_settings;
 pub mod capacity;
+pub mod network;
 pub mod service;
 pub mod task;
 pub mod task_definition;

@@ -125,6 +125,10 @@ pub struct TaskRuntime {
     pub metadata_base: Option<String>,
     /// The real instant the STOPPED task may be forgotten.
     pub expires_at: Option<OffsetDateTime>,
+    /// The security groups of the task's ENI.
+    pub security_groups: Vec<String>,
+    /// The EC2 network interface, once created.
+    pub eni_id: Option<String>,
     /// Target-group registrations the service scheduler made for this task.
     /// The task runner does not stop a task's containers while any remain:
     /// the task sits in DEACTIVATING until its targets have drained.
@@ -190,7 +194,8 @@ pub struct Attachment {
 pub struct TaskLaunch<'a> {
     pub cluster_arn: &'a str,
     pub definition: Arc<TaskDefinition>,
-    pub subnet: &'a str,
+    /// The subnet (resolved against EC2), its AZ and the security groups.
+    pub network: &'a super::network::Placement,
     /// `service:NAME` for service tasks; defaults to `family:FAMILY`.
     pub group: Option<String>,
     /// The deployment id for service tasks.
@@ -212,7 +217,6 @@ impl Task {
             .split_once("cluster/")
             .map(|(p, _)| p)
             .unwrap_or("arn:aws:ecs:us-east-1:000000000000:");
-        let region = crate::domain::arn::region_of(launch.cluster_arn).unwrap_or("us-east-1");
         let cluster_name = crate::domain::arn::last_segment(launch.cluster_arn);
         let id = crate::domain::arn::random_hex(32);
         let task_arn = format!("{prefix}task/{cluster_name}/{id}");
@@ -250,7 +254,7 @@ impl Task {
             capacity_provider_name: launch.capacity_provider,
             platform_version: "1.4.0",
             platform_family: "Linux",
-            availability_zone: format!("{region}a"),
+            availability_zone: launch.network.availability_zone.clone(),
             cpu: def.cpu.clone().unwrap_or_default(),
             memory: def.memory.clone().unwrap_or_default(),
             connectivity: None,
@@ -278,7 +282,7 @@ impl Task {
                 status: "PRECREATED",
                 details: vec![KeyValuePair {
                     name: "subnetId".into(),
-                    value: launch.subnet.to_string(),
+                    value: launch.network.subnet_id.clone(),
                 }],
             }],
             overrides: launch.overrides,
@@ -287,7 +291,10 @@ impl Task {
             ephemeral_storage: serde_json::json!({ "sizeInGiB": 20 }),
             tags: launch.tags,
             definition: def,
-            runtime: TaskRuntime::default(),
+            runtime: TaskRuntime {
+                security_groups: launch.network.security_groups.clone(),
+                ..TaskRuntime::default()
+            },
         }
     }
 
