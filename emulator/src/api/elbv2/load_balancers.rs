@@ -5,7 +5,7 @@ use crate::domain::arn::random_digits;
 use crate::domain::elbv2::{arns, settings, validate, Elbv2Error, LoadBalancer, LoadBalancerState};
 use crate::protocol::query::{Params, QueryError};
 
-use super::{decode, encode, page, Cx, Output, Result, DEFAULT_VPC_ID};
+use super::{decode, encode, page, Cx, Output, Result};
 
 /// Subnets of a load balancer created without any: AWS needs two subnets
 /// in two zones, so the emulator stands in two of its own.
@@ -101,6 +101,8 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
                 )))
             };
         }
+        let vpc_id = vpc_of_subnets(s.ec2.region(cx.region, cx.account()), &wanted.subnets)?;
+        let state = &mut s.elbv2;
         let arn = arns::load_balancer(cx.region, cx.account(), &name);
         // `NAME-DIGITS.elb.localhost`, shaped like AWS's
         // `NAME-1234567890.REGION.elb.amazonaws.com`. Names under
@@ -123,7 +125,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
             created_at: cx.now,
             subnets: wanted.subnets.clone(),
             security_groups: wanted.security_groups.clone(),
-            vpc_id: DEFAULT_VPC_ID.into(),
+            vpc_id,
             attributes: settings::load_balancer_attribute_defaults(),
         };
         state.load_balancers.insert(arn.clone(), lb.clone());
@@ -135,6 +137,27 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
     Ok(Box::new(move |w| {
         w.members("LoadBalancers", [&lb], encode::load_balancer);
     }))
+}
+
+/// The one VPC a load balancer's subnets are in, as EC2 resolves them
+/// (placeholder ids are the default VPC's subnets).
+fn vpc_of_subnets(
+    ec2: &crate::domain::ec2::RegionState,
+    subnets: &[String],
+) -> Result<String, Elbv2Error> {
+    let mut vpcs = subnets.iter().map(|id| {
+        ec2.vpc_of_subnet(id)
+            .map_err(|_| Elbv2Error::SubnetNotFound(format!("The specified subnet '{id}' does not exist.")))
+    });
+    let first = vpcs.next().transpose()?.unwrap_or_default();
+    for vpc in vpcs {
+        if vpc? != first {
+            return Err(Elbv2Error::InvalidConfiguration(
+                "All subnets of a load balancer must be in the same VPC".into(),
+            ));
+        }
+    }
+    Ok(first)
 }
 
 pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {

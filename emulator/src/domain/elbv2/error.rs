@@ -25,6 +25,9 @@ pub enum Elbv2Error {
     /// A rule ARN that does not exist.
     #[error("{0}")]
     RuleNotFound(String),
+    /// A subnet that EC2 does not know.
+    #[error("{0}")]
+    SubnetNotFound(String),
     /// CreateLoadBalancer with a used name and different settings.
     #[error("{0}")]
     DuplicateLoadBalancerName(String),
@@ -89,6 +92,7 @@ impl Elbv2Error {
             Elbv2Error::TargetGroupNotFound(_) => "TargetGroupNotFound",
             Elbv2Error::ListenerNotFound(_) => "ListenerNotFound",
             Elbv2Error::RuleNotFound(_) => "RuleNotFound",
+            Elbv2Error::SubnetNotFound(_) => "SubnetNotFound",
             Elbv2Error::DuplicateLoadBalancerName(_) => "DuplicateLoadBalancerName",
             Elbv2Error::DuplicateTargetGroupName(_) => "DuplicateTargetGroupName",
             Elbv2Error::DuplicateListener(_) => "DuplicateListener",
