@@ -146,8 +146,9 @@ fn vpc_of_subnets(
     subnets: &[String],
 ) -> Result<String, Elbv2Error> {
     let mut vpcs = subnets.iter().map(|id| {
-        ec2.vpc_of_subnet(id)
-            .map_err(|_| Elbv2Error::SubnetNotFound(format!("The specified subnet '{id}' does not exist.")))
+        ec2.vpc_of_subnet(id).map_err(|_| {
+            Elbv2Error::SubnetNotFound(format!("The specified subnet '{id}' does not exist."))
+        })
     });
     let first = vpcs.next().transpose()?.unwrap_or_default();
     for vpc in vpcs {
