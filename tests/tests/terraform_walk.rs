@@ -234,6 +234,56 @@ async fn a_terraform_ecs_fargate_alb_apply_runs_end_to_end() {
         .unwrap();
     let lb = &lb.load_balancers()[0];
     assert_eq!(lb.vpc_id(), Some(vpc_id.as_str()));
+    let lb_arn = lb.load_balancer_arn().unwrap();
+    let set = emu
+        .elbv2
+        .set_security_groups()
+        .load_balancer_arn(lb_arn)
+        .security_groups(&sg)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.security_group_ids(), std::slice::from_ref(&sg));
+    let foreign = emu
+        .elbv2
+        .set_security_groups()
+        .load_balancer_arn(lb_arn)
+        .security_groups("sg-0123456789abcdef0")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code(&foreign),
+        Some("InvalidSecurityGroup")
+    );
+    let moved = emu
+        .elbv2
+        .set_subnets()
+        .load_balancer_arn(lb_arn)
+        .subnets(&subnets[1].0)
+        .subnets(&subnets[0].0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.availability_zones().len(), 2);
+    let other_vpc = emu
+        .elbv2
+        .set_subnets()
+        .load_balancer_arn(lb_arn)
+        .subnets("subnet-a")
+        .subnets("subnet-b")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code(&other_vpc),
+        Some("InvalidConfigurationRequest")
+    );
+    let limits = emu.elbv2.describe_account_limits().send().await.unwrap();
+    assert!(limits
+        .limits()
+        .iter()
+        .any(|l| l.name() == Some("application-load-balancers")));
     let tg = emu
         .elbv2
         .create_target_group()

@@ -24,11 +24,24 @@ fn canonical_hosted_zone_id(region: &str) -> &'static str {
     }
 }
 
-/// The availability zone of the N-th subnet: `REGIONa`, `REGIONb`, ...
-/// Subnets are not modelled, so zones are assigned in order.
+/// The availability zone shown for the N-th subnet: `REGIONa`, `REGIONb`,
+/// ... in the order the subnets were given (not the subnet's own AZ).
 pub fn zone_name(region: &str, index: usize) -> String {
     let letter = char::from(b'a' + (index % 26) as u8);
     format!("{region}{letter}")
+}
+
+/// `<AvailabilityZones>` of a load balancer: one member per subnet.
+pub fn availability_zones(w: &mut XmlWriter, region: &str, subnets: &[String]) {
+    w.members(
+        "AvailabilityZones",
+        subnets.iter().enumerate(),
+        |w, (i, subnet)| {
+            w.text("ZoneName", zone_name(region, i))
+                .text("SubnetId", subnet)
+                .members("LoadBalancerAddresses", std::iter::empty::<()>(), |_, _| {});
+        },
+    );
 }
 
 pub fn load_balancer(w: &mut XmlWriter, lb: &LoadBalancer) {
@@ -49,17 +62,9 @@ pub fn load_balancer(w: &mut XmlWriter, lb: &LoadBalancer) {
                 },
             );
         })
-        .text("Type", &lb.lb_type)
-        .members(
-            "AvailabilityZones",
-            lb.subnets.iter().enumerate(),
-            |w, (i, subnet)| {
-                w.text("ZoneName", zone_name(region, i))
-                    .text("SubnetId", subnet)
-                    .members("LoadBalancerAddresses", std::iter::empty::<()>(), |_, _| {});
-            },
-        )
-        .string_members("SecurityGroups", &lb.security_groups)
+        .text("Type", &lb.lb_type);
+    availability_zones(w, region, &lb.subnets);
+    w.string_members("SecurityGroups", &lb.security_groups)
         .text("IpAddressType", &lb.ip_address_type);
 }
 

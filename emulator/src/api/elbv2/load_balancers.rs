@@ -139,6 +139,94 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
     }))
 }
 
+/// SetSecurityGroups: the groups must be of the load balancer's VPC.
+pub fn set_security_groups(cx: &Cx, p: &Params) -> Result<Output> {
+    let arn = p.required("LoadBalancerArn")?.to_string();
+    let groups: Vec<String> = p
+        .list("SecurityGroups")?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    if p.get("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic")
+        .is_some()
+    {
+        return Err(Elbv2Error::InvalidConfiguration(
+            "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic applies to Network Load Balancers only".into(),
+        )
+        .into());
+    }
+    let groups = cx.app.store.write(|s| {
+        let vpc_id = s
+            .elbv2
+            .load_balancers
+            .get(&arn)
+            .map(|lb| lb.vpc_id.clone())
+            .ok_or_else(|| not_found(&arn))?;
+        if groups.is_empty() {
+            return Err(Elbv2Error::InvalidConfiguration(
+                "An Application Load Balancer must have at least one security group".into(),
+            ));
+        }
+        let ec2 = s.ec2.region(cx.region, cx.account());
+        for group in &groups {
+            // Every id must be a real group of the VPC here: no placeholders.
+            let known = ec2
+                .security_groups
+                .get(group)
+                .is_some_and(|g| g.vpc_id == vpc_id);
+            if !known {
+                return Err(Elbv2Error::InvalidSecurityGroup(format!(
+                    "One or more security groups are invalid: '{group}' is not a security group of {vpc_id}"
+                )));
+            }
+        }
+        let lb = s.elbv2.load_balancers.get_mut(&arn).expect("found above");
+        lb.security_groups = groups.clone();
+        Ok(groups)
+    })?;
+    Ok(Box::new(move |w| {
+        w.string_members("SecurityGroupIds", &groups);
+    }))
+}
+
+/// SetSubnets: at least two subnets, in the load balancer's VPC.
+pub fn set_subnets(cx: &Cx, p: &Params) -> Result<Output> {
+    let arn = p.required("LoadBalancerArn")?.to_string();
+    let mut subnets: Vec<String> = p.list("Subnets")?.into_iter().map(Into::into).collect();
+    for mapping in p.structures("SubnetMappings")? {
+        subnets.push(mapping.required("SubnetId")?.to_string());
+    }
+    subnets.dedup();
+    if subnets.len() < MIN_SUBNETS {
+        return Err(Elbv2Error::InvalidConfiguration(
+            "At least two subnets in two different Availability Zones must be specified".into(),
+        )
+        .into());
+    }
+    let lb = cx.app.store.write(|s| {
+        let current_vpc = s
+            .elbv2
+            .load_balancers
+            .get(&arn)
+            .map(|lb| lb.vpc_id.clone())
+            .ok_or_else(|| not_found(&arn))?;
+        let vpc = vpc_of_subnets(s.ec2.region(cx.region, cx.account()), &subnets)?;
+        if vpc != current_vpc {
+            return Err(Elbv2Error::InvalidConfiguration(format!(
+                "The subnets must be in the load balancer's VPC {current_vpc}"
+            )));
+        }
+        let lb = s.elbv2.load_balancers.get_mut(&arn).expect("found above");
+        lb.subnets = subnets;
+        Ok(lb.clone())
+    })?;
+    let region = cx.region.to_string();
+    Ok(Box::new(move |w| {
+        encode::availability_zones(w, &region, &lb.subnets);
+        w.text("IpAddressType", &lb.ip_address_type);
+    }))
+}
+
 /// The one VPC a load balancer's subnets are in, as EC2 resolves them
 /// (placeholder ids are the default VPC's subnets).
 fn vpc_of_subnets(

@@ -87,6 +87,9 @@ fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
         "DeleteLoadBalancer" => load_balancers::delete(cx, p),
         "DescribeLoadBalancerAttributes" => load_balancers::describe_attributes(cx, p),
         "ModifyLoadBalancerAttributes" => load_balancers::modify_attributes(cx, p),
+        "SetSecurityGroups" => load_balancers::set_security_groups(cx, p),
+        "SetSubnets" => load_balancers::set_subnets(cx, p),
+        "DescribeAccountLimits" => describe_account_limits(p),
         "CreateTargetGroup" => target_groups::create(cx, p),
         "DescribeTargetGroups" => target_groups::describe(cx, p),
         "ModifyTargetGroup" => target_groups::modify(cx, p),
@@ -130,6 +133,33 @@ fn expire_draining(cx: &Cx) {
     if store.read(|s| s.elbv2.has_expired_draining(cx.now)) {
         store.write(|s| s.elbv2.expire_draining(cx.now));
     }
+}
+
+/// The ELBv2 quotas of an account, as DescribeAccountLimits names them
+/// (AWS's defaults; the emulator enforces those the domain checks).
+const ACCOUNT_LIMITS: [(&str, u32); 9] = [
+    ("application-load-balancers", 50),
+    ("target-groups", 3000),
+    ("targets-per-application-load-balancer", 1000),
+    ("listeners-per-application-load-balancer", 50),
+    ("rules-per-application-load-balancer", 100),
+    ("network-load-balancers", 50),
+    ("targets-per-network-load-balancer", 3000),
+    (
+        "targets-per-availability-zone-per-network-load-balancer",
+        500,
+    ),
+    ("listeners-per-network-load-balancer", 50),
+];
+
+fn describe_account_limits(p: &Params) -> Result<Output> {
+    let (limits, next) = page(ACCOUNT_LIMITS.to_vec(), p)?;
+    Ok(Box::new(move |w| {
+        w.members("Limits", limits, |w, (name, max)| {
+            w.text("Name", name).text("Max", max);
+        });
+        w.opt_text("NextMarker", next);
+    }))
 }
 
 /// An output with no members (`<DeleteRuleResult/>`).

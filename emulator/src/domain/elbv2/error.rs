@@ -28,6 +28,9 @@ pub enum Elbv2Error {
     /// A subnet that EC2 does not know.
     #[error("{0}")]
     SubnetNotFound(String),
+    /// A security group that is not of the load balancer's VPC.
+    #[error("{0}")]
+    InvalidSecurityGroup(String),
     /// CreateLoadBalancer with a used name and different settings.
     #[error("{0}")]
     DuplicateLoadBalancerName(String),
@@ -93,6 +96,7 @@ impl Elbv2Error {
             Elbv2Error::ListenerNotFound(_) => "ListenerNotFound",
             Elbv2Error::RuleNotFound(_) => "RuleNotFound",
             Elbv2Error::SubnetNotFound(_) => "SubnetNotFound",
+            Elbv2Error::InvalidSecurityGroup(_) => "InvalidSecurityGroup",
             Elbv2Error::DuplicateLoadBalancerName(_) => "DuplicateLoadBalancerName",
             Elbv2Error::DuplicateTargetGroupName(_) => "DuplicateTargetGroupName",
             Elbv2Error::DuplicateListener(_) => "DuplicateListener",
