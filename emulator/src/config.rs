@@ -73,6 +73,13 @@ pub struct Config {
     )]
     pub task_endpoint_url: bool,
 
+    /// Forward requests for AWS services this emulator does not serve (S3,
+    /// SQS, DynamoDB, ...) to this endpoint, unchanged, e.g. moto's server
+    /// at `http://127.0.0.1:5000`. Without it they get an error in their
+    /// own protocol.
+    #[arg(long, env = "EMULATOR_UPSTREAM_ENDPOINT", value_name = "URL")]
+    pub upstream_endpoint: Option<http::Uri>,
+
     /// Emit the emulator's own logs as JSON lines.
     #[arg(long, env = "EMULATOR_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
@@ -96,6 +103,7 @@ impl Default for Config {
             time_scale: 1.0,
             stopped_task_retention_secs: 3600,
             task_endpoint_url: true,
+            upstream_endpoint: None,
             log_json: false,
             access_log: None,
         }

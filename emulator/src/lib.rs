@@ -22,6 +22,8 @@
 //! - [`runtime`]: Docker through bollard (network, containers, the pause image)
 //!   and the task metadata endpoint.
 //! - [`server`]: the axum control port, and [`Emulator`], which wires it all up.
+//! - [`upstream`]: `--upstream-endpoint`, which forwards requests for services
+//!   the emulator does not serve to another emulator, unchanged.
 //! - [`demo`]: `emulator demo`, which drives an emulator through the AWS SDK
 //!   to show uneven load without a load balancer and even load through it.
 
@@ -36,6 +38,7 @@ pub mod protocol;
 pub mod reconcilers;
 pub mod runtime;
 pub mod server;
+pub mod upstream;
 
 pub use config::Config;
 pub use server::Emulator;

@@ -20,6 +20,7 @@ use crate::protocol::{self, json::JsonError, Service};
 use crate::reconcilers::scheduler;
 use crate::reconcilers::tasks::TaskRunner;
 use crate::runtime::{metadata, DockerRuntime};
+use crate::upstream::Upstream;
 
 /// Largest control-API request body. ECS task definitions are at most 64 KiB;
 /// this leaves room and still bounds memory per request.
@@ -40,9 +41,15 @@ impl Emulator {
     /// Binds the control port and starts every part.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         let store = Store::new(config.clone());
+        if let Some(uri) = &config.upstream_endpoint {
+            if uri.scheme_str() != Some("http") || uri.host().is_none() {
+                anyhow::bail!("--upstream-endpoint must be an http:// URL with a host (got {uri})");
+            }
+        }
         let app = App {
             store: store.clone(),
             dataplane: Dataplane::start(store.clone()),
+            upstream: config.upstream_endpoint.clone().map(Upstream::new),
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
@@ -149,6 +156,10 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(crate::observability::metrics_endpoint))
         .route("/_emulator/health", get(|| async { "ok" }))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            app.upstream.clone(),
+            crate::upstream::forward_unserved,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.dataplane.clone(),
             crate::dataplane::route_by_host,

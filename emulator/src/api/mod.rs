@@ -19,6 +19,8 @@ use crate::domain::Store;
 pub struct App {
     pub store: Store,
     pub dataplane: Dataplane,
+    /// Where requests for services the emulator does not serve go.
+    pub upstream: Option<crate::upstream::Upstream>,
 }
 
 /// Per-request facts taken from the wire.

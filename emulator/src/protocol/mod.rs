@@ -174,6 +174,24 @@ impl Unserved {
 const SERVED_NAMES: &str =
     "ECS, ELBv2, Application Auto Scaling, CloudWatch Logs, EC2, IAM, STS, SSM and Secrets Manager";
 
+/// Whether a request's head names a service outside [`Service`]: by its
+/// SigV4 scope, else by its `X-Amz-Target` prefix. (An unsigned Query form
+/// is not looked at: its body is the only place that names the service.)
+pub fn names_unserved_service(headers: &HeaderMap) -> bool {
+    let scope = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(sigv4::CredentialScope::from_authorization);
+    if let Some(scope) = scope {
+        return Service::from_signing_name(&scope.service).is_none();
+    }
+    headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.split_once('.'))
+        .is_some_and(|(prefix, _)| Service::from_target_prefix(prefix).is_none())
+}
+
 /// Works out which service a control-port request is for.
 pub fn address(headers: &HeaderMap, body: &[u8]) -> Result<Addressed, Unserved> {
     let scope = headers
@@ -308,5 +326,13 @@ mod tests {
         );
         let ssm = headers(&[("x-amz-target", "AmazonSSM.GetParameter")]);
         assert_eq!(address(&ssm, b"{}").unwrap().service, Service::Ssm);
+        assert!(names_unserved_service(&sqs) && names_unserved_service(&sns));
+        assert!(!names_unserved_service(&ssm));
+        assert!(!names_unserved_service(&HeaderMap::new()));
+        let s3 = headers(&[(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x",
+        )]);
+        assert!(names_unserved_service(&s3));
     }
 }
