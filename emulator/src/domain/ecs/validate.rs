@@ -135,6 +135,12 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
             return Err(EcsError::invalid(format!("Invalid networkMode: {mode}")));
         }
     }
+    // Tools that copy a definition send absent roles as "": they mean none.
+    for role in [&mut def.task_role_arn, &mut def.execution_role_arn] {
+        if role.as_deref() == Some("") {
+            *role = None;
+        }
+    }
     let has_secrets = def
         .container_definitions
         .iter()
@@ -313,5 +319,20 @@ mod tests {
         let mut d = fargate("256", "512");
         d.family = "bad family!".into();
         assert!(task_definition(&mut d).is_err());
+    }
+
+    #[test]
+    fn empty_role_arns_mean_none_and_secrets_need_an_execution_role() {
+        let mut d = fargate("256", "512");
+        d.task_role_arn = Some(String::new());
+        d.execution_role_arn = Some(String::new());
+        task_definition(&mut d).unwrap();
+        assert_eq!((d.task_role_arn, d.execution_role_arn), (None, None));
+        let mut d = fargate("256", "512");
+        d.container_definitions[0].secrets = vec![super::super::task_definition::Secret {
+            name: "X".into(),
+            value_from: "/x".into(),
+        }];
+        assert_eq!(task_definition(&mut d).unwrap_err().code, "ClientException");
     }
 }
