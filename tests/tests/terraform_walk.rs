@@ -234,6 +234,18 @@ async fn a_terraform_ecs_fargate_alb_apply_runs_end_to_end() {
         .unwrap();
     let lb = &lb.load_balancers()[0];
     assert_eq!(lb.vpc_id(), Some(vpc_id.as_str()));
+    let zones: Vec<_> = lb
+        .availability_zones()
+        .iter()
+        .map(|z| (z.zone_name().unwrap(), z.subnet_id().unwrap()))
+        .collect();
+    assert_eq!(
+        zones,
+        [
+            ("us-east-1a", subnets[0].0.as_str()),
+            ("us-east-1b", subnets[1].0.as_str())
+        ]
+    );
     let lb_arn = lb.load_balancer_arn().unwrap();
     let set = emu
         .elbv2
@@ -265,7 +277,12 @@ async fn a_terraform_ecs_fargate_alb_apply_runs_end_to_end() {
         .send()
         .await
         .unwrap();
-    assert_eq!(moved.availability_zones().len(), 2);
+    let zones: Vec<_> = moved
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.zone_name())
+        .collect();
+    assert_eq!(zones, ["us-east-1b", "us-east-1a"]);
     let other_vpc = emu
         .elbv2
         .set_subnets()

@@ -227,6 +227,7 @@ impl Alb {
                     state: LoadBalancerState::Active,
                     created_at: OffsetDateTime::now_utc(),
                     subnets: vec![],
+                    zones: vec![],
                     security_groups: vec![],
                     vpc_id: "vpc-1".into(),
                     attributes,

@@ -24,22 +24,18 @@ fn canonical_hosted_zone_id(region: &str) -> &'static str {
     }
 }
 
-/// The availability zone shown for the N-th subnet: `REGIONa`, `REGIONb`,
-/// ... in the order the subnets were given (not the subnet's own AZ).
-pub fn zone_name(region: &str, index: usize) -> String {
-    let letter = char::from(b'a' + (index % 26) as u8);
-    format!("{region}{letter}")
-}
-
-/// `<AvailabilityZones>` of a load balancer: one member per subnet.
-pub fn availability_zones(w: &mut XmlWriter, region: &str, subnets: &[String]) {
+/// `<AvailabilityZones>` of a load balancer: one member per subnet, with
+/// the subnet's own zone.
+pub fn availability_zones(w: &mut XmlWriter, lb: &LoadBalancer) {
     w.members(
         "AvailabilityZones",
-        subnets.iter().enumerate(),
-        |w, (i, subnet)| {
-            w.text("ZoneName", zone_name(region, i))
-                .text("SubnetId", subnet)
-                .members("LoadBalancerAddresses", std::iter::empty::<()>(), |_, _| {});
+        lb.subnets.iter().zip(&lb.zones),
+        |w, (subnet, zone)| {
+            w.text("ZoneName", zone).text("SubnetId", subnet).members(
+                "LoadBalancerAddresses",
+                std::iter::empty::<()>(),
+                |_, _| {},
+            );
         },
     );
 }
@@ -63,7 +59,7 @@ pub fn load_balancer(w: &mut XmlWriter, lb: &LoadBalancer) {
             );
         })
         .text("Type", &lb.lb_type);
-    availability_zones(w, region, &lb.subnets);
+    availability_zones(w, lb);
     w.string_members("SecurityGroups", &lb.security_groups)
         .text("IpAddressType", &lb.ip_address_type);
 }

@@ -7,9 +7,6 @@ use crate::protocol::query::{Params, QueryError};
 
 use super::{decode, encode, page, Cx, Output, Result};
 
-/// Subnets of a load balancer created without any: AWS needs two subnets
-/// in two zones, so the emulator stands in two of its own.
-const DEFAULT_SUBNETS: [&str; 2] = ["subnet-emulator-a", "subnet-emulator-b"];
 /// An ALB needs subnets in at least two availability zones.
 const MIN_SUBNETS: usize = 2;
 
@@ -61,7 +58,18 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
         subnets.push(mapping.required("SubnetId")?.to_string());
     }
     if subnets.is_empty() {
-        subnets = DEFAULT_SUBNETS.iter().map(|s| s.to_string()).collect();
+        // AWS requires subnets; the emulator is lenient and takes two of
+        // the default VPC's default subnets (two AZs), so a bare
+        // CreateLoadBalancer still works.
+        subnets = cx.app.store.write(|s| {
+            s.ec2
+                .region(cx.region, cx.account())
+                .default_subnets()
+                .iter()
+                .take(MIN_SUBNETS)
+                .map(|s| s.id.clone())
+                .collect()
+        });
     }
     let mut unique = subnets.clone();
     unique.sort();
@@ -101,7 +109,8 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
                 )))
             };
         }
-        let vpc_id = vpc_of_subnets(s.ec2.region(cx.region, cx.account()), &wanted.subnets)?;
+        let (vpc_id, zones) =
+            vpc_of_subnets(s.ec2.region(cx.region, cx.account()), &wanted.subnets)?;
         let state = &mut s.elbv2;
         let arn = arns::load_balancer(cx.region, cx.account(), &name);
         // `NAME-DIGITS.elb.localhost`, shaped like AWS's
@@ -124,6 +133,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
             state: LoadBalancerState::Active,
             created_at: cx.now,
             subnets: wanted.subnets.clone(),
+            zones,
             security_groups: wanted.security_groups.clone(),
             vpc_id,
             attributes: settings::load_balancer_attribute_defaults(),
@@ -210,7 +220,7 @@ pub fn set_subnets(cx: &Cx, p: &Params) -> Result<Output> {
             .get(&arn)
             .map(|lb| lb.vpc_id.clone())
             .ok_or_else(|| not_found(&arn))?;
-        let vpc = vpc_of_subnets(s.ec2.region(cx.region, cx.account()), &subnets)?;
+        let (vpc, zones) = vpc_of_subnets(s.ec2.region(cx.region, cx.account()), &subnets)?;
         if vpc != current_vpc {
             return Err(Elbv2Error::InvalidConfiguration(format!(
                 "The subnets must be in the load balancer's VPC {current_vpc}"
@@ -218,35 +228,38 @@ pub fn set_subnets(cx: &Cx, p: &Params) -> Result<Output> {
         }
         let lb = s.elbv2.load_balancers.get_mut(&arn).expect("found above");
         lb.subnets = subnets;
+        lb.zones = zones;
         Ok(lb.clone())
     })?;
-    let region = cx.region.to_string();
     Ok(Box::new(move |w| {
-        encode::availability_zones(w, &region, &lb.subnets);
+        encode::availability_zones(w, &lb);
         w.text("IpAddressType", &lb.ip_address_type);
     }))
 }
 
-/// The one VPC a load balancer's subnets are in, as EC2 resolves them
-/// (placeholder ids are the default VPC's subnets).
+/// The one VPC a load balancer's subnets are in, and each subnet's zone, as
+/// EC2 resolves them (placeholder ids are the default VPC's subnets).
 fn vpc_of_subnets(
     ec2: &crate::domain::ec2::RegionState,
     subnets: &[String],
-) -> Result<String, Elbv2Error> {
-    let mut vpcs = subnets.iter().map(|id| {
-        ec2.vpc_of_subnet(id).map_err(|_| {
+) -> Result<(String, Vec<String>), Elbv2Error> {
+    let mut vpc_id: Option<String> = None;
+    let mut zones = Vec::with_capacity(subnets.len());
+    for id in subnets {
+        let subnet = ec2.resolve_subnet(id).map_err(|_| {
             Elbv2Error::SubnetNotFound(format!("The specified subnet '{id}' does not exist."))
-        })
-    });
-    let first = vpcs.next().transpose()?.unwrap_or_default();
-    for vpc in vpcs {
-        if vpc? != first {
-            return Err(Elbv2Error::InvalidConfiguration(
-                "All subnets of a load balancer must be in the same VPC".into(),
-            ));
+        })?;
+        match &vpc_id {
+            Some(vpc) if *vpc != subnet.vpc_id => {
+                return Err(Elbv2Error::InvalidConfiguration(
+                    "All subnets of a load balancer must be in the same VPC".into(),
+                ))
+            }
+            _ => vpc_id = Some(subnet.vpc_id.clone()),
         }
+        zones.push(subnet.availability_zone.clone());
     }
-    Ok(first)
+    Ok((vpc_id.unwrap_or_default(), zones))
 }
 
 pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {

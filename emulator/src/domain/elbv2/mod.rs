@@ -52,6 +52,8 @@ pub struct LoadBalancer {
     pub state: LoadBalancerState,
     pub created_at: OffsetDateTime,
     pub subnets: Vec<String>,
+    /// The availability zone of each subnet, in the same order.
+    pub zones: Vec<String>,
     pub security_groups: Vec<String>,
     pub vpc_id: String,
     /// `DescribeLoadBalancerAttributes`, with AWS defaults filled in.

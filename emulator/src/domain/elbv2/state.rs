@@ -323,6 +323,7 @@ mod tests {
                 state: LoadBalancerState::Active,
                 created_at: OffsetDateTime::UNIX_EPOCH,
                 subnets: vec![],
+                zones: vec![],
                 security_groups: vec![],
                 vpc_id: "vpc".into(),
                 attributes: BTreeMap::new(),
