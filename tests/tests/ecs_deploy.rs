@@ -164,17 +164,21 @@ async fn ecs_deploy_deploys_scales_runs_and_diffs() {
     )
     .await;
     assert!(out.contains("Scaling successful"), "{out}");
-    let svc = emu
-        .ecs
-        .describe_services()
-        .cluster(&cluster)
-        .services("web")
-        .send()
-        .await
-        .unwrap()
-        .services()[0]
-        .clone();
-    assert_eq!((svc.desired_count(), svc.running_count()), (3, 3));
+    // ecs-deploy counts tasks whose desired status is RUNNING; the third
+    // may still be starting when it returns.
+    wait_until("3 of 3 running", Duration::from_secs(60), || async {
+        let out = emu
+            .ecs
+            .describe_services()
+            .cluster(&cluster)
+            .services("web")
+            .send()
+            .await
+            .ok()?;
+        let svc = &out.services()[0];
+        ((svc.desired_count(), svc.running_count()) == (3, 3)).then_some(())
+    })
+    .await;
 
     // run: a one-off task of the family (its latest revision).
     let out = ecs_deploy(
