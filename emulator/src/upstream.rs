@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode, Uri};
+use http::{StatusCode, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -62,11 +62,6 @@ impl Upstream {
     }
 }
 
-/// Whether the head names a service the emulator does not serve.
-pub fn is_for_upstream(headers: &HeaderMap) -> bool {
-    protocol::names_unserved_service(headers)
-}
-
 /// Middleware: forwards requests for unserved services, passes the rest on.
 pub async fn forward_unserved(
     State(upstream): State<Option<Upstream>>,
@@ -74,7 +69,9 @@ pub async fn forward_unserved(
     next: Next,
 ) -> Response {
     match upstream {
-        Some(upstream) if is_for_upstream(req.headers()) => upstream.forward(req).await,
+        Some(upstream) if protocol::names_unserved_service(req.headers()) => {
+            upstream.forward(req).await
+        }
         _ => next.run(req).await,
     }
 }

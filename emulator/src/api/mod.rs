@@ -33,6 +33,29 @@ pub struct RequestContext {
     pub access_key: Option<String>,
 }
 
+/// Runs `log` the first time `key` is seen in this process, for messages
+/// that would otherwise repeat on every request.
+pub fn log_once(key: &str, log: impl FnOnce()) {
+    // A std mutex: the critical section is one set insert, never awaited.
+    static SEEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let first = SEEN
+        .lock()
+        .map(|mut seen| seen.insert(key.to_string()))
+        .unwrap_or(false);
+    if first {
+        log();
+    }
+}
+
+/// Logs, once per process, that a request member is accepted but not acted
+/// on; `what` names the service, action and member (the README lists them).
+pub fn ignored_once(what: &str) {
+    log_once(what, || {
+        tracing::info!("{what} is accepted but ignored by this emulator");
+    });
+}
+
 impl App {
     pub fn account_id(&self) -> &str {
         &self.store.config().account_id

@@ -10,8 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::ssm::ignored_once;
-use super::{App, RequestContext};
+use super::{ignored_once, App, RequestContext};
 use crate::domain::secretsmanager::{
     random_password, Changed, CreateRequest, PasswordRules, Secret, SecretValue, SecretVersion,
     SecretsError,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{App, RequestContext};
+use super::{ignored_once, App, RequestContext};
 use crate::domain::arn::arn;
 use crate::domain::secretsmanager::SecretValue;
 use crate::domain::ssm::{
@@ -30,19 +30,6 @@ const SECRETS_REFERENCE_PREFIX: &str = "/aws/reference/secretsmanager/";
 const MAX_NAMES: usize = 10;
 
 type Output = Result<Value, SsmError>;
-
-/// Logs, once per process, that a request member is accepted but not honoured.
-pub(crate) fn ignored_once(member: &'static str) {
-    static LOGGED: std::sync::Mutex<std::collections::BTreeSet<&str>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
-    let first = LOGGED
-        .lock()
-        .map(|mut logged| logged.insert(member))
-        .unwrap_or(false);
-    if first {
-        tracing::info!("{member} is accepted but ignored by this emulator");
-    }
-}
 
 impl From<SsmError> for JsonError {
     fn from(e: SsmError) -> Self {

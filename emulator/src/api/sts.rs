@@ -12,7 +12,7 @@ use crate::domain::iam::sessions::{self, RoleCredentials};
 use crate::domain::iam::{validate, IamError};
 use crate::protocol::query::{self, Params, QueryError, XmlWriter, STS};
 
-type Output = Box<dyn FnOnce(&mut XmlWriter) + Send>;
+use crate::protocol::query::Output;
 type Result<T, E = QueryError> = std::result::Result<T, E>;
 
 /// Session policies are at most 2048 characters.
@@ -63,32 +63,16 @@ fn to_query(e: IamError) -> QueryError {
 
 /// Handles one STS request; `body` is the form-encoded Query body.
 pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
-    let params = match Params::parse(body) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(&STS, &ctx.request_id),
-    };
-    let action = match query::action(&STS, &params) {
-        Ok(a) => a.to_string(),
-        Err(e) => return e.into_response(&STS, &ctx.request_id),
-    };
-    let now = OffsetDateTime::now_utc();
-    let result = match action.as_str() {
-        "GetCallerIdentity" => get_caller_identity(app, ctx, now),
-        "AssumeRole" => assume_role(app, &params, now),
-        "GetSessionToken" => get_session_token(app, &params, now),
-        "GetAccessKeyInfo" => get_access_key_info(app, &params),
-        other => Err(QueryError::sender(
-            "InvalidAction",
-            format!("The action {other} is not valid for this web service (or not implemented by this emulator)"),
-        )),
-    };
-    match result {
-        Ok(output) => query::respond(&STS, &action, &ctx.request_id, output),
-        Err(e) => {
-            tracing::debug!(%action, code = %e.code, message = %e.message, "STS request refused");
-            e.into_response(&STS, &ctx.request_id)
+    query::serve(&STS, &ctx.request_id, body, |action, params| {
+        let now = OffsetDateTime::now_utc();
+        match action {
+            "GetCallerIdentity" => get_caller_identity(app, ctx, now),
+            "AssumeRole" => assume_role(app, params, now),
+            "GetSessionToken" => get_session_token(app, params, now),
+            "GetAccessKeyInfo" => get_access_key_info(app, params),
+            other => Err(query::invalid_action(other)),
         }
-    }
+    })
 }
 
 fn get_caller_identity(app: &App, ctx: &RequestContext, now: OffsetDateTime) -> Result<Output> {
@@ -198,7 +182,7 @@ fn assume_role(app: &App, p: &Params, now: OffsetDateTime) -> Result<Output> {
                 .issue_role_credentials(&account, role_arn, session_name, now, duration)
         })
         .map_err(to_query)?;
-    log_ignored(app, p, "AssumeRole", &IGNORED_ASSUME_ROLE_FIELDS);
+    log_ignored(p, "AssumeRole", &IGNORED_ASSUME_ROLE_FIELDS);
     Ok(Box::new(move |w| {
         let c = &credentials;
         credentials_xml(w, c);
@@ -211,13 +195,10 @@ fn assume_role(app: &App, p: &Params, now: OffsetDateTime) -> Result<Output> {
     }))
 }
 
-/// Logs once per emulator each of `fields` that the request carries.
-fn log_ignored(app: &App, p: &Params, action: &str, fields: &[&str]) {
+/// Logs once each of `fields` that the request carries (nothing is enforced).
+fn log_ignored(p: &Params, action: &str, fields: &[&str]) {
     for field in fields.iter().filter(|f| p.has(f)) {
-        let what = format!("{action}.{field}");
-        if app.store.modify(|s| s.iam.first_time(&what)) {
-            tracing::info!(%action, %field, "STS: accepted and ignored (nothing is enforced)");
-        }
+        super::ignored_once(&format!("STS {action} {field}"));
     }
 }
 
@@ -242,7 +223,7 @@ fn get_session_token(app: &App, p: &Params, now: OffsetDateTime) -> Result<Outpu
         SESSION_TOKEN_DURATION_MAX,
     )
     .map_err(to_query)?;
-    log_ignored(app, p, "GetSessionToken", &IGNORED_SESSION_TOKEN_FIELDS);
+    log_ignored(p, "GetSessionToken", &IGNORED_SESSION_TOKEN_FIELDS);
     let (key, secret, token, expiration) = app
         .store
         .write(|s| s.iam.issue_session_token(now, duration));

@@ -207,13 +207,11 @@ pub fn address(headers: &HeaderMap, body: &[u8]) -> Result<Addressed, Unserved> 
         .as_ref()
         .and_then(|s| Service::from_signing_name(&s.service));
     let by_target = target.and_then(|(prefix, _)| Service::from_target_prefix(prefix));
-    let form = || {
-        let action = form_field(body, "Action");
-        let version = form_field(body, "Version");
-        (action, version)
-    };
+    // The body is decoded at most once, and only when the head names no service.
+    let form = std::cell::OnceCell::new();
+    let form = || form.get_or_init(|| action_and_version(body));
     let by_form = || match form() {
-        (Some(_), Some(version)) => Service::from_query_version(&version),
+        (Some(_), Some(version)) => Service::from_query_version(version),
         _ => None,
     };
     let Some(service) = by_scope.or(by_target).or_else(by_form) else {
@@ -247,16 +245,16 @@ pub fn address(headers: &HeaderMap, body: &[u8]) -> Result<Addressed, Unserved> 
     })
 }
 
-fn form_field(body: &[u8], name: &str) -> Option<String> {
-    form_urlencoded_pairs(body)
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
-fn form_urlencoded_pairs(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-        .unwrap_or_default()
-        .into_iter()
+/// The `Action` and `Version` fields of a form body, in one decoding pass.
+fn action_and_version(body: &[u8]) -> (Option<String>, Option<String>) {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    (field("Action"), field("Version"))
 }
 
 #[cfg(test)]

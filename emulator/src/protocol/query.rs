@@ -610,6 +610,44 @@ pub fn respond(
     }
 }
 
+/// What a Query handler returns: the members of its result.
+pub type Output = Box<dyn FnOnce(&mut XmlWriter) + Send>;
+
+/// Serves one request to `api`: parses the form, checks `Action` and
+/// `Version`, runs `dispatch(action, params)`, and answers its result or
+/// error in `api`'s XML style. Refusals are logged at debug level.
+pub fn serve(
+    api: &QueryApi,
+    request_id: &str,
+    body: &[u8],
+    dispatch: impl FnOnce(&str, &Params) -> Result<Output, QueryError>,
+) -> Response {
+    let params = match Params::parse(body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(api, request_id),
+    };
+    let action = match action(api, &params) {
+        Ok(a) => a.to_string(),
+        Err(e) => return e.into_response(api, request_id),
+    };
+    match dispatch(&action, &params) {
+        Ok(output) => respond(api, &action, request_id, output),
+        Err(e) => {
+            tracing::debug!(service = api.name, %action, code = %e.code, message = %e.message, "request refused");
+            e.into_response(api, request_id)
+        }
+    }
+}
+
+/// The error for an `Action` the service does not have (or the emulator
+/// does not implement).
+pub fn invalid_action(action: &str) -> QueryError {
+    QueryError::sender(
+        "InvalidAction",
+        format!("The action {action} is not valid for this web service (or not implemented by this emulator)"),
+    )
+}
+
 /// ISO-8601 in UTC with exactly three fractional digits and `Z`.
 pub fn iso8601_millis(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);

@@ -26,7 +26,7 @@ use crate::domain::ec2::{error::check_form, Ec2Error, Kind, RegionState, Tags};
 use crate::protocol::query::{self, Params, QueryError, XmlWriter, EC2};
 
 /// Writes the members of `<OpResponse>` for a successful request.
-type Output = Box<dyn FnOnce(&mut XmlWriter) + Send>;
+use crate::protocol::query::Output;
 type Result<T, E = QueryError> = std::result::Result<T, E>;
 type Handler = fn(&Cx, &Params) -> Result<Output>;
 
@@ -97,44 +97,25 @@ impl Cx<'_> {
 
 /// Handles one EC2 request; `body` is the form-encoded Query body.
 pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
-    let params = match Params::parse(body) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(&EC2, &ctx.request_id),
-    };
-    let action = match query::action(&EC2, &params) {
-        Ok(a) => a.to_string(),
-        Err(e) => return e.into_response(&EC2, &ctx.request_id),
-    };
-    let cx = Cx {
-        app,
-        region: &ctx.region,
-        now: OffsetDateTime::now_utc(),
-    };
-    // The first EC2 call of a region creates its default VPC.
-    let account = app.account_id().to_string();
-    app.store.modify(|s| {
-        let new = !s.ec2.has_region(&ctx.region);
-        s.ec2.region(&ctx.region, &account);
-        new
-    });
-    let result = match handler(&action) {
-        None => Err(QueryError::sender(
-            "InvalidAction",
-            format!("The action {action} is not valid for this web service (or not implemented by this emulator)."),
-        )),
-        Some(h) => match params.boolean("DryRun") {
-            Ok(Some(true)) => Err(Ec2Error::DryRunOperation.into()),
-            Ok(_) => h(&cx, &params),
-            Err(e) => Err(e),
-        },
-    };
-    match result {
-        Ok(output) => query::respond(&EC2, &action, &ctx.request_id, output),
-        Err(e) => {
-            tracing::debug!(%action, code = %e.code, message = %e.message, "EC2 request refused");
-            e.into_response(&EC2, &ctx.request_id)
+    query::serve(&EC2, &ctx.request_id, body, |action, params| {
+        let cx = Cx {
+            app,
+            region: &ctx.region,
+            now: OffsetDateTime::now_utc(),
+        };
+        // The first EC2 call of a region creates its default VPC.
+        let account = app.account_id().to_string();
+        app.store.modify(|s| {
+            let new = !s.ec2.has_region(&ctx.region);
+            s.ec2.region(&ctx.region, &account);
+            new
+        });
+        let handler = handler(action).ok_or_else(|| query::invalid_action(action))?;
+        match params.boolean("DryRun")? {
+            Some(true) => Err(Ec2Error::DryRunOperation.into()),
+            _ => handler(&cx, params),
         }
-    }
+    })
 }
 
 fn handler(action: &str) -> Option<Handler> {

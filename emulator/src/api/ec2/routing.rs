@@ -292,7 +292,7 @@ pub fn create_nat_gateway(cx: &Cx, p: &Params) -> Result<Output> {
         "SecondaryPrivateIpAddressCount",
     ] {
         if p.get(ignored).is_some() {
-            tracing::info!(member = %ignored, "CreateNatGateway: member ignored by the emulator");
+            crate::api::ignored_once(&format!("EC2 CreateNatGateway {ignored}"));
         }
     }
     let tags = tag_specifications(p, "natgateway")?;

@@ -196,7 +196,7 @@ pub fn modify_subnet_attribute(cx: &Cx, p: &Params) -> Result<Output> {
         "DisableLniAtDeviceIndex",
     ];
     for name in unsupported.iter().filter(|n| p.has(n)) {
-        tracing::info!(attribute = %name, "ModifySubnetAttribute: attribute ignored by the emulator");
+        crate::api::ignored_once(&format!("EC2 ModifySubnetAttribute {name}"));
     }
     cx.write(|r| {
         let subnet = crate::domain::ec2::lookup_mut(&mut r.subnets, Kind::Subnet, id)?;

@@ -25,10 +25,10 @@ use time::OffsetDateTime;
 use super::{App, RequestContext};
 use crate::domain::arn;
 use crate::domain::elbv2::Elbv2Error;
-use crate::protocol::query::{self, Params, QueryError, XmlWriter, ELBV2};
+use crate::protocol::query::{self, Params, QueryError, ELBV2};
 
 /// Writes the members of `<OpResult>` for a successful request.
-type Output = Box<dyn FnOnce(&mut XmlWriter) + Send>;
+use crate::protocol::query::Output;
 type Result<T, E = QueryError> = std::result::Result<T, E>;
 
 /// The VPC every resource is in: the emulator has one network.
@@ -57,27 +57,15 @@ impl Cx<'_> {
 
 /// Handles one ELBv2 request; `body` is the form-encoded Query body.
 pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
-    let params = match Params::parse(body) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(&ELBV2, &ctx.request_id),
-    };
-    let action = match query::action(&ELBV2, &params) {
-        Ok(a) => a.to_string(),
-        Err(e) => return e.into_response(&ELBV2, &ctx.request_id),
-    };
-    let cx = Cx {
-        app,
-        region: &ctx.region,
-        now: OffsetDateTime::now_utc(),
-    };
-    expire_draining(&cx);
-    match dispatch(&cx, &action, &params) {
-        Ok(output) => query::respond(&ELBV2, &action, &ctx.request_id, output),
-        Err(e) => {
-            tracing::debug!(%action, code = %e.code, message = %e.message, "ELBv2 request refused");
-            e.into_response(&ELBV2, &ctx.request_id)
-        }
-    }
+    query::serve(&ELBV2, &ctx.request_id, body, |action, params| {
+        let cx = Cx {
+            app,
+            region: &ctx.region,
+            now: OffsetDateTime::now_utc(),
+        };
+        expire_draining(&cx);
+        dispatch(&cx, action, params)
+    })
 }
 
 fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
@@ -111,10 +99,7 @@ fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
         "AddTags" => tags::add(cx, p),
         "RemoveTags" => tags::remove(cx, p),
         "DescribeTags" => tags::describe(cx, p),
-        other => Err(QueryError::sender(
-            "InvalidAction",
-            format!("The action {other} is not valid for this web service (or not implemented by this emulator)"),
-        )),
+        other => Err(query::invalid_action(other)),
     }
 }
 

@@ -19,7 +19,7 @@ use crate::domain::iam::{merge_tags, remove_tags, validate, IamError, IamState, 
 use crate::protocol::query::{self, Params, QueryError, XmlWriter, IAM};
 
 /// Writes the members of `<OpResult>` for a successful request.
-type Output = Box<dyn FnOnce(&mut XmlWriter) + Send>;
+use crate::protocol::query::Output;
 type Result<T, E = QueryError> = std::result::Result<T, E>;
 
 /// The default of `MaxItems` in the List calls.
@@ -50,37 +50,23 @@ impl Cx<'_> {
         self.app.store.write(|s| f(&mut s.iam))
     }
 
-    /// Logs once per emulator that `field` of `action` is accepted and ignored.
+    /// Logs once that `field` of `action` is accepted and ignored.
     fn ignored(&self, p: &Params, action: &str, field: &str) {
-        // `modify` wakes the store's subscribers only the first time.
-        let what = format!("{action}.{field}");
-        if p.has(field) && self.app.store.modify(|s| s.iam.first_time(&what)) {
-            tracing::info!(%action, %field, "IAM: accepted and ignored (nothing is enforced)");
+        if p.has(field) {
+            super::ignored_once(&format!("IAM {action} {field}"));
         }
     }
 }
 
 /// Handles one IAM request; `body` is the form-encoded Query body.
 pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
-    let params = match Params::parse(body) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(&IAM, &ctx.request_id),
-    };
-    let action = match query::action(&IAM, &params) {
-        Ok(a) => a.to_string(),
-        Err(e) => return e.into_response(&IAM, &ctx.request_id),
-    };
-    let cx = Cx {
-        app,
-        now: OffsetDateTime::now_utc(),
-    };
-    match dispatch(&cx, &action, &params) {
-        Ok(output) => query::respond(&IAM, &action, &ctx.request_id, output),
-        Err(e) => {
-            tracing::debug!(%action, code = %e.code, message = %e.message, "IAM request refused");
-            e.into_response(&IAM, &ctx.request_id)
-        }
-    }
+    query::serve(&IAM, &ctx.request_id, body, |action, params| {
+        let cx = Cx {
+            app,
+            now: OffsetDateTime::now_utc(),
+        };
+        dispatch(&cx, action, params)
+    })
 }
 
 fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
@@ -130,10 +116,7 @@ fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
         "TagInstanceProfile" => instance_profiles::tag(cx, p),
         "UntagInstanceProfile" => instance_profiles::untag(cx, p),
         "ListInstanceProfileTags" => instance_profiles::list_tags(cx, p),
-        other => Err(QueryError::sender(
-            "InvalidAction",
-            format!("The action {other} is not valid for this web service (or not implemented by this emulator)"),
-        )),
+        other => Err(query::invalid_action(other)),
     }
 }
 

@@ -219,12 +219,11 @@ pub fn delete_policy(cx: &Cx, p: &Params) -> Result<Output> {
 pub fn attach_policy(cx: &Cx, p: &Params) -> Result<Output> {
     let role = role_name(p)?;
     let arn = policy_arn(p)?;
-    let unlisted = cx.write(|s| {
-        let unlisted = s.attach_role_policy(cx.account(), role, arn, cx.now)?;
-        Ok::<_, IamError>(unlisted && s.first_time(arn))
-    })?;
+    let unlisted = cx.write(|s| s.attach_role_policy(cx.account(), role, arn, cx.now))?;
     if unlisted {
-        tracing::info!(policy_arn = %arn, "IAM: AWS-managed policy not in the emulator's table; its document is unknown and reads as an empty Statement list");
+        crate::api::log_once(arn, || {
+            tracing::info!(policy_arn = %arn, "IAM: AWS-managed policy not in the emulator's table; its document is unknown and reads as an empty Statement list");
+        });
     }
     Ok(empty())
 }

@@ -108,15 +108,6 @@ pub struct IamState {
     pub unlisted_aws_policies: BTreeMap<String, OffsetDateTime>,
     /// Service-linked role deletion tasks, all finished.
     pub deletion_tasks: BTreeSet<String>,
-    /// What was already logged once (ignored fields, unknown documents).
-    logged: BTreeSet<String>,
-}
-
-impl IamState {
-    /// True the first time it is asked about `what`: for logging once.
-    pub fn first_time(&mut self, what: &str) -> bool {
-        self.logged.insert(what.to_string())
-    }
 }
 
 /// The lookup key of a name: IAM names are unique regardless of case.
