@@ -73,6 +73,19 @@ pub struct Config {
     )]
     pub task_endpoint_url: bool,
 
+    /// Serve task metadata and task-role credentials at 169.254.170.2 inside
+    /// each task, as Fargate does (needs root on a Linux Docker host).
+    /// `false`, or where that is not possible: metadata on the task
+    /// network's gateway, and the task role's credentials as
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+    #[arg(
+        long,
+        env = "EMULATOR_TASK_LINK_LOCAL_ENDPOINT",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub task_link_local_endpoint: bool,
+
     /// Forward requests for AWS services this emulator does not serve (S3,
     /// SQS, DynamoDB, ...) to this endpoint, unchanged, e.g. moto's server
     /// at `http://127.0.0.1:5000`. Without it they get an error in their
@@ -103,6 +116,7 @@ impl Default for Config {
             time_scale: 1.0,
             stopped_task_retention_secs: 3600,
             task_endpoint_url: true,
+            task_link_local_endpoint: true,
             upstream_endpoint: None,
             log_json: false,
             access_log: None,

@@ -14,6 +14,10 @@
 //! - `GET /ws`               WebSocket echo (text and binary)
 //! - `POST /admin/healthy`, `POST /admin/unhealthy`
 //! - `POST /admin/exit?code=N`  exit with N (default 1) just after answering
+//! - `GET /aws/identity`     JSON `{arn, account, userId}` from STS
+//!   GetCallerIdentity, called with the AWS SDK's default credential chain
+//!   (inside a task: the task role) at `AWS_ENDPOINT_URL`; 502 with `{error}`
+//!   if the SDK finds no credentials or the call fails
 //!
 //! Environment: `PORT` (8080), `APP_VERSION` (`v1`), `RESPONSE_DELAY_MS` (0)
 //! added to every `/` and `/echo` response, plus `?delay_ms=N` per request,
@@ -233,6 +237,7 @@ async fn handle(
             text(StatusCode::OK, "healthy\n")
         }
         (&Method::GET, "/metadata") => task_metadata().await,
+        (&Method::GET, "/aws/identity") => aws_identity().await,
         (&Method::POST, "/admin/alloc") => {
             let mb = query_u64(&args, "mb").unwrap_or(0) as usize;
             log(&format!("sample-app: allocating {mb} MiB"));
@@ -259,8 +264,8 @@ async fn handle(
         }
         (
             _,
-            "/" | "/bytes" | "/upload" | "/ws" | "/metadata" | "/admin/alloc" | "/admin/healthy"
-            | "/admin/unhealthy" | "/admin/exit",
+            "/" | "/bytes" | "/upload" | "/ws" | "/metadata" | "/aws/identity" | "/admin/alloc"
+            | "/admin/healthy" | "/admin/unhealthy" | "/admin/exit",
         ) => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };
@@ -538,6 +543,30 @@ fn probe(port: u16) -> std::io::Result<u16> {
 
 /// `GET /metadata`: this task's metadata document, fetched from
 /// `$ECS_CONTAINER_METADATA_URI_V4/task` as an application would.
+/// `/aws/identity`: who the SDK's default credentials are, as STS says.
+async fn aws_identity() -> Response<Body> {
+    // Plain HTTP only: the emulator's endpoints need no TLS.
+    let http = aws_smithy_http_client::Builder::new().build_http();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .load()
+        .await;
+    match aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+    {
+        Ok(id) => json_response(
+            StatusCode::OK,
+            &json!({ "arn": id.arn(), "account": id.account(), "userId": id.user_id() }),
+        ),
+        Err(e) => {
+            let error = aws_sdk_sts::error::DisplayErrorContext(&e).to_string();
+            json_response(StatusCode::BAD_GATEWAY, &json!({ "error": error }))
+        }
+    }
+}
+
 async fn task_metadata() -> Response<Body> {
     let Ok(uri) = std::env::var("ECS_CONTAINER_METADATA_URI_V4") else {
         return text(
@@ -575,9 +604,15 @@ fn fetch(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
         .ok_or_else(|| invalid("not an http URL"))?;
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let timeout = Duration::from_secs(3);
+    // Fargate's metadata URL names no port: 80.
     let addr: SocketAddr = authority
         .parse()
-        .map_err(|_| invalid("host must be IP:PORT"))?;
+        .or_else(|_| {
+            authority
+                .parse::<IpAddr>()
+                .map(|ip| SocketAddr::new(ip, 80))
+        })
+        .map_err(|_| invalid("host must be an IP, with or without a port"))?;
     let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
     s.set_read_timeout(Some(timeout))?;
     let path = if path.is_empty() { "/" } else { path };

@@ -282,6 +282,36 @@ pub async fn leftover_containers(instance: &str) -> usize {
         .len()
 }
 
+/// The environment Docker gives the task's container named `name`.
+pub async fn container_env(task_arn: &str, name: &str) -> Vec<String> {
+    use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    let filters = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![
+            format!("com.amazonaws.ecs.task-arn={task_arn}"),
+            format!("com.amazonaws.ecs.container-name={name}"),
+        ],
+    )]);
+    let found = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .unwrap();
+    let id = found[0].id.clone().unwrap();
+    docker
+        .inspect_container(&id, None::<InspectContainerOptions>)
+        .await
+        .unwrap()
+        .config
+        .and_then(|c| c.env)
+        .unwrap_or_default()
+}
+
 /// ECS helpers shared by the tests.
 pub mod ecs {
     use aws_sdk_ecs::types::{

@@ -11,36 +11,6 @@ use tests::{ecs, unique, wait_until, TestEmulator};
 
 const EXECUTION_ROLE: &str = "arn:aws:iam::000000000000:role/ecsTaskExecutionRole";
 
-/// The environment Docker gives the task's container named `name`.
-async fn container_env(task_arn: &str, name: &str) -> Vec<String> {
-    use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
-    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
-    let filters = std::collections::HashMap::from([(
-        "label".to_string(),
-        vec![
-            format!("com.amazonaws.ecs.task-arn={task_arn}"),
-            format!("com.amazonaws.ecs.container-name={name}"),
-        ],
-    )]);
-    let found = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .unwrap();
-    let id = found[0].id.clone().unwrap();
-    docker
-        .inspect_container(&id, None::<InspectContainerOptions>)
-        .await
-        .unwrap()
-        .config
-        .and_then(|c| c.env)
-        .unwrap_or_default()
-}
-
 fn secret(name: &str, value_from: &str) -> Secret {
     Secret::builder()
         .name(name)
@@ -122,7 +92,7 @@ async fn secrets_reach_the_container_environment() {
     })
     .await;
 
-    let env = container_env(&arns[0], "app").await;
+    let env = tests::container_env(&arns[0], "app").await;
     for expected in [
         "DB_HOST=db.internal".to_string(),
         "DB_PASSWORD=s3cr3t".to_string(),

@@ -430,6 +430,14 @@ async fn a_terraform_ecs_fargate_alb_apply_runs_end_to_end() {
             .iter()
             .any(|g| g.group_id() == Some(sg.as_str())));
         assert!(eni.description().unwrap().contains(":attachment/"));
+        // The container sees the secret values.
+        let env = tests::container_env(task.task_arn().unwrap(), "app").await;
+        for expected in ["DB_PASSWORD=pw-1", "GREETING=hello"] {
+            assert!(
+                env.iter().any(|e| e == expected),
+                "{expected} not in {env:?}"
+            );
+        }
     }
 
     // Through the ALB, balanced over both tasks.
@@ -443,6 +451,25 @@ async fn a_terraform_ecs_fargate_alb_apply_runs_end_to_end() {
         seen.insert(v["ip"].as_str().unwrap_or_default().to_string());
     }
     assert_eq!(seen.len(), 2, "{seen:?}");
+
+    // An SDK inside a task finds the task role's credentials: STS knows
+    // them as the task's session of that role.
+    let (status, body) = tests::http_get(&format!("http://127.0.0.1:{port}/aws/identity"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let who: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let sessions: Vec<String> = tasks
+        .iter()
+        .map(|t| {
+            let id = t.task_arn().unwrap().rsplit('/').next().unwrap();
+            format!("arn:aws:sts::000000000000:assumed-role/{name}-task/{id}")
+        })
+        .collect();
+    assert!(
+        sessions.iter().any(|s| who["arn"] == s.as_str()),
+        "{who} is none of {sessions:?}"
+    );
 
     emu.ecs
         .delete_service()

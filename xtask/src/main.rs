@@ -133,7 +133,11 @@ fn sample_image(tag: &str) -> Result<()> {
             "--target",
             &target,
         ])
-        .env("RUSTFLAGS", "-C target-feature=+crt-static");
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        // The release profile keeps line tables for profiling the emulator;
+        // the image needs none (they would triple its size).
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "symbols");
     run(&mut build)?;
 
     let target_dir = cargo_target_dir(&root)?;

@@ -360,6 +360,17 @@ impl DockerRuntime {
             .await?)
     }
 
+    /// The host process id of a running container's first process.
+    pub async fn process_id(&self, id: &str) -> Result<u32> {
+        let pid = self.inspect(id).await?.state.and_then(|s| s.pid);
+        match pid.and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0) {
+            Some(pid) => Ok(pid),
+            None => Err(RuntimeError::Network(format!(
+                "sandbox {id} is not running"
+            ))),
+        }
+    }
+
     /// Waits until the container is no longer running and says how it ended.
     pub async fn wait_exit(&self, id: &str) -> Result<ContainerExit> {
         let mut wait = self.docker.wait_container(id, None::<WaitContainerOptions>);

@@ -1,12 +1,15 @@
-//! The endpoint tasks reach: the task metadata endpoint v4 and, on the same
-//! port, the control API itself, so an SDK inside a task with
-//! `AWS_ENDPOINT_URL` lands on this emulator.
+//! The endpoints tasks reach: the task metadata endpoint v4 and the task
+//! role's credentials (`/v2/credentials/ID`).
 //!
-//! Fargate serves metadata at 169.254.170.2; here it listens on the task
-//! network's gateway, the host's address that every task can reach, and
-//! each container gets its URL in `ECS_CONTAINER_METADATA_URI_V4`.
+//! Fargate serves both at 169.254.170.2. Here they are served in two places:
+//! - at 169.254.170.2:80 inside each task's network namespace, where the
+//!   emulator can enter it (see `netns`), so SDKs find the credentials at
+//!   `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` as on Fargate;
+//! - on the task network's gateway, the host's address that every task can
+//!   reach, together with the control API itself, so an SDK inside a task
+//!   with `AWS_ENDPOINT_URL` lands on this emulator.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +19,12 @@ use http::StatusCode;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::ecs::Task;
+use crate::domain::ecs::{Task, TaskStatus};
 use crate::domain::Store;
+use crate::runtime::netns;
+
+/// Credentials are issued again once they have less than this left.
+const CREDENTIALS_REFRESH_BEFORE: time::Duration = time::Duration::hours(1);
 
 /// Where tasks reach the emulator.
 #[derive(Debug, Clone)]
@@ -38,26 +45,58 @@ pub async fn start(
 ) -> std::io::Result<TaskEndpoints> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
-    let router = Router::new()
-        .route("/v4/{key}", get(container))
-        .route("/v4/{key}/task", get(task))
-        .route("/v4/{key}/taskWithTags", get(task_with_tags))
-        .route("/v4/{key}/stats", get(stats))
-        .route("/v4/{key}/task/stats", get(stats))
-        .with_state(store)
-        .merge(api);
-    tokio::spawn(async move {
-        let serve = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await });
-        if let Err(e) = serve.await {
-            tracing::warn!(error = %e, "task metadata endpoint stopped");
-        }
-    });
+    let router = task_router(store).merge(api);
+    serve(listener, router, shutdown);
     tracing::info!(%addr, "task metadata endpoint listening");
     Ok(TaskEndpoints {
         metadata_v4: format!("http://{addr}/v4"),
         aws: format!("http://{addr}"),
     })
+}
+
+/// Serves metadata and credentials at 169.254.170.2:80 inside the network
+/// namespace of process `pid` (a task's sandbox) until `shutdown`.
+pub async fn start_in_task(
+    store: Store,
+    pid: u32,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let addr = SocketAddrV4::new(netns::TASK_ENDPOINT_ADDRESS, netns::TASK_ENDPOINT_PORT);
+    let listener = netns::listen_in(pid, addr).await?;
+    serve(listener, task_router(store), shutdown);
+    Ok(())
+}
+
+/// The base of `ECS_CONTAINER_METADATA_URI_V4` inside a task whose
+/// namespace has the endpoint, as on Fargate.
+pub fn link_local_metadata_v4() -> String {
+    format!("http://{}/v4", netns::TASK_ENDPOINT_ADDRESS)
+}
+
+/// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` for a credentials id.
+pub fn credentials_relative_uri(id: &str) -> String {
+    format!("/v2/credentials/{id}")
+}
+
+fn task_router(store: Store) -> Router {
+    Router::new()
+        .route("/v4/{key}", get(container))
+        .route("/v4/{key}/task", get(task))
+        .route("/v4/{key}/taskWithTags", get(task_with_tags))
+        .route("/v4/{key}/stats", get(stats))
+        .route("/v4/{key}/task/stats", get(stats))
+        .route("/v2/credentials/{id}", get(credentials))
+        .with_state(store)
+}
+
+fn serve(listener: tokio::net::TcpListener, router: Router, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let serve = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await });
+        if let Err(e) = serve.await {
+            tracing::warn!(error = %e, "task endpoint stopped");
+        }
+    });
 }
 
 /// The key in a container's metadata URL: `TASKID-CONTAINERNAME`.
@@ -101,6 +140,51 @@ async fn task_with_tags(State(store): State<Store>, Path(key): Path<String>) -> 
     match find(&store, &key) {
         Some((task, _)) => Json(task_document(&task, true)).into_response(),
         None => not_found(),
+    }
+}
+
+/// The task role's credentials, in the ECS agent's shape. They are issued
+/// through IAM, so STS's GetCallerIdentity knows them as the task's
+/// `assumed-role/ROLE/TASK_ID` session, and again before they expire.
+async fn credentials(State(store): State<Store>, Path(id): Path<String>) -> Response {
+    let now = time::OffsetDateTime::now_utc();
+    let issued = store.write(|s| {
+        let task = s.ecs.tasks.values_mut().find(|t| {
+            t.runtime.credentials_id.as_deref() == Some(id.as_str())
+                && t.last_status != TaskStatus::Stopped
+        })?;
+        let role_arn = task.definition.task_role_arn.clone()?;
+        if let Some(c) = &task.runtime.role_credentials {
+            if c.expiration - now > CREDENTIALS_REFRESH_BEFORE {
+                return Some((role_arn, c.clone()));
+            }
+        }
+        let issued = s
+            .iam
+            .issue_task_role_credentials(&role_arn, task.id(), now)
+            .inspect_err(|e| tracing::warn!(role = %role_arn, error = %e, "task role credentials"))
+            .ok()?;
+        task.runtime.role_credentials = Some(issued.clone());
+        Some((role_arn, issued))
+    });
+    match issued {
+        Some((role_arn, c)) => Json(json!({
+            "RoleArn": role_arn,
+            "AccessKeyId": c.access_key_id,
+            "SecretAccessKey": c.secret_access_key,
+            "Token": c.session_token,
+            "Expiration": rfc3339(c.expiration.replace_nanosecond(0).ok()),
+        }))
+        .into_response(),
+        // The ECS agent's answer for an id it does not know.
+        None => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({
+                "code": "InvalidIdInRequest",
+                "message": "CredentialsV2Request: Credentials not found",
+            })),
+        )
+            .into_response(),
     }
 }
 

@@ -1,7 +1,10 @@
-//! Docker through bollard, and the task metadata endpoint.
+//! Docker through bollard, and the endpoints tasks reach: the metadata and
+//! credentials endpoint, served on the task network's gateway and at
+//! 169.254.170.2 inside each task's network namespace.
 
 pub mod docker;
+pub mod metadata;
+pub mod netns;
 pub mod pause;
 
 pub use docker::{DockerRuntime, RuntimeError};
-pub mod metadata;

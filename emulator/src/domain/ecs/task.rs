@@ -121,8 +121,11 @@ pub struct Task {
 pub struct TaskRuntime {
     /// The sandbox (pause) container holding the network namespace.
     pub sandbox_id: Option<String>,
-    /// The metadata endpoint base URL, without the container suffix.
-    pub metadata_base: Option<String>,
+    /// The id in the task's `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, when
+    /// it has a task role.
+    pub credentials_id: Option<String>,
+    /// The task role's credentials last issued to the task.
+    pub role_credentials: Option<crate::domain::iam::RoleCredentials>,
     /// The real instant the STOPPED task may be forgotten.
     pub expires_at: Option<OffsetDateTime>,
     /// The security groups of the task's ENI.

@@ -22,6 +22,9 @@ pub const SESSION_NAME_MAX: usize = 64;
 pub const ASSUME_ROLE_DURATION_MIN: i64 = 900;
 pub const ASSUME_ROLE_DURATION_MAX: i64 = 43200;
 pub const ASSUME_ROLE_DURATION_DEFAULT: i64 = 3600;
+/// How long a task role's credentials last. Fargate rotates them every few
+/// hours; SDKs refresh them well before they expire.
+pub const TASK_ROLE_DURATION: Duration = Duration::hours(6);
 
 /// Who a session acts as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,10 +141,56 @@ impl IamState {
             // A role the emulator cannot see: its id is made up.
             (role_account.to_string(), unique_id(ROLE_ID_PREFIX))
         };
+        Ok(self.issue(
+            &arn_account,
+            role_id,
+            role_name,
+            session_name,
+            now + Duration::seconds(duration_seconds),
+        ))
+    }
+
+    /// Credentials for an ECS task's role, as the credentials endpoint of a
+    /// Fargate task serves them: the session is named after the task id and
+    /// lasts [`TASK_ROLE_DURATION`]. Unlike AssumeRole, a role that was never
+    /// created in IAM is accepted (its id made up): task definitions often
+    /// name roles that exist only in the real account.
+    pub fn issue_task_role_credentials(
+        &mut self,
+        role_arn: &str,
+        task_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<RoleCredentials, IamError> {
+        let Some((role_account, _, role_name)) = parse_role_arn(role_arn) else {
+            return Err(IamError::Validation(format!(
+                "{role_arn} is not a valid role ARN"
+            )));
+        };
+        let role_id = self
+            .role_by_arn(role_arn)
+            .map(|r| r.id.clone())
+            .unwrap_or_else(|| unique_id(ROLE_ID_PREFIX));
+        Ok(self.issue(
+            role_account,
+            role_id,
+            role_name,
+            task_id,
+            now + TASK_ROLE_DURATION,
+        ))
+    }
+
+    /// New keys for `role_name`'s session, remembered for GetCallerIdentity.
+    fn issue(
+        &mut self,
+        account: &str,
+        role_id: String,
+        role_name: &str,
+        session_name: &str,
+        expiration: OffsetDateTime,
+    ) -> RoleCredentials {
         let (access_key_id, secret_access_key, session_token) = new_keys();
-        let expiration = now + Duration::seconds(duration_seconds);
         let assumed_role_arn =
-            format!("arn:aws:sts::{arn_account}:assumed-role/{role_name}/{session_name}");
+            format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}");
         self.sessions.insert(
             access_key_id.clone(),
             Session {
@@ -153,14 +202,14 @@ impl IamState {
                 expiration,
             },
         );
-        Ok(RoleCredentials {
+        RoleCredentials {
             access_key_id,
             secret_access_key,
             session_token,
             expiration,
             assumed_role_id: format!("{role_id}:{session_name}"),
             assumed_role_arn,
-        })
+        }
     }
 
     /// GetSessionToken: credentials for the account itself.
@@ -258,6 +307,34 @@ mod tests {
                 .unwrap()
                 .1,
             ACCOUNT
+        );
+    }
+
+    #[test]
+    fn task_roles_need_not_exist_and_name_the_session_after_the_task() {
+        let mut s = with_role("task");
+        let known = s
+            .issue_task_role_credentials("arn:aws:iam::000000000000:role/task", "abc123", now())
+            .unwrap();
+        let role_id = s.role("task").unwrap().id.clone();
+        assert_eq!(known.assumed_role_id, format!("{role_id}:abc123"));
+        assert_eq!(known.expiration, now() + TASK_ROLE_DURATION);
+        let unknown = s
+            .issue_task_role_credentials("arn:aws:iam::111111111111:role/path/app", "abc123", now())
+            .unwrap();
+        assert_eq!(
+            unknown.assumed_role_arn,
+            "arn:aws:sts::111111111111:assumed-role/app/abc123"
+        );
+        let (who, _) = s
+            .caller_identity(ACCOUNT, Some(&unknown.access_key_id), now())
+            .unwrap();
+        assert_eq!(who, unknown.assumed_role_arn);
+        assert_eq!(
+            s.issue_task_role_credentials("not-an-arn", "abc123", now())
+                .unwrap_err()
+                .code(),
+            "ValidationError"
         );
     }
 

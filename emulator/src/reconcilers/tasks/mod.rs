@@ -7,47 +7,28 @@
 //! the store's change notifications.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bollard::models::{HealthConfig, HealthStatusEnum};
+use bollard::models::HealthStatusEnum;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use time::OffsetDateTime;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
 use crate::domain::ecs::task::StopCode;
-use crate::domain::ecs::task_definition::SecretSource;
 use crate::domain::ecs::{KeyValuePair, Task, TaskStatus};
 use crate::domain::Store;
 use crate::runtime::docker::{
-    self, ContainerSpec, DockerRuntime, Sandbox, SandboxAddress, LABEL_CLUSTER,
-    LABEL_CONTAINER_NAME, LABEL_FAMILY, LABEL_REVISION, LABEL_TASK_ARN,
+    self, DockerRuntime, Sandbox, LABEL_CLUSTER, LABEL_FAMILY, LABEL_REVISION, LABEL_TASK_ARN,
 };
-use crate::runtime::metadata::{self, TaskEndpoints};
+use crate::runtime::metadata::TaskEndpoints;
 
-/// A task's ENI as created in EC2.
-struct TaskEni {
-    id: String,
-    region: String,
-    ip: std::net::Ipv4Addr,
-    mac: String,
-    subnet_cidr: ipnet::Ipv4Net,
-    vpc_id: String,
-    vpc_cidr: ipnet::Ipv4Net,
-    default_vpc: bool,
-}
-
-/// `ip-10-0-1-5.ec2.internal` in us-east-1, `ip-….REGION.compute.internal`
-/// elsewhere, as EC2 names private addresses.
-fn private_dns_name(region: &str, octets: &str) -> String {
-    if region == "us-east-1" {
-        format!("ip-{octets}.ec2.internal")
-    } else {
-        format!("ip-{octets}.{region}.compute.internal")
-    }
-}
+mod endpoint;
+mod eni;
+mod spec;
 
 /// ECS's default `stopTimeout`: SIGTERM, then SIGKILL 30 s later.
 const DEFAULT_STOP_TIMEOUT_SECS: i64 = 30;
@@ -70,6 +51,9 @@ struct Inner {
     endpoints: Option<TaskEndpoints>,
     shutdown: CancellationToken,
     drivers: TaskTracker,
+    /// Set once entering tasks' network namespaces has failed for lack of
+    /// rights: later tasks do not try again.
+    no_namespace_endpoint: AtomicBool,
 }
 
 impl TaskRunner {
@@ -86,6 +70,7 @@ impl TaskRunner {
                 endpoints,
                 shutdown,
                 drivers: TaskTracker::new(),
+                no_namespace_endpoint: AtomicBool::new(false),
             }),
         }
     }
@@ -159,7 +144,11 @@ impl TaskRunner {
     async fn drive(&self, arn: String) {
         let mut containers: Vec<(String, String)> = vec![];
         let mut sandbox: Option<Sandbox> = None;
-        match self.start(&arn, &mut sandbox, &mut containers).await {
+        let mut endpoint: Option<DropGuard> = None;
+        match self
+            .start(&arn, &mut sandbox, &mut endpoint, &mut containers)
+            .await
+        {
             Ok(()) => self.monitor(&arn, &containers).await,
             Err(failure) => {
                 tracing::warn!(task = %arn, reason = %failure, "task failed to start");
@@ -169,6 +158,7 @@ impl TaskRunner {
             }
         }
         self.stop(&arn, sandbox.as_ref(), &containers).await;
+        drop(endpoint);
     }
 
     /// PROVISIONING → PENDING → RUNNING. `Err` is the task's stoppedReason.
@@ -176,6 +166,7 @@ impl TaskRunner {
         &self,
         arn: &str,
         sandbox_slot: &mut Option<Sandbox>,
+        endpoint_slot: &mut Option<DropGuard>,
         containers: &mut Vec<(String, String)>,
     ) -> Result<(), String> {
         let Some(task) = self.snapshot(arn) else {
@@ -198,7 +189,6 @@ impl TaskRunner {
         *sandbox_slot = Some(sandbox.clone());
         self.update(arn, |t| {
             t.runtime.sandbox_id = Some(sandbox.container_id.clone());
-            t.runtime.metadata_base = self.inner.endpoints.as_ref().map(|e| e.metadata_v4.clone());
             let ip = sandbox.ip.to_string();
             let octets = ip.replace('.', "-");
             let gateway = eni
@@ -211,7 +201,10 @@ impl TaskRunner {
                 let mut details = vec![
                     kv("networkInterfaceId", eni.id.clone()),
                     kv("macAddress", eni.mac.clone()),
-                    kv("privateDnsName", private_dns_name(&eni.region, &octets)),
+                    kv(
+                        "privateDnsName",
+                        eni::private_dns_name(&eni.region, &octets),
+                    ),
                     kv("privateIPv4Address", ip.clone()),
                     kv("subnetCidrBlock", eni.subnet_cidr.to_string()),
                     kv(
@@ -235,6 +228,9 @@ impl TaskRunner {
             t.pull_started_at = Some(OffsetDateTime::now_utc());
         });
 
+        let (endpoint, endpoint_env) = self.task_endpoint(&task, &sandbox).await;
+        *endpoint_slot = endpoint;
+
         // Fargate fetches secrets after attaching the ENI, before pulling.
         let secrets = self
             .resolve_secrets(&task)
@@ -256,7 +252,7 @@ impl TaskRunner {
         self.update(arn, |t| t.pull_stopped_at = Some(OffsetDateTime::now_utc()));
 
         for def in &task.definition.container_definitions {
-            let spec = self.container_spec(&task, def, &secrets);
+            let spec = self.container_spec(&task, def, &secrets, &endpoint_env);
             let id = runtime
                 .create_container(task.id(), &sandbox, &spec)
                 .await
@@ -298,199 +294,6 @@ impl TaskRunner {
         });
         tracing::info!(task = %arn, ip = %sandbox.ip, "task running");
         Ok(())
-    }
-
-    /// Creates the task's ENI in EC2: a private IP from its subnet, its
-    /// security groups. `Err` is the task's stoppedReason.
-    fn create_eni(&self, task: &Task) -> Result<TaskEni, String> {
-        let region =
-            crate::domain::arn::region_of(&task.task_arn).unwrap_or(crate::config::DEFAULT_REGION);
-        let account = self.inner.store.config().account_id.clone();
-        let subnet_id = task
-            .attachments
-            .first()
-            .and_then(|a| a.details.iter().find(|d| d.name == "subnetId"))
-            .map(|d| d.value.clone())
-            .unwrap_or_default();
-        let attachment_id = task
-            .attachments
-            .first()
-            .map(|a| a.id.clone())
-            .unwrap_or_default();
-        let default_network = self.inner.runtime.network().clone();
-        let eni = self.inner.store.write(|s| {
-            let ec2 = s.ec2.region(region, &account);
-            let subnet = ec2.resolve_subnet(&subnet_id)?.clone();
-            let vpc = crate::domain::ec2::lookup(
-                &ec2.vpcs,
-                crate::domain::ec2::ids::Kind::Vpc,
-                &subnet.vpc_id,
-            )?
-            .clone();
-            // The Docker network's gateway (the host) and the emulator's own
-            // address are taken on the default VPC's network; a VPC network's
-            // gateway is its first address.
-            let gateway = if vpc.is_default {
-                default_network.gateway
-            } else {
-                vpc.cidr.hosts().next().unwrap_or(vpc.cidr.addr())
-            };
-            let emulator_ip = default_network.emulator_ip;
-            let taken = move |ip: std::net::Ipv4Addr| ip == gateway || Some(ip) == emulator_ip;
-            let eni = ec2.create_task_interface(
-                &subnet.id,
-                &task.runtime.security_groups,
-                &attachment_id,
-                &taken,
-                &[],
-            )?;
-            if let Some(t) = s.ecs.tasks.get_mut(&task.task_arn) {
-                t.runtime.eni_id = Some(eni.id.clone());
-            }
-            Ok::<_, crate::domain::ec2::Ec2Error>(TaskEni {
-                id: eni.id,
-                region: region.to_string(),
-                ip: eni.private_ip,
-                mac: eni.mac_address,
-                subnet_cidr: subnet.cidr,
-                vpc_id: vpc.id,
-                vpc_cidr: vpc.cidr,
-                default_vpc: vpc.is_default,
-            })
-        });
-        eni.map_err(|e| format!("ResourceInitializationError: failed to configure ENI: {e}"))
-    }
-
-    /// The Docker network and address of the task's sandbox.
-    async fn sandbox_address(&self, task: &Task, eni: &TaskEni) -> Result<SandboxAddress, String> {
-        let runtime = &self.inner.runtime;
-        let network = if eni.default_vpc {
-            runtime.network().clone()
-        } else {
-            runtime
-                .vpc_network(&eni.vpc_id, eni.vpc_cidr)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(task = %task.task_arn, vpc = %eni.vpc_id, error = %e, "no network for the VPC");
-                    format!("ResourceInitializationError: failed to configure ENI: network of {}: {e}", eni.vpc_id)
-                })?
-        };
-        Ok(SandboxAddress {
-            network,
-            ip: eni.ip,
-            mac: eni.mac.clone(),
-        })
-    }
-
-    /// Deletes the task's ENI from EC2, freeing its IP.
-    fn delete_eni(&self, task: &Task) {
-        let region = crate::domain::arn::region_of(&task.task_arn)
-            .unwrap_or(crate::config::DEFAULT_REGION)
-            .to_string();
-        let account = self.inner.store.config().account_id.clone();
-        self.inner.store.write(|s| {
-            let eni = s
-                .ecs
-                .tasks
-                .get_mut(&task.task_arn)
-                .and_then(|t| t.runtime.eni_id.take());
-            if let Some(id) = eni {
-                s.ec2
-                    .region(&region, &account)
-                    .delete_network_interface_unchecked(&id);
-            }
-        });
-    }
-
-    /// Each container's `secrets` as `NAME=value`, read from Parameter Store
-    /// and Secrets Manager as they are now. `Err` is the detail Fargate
-    /// puts after `ResourceInitializationError: `.
-    fn resolve_secrets(&self, task: &Task) -> Result<HashMap<String, Vec<String>>, String> {
-        self.inner.store.read(|s| {
-            let mut resolved = HashMap::new();
-            for def in &task.definition.container_definitions {
-                let mut env = vec![];
-                for secret in &def.secrets {
-                    let value = match secret.source() {
-                        SecretSource::Ssm => s.ssm.resolve_for_task(&secret.value_from),
-                        SecretSource::SecretsManager => {
-                            s.secretsmanager.resolve_for_task(&secret.value_from)
-                        }
-                    }?;
-                    env.push(format!("{}={value}", secret.name));
-                }
-                resolved.insert(def.name.clone(), env);
-            }
-            Ok(resolved)
-        })
-    }
-
-    fn container_spec(
-        &self,
-        task: &Task,
-        def: &crate::domain::ecs::ContainerDefinition,
-        secrets: &HashMap<String, Vec<String>>,
-    ) -> ContainerSpec {
-        let config = self.inner.store.config();
-        let region = crate::domain::arn::region_of(&task.task_arn)
-            .unwrap_or("us-east-1")
-            .to_string();
-        let mut env: Vec<String> = def
-            .environment
-            .iter()
-            .map(|e| format!("{}={}", e.name, e.value))
-            .collect();
-        if let Some(endpoints) = &self.inner.endpoints {
-            let uri = format!(
-                "{}/{}",
-                endpoints.metadata_v4,
-                metadata::container_key(task.id(), &def.name)
-            );
-            env.push(format!("ECS_CONTAINER_METADATA_URI_V4={uri}"));
-            env.push(format!("ECS_CONTAINER_METADATA_URI={uri}"));
-            // Not on Fargate: points the app's own AWS calls back here.
-            if config.task_endpoint_url
-                && !def.environment.iter().any(|e| e.name == "AWS_ENDPOINT_URL")
-            {
-                env.push(format!("AWS_ENDPOINT_URL={}", endpoints.aws));
-            }
-        }
-        env.extend(secrets.get(&def.name).into_iter().flatten().cloned());
-        env.push(format!("AWS_REGION={region}"));
-        env.push(format!("AWS_DEFAULT_REGION={region}"));
-        env.push("AWS_EXECUTION_ENV=AWS_ECS_FARGATE".into());
-        let mut labels = task_labels(task);
-        labels.insert(LABEL_CONTAINER_NAME.into(), def.name.clone());
-        // Fargate limits the whole task; Docker limits containers, so each
-        // container gets its own limit, else the task's.
-        let memory_mib = def.memory.or(task.definition.memory_mib().map(i64::from));
-        let cpu_units = if def.cpu > 0 {
-            Some(def.cpu)
-        } else {
-            task.definition.cpu_units().map(i64::from)
-        };
-        let scaled_ns =
-            |secs: u32| config.scaled(Duration::from_secs(secs.into())).as_nanos() as i64;
-        let health_check = def.health_check.as_ref().map(|hc| HealthConfig {
-            test: Some(hc.command.clone()),
-            interval: Some(scaled_ns(hc.interval)),
-            timeout: Some(scaled_ns(hc.timeout)),
-            retries: Some(hc.retries.into()),
-            start_period: hc.start_period.map(scaled_ns),
-            start_interval: None,
-        });
-        ContainerSpec {
-            name: def.name.clone(),
-            image: def.image.clone(),
-            entrypoint: def.entry_point.clone(),
-            command: def.command.clone(),
-            env,
-            labels,
-            memory_bytes: memory_mib.map(|m| m * 1024 * 1024),
-            nano_cpus: cpu_units.map(|c| c * 1_000_000_000 / 1024),
-            health_check,
-            stop_timeout_secs: Some(def.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT_SECS)),
-        }
     }
 
     /// RUNNING until a stop is requested or an essential container exits.

@@ -1,0 +1,113 @@
+//! What each container of a task is created with: environment (secrets
+//! included), labels, limits and health check.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::models::HealthConfig;
+
+use crate::domain::ecs::task_definition::SecretSource;
+use crate::domain::ecs::Task;
+use crate::runtime::docker::{ContainerSpec, LABEL_CONTAINER_NAME};
+use crate::runtime::metadata;
+
+use super::endpoint::EndpointEnvironment;
+use super::{task_labels, TaskRunner, DEFAULT_STOP_TIMEOUT_SECS};
+
+impl TaskRunner {
+    /// Each container's `secrets` as `NAME=value`, read from Parameter Store
+    /// and Secrets Manager as they are now. `Err` is the detail Fargate
+    /// puts after `ResourceInitializationError: `.
+    pub(super) fn resolve_secrets(
+        &self,
+        task: &Task,
+    ) -> Result<HashMap<String, Vec<String>>, String> {
+        self.inner.store.read(|s| {
+            let mut resolved = HashMap::new();
+            for def in &task.definition.container_definitions {
+                let mut env = vec![];
+                for secret in &def.secrets {
+                    let value = match secret.source() {
+                        SecretSource::Ssm => s.ssm.resolve_for_task(&secret.value_from),
+                        SecretSource::SecretsManager => {
+                            s.secretsmanager.resolve_for_task(&secret.value_from)
+                        }
+                    }?;
+                    env.push(format!("{}={value}", secret.name));
+                }
+                resolved.insert(def.name.clone(), env);
+            }
+            Ok(resolved)
+        })
+    }
+
+    pub(super) fn container_spec(
+        &self,
+        task: &Task,
+        def: &crate::domain::ecs::ContainerDefinition,
+        secrets: &HashMap<String, Vec<String>>,
+        endpoint: &EndpointEnvironment,
+    ) -> ContainerSpec {
+        let config = self.inner.store.config();
+        let region = crate::domain::arn::region_of(&task.task_arn)
+            .unwrap_or("us-east-1")
+            .to_string();
+        let mut env: Vec<String> = def
+            .environment
+            .iter()
+            .map(|e| format!("{}={}", e.name, e.value))
+            .collect();
+        let has_env = |name: &str| def.environment.iter().any(|e| e.name == name);
+        if let Some(base) = &endpoint.metadata_v4 {
+            let uri = format!("{base}/{}", metadata::container_key(task.id(), &def.name));
+            env.push(format!("ECS_CONTAINER_METADATA_URI_V4={uri}"));
+            env.push(format!("ECS_CONTAINER_METADATA_URI={uri}"));
+        }
+        // Not on Fargate: points the app's own AWS calls back here.
+        if let Some(endpoints) = self.inner.endpoints.as_ref() {
+            if config.task_endpoint_url && !has_env("AWS_ENDPOINT_URL") {
+                env.push(format!("AWS_ENDPOINT_URL={}", endpoints.aws));
+            }
+        }
+        // Keys a definition sets itself win over the task role's.
+        if !has_env("AWS_ACCESS_KEY_ID") {
+            env.extend(endpoint.credentials.iter().cloned());
+        }
+        env.extend(secrets.get(&def.name).into_iter().flatten().cloned());
+        env.push(format!("AWS_REGION={region}"));
+        env.push(format!("AWS_DEFAULT_REGION={region}"));
+        env.push("AWS_EXECUTION_ENV=AWS_ECS_FARGATE".into());
+        let mut labels = task_labels(task);
+        labels.insert(LABEL_CONTAINER_NAME.into(), def.name.clone());
+        // Fargate limits the whole task; Docker limits containers, so each
+        // container gets its own limit, else the task's.
+        let memory_mib = def.memory.or(task.definition.memory_mib().map(i64::from));
+        let cpu_units = if def.cpu > 0 {
+            Some(def.cpu)
+        } else {
+            task.definition.cpu_units().map(i64::from)
+        };
+        let scaled_ns =
+            |secs: u32| config.scaled(Duration::from_secs(secs.into())).as_nanos() as i64;
+        let health_check = def.health_check.as_ref().map(|hc| HealthConfig {
+            test: Some(hc.command.clone()),
+            interval: Some(scaled_ns(hc.interval)),
+            timeout: Some(scaled_ns(hc.timeout)),
+            retries: Some(hc.retries.into()),
+            start_period: hc.start_period.map(scaled_ns),
+            start_interval: None,
+        });
+        ContainerSpec {
+            name: def.name.clone(),
+            image: def.image.clone(),
+            entrypoint: def.entry_point.clone(),
+            command: def.command.clone(),
+            env,
+            labels,
+            memory_bytes: memory_mib.map(|m| m * 1024 * 1024),
+            nano_cpus: cpu_units.map(|c| c * 1_000_000_000 / 1024),
+            health_check,
+            stop_timeout_secs: Some(def.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT_SECS)),
+        }
+    }
+}
