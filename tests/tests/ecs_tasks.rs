@@ -279,6 +279,9 @@ async fn the_task_metadata_endpoint_is_reachable_from_inside_the_task() {
     assert_eq!(doc["LaunchType"], "FARGATE");
     assert_eq!(doc["KnownStatus"], "RUNNING");
     assert_eq!(doc["Limits"]["Memory"], 512);
+    // The default VPC's id, in EC2's 17-hex-digit form.
+    let vpc = doc["VPCID"].as_str().unwrap_or_default();
+    assert!(vpc.starts_with("vpc-") && vpc.len() == 21, "{vpc}");
     let container = &doc["Containers"][0];
     assert_eq!(container["Name"], "app");
     assert_eq!(container["Networks"][0]["NetworkMode"], "awsvpc");

@@ -285,7 +285,7 @@ fn task_document(task: &Task, with_tags: bool) -> Value {
         "PullStartedAt": rfc3339(task.pull_started_at),
         "PullStoppedAt": rfc3339(task.pull_stopped_at),
         "AvailabilityZone": task.availability_zone,
-        "VPCID": "vpc-emulator",
+        "VPCID": task.runtime.vpc_id,
         "LaunchType": "FARGATE",
         "Containers": containers,
         "ClockDrift": { "ClockErrorBound": 0.5, "ReferenceTimestamp": rfc3339(Some(task.created_at)), "ClockSynchronizationStatus": "SYNCHRONIZED" },

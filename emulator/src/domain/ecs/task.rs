@@ -130,8 +130,9 @@ pub struct TaskRuntime {
     pub expires_at: Option<OffsetDateTime>,
     /// The security groups of the task's ENI.
     pub security_groups: Vec<String>,
-    /// The EC2 network interface, once created.
+    /// The EC2 network interface, once created, and its VPC.
     pub eni_id: Option<String>,
+    pub vpc_id: Option<String>,
     /// Target-group registrations the service scheduler made for this task.
     /// The task runner does not stop a task's containers while any remain:
     /// the task sits in DEACTIVATING until its targets have drained.

@@ -75,6 +75,7 @@ impl TaskRunner {
             )?;
             if let Some(t) = s.ecs.tasks.get_mut(&task.task_arn) {
                 t.runtime.eni_id = Some(eni.id.clone());
+                t.runtime.vpc_id = Some(vpc.id.clone());
             }
             Ok::<_, crate::domain::ec2::Ec2Error>(TaskEni {
                 id: eni.id,
