@@ -13,6 +13,8 @@ use std::time::Duration;
 use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
 use emulator::{Config, Emulator};
 
+pub mod web;
+
 /// The image `cargo xtask sample-image` builds.
 pub const SAMPLE_IMAGE: &str = "sample-app:latest";
 

@@ -18,7 +18,7 @@ use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
     InspectContainerOptions, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
     ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder, StartContainerOptions,
-    StopContainerOptionsBuilder, WaitContainerOptions,
+    StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures::StreamExt;
@@ -360,6 +360,10 @@ impl DockerRuntime {
             .await?)
     }
 
+    pub(super) fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// The host process id of a running container's first process.
     pub async fn process_id(&self, id: &str) -> Result<u32> {
         let pid = self.inspect(id).await?.state.and_then(|s| s.pid);
@@ -369,18 +373,6 @@ impl DockerRuntime {
                 "sandbox {id} is not running"
             ))),
         }
-    }
-
-    /// Waits until the container is no longer running and says how it ended.
-    pub async fn wait_exit(&self, id: &str) -> Result<ContainerExit> {
-        let mut wait = self.docker.wait_container(id, None::<WaitContainerOptions>);
-        // bollard reports a non-zero exit as an error; either way it has exited.
-        let _ = wait.next().await;
-        let state = self.inspect(id).await?.state.unwrap_or_default();
-        Ok(ContainerExit {
-            exit_code: state.exit_code,
-            oom_killed: state.oom_killed.unwrap_or(false),
-        })
     }
 
     /// SIGTERM, then SIGKILL after `timeout_secs` (ECS `stopTimeout`).

@@ -6,5 +6,6 @@ pub mod docker;
 pub mod metadata;
 pub mod netns;
 pub mod pause;
+pub mod watch;
 
 pub use docker::{DockerRuntime, RuntimeError};

@@ -12,8 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::models::HealthStatusEnum;
-use futures::stream::FuturesUnordered;
-use futures::StreamExt;
 use time::OffsetDateTime;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
@@ -25,6 +23,8 @@ use crate::runtime::docker::{
     self, DockerRuntime, Sandbox, LABEL_CLUSTER, LABEL_FAMILY, LABEL_REVISION, LABEL_TASK_ARN,
 };
 use crate::runtime::metadata::TaskEndpoints;
+use crate::runtime::watch::{ContainerEvent, ContainerState};
+use tokio::sync::broadcast::{self, error::RecvError};
 
 mod endpoint;
 mod eni;
@@ -36,6 +36,12 @@ const DEFAULT_STOP_TIMEOUT_SECS: i64 = 30;
 const SHUTDOWN_STOP_TIMEOUT_SECS: i32 = 2;
 /// How often container health (Docker health checks) is read.
 const HEALTH_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How often a running task's containers are read, in case Docker's events
+/// missed an end.
+const CONTAINER_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+/// A container's `reason` when it was removed behind the emulator's back.
+const CONTAINER_REMOVED_REASON: &str =
+    "CannotInspectContainerError: the container was removed outside the emulator";
 /// How often expired STOPPED tasks are forgotten.
 const RETENTION_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -51,6 +57,8 @@ struct Inner {
     endpoints: Option<TaskEndpoints>,
     shutdown: CancellationToken,
     drivers: TaskTracker,
+    /// Deaths and removals of this instance's containers.
+    container_events: broadcast::Sender<ContainerEvent>,
     /// Set once entering tasks' network namespaces has failed for lack of
     /// rights: later tasks do not try again.
     no_namespace_endpoint: AtomicBool,
@@ -63,8 +71,10 @@ impl TaskRunner {
         endpoints: Option<TaskEndpoints>,
         shutdown: CancellationToken,
     ) -> Self {
+        let container_events = runtime.watch_containers(shutdown.clone());
         Self {
             inner: Arc::new(Inner {
+                container_events,
                 store,
                 runtime,
                 endpoints,
@@ -149,7 +159,11 @@ impl TaskRunner {
             .start(&arn, &mut sandbox, &mut endpoint, &mut containers)
             .await
         {
-            Ok(()) => self.monitor(&arn, &containers).await,
+            Ok(()) => {
+                if let Some(sandbox) = &sandbox {
+                    self.monitor(&arn, sandbox, &containers).await;
+                }
+            }
             Err(failure) => {
                 tracing::warn!(task = %arn, reason = %failure, "task failed to start");
                 self.update(&arn, |t| {
@@ -296,13 +310,12 @@ impl TaskRunner {
         Ok(())
     }
 
-    /// RUNNING until a stop is requested or an essential container exits.
-    async fn monitor(&self, arn: &str, containers: &[(String, String)]) {
-        let runtime = &self.inner.runtime;
-        let mut exits: FuturesUnordered<_> = containers
-            .iter()
-            .map(|(name, id)| async move { (name.clone(), runtime.wait_exit(id).await) })
-            .collect();
+    /// RUNNING until a stop is requested, or until an essential container
+    /// or the sandbox holding the task's network ends, whoever ended it
+    /// (Docker's events say so at once; reading the state every few seconds
+    /// catches whatever the events missed).
+    async fn monitor(&self, arn: &str, sandbox: &Sandbox, containers: &[(String, String)]) {
+        let mut events = self.inner.container_events.subscribe();
         let mut changes = self.inner.store.subscribe();
         let has_health = containers.iter().any(|(name, _)| {
             self.snapshot(arn)
@@ -314,6 +327,10 @@ impl TaskRunner {
                 .unwrap_or(false)
         });
         let mut health_tick = tokio::time::interval(HEALTH_POLL_INTERVAL);
+        // The first tick is at once: it catches an exit before `subscribe`.
+        let mut state_check = tokio::time::interval(CONTAINER_CHECK_INTERVAL);
+        state_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let ours = |id: &str| id == sandbox.container_id || containers.iter().any(|(_, c)| c == id);
         loop {
             if self.stop_requested(arn) {
                 return;
@@ -321,16 +338,80 @@ impl TaskRunner {
             tokio::select! {
                 _ = self.inner.shutdown.cancelled() => return,
                 changed = changes.changed() => if changed.is_err() { return },
-                Some((name, exit)) = exits.next() => {
-                    let exit = exit.unwrap_or(docker::ContainerExit { exit_code: None, oom_killed: false });
-                    self.record_exit(arn, &name, &exit);
-                }
+                event = events.recv() => match event {
+                    Ok(ContainerEvent::Ended(id)) if ours(&id) => {
+                        self.check_containers(arn, sandbox, containers).await;
+                    }
+                    Ok(ContainerEvent::Ended(_)) => {}
+                    Ok(ContainerEvent::Resync) | Err(RecvError::Lagged(_)) => {
+                        self.check_containers(arn, sandbox, containers).await;
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+                _ = state_check.tick() => self.check_containers(arn, sandbox, containers).await,
                 _ = health_tick.tick(), if has_health => self.refresh_health(arn, containers).await,
             }
         }
     }
 
-    fn record_exit(&self, arn: &str, name: &str, exit: &docker::ContainerExit) {
+    /// Records every container that is no longer running. The sandbox
+    /// counts as an essential container, as the ECS agent's pause
+    /// container does: without it the task has no network.
+    async fn check_containers(
+        &self,
+        arn: &str,
+        sandbox: &Sandbox,
+        containers: &[(String, String)],
+    ) {
+        let runtime = &self.inner.runtime;
+        let running: Vec<&(String, String)> = self.inner.store.read(|s| {
+            let task = s.ecs.tasks.get(arn);
+            containers
+                .iter()
+                .filter(|(name, _)| {
+                    task.and_then(|t| t.containers.iter().find(|c| &c.name == name))
+                        .is_some_and(|c| c.last_status != TaskStatus::Stopped)
+                })
+                .collect()
+        });
+        for (name, id) in running {
+            match runtime.container_state(id).await {
+                ContainerState::Running | ContainerState::Unknown => {}
+                ContainerState::Ended(exit) => self.record_exit(arn, name, &exit, None),
+                ContainerState::Removed => {
+                    let exit = docker::ContainerExit {
+                        exit_code: None,
+                        oom_killed: false,
+                    };
+                    self.record_exit(arn, name, &exit, Some(CONTAINER_REMOVED_REASON));
+                }
+            }
+        }
+        if matches!(
+            runtime.container_state(&sandbox.container_id).await,
+            ContainerState::Ended(_) | ContainerState::Removed
+        ) {
+            tracing::warn!(task = %arn, "the task's sandbox (its network) ended");
+            self.update(arn, |t| {
+                if t.desired_status != TaskStatus::Stopped {
+                    t.request_stop(
+                        StopCode::EssentialContainerExited,
+                        "Essential container in task exited",
+                    );
+                }
+            });
+        }
+    }
+
+    /// `reason` overrides the container's reason (else OutOfMemoryError, if
+    /// it was OOM-killed).
+    fn record_exit(
+        &self,
+        arn: &str,
+        name: &str,
+        exit: &docker::ContainerExit,
+        reason: Option<&str>,
+    ) {
         self.update(arn, |t| {
             let Some(c) = t.containers.iter_mut().find(|c| c.name == name) else {
                 return;
@@ -340,7 +421,9 @@ impl TaskRunner {
             }
             c.last_status = TaskStatus::Stopped;
             c.exit_code = exit.exit_code;
-            if exit.oom_killed {
+            if let Some(reason) = reason {
+                c.reason = Some(reason.into());
+            } else if exit.oom_killed {
                 c.reason = Some("OutOfMemoryError: Container killed due to memory usage".into());
             }
             let essential = c.essential;
