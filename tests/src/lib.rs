@@ -167,6 +167,15 @@ pub async fn http_get(url: &str) -> anyhow::Result<(u16, String)> {
 
 /// A body-less HTTP/1.1 request with a fresh connection; status and body.
 pub async fn http_request(method: &str, url: &str) -> anyhow::Result<(u16, String)> {
+    let (status, _, body) = http_exchange(method, url).await?;
+    Ok((status, body))
+}
+
+/// Like [`http_request`], with the response headers too.
+pub async fn http_exchange(
+    method: &str,
+    url: &str,
+) -> anyhow::Result<(u16, hyper::HeaderMap, String)> {
     use http_body_util::{BodyExt, Empty};
     let uri: hyper::Uri = url.parse()?;
     let host = uri
@@ -184,8 +193,9 @@ pub async fn http_request(method: &str, url: &str) -> anyhow::Result<(u16, Strin
         .body(Empty::<bytes::Bytes>::new())?;
     let response = sender.send_request(request).await?;
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let body = response.into_body().collect().await?.to_bytes();
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    Ok((status, headers, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// What [`post`] got back.

@@ -7,8 +7,12 @@
 //! - The ALB adds `X-Forwarded-For` (append mode), `X-Forwarded-Proto`,
 //!   `X-Forwarded-Port` and `X-Amzn-Trace-Id` (aws-semantics B4,
 //!   `x-forwarded-headers.md`, `load-balancer-request-tracing.md`).
+//! - A listener's attributes add response headers and may drop the ALB's
+//!   `Server` header ([`ResponseHeaders`]).
 
-use http::header::{self, HeaderName, CONNECTION, HOST, UPGRADE};
+use std::collections::BTreeMap;
+
+use http::header::{self, HeaderName, CONNECTION, HOST, SERVER, UPGRADE};
 use http::{HeaderMap, HeaderValue, Request};
 use rand::Rng;
 
@@ -92,6 +96,67 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: Option<HeaderValue>) {
     if let Some(upgrade) = upgrade {
         headers.insert(UPGRADE, upgrade);
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+}
+
+/// What a listener's `routing.http.response.*` attributes do to the
+/// responses it sends, built once per snapshot so a request only copies
+/// ready header values.
+///
+/// AWS adds each configured header to every response, or overwrites the
+/// target's; `server.enabled=false` removes the `Server: awselb/2.0` of the
+/// responses the ALB makes itself (fixed responses, redirects, error pages),
+/// and leaves a target's own `Server` header alone
+/// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/header-modification.html>).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHeaders {
+    /// Set on every response, in attribute order.
+    set: Vec<(HeaderName, HeaderValue)>,
+    /// Whether the ALB's own responses keep `Server: awselb/2.0`.
+    server: bool,
+}
+
+impl Default for ResponseHeaders {
+    /// A listener with AWS's defaults: nothing added, `Server` kept.
+    fn default() -> Self {
+        Self {
+            set: Vec::new(),
+            server: true,
+        }
+    }
+}
+
+impl ResponseHeaders {
+    /// From a listener's attribute map (already validated by the API; a
+    /// value that still is no header value is skipped, never a panic).
+    pub fn from_attributes(attributes: &BTreeMap<String, String>) -> Self {
+        use crate::domain::elbv2::listener_attributes::{RESPONSE_HEADERS, SERVER_ENABLED};
+        let set = RESPONSE_HEADERS
+            .iter()
+            .filter_map(|(key, name)| {
+                let value = attributes.get(*key).filter(|v| !v.is_empty())?;
+                let value = HeaderValue::from_str(value).ok()?;
+                Some((HeaderName::from_static(name), value))
+            })
+            .collect();
+        Self {
+            set,
+            server: attributes.get(SERVER_ENABLED).map(String::as_str) != Some("false"),
+        }
+    }
+
+    /// Applies the attributes to a response; `generated` when the ALB made
+    /// it rather than a target.
+    pub fn apply(&self, headers: &mut HeaderMap, generated: bool) {
+        if self.set.is_empty() && self.server {
+            return;
+        }
+        for (name, value) in &self.set {
+            headers.insert(name, value.clone());
+        }
+        if generated && !self.server {
+            headers.remove(SERVER);
+        }
     }
 }
 
@@ -314,6 +379,46 @@ pub(crate) mod tests {
         assert!(v.contains(";Root=1-67891233-abcdef012345678912345678"));
         assert!(v.ends_with(";CalledFrom=app"));
         assert_eq!(v.matches("Self=").count(), 1);
+    }
+
+    #[test]
+    fn response_headers_from_listener_attributes() {
+        use crate::domain::elbv2::listener_attributes::{defaults, modify};
+        let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let defaults = defaults();
+        let none = ResponseHeaders::from_attributes(&defaults);
+        assert_eq!(none, ResponseHeaders::default());
+        let mut h = map(&[("server", "awselb/2.0")]);
+        none.apply(&mut h, true);
+        assert_eq!(h.len(), 1, "defaults change nothing");
+
+        let attrs = modify(
+            &defaults,
+            &[
+                kv("routing.http.response.x_frame_options.header_value", "DENY"),
+                kv(
+                    "routing.http.response.access_control_allow_origin.header_value",
+                    "https://example.com",
+                ),
+                kv("routing.http.response.server.enabled", "false"),
+            ],
+        )
+        .unwrap();
+        let configured = ResponseHeaders::from_attributes(&attrs);
+
+        // A target's response: headers added or overwritten, its Server kept.
+        let mut h = map(&[("x-frame-options", "SAMEORIGIN"), ("server", "nginx")]);
+        configured.apply(&mut h, false);
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h.get_all("x-frame-options").iter().count(), 1);
+        assert_eq!(h["access-control-allow-origin"], "https://example.com");
+        assert_eq!(h["server"], "nginx");
+
+        // The ALB's own response loses `Server: awselb/2.0`.
+        let mut h = map(&[("server", "awselb/2.0")]);
+        configured.apply(&mut h, true);
+        assert!(h.get("server").is_none());
+        assert_eq!(h["x-frame-options"], "DENY");
     }
 
     #[test]

@@ -99,10 +99,28 @@ impl ConnInfo {
 }
 
 /// Handles one client request on a listener (`routes` is `None` while the
-/// listener's configuration is not yet published).
+/// listener's configuration is not yet published), and applies the
+/// listener's response-header attributes to whatever answers it.
 pub async fn handle(
     shared: &Shared,
     routes: Option<Arc<ListenerRoutes>>,
+    conn: &ConnInfo,
+    req: Request<UpstreamBody>,
+    notes: &mut RequestNotes,
+) -> Response<AlbBody> {
+    let Some(routes) = routes else {
+        return answer(shared, None, conn, req, notes).await;
+    };
+    let mut resp = answer(shared, Some(&routes), conn, req, notes).await;
+    let generated = !resp.body().is_upstream();
+    routes.response_headers.apply(resp.headers_mut(), generated);
+    resp
+}
+
+/// The answer to one request: the ALB's checks, rule evaluation, the action.
+async fn answer(
+    shared: &Shared,
+    routes: Option<&Arc<ListenerRoutes>>,
     conn: &ConnInfo,
     req: Request<UpstreamBody>,
     notes: &mut RequestNotes,
@@ -143,7 +161,7 @@ pub async fn handle(
     };
     notes.rule(&routes.rules[rule]);
     match &routes.rules[rule].action {
-        RouteAction::Forward(plan) => forward(shared, &routes, plan, conn, req, notes).await,
+        RouteAction::Forward(plan) => forward(shared, routes, plan, conn, req, notes).await,
         RouteAction::Redirect(cfg) => {
             let host = headers::request_host(&req).unwrap_or("");
             let input = RedirectInput {

@@ -1,7 +1,8 @@
 //! Immutable routing tables, rebuilt from the ELBv2 model on every store change.
 //!
 //! Everything the proxy needs is precomputed here: rules in evaluation order
-//! with compiled conditions, each target's URI authority, the set of targets a
+//! with compiled conditions, the headers a listener adds to responses, each
+//! target's URI authority, the set of targets a
 //! new request may go to (healthy ones, or all non-draining ones when none is
 //! healthy: fail-open). Mutable per-target counters are shared `Arc`s that the
 //! [`StatsRegistry`] hands out again for the same target on the next rebuild.
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use http::uri::Authority;
 use http::HeaderValue;
 
+use super::headers::ResponseHeaders;
 use super::pool::Pool;
 use super::sticky;
 use crate::config::Config;
@@ -125,6 +127,7 @@ impl Snapshot {
                 https: listener.protocol.eq_ignore_ascii_case("HTTPS"),
                 idle_timeout,
                 rules,
+                response_headers: ResponseHeaders::from_attributes(&listener.attributes),
                 lb_metrics: Default::default(),
             });
             if let Some(lb) = lb {
@@ -157,6 +160,8 @@ pub struct ListenerRoutes {
     pub idle_timeout: Duration,
     /// By priority, lowest first; the default rule last.
     pub rules: Vec<RouteRule>,
+    /// The listener's `routing.http.response.*` attributes, ready to apply.
+    pub response_headers: ResponseHeaders,
     /// The load balancer's counters, looked up once per snapshot (by
     /// `observability`) instead of once per request.
     pub lb_metrics: std::sync::OnceLock<Option<Arc<crate::observability::metrics::LbMetrics>>>,

@@ -244,6 +244,7 @@ impl Alb {
                     port: 80,
                     protocol: "HTTP".into(),
                     default_actions: vec![default],
+                    attributes: crate::domain::elbv2::listener_attributes::defaults(),
                 },
             );
         });

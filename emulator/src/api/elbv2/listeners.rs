@@ -1,4 +1,5 @@
-//! CreateListener, DescribeListeners, ModifyListener, DeleteListener.
+//! CreateListener, DescribeListeners, ModifyListener, DeleteListener and the
+//! listener attributes.
 //!
 //! A listener with `Port=P` is a real socket on `config.listener_bind`, at
 //! `config.listener_port(P)` (privileged ports are offset). The socket is
@@ -8,7 +9,8 @@
 use std::net::SocketAddr;
 
 use crate::domain::elbv2::{
-    arns, validate, Action, Elbv2Error, Listener, Rule, LISTENERS_PER_LOAD_BALANCER,
+    arns, listener_attributes, validate, Action, Elbv2Error, Listener, Rule,
+    LISTENERS_PER_LOAD_BALANCER,
 };
 use crate::protocol::query::{Params, QueryError};
 
@@ -98,6 +100,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
         port,
         protocol,
         default_actions: actions.clone(),
+        attributes: listener_attributes::defaults(),
     };
     let stored = cx.app.store.write(|s| {
         let state = &mut s.elbv2;
@@ -242,6 +245,35 @@ pub fn delete(cx: &Cx, p: &Params) -> Result<Output> {
         .ok_or_else(|| not_found(arn))?;
     cx.app.dataplane.close_listener(arn);
     Ok(super::empty())
+}
+
+pub fn describe_attributes(cx: &Cx, p: &Params) -> Result<Output> {
+    let arn = p.required("ListenerArn")?;
+    let attributes = cx.app.store.read(|s| {
+        s.elbv2
+            .listeners
+            .get(arn)
+            .map(|l| l.attributes.clone())
+            .ok_or_else(|| not_found(arn))
+    })?;
+    Ok(super::attributes_output(attributes))
+}
+
+/// Validates every change first, so a rejected request changes nothing.
+/// The data plane picks the new headers up with the next snapshot.
+pub fn modify_attributes(cx: &Cx, p: &Params) -> Result<Output> {
+    let arn = p.required("ListenerArn")?;
+    let changes = super::attribute_changes(p)?;
+    let attributes = cx.app.store.write(|s| {
+        let listener = s
+            .elbv2
+            .listeners
+            .get_mut(arn)
+            .ok_or_else(|| not_found(arn))?;
+        listener.attributes = listener_attributes::modify(&listener.attributes, &changes)?;
+        Ok::<_, Elbv2Error>(listener.attributes.clone())
+    })?;
+    Ok(super::attributes_output(attributes))
 }
 
 fn listeners_output(items: Vec<Listener>, next: Option<String>) -> Output {

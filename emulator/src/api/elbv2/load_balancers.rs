@@ -353,7 +353,7 @@ pub fn describe_attributes(cx: &Cx, p: &Params) -> Result<Output> {
             .map(|lb| lb.attributes.clone())
             .ok_or_else(|| not_found(arn))
     })?;
-    Ok(attributes_output(attributes))
+    Ok(super::attributes_output(attributes))
 }
 
 pub fn modify_attributes(cx: &Cx, p: &Params) -> Result<Output> {
@@ -368,15 +368,7 @@ pub fn modify_attributes(cx: &Cx, p: &Params) -> Result<Output> {
         lb.attributes = settings::modify_load_balancer_attributes(&lb.attributes, &changes)?;
         Ok::<_, Elbv2Error>(lb.attributes.clone())
     })?;
-    Ok(attributes_output(attributes))
-}
-
-fn attributes_output(attributes: std::collections::BTreeMap<String, String>) -> Output {
-    Box::new(move |w| {
-        w.members("Attributes", &attributes, |w, (k, v)| {
-            w.text("Key", k).text("Value", v);
-        });
-    })
+    Ok(super::attributes_output(attributes))
 }
 
 pub fn not_found(arn: &str) -> Elbv2Error {

@@ -16,8 +16,11 @@ mod encode;
 mod listeners;
 mod load_balancers;
 mod rules;
+mod ssl_policies;
 mod tags;
 mod target_groups;
+
+use std::collections::BTreeMap;
 
 use axum::response::Response;
 use time::OffsetDateTime;
@@ -91,6 +94,9 @@ fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
         "DescribeListeners" => listeners::describe(cx, p),
         "ModifyListener" => listeners::modify(cx, p),
         "DeleteListener" => listeners::delete(cx, p),
+        "DescribeListenerAttributes" => listeners::describe_attributes(cx, p),
+        "ModifyListenerAttributes" => listeners::modify_attributes(cx, p),
+        "DescribeSSLPolicies" => ssl_policies::describe(p),
         "CreateRule" => rules::create(cx, p),
         "DescribeRules" => rules::describe(cx, p),
         "ModifyRule" => rules::modify(cx, p),
@@ -176,6 +182,16 @@ fn page<T>(items: Vec<T>, p: &Params) -> Result<(Vec<T>, Option<String>)> {
         items.into_iter().skip(start).take(end - start).collect(),
         next,
     ))
+}
+
+/// `<Attributes>` of every Describe/Modify*Attributes answer: each key with
+/// its value.
+fn attributes_output(attributes: BTreeMap<String, String>) -> Output {
+    Box::new(move |w| {
+        w.members("Attributes", &attributes, |w, (k, v)| {
+            w.text("Key", k).text("Value", v);
+        });
+    })
 }
 
 /// `Attributes.member.N.Key/Value` of a Modify*Attributes request; at least one.

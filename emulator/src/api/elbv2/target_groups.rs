@@ -1,6 +1,5 @@
 //! Target groups, their attributes, and target registration and health.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::domain::elbv2::{
@@ -242,7 +241,7 @@ pub fn describe_attributes(cx: &Cx, p: &Params) -> Result<Output> {
             .map(|tg| tg.attributes.clone())
             .ok_or_else(|| not_found(arn))
     })?;
-    Ok(attributes_output(attributes))
+    Ok(super::attributes_output(attributes))
 }
 
 pub fn modify_attributes(cx: &Cx, p: &Params) -> Result<Output> {
@@ -257,7 +256,7 @@ pub fn modify_attributes(cx: &Cx, p: &Params) -> Result<Output> {
         tg.attributes = settings::modify_target_group_attributes(&tg.attributes, &changes)?;
         Ok::<_, Elbv2Error>(tg.attributes.clone())
     })?;
-    Ok(attributes_output(attributes))
+    Ok(super::attributes_output(attributes))
 }
 
 /// A `TargetDescription`: the IP and the port (the group's port by default).
@@ -431,14 +430,6 @@ fn target_groups_output(items: Vec<(TargetGroup, Vec<String>)>, next: Option<Str
             encode::target_group(w, tg, lbs)
         })
         .opt_text("NextMarker", next);
-    })
-}
-
-fn attributes_output(attributes: BTreeMap<String, String>) -> Output {
-    Box::new(move |w| {
-        w.members("Attributes", &attributes, |w, (k, v)| {
-            w.text("Key", k).text("Value", v);
-        });
     })
 }
 

@@ -46,6 +46,9 @@ pub enum Elbv2Error {
     /// Another rule of the listener has this priority.
     #[error("{0}")]
     PriorityInUse(String),
+    /// A security policy name that is not one of AWS's predefined policies.
+    #[error("{0}")]
+    SslPolicyNotFound(String),
     /// A target id that is not usable (not an IP address here).
     #[error("{0}")]
     InvalidTarget(String),
@@ -102,6 +105,7 @@ impl Elbv2Error {
             Elbv2Error::DuplicateListener(_) => "DuplicateListener",
             Elbv2Error::DuplicateTagKeys(_) => "DuplicateTagKeys",
             Elbv2Error::PriorityInUse(_) => "PriorityInUse",
+            Elbv2Error::SslPolicyNotFound(_) => "SSLPolicyNotFound",
             Elbv2Error::InvalidTarget(_) => "InvalidTarget",
             Elbv2Error::InvalidLoadBalancerAction(_) => "InvalidLoadBalancerAction",
             Elbv2Error::UnsupportedProtocol(_) => "UnsupportedProtocol",

@@ -8,9 +8,11 @@
 
 pub mod arns;
 pub mod error;
+pub mod listener_attributes;
 pub mod matching;
 pub mod registration;
 pub mod settings;
+pub mod ssl_policies;
 mod state;
 pub mod validate;
 
@@ -170,6 +172,8 @@ pub struct Listener {
     pub protocol: String,
     /// Actions of the default rule.
     pub default_actions: Vec<Action>,
+    /// `DescribeListenerAttributes`, with AWS defaults filled in.
+    pub attributes: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]

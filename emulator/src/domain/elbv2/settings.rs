@@ -486,7 +486,7 @@ fn integer(key: &str, value: &str) -> Result<i64> {
     })
 }
 
-fn integer_in(key: &str, value: &str, (min, max): (i64, i64)) -> Result<i64> {
+pub(super) fn integer_in(key: &str, value: &str, (min, max): (i64, i64)) -> Result<i64> {
     let v = integer(key, value)?;
     if (min..=max).contains(&v) {
         Ok(v)
@@ -497,11 +497,11 @@ fn integer_in(key: &str, value: &str, (min, max): (i64, i64)) -> Result<i64> {
     }
 }
 
-fn boolean(key: &str, value: &str) -> Result<()> {
+pub(super) fn boolean(key: &str, value: &str) -> Result<()> {
     one_of(key, value, &["true", "false"])
 }
 
-fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<()> {
+pub(super) fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<()> {
     if allowed.contains(&value) {
         Ok(())
     } else {

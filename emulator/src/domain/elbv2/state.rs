@@ -337,6 +337,7 @@ mod tests {
                 port: 80,
                 protocol: "HTTP".into(),
                 default_actions: vec![forward(tg)],
+                attributes: BTreeMap::new(),
             },
         );
         s.rules.insert(
