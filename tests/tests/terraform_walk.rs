@@ -321,7 +321,8 @@ async fn a_terraform_ecs_fargate_alb_apply_runs_end_to_end() {
         .unwrap()
         .to_string();
     let port = tests::free_port();
-    emu.elbv2
+    let listener = emu
+        .elbv2
         .create_listener()
         .load_balancer_arn(lb.load_balancer_arn().unwrap())
         .protocol(ProtocolEnum::Http)
@@ -334,7 +335,31 @@ async fn a_terraform_ecs_fargate_alb_apply_runs_end_to_end() {
         )
         .send()
         .await
+        .unwrap()
+        .listeners()[0]
+        .listener_arn()
+        .unwrap()
+        .to_string();
+    // The provider reads the listener's attributes after creating it.
+    let attributes = emu
+        .elbv2
+        .describe_listener_attributes()
+        .listener_arn(&listener)
+        .send()
+        .await
         .unwrap();
+    assert!(attributes.attributes().iter().any(|a| {
+        a.key() == Some("routing.http.response.server.enabled") && a.value() == Some("true")
+    }));
+    // And the TLS policies, to validate `ssl_policy`.
+    let policies = emu
+        .elbv2
+        .describe_ssl_policies()
+        .names("ELBSecurityPolicy-TLS13-1-2-2021-06")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policies.ssl_policies().len(), 1);
 
     // The service, on a capacity-provider strategy.
     let network = NetworkConfiguration::builder()
