@@ -70,6 +70,8 @@ struct Inner {
     endpoints: Option<TaskEndpoints>,
     shutdown: CancellationToken,
     drivers: TaskTracker,
+    /// The drivers started since the last reset (see [`TaskRunner::finish_forgotten`]).
+    world: std::sync::Mutex<TaskTracker>,
 }
 
 impl TaskRunner {
@@ -86,6 +88,7 @@ impl TaskRunner {
                 endpoints,
                 shutdown,
                 drivers: TaskTracker::new(),
+                world: Default::default(),
             }),
         }
     }
@@ -109,9 +112,10 @@ impl TaskRunner {
             for arn in new_tasks {
                 claimed.insert(arn.clone());
                 let runner = self.clone();
+                let world = self.lock_world().clone();
                 self.inner
                     .drivers
-                    .spawn(async move { runner.drive(arn).await });
+                    .spawn(world.track_future(async move { runner.drive(arn).await }));
             }
             tokio::select! {
                 _ = self.inner.shutdown.cancelled() => break,
@@ -131,6 +135,21 @@ impl TaskRunner {
         }
         self.inner.drivers.close();
         self.inner.drivers.wait().await;
+    }
+
+    /// Waits until every driver started before this call has finished. For
+    /// a reset, after the store was replaced: those drivers' tasks are gone
+    /// from it, so each one stops at its next step and removes the
+    /// containers it made. A driver started after the store was replaced
+    /// finds no task and does nothing, so it need not be waited for.
+    pub async fn finish_forgotten(&self) {
+        let old = std::mem::take(&mut *self.lock_world());
+        old.close();
+        old.wait().await;
+    }
+
+    fn lock_world(&self) -> std::sync::MutexGuard<'_, TaskTracker> {
+        self.inner.world.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn update<R>(&self, arn: &str, f: impl FnOnce(&mut Task) -> R) -> Option<R> {
@@ -178,6 +197,8 @@ impl TaskRunner {
         sandbox_slot: &mut Option<Sandbox>,
         containers: &mut Vec<(String, String)>,
     ) -> Result<(), String> {
+        // Read before the task: if the task is there, it is of this generation.
+        let generation = self.inner.store.generation();
         let Some(task) = self.snapshot(arn) else {
             return Ok(());
         };
@@ -282,6 +303,7 @@ impl TaskRunner {
                     runtime.clone(),
                     id.clone(),
                     destination,
+                    generation,
                 );
             }
             let digest = runtime.inspect(id).await.ok().and_then(|i| i.image);
@@ -319,6 +341,12 @@ impl TaskRunner {
             .unwrap_or_default();
         let default_network = self.inner.runtime.network().clone();
         let eni = self.inner.store.write(|s| {
+            if !s.ecs.tasks.contains_key(&task.task_arn) {
+                // Reset away: its ENI would land in the fresh state.
+                return Err(crate::domain::ec2::Ec2Error::InvalidParameterValue(
+                    "the task no longer exists".into(),
+                ));
+            }
             let ec2 = s.ec2.region(region, &account);
             let subnet = ec2.resolve_subnet(&subnet_id)?.clone();
             let vpc = crate::domain::ec2::lookup(
@@ -615,6 +643,9 @@ impl TaskRunner {
     async fn stop(&self, arn: &str, sandbox: Option<&Sandbox>, containers: &[(String, String)]) {
         self.wait_for_drain(arn).await;
         let shutting_down = self.inner.shutdown.is_cancelled();
+        // Only a reset takes a task from under its driver: nobody can see it
+        // any more, so its containers are killed at once.
+        let forgotten = self.snapshot(arn).is_none();
         self.update(arn, |t| {
             if t.desired_status != TaskStatus::Stopped {
                 t.request_stop(StopCode::UserInitiated, "Emulator shutting down");
@@ -639,7 +670,9 @@ impl TaskRunner {
             })
             .unwrap_or_default();
         let stops = containers.iter().map(|(name, id)| {
-            let timeout = if shutting_down {
+            let timeout = if forgotten {
+                0
+            } else if shutting_down {
                 SHUTDOWN_STOP_TIMEOUT_SECS
             } else {
                 timeouts
