@@ -22,6 +22,8 @@
 //! - [`runtime`]: Docker through bollard (network, containers, the pause image)
 //!   and the task metadata endpoint.
 //! - [`server`]: the axum control port, and [`Emulator`], which wires it all up.
+//! - [`reset`]: `POST /_emulator/reset` (and moto's `/moto-api/reset`), which
+//!   brings a running emulator back to a fresh one.
 //! - [`upstream`]: `--upstream-endpoint`, which forwards requests for services
 //!   the emulator does not serve to another emulator, unchanged.
 //! - [`demo`]: `emulator demo`, which drives an emulator through the AWS SDK
@@ -36,6 +38,7 @@ pub mod domain;
 pub mod observability;
 pub mod protocol;
 pub mod reconcilers;
+pub mod reset;
 pub mod runtime;
 pub mod server;
 pub mod upstream;

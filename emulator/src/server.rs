@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use http::HeaderMap;
 use tokio::task::JoinHandle;
@@ -50,6 +50,7 @@ impl Emulator {
             store: store.clone(),
             dataplane: Dataplane::start(store.clone()),
             upstream: config.upstream_endpoint.clone().map(Upstream::new),
+            reset: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
@@ -77,6 +78,7 @@ impl Emulator {
             }
         };
         let runner = TaskRunner::new(store.clone(), runtime.clone(), endpoints, shutdown.clone());
+        app.reset.attach(runner.clone(), runtime.clone());
         let reconcilers = TaskTracker::new();
         reconcilers.spawn(runner.run());
         reconcilers.spawn(scheduler::run(store.clone(), shutdown.clone()));
@@ -155,6 +157,8 @@ pub fn router(app: App) -> Router {
         .route("/_emulator/state", get(crate::dashboard::state))
         .route("/metrics", get(crate::observability::metrics_endpoint))
         .route("/_emulator/health", get(|| async { "ok" }))
+        .route("/_emulator/reset", post(crate::reset::reset))
+        .route("/moto-api/reset", any(crate::reset::moto_reset))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             app.upstream.clone(),
@@ -168,6 +172,8 @@ pub fn router(app: App) -> Router {
 }
 
 async fn aws_request(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    // No request runs while a reset does: each sees the old world or the new.
+    let _world = app.reset.enter().await;
     let request_id = uuid::Uuid::new_v4().to_string();
     let addressed = match protocol::address(&headers, &body) {
         Ok(addressed) => addressed,

@@ -380,6 +380,44 @@ pub mod ecs {
             .build()
     }
 
+    /// A Fargate service of `count` tasks of `family` whose `app` container
+    /// (port 8080) is registered in `target_group_arn`; returns once stable.
+    pub async fn create_stable_service(
+        client: &aws_sdk_ecs::Client,
+        cluster: &str,
+        service: &str,
+        family: &str,
+        target_group_arn: &str,
+        count: i32,
+    ) {
+        use aws_sdk_ecs::client::Waiters;
+        client
+            .create_service()
+            .cluster(cluster)
+            .service_name(service)
+            .task_definition(family)
+            .desired_count(count)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(network())
+            .load_balancers(
+                aws_sdk_ecs::types::LoadBalancer::builder()
+                    .target_group_arn(target_group_arn)
+                    .container_name("app")
+                    .container_port(8080)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create service");
+        client
+            .wait_until_services_stable()
+            .cluster(cluster)
+            .services(service)
+            .wait(std::time::Duration::from_secs(90))
+            .await
+            .expect("service becomes stable");
+    }
+
     /// RunTask on Fargate; returns the task ARNs.
     pub async fn run(
         client: &aws_sdk_ecs::Client,

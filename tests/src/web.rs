@@ -3,9 +3,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_ecs::client::Waiters;
-use aws_sdk_ecs::types::LoadBalancer;
-
 use crate::{alb, ecs, unique, TestEmulator};
 
 pub const WAIT: Duration = Duration::from_secs(90);
@@ -24,29 +21,15 @@ pub async fn web_service(desired: i32) -> Web {
     let alb = alb::create(&emu.elbv2, &name).await;
     let family = name.clone();
     register_version(&emu, &family, "v1").await;
-    emu.ecs
-        .create_service()
-        .service_name(&name)
-        .task_definition(&family)
-        .desired_count(desired)
-        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
-        .network_configuration(ecs::network())
-        .load_balancers(
-            LoadBalancer::builder()
-                .target_group_arn(&alb.target_group_arn)
-                .container_name("app")
-                .container_port(8080)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create service");
-    emu.ecs
-        .wait_until_services_stable()
-        .services(&name)
-        .wait(WAIT)
-        .await
-        .expect("service becomes stable");
+    ecs::create_stable_service(
+        &emu.ecs,
+        "default",
+        &name,
+        &family,
+        &alb.target_group_arn,
+        desired,
+    )
+    .await;
     Web {
         emu,
         alb,

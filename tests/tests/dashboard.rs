@@ -10,8 +10,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aws_sdk_ecs::client::Waiters;
-use aws_sdk_ecs::types::{LaunchType, LoadBalancer};
 use tests::{alb, ecs, http_get, unique, wait_until, TestEmulator};
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -92,31 +90,15 @@ async fn dashboard_renders_clusters_services_tasks_and_target_health() {
     .await;
     let web = alb::create(&emu.elbv2, &name).await;
     let service = format!("{name}-svc");
-    emu.ecs
-        .create_service()
-        .cluster(&cluster)
-        .service_name(&service)
-        .task_definition(&family)
-        .desired_count(1)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(ecs::network())
-        .load_balancers(
-            LoadBalancer::builder()
-                .target_group_arn(&web.target_group_arn)
-                .container_name("app")
-                .container_port(8080)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create service");
-    emu.ecs
-        .wait_until_services_stable()
-        .cluster(&cluster)
-        .services(&service)
-        .wait(WAIT)
-        .await
-        .expect("service becomes stable");
+    ecs::create_stable_service(
+        &emu.ecs,
+        &cluster,
+        &service,
+        &family,
+        &web.target_group_arn,
+        1,
+    )
+    .await;
     let ip = wait_until("the task's target is healthy", WAIT, || async {
         let health = alb::target_health(&emu.elbv2, &web.target_group_arn).await;
         match health.as_slice() {

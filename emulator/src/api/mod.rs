@@ -21,6 +21,8 @@ pub struct App {
     pub dataplane: Dataplane,
     /// Where requests for services the emulator does not serve go.
     pub upstream: Option<crate::upstream::Upstream>,
+    /// `POST /_emulator/reset`, and the gate every AWS request passes.
+    pub reset: crate::reset::Reset,
 }
 
 /// Per-request facts taken from the wire.

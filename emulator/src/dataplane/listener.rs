@@ -51,6 +51,8 @@ pub struct ListenerHandle {
     pub slot: RoutesSlot,
     /// Cancelled when the listener closes.
     pub token: CancellationToken,
+    /// The accept loop; the socket is closed once it has ended.
+    pub accepting: tokio::task::JoinHandle<()>,
 }
 
 /// Binds synchronously, so the caller sees errors such as "address in use".
@@ -64,17 +66,18 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// Starts the accept loop of a bound socket.
+/// Starts the accept loop of a bound socket; it ends (closing the socket)
+/// when `token` is cancelled.
 pub fn serve(
     shared: Arc<Shared>,
     socket: std::net::TcpListener,
     slot: RoutesSlot,
     token: CancellationToken,
     tasks: TaskTracker,
-) -> std::io::Result<()> {
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::from_std(socket)?;
     let tracker = tasks.clone();
-    tasks.spawn(async move {
+    Ok(tasks.spawn(async move {
         loop {
             let accepted = tokio::select! {
                 _ = token.cancelled() => break,
@@ -103,8 +106,7 @@ pub fn serve(
             }
         }
         // Dropping `listener` closes the socket.
-    });
-    Ok(())
+    }))
 }
 
 /// Serves one client connection until it closes, stays quiet too long (see

@@ -136,19 +136,20 @@ impl Dataplane {
                 .cloned(),
         ));
         let token = self.inner.shared.shutdown.child_token();
+        let accepting = listener::serve(
+            self.inner.shared.clone(),
+            socket,
+            slot.clone(),
+            token.clone(),
+            self.inner.shared.tasks.clone(),
+        )?;
         let handle = listener::ListenerHandle {
             bind,
             local_addr: actual,
-            slot: slot.clone(),
-            token: token.clone(),
-        };
-        listener::serve(
-            self.inner.shared.clone(),
-            socket,
             slot,
             token,
-            self.inner.shared.tasks.clone(),
-        )?;
+            accepting,
+        };
         if let Some(old) = listeners.insert(listener_arn.to_string(), handle) {
             old.token.cancel();
         }
@@ -162,6 +163,18 @@ impl Dataplane {
         if let Some(handle) = self.lock_listeners().remove(listener_arn) {
             handle.token.cancel();
             tracing::info!(listener = listener_arn, "ALB listener closed");
+        }
+    }
+
+    /// Closes every listener and returns once their sockets are closed, so
+    /// their ports can be bound again at once (for a reset). In-flight
+    /// requests finish; idle keep-alive connections are closed.
+    pub async fn close_all_listeners(&self) {
+        let closing: Vec<_> = self.lock_listeners().drain().collect();
+        for (arn, handle) in closing {
+            handle.token.cancel();
+            let _ = handle.accepting.await;
+            tracing::info!(listener = arn, "ALB listener closed");
         }
     }
 

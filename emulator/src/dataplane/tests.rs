@@ -868,6 +868,13 @@ async fn closing_a_listener_frees_its_port_and_bind_errors_surface() {
     alb.dataplane.open_listener(LISTENER, alb.addr).unwrap();
     alb.wait_published().await;
     assert_eq!(alb.get("/").await.0, 200);
+    // Closing them all returns once the sockets are closed: the port can be
+    // bound again at once, with no waiting.
+    alb.dataplane.close_all_listeners().await;
+    assert!(alb.dataplane.listener_addr(LISTENER).is_none());
+    alb.dataplane.open_listener(LISTENER, alb.addr).unwrap();
+    alb.wait_published().await;
+    assert_eq!(alb.get("/").await.0, 200);
     alb.dataplane.shutdown().await;
 }
 

@@ -4,7 +4,12 @@
 //! synchronous, and never spans an `.await`. Reconcilers subscribe to the
 //! version counter to learn that something changed; the data plane never
 //! touches this lock (it reads snapshots, see `dataplane`).
+//!
+//! [`Store::reset`] replaces the whole state at once (`POST /_emulator/reset`);
+//! its generation counter lets background work that outlives a reset (a
+//! container's log shipper) tell that its world is gone.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
@@ -34,6 +39,8 @@ pub struct Store {
 struct Inner {
     state: Mutex<State>,
     version: watch::Sender<u64>,
+    /// How many resets happened; changed only with `state` locked.
+    generation: AtomicU64,
     config: Config,
 }
 
@@ -43,6 +50,7 @@ impl Store {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 version: watch::Sender::new(0),
+                generation: AtomicU64::new(0),
                 config,
             }),
         }
@@ -71,6 +79,39 @@ impl Store {
     /// five times a second per chatty task, on the thread that also proxies.
     pub fn write_logs<R>(&self, f: impl FnOnce(&mut logs::LogsState) -> R) -> R {
         f(&mut self.lock().logs)
+    }
+
+    /// [`Store::write_logs`] for work started in `generation` (see
+    /// [`Store::generation`]): after a reset it does nothing and gives `None`,
+    /// so output of a container of the old world never lands in the new one.
+    pub fn write_logs_in<R>(
+        &self,
+        generation: u64,
+        f: impl FnOnce(&mut logs::LogsState) -> R,
+    ) -> Option<R> {
+        let mut state = self.lock();
+        (self.inner.generation.load(Ordering::Relaxed) == generation).then(|| f(&mut state.logs))
+    }
+
+    /// The number of resets so far.
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the whole state with a fresh one in one step, so every reader
+    /// sees either the old world or the new one; `seed` carries over what
+    /// start-up set (the old state is read-only there). Wakes every
+    /// subscriber and returns the old state, to be dropped outside the lock.
+    pub fn reset(&self, seed: impl FnOnce(&State, &mut State)) -> State {
+        let old = {
+            let mut state = self.lock();
+            let old = std::mem::take(&mut *state);
+            seed(&old, &mut state);
+            self.inner.generation.fetch_add(1, Ordering::Relaxed);
+            old
+        };
+        self.inner.version.send_modify(|v| *v += 1);
+        old
     }
 
     /// Like [`Store::write`], but wakes subscribers only if `f` says it
@@ -127,5 +168,36 @@ mod tests {
 
         store.write(|_| ());
         assert!(changes.has_changed().unwrap());
+    }
+
+    #[test]
+    fn reset_replaces_everything_and_fences_old_log_writes() {
+        let store = Store::new(Config::default());
+        store.write(|s| s.ec2.default_vpc_cidr = Some("10.9.0.0/16".parse().unwrap()));
+        store.write_logs(|logs| logs.append_creating("/ecs/app", "web/1", [(1, "hi".into())], 1));
+        let before = store.generation();
+        let mut changes = store.subscribe();
+        changes.mark_unchanged();
+
+        let old = store.reset(|old, new| new.ec2.default_vpc_cidr = old.ec2.default_vpc_cidr);
+        assert_eq!(old.logs.groups.len(), 1);
+        assert!(changes.has_changed().unwrap(), "a reset woke no one");
+        assert_eq!(store.generation(), before + 1);
+        store.read(|s| {
+            assert!(s.logs.groups.is_empty());
+            assert_eq!(s.ec2.default_vpc_cidr, Some("10.9.0.0/16".parse().unwrap()));
+        });
+
+        // A shipper of the old world writes nothing; one of the new world does.
+        let late = store.write_logs_in(before, |logs| {
+            logs.append_creating("/ecs/app", "web/1", [(2, "late".into())], 2)
+        });
+        assert!(late.is_none());
+        assert!(store.read(|s| s.logs.groups.is_empty()));
+        let now = store.write_logs_in(before + 1, |logs| {
+            logs.append_creating("/ecs/app", "web/2", [(3, "new".into())], 3)
+        });
+        assert!(now.is_some());
+        assert_eq!(store.read(|s| s.logs.groups.len()), 1);
     }
 }

@@ -39,24 +39,35 @@ pub struct LogDestination {
 /// a followed stream when the container stops, and the task runner removes
 /// every container when a task stops and at shutdown. The group and stream
 /// are created if missing (see [`crate::domain::logs::LogsState::append_creating`]).
+/// `generation` is the store's when the task started: after a reset, the
+/// last lines of a container being removed are dropped, not written into
+/// the fresh state.
 pub fn ship(
     store: Store,
     runtime: DockerRuntime,
     container_id: String,
     destination: LogDestination,
+    generation: u64,
 ) {
     tokio::spawn(async move {
-        follow(&store, &runtime, &container_id, &destination).await;
+        let out = Output {
+            store: &store,
+            destination: &destination,
+            generation,
+        };
+        follow(&out, &runtime, &container_id).await;
         tracing::debug!(container = %container_id, group = %destination.group, stream = %destination.stream, "log shipping ended");
     });
 }
 
-async fn follow(
-    store: &Store,
-    runtime: &DockerRuntime,
-    container_id: &str,
-    destination: &LogDestination,
-) {
+/// Where a shipper's batches go.
+struct Output<'a> {
+    store: &'a Store,
+    destination: &'a LogDestination,
+    generation: u64,
+}
+
+async fn follow(out: &Output<'_>, runtime: &DockerRuntime, container_id: &str) {
     let options = LogsOptionsBuilder::new()
         .follow(true)
         .stdout(true)
@@ -73,7 +84,7 @@ async fn follow(
             tokio::select! {
                 frame = frames.next() => frame,
                 _ = tokio::time::sleep_until(flush_at) => {
-                    flush(store, destination, &mut batch);
+                    flush(out, &mut batch);
                     continue;
                 }
             }
@@ -85,7 +96,7 @@ async fn follow(
                 }
                 batch.extend(parse_frame(frame));
                 if batch.len() >= MAX_BATCH_LINES {
-                    flush(store, destination, &mut batch);
+                    flush(out, &mut batch);
                 }
             }
             Some(Err(e)) => {
@@ -96,18 +107,18 @@ async fn follow(
             None => break,
         }
     }
-    flush(store, destination, &mut batch);
+    flush(out, &mut batch);
 }
 
-fn flush(store: &Store, destination: &LogDestination, batch: &mut Vec<(i64, String)>) {
+fn flush(out: &Output<'_>, batch: &mut Vec<(i64, String)>) {
     if batch.is_empty() {
         return;
     }
     let events = std::mem::take(batch);
-    store.write_logs(|logs| {
+    out.store.write_logs_in(out.generation, |logs| {
         logs.append_creating(
-            &destination.group,
-            &destination.stream,
+            &out.destination.group,
+            &out.destination.stream,
             events,
             now_millis(),
         )

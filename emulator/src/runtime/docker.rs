@@ -419,6 +419,29 @@ impl DockerRuntime {
     pub async fn shutdown(&self) {
         remove_instance_objects(&self.docker, &self.instance).await;
     }
+
+    /// Removes every task container of this instance, sandboxes included
+    /// (for a reset: the store no longer knows any task).
+    pub async fn remove_task_containers(&self) {
+        let filter = HashMap::from([(
+            "label".to_string(),
+            vec![
+                format!("{LABEL_INSTANCE}={}", self.instance),
+                LABEL_TASK_ARN.to_string(),
+            ],
+        )]);
+        remove_containers(&self.docker, &filter).await;
+    }
+
+    /// Removes the networks of VPCs other than the default one (for a reset:
+    /// their VPCs are gone, and a new VPC may want the same CIDR). Call it
+    /// once no task uses them.
+    pub async fn remove_vpc_networks(&self) {
+        let networks = std::mem::take(&mut *self.vpc_networks.lock().await);
+        for network in networks.into_values() {
+            remove_network(&self.docker, &network.id).await;
+        }
+    }
 }
 
 /// Removes every container and network labelled with `instance`. Used at
@@ -428,11 +451,33 @@ pub async fn remove_instance_objects(docker: &Docker, instance: &str) {
         "label".to_string(),
         vec![format!("{LABEL_INSTANCE}={instance}")],
     )]);
+    remove_containers(docker, &filter).await;
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filter).build(),
+        ))
+        .await
+        .unwrap_or_default();
+    for network in networks.into_iter().filter_map(|n| n.id) {
+        remove_network(docker, &network).await;
+    }
+}
+
+/// Disconnects whatever is still attached and removes the network.
+async fn remove_network(docker: &Docker, network: &str) {
+    disconnect_all(docker, network).await;
+    if let Err(e) = docker.remove_network(network).await {
+        tracing::warn!(network, error = %e, "cannot remove network");
+    }
+}
+
+/// Force-removes every container that matches `filter`, at once.
+async fn remove_containers(docker: &Docker, filter: &HashMap<String, Vec<String>>) {
     let containers = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::new()
                 .all(true)
-                .filters(&filter)
+                .filters(filter)
                 .build(),
         ))
         .await
@@ -448,18 +493,6 @@ pub async fn remove_instance_objects(docker: &Docker, instance: &str) {
             let _ = docker.remove_container(&id, Some(options)).await;
         });
     futures::future::join_all(removals).await;
-    let networks = docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::new().filters(&filter).build(),
-        ))
-        .await
-        .unwrap_or_default();
-    for network in networks.into_iter().filter_map(|n| n.id) {
-        disconnect_all(docker, &network).await;
-        if let Err(e) = docker.remove_network(&network).await {
-            tracing::warn!(network, error = %e, "cannot remove network");
-        }
-    }
 }
 
 /// Connects with local defaults and removes `instance`'s objects.

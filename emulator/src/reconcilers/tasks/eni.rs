@@ -48,6 +48,12 @@ impl TaskRunner {
             .unwrap_or_default();
         let default_network = self.inner.runtime.network().clone();
         let eni = self.inner.store.write(|s| {
+            if !s.ecs.tasks.contains_key(&task.task_arn) {
+                // Reset away: its ENI would land in the fresh state.
+                return Err(crate::domain::ec2::Ec2Error::InvalidParameterValue(
+                    "the task no longer exists".into(),
+                ));
+            }
             let ec2 = s.ec2.region(region, &account);
             let subnet = ec2.resolve_subnet(&subnet_id)?.clone();
             let vpc = crate::domain::ec2::lookup(

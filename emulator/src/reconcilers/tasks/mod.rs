@@ -62,6 +62,8 @@ struct Inner {
     /// Set once entering tasks' network namespaces has failed for lack of
     /// rights: later tasks do not try again.
     no_namespace_endpoint: AtomicBool,
+    /// The drivers started since the last reset (see [`TaskRunner::finish_forgotten`]).
+    world: std::sync::Mutex<TaskTracker>,
 }
 
 impl TaskRunner {
@@ -81,6 +83,7 @@ impl TaskRunner {
                 shutdown,
                 drivers: TaskTracker::new(),
                 no_namespace_endpoint: AtomicBool::new(false),
+                world: Default::default(),
             }),
         }
     }
@@ -104,9 +107,10 @@ impl TaskRunner {
             for arn in new_tasks {
                 claimed.insert(arn.clone());
                 let runner = self.clone();
+                let world = self.lock_world().clone();
                 self.inner
                     .drivers
-                    .spawn(async move { runner.drive(arn).await });
+                    .spawn(world.track_future(async move { runner.drive(arn).await }));
             }
             tokio::select! {
                 _ = self.inner.shutdown.cancelled() => break,
@@ -126,6 +130,21 @@ impl TaskRunner {
         }
         self.inner.drivers.close();
         self.inner.drivers.wait().await;
+    }
+
+    /// Waits until every driver started before this call has finished. For
+    /// a reset, after the store was replaced: those drivers' tasks are gone
+    /// from it, so each one stops at its next step and removes the
+    /// containers it made. A driver started after the store was replaced
+    /// finds no task and does nothing, so it need not be waited for.
+    pub async fn finish_forgotten(&self) {
+        let old = std::mem::take(&mut *self.lock_world());
+        old.close();
+        old.wait().await;
+    }
+
+    fn lock_world(&self) -> std::sync::MutexGuard<'_, TaskTracker> {
+        self.inner.world.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn update<R>(&self, arn: &str, f: impl FnOnce(&mut Task) -> R) -> Option<R> {
@@ -183,6 +202,8 @@ impl TaskRunner {
         endpoint_slot: &mut Option<DropGuard>,
         containers: &mut Vec<(String, String)>,
     ) -> Result<(), String> {
+        // Read before the task: if the task is there, it is of this generation.
+        let generation = self.inner.store.generation();
         let Some(task) = self.snapshot(arn) else {
             return Ok(());
         };
@@ -292,6 +313,7 @@ impl TaskRunner {
                     runtime.clone(),
                     id.clone(),
                     destination,
+                    generation,
                 );
             }
             let digest = runtime.inspect(id).await.ok().and_then(|i| i.image);
@@ -501,6 +523,9 @@ impl TaskRunner {
     async fn stop(&self, arn: &str, sandbox: Option<&Sandbox>, containers: &[(String, String)]) {
         self.wait_for_drain(arn).await;
         let shutting_down = self.inner.shutdown.is_cancelled();
+        // Only a reset takes a task from under its driver: nobody can see it
+        // any more, so its containers are killed at once.
+        let forgotten = self.snapshot(arn).is_none();
         self.update(arn, |t| {
             if t.desired_status != TaskStatus::Stopped {
                 t.request_stop(StopCode::UserInitiated, "Emulator shutting down");
@@ -525,7 +550,9 @@ impl TaskRunner {
             })
             .unwrap_or_default();
         let stops = containers.iter().map(|(name, id)| {
-            let timeout = if shutting_down {
+            let timeout = if forgotten {
+                0
+            } else if shutting_down {
                 SHUTDOWN_STOP_TIMEOUT_SECS
             } else {
                 timeouts
