@@ -51,7 +51,16 @@ async fn run_with_role(emu: &TestEmulator, task_role: Option<&str>) -> (String, 
         (tasks[0].last_status() == Some("RUNNING")).then(|| tasks[0].clone())
     })
     .await;
-    (arns[0].clone(), ecs::private_ip(&task))
+    let ip = ecs::private_ip(&task);
+    // RUNNING means started, not yet listening.
+    wait_until("the app answers", Duration::from_secs(30), || async {
+        tests::http_get(&format!("http://{ip}:8080/health"))
+            .await
+            .ok()
+            .filter(|(status, _)| *status == 200)
+    })
+    .await;
+    (arns[0].clone(), ip)
 }
 
 /// `/aws/identity` of the task at `ip`: status and JSON.
