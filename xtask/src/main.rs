@@ -6,8 +6,10 @@
 //!   sample image, then runs `cargo test --workspace`. `.ci/run` calls it.
 //! - `bench`: the data-plane benchmark against nginx and HAProxy;
 //!   `bench control-plane`: API and scheduler figures (see [`bench`](mod@bench)).
+//! - `fuzz`: the parsers' fuzz targets, for a time budget (see [`fuzz`](mod@fuzz)).
 
 mod bench;
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -46,6 +48,9 @@ enum Cmd {
     /// Benchmark the ALB against direct, nginx and HAProxy (`bench
     /// control-plane`: RunTask, services, API latency). `--quick` for CI.
     Bench(bench::BenchArgs),
+    /// Fuzz the parsers (JSON, Query, XML, SigV4, the target client, the
+    /// framing scanner) for `--seconds` each; a failure prints its seed.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 const DEFAULT_TAG: &str = "sample-app:latest";
@@ -56,6 +61,7 @@ fn main() {
         Cmd::SampleImage { tag } => sample_image(&tag),
         Cmd::Test { cargo_args } => test(&cargo_args),
         Cmd::Bench(args) => bench::run(args),
+        Cmd::Fuzz(args) => fuzz::run(args),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e:#}");

@@ -141,30 +141,12 @@ pub async fn send(
         error: SendError::Malformed(reason),
         unanswered: false,
     };
+    let keep_alive = keeps_alive(parsed.version, &parsed.headers);
+    let framing = body_framing(&head.method, upgrade, &parsed).map_err(malformed)?;
     let mut resp = Response::new(());
     *resp.status_mut() = parsed.status;
     *resp.version_mut() = Version::HTTP_11;
     *resp.headers_mut() = parsed.headers;
-
-    let keep_alive = keeps_alive(parsed.version, resp.headers());
-    let framing = if parsed.status == StatusCode::SWITCHING_PROTOCOLS {
-        if !upgrade {
-            return Err(malformed(
-                "101 Switching Protocols without an upgrade request",
-            ));
-        }
-        Framing::Upgraded
-    } else if head.method == Method::HEAD
-        || parsed.status == StatusCode::NO_CONTENT
-        || parsed.status == StatusCode::NOT_MODIFIED
-    {
-        Framing::Done
-    } else {
-        match response_framing(resp.headers()) {
-            Ok(framing) => framing,
-            Err(reason) => return Err(malformed(reason)),
-        }
-    };
     // RFC 9112 section 6.3: a message with both framings is closed after.
     let both_framings = resp.headers().contains_key(TRANSFER_ENCODING)
         && resp.headers().contains_key(CONTENT_LENGTH);
@@ -180,11 +162,11 @@ pub async fn send(
     }))
 }
 
-struct ParsedHead {
-    status: StatusCode,
+pub(super) struct ParsedHead {
+    pub status: StatusCode,
     /// The minor version: HTTP/1.0 or HTTP/1.1.
-    version: u8,
-    headers: HeaderMap,
+    pub version: u8,
+    pub headers: HeaderMap,
 }
 
 /// Reads until a final (non-1xx, or 101) response head is complete.
@@ -196,60 +178,72 @@ fn poll_response_head(
     loop {
         if !conn.read_buf.is_empty() {
             *answered = true;
-            let mut fields = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-            let mut parsed = httparse::Response::new(&mut fields);
-            match parsed.parse(&conn.read_buf) {
-                Ok(httparse::Status::Complete(len)) => {
-                    let code = parsed.code.unwrap_or(0);
-                    let version = parsed.version.unwrap_or(1);
-                    // Interim responses (100 Continue, 103 Early Hints) are
-                    // not passed on, like hyper's client does.
-                    if (100..200).contains(&code) && code != 101 {
-                        conn.read_buf.advance(len);
-                        continue;
-                    }
-                    let status = StatusCode::from_u16(code)
-                        .map_err(|_| SendError::Malformed("bad status code"))?;
-                    // Header values share the head's bytes instead of copies.
-                    let names: Vec<(HeaderName, std::ops::Range<usize>)> = {
-                        let base = conn.read_buf.as_ptr() as usize;
-                        let mut names = Vec::with_capacity(parsed.headers.len());
-                        for field in parsed.headers.iter() {
-                            let name = HeaderName::from_bytes(field.name.as_bytes())
-                                .map_err(|_| SendError::Malformed("bad header name"))?;
-                            let start = field.value.as_ptr() as usize - base;
-                            names.push((name, start..start + field.value.len()));
-                        }
-                        names
-                    };
-                    let bytes = conn.read_buf.split_to(len).freeze();
-                    let mut headers = HeaderMap::with_capacity(names.len());
-                    for (name, range) in names {
-                        let value = HeaderValue::from_maybe_shared(bytes.slice(range))
-                            .map_err(|_| SendError::Malformed("bad header value"))?;
-                        headers.append(name, value);
-                    }
-                    return Poll::Ready(Ok(ParsedHead {
-                        status,
-                        version,
-                        headers,
-                    }));
-                }
-                Ok(httparse::Status::Partial) => {
-                    if conn.read_buf.len() >= MAX_RESPONSE_HEAD_BYTES {
-                        return Poll::Ready(Err(SendError::Malformed("response head too long")));
-                    }
-                }
-                Err(httparse::Error::TooManyHeaders) => {
-                    return Poll::Ready(Err(SendError::Malformed("too many header fields")))
-                }
-                Err(_) => return Poll::Ready(Err(SendError::Malformed("unparsable head"))),
+            if let Some(head) = parse_response_head(&mut conn.read_buf)? {
+                return Poll::Ready(Ok(head));
             }
         }
         if !ready!(poll_fill(cx, conn))? {
             return Poll::Ready(Err(SendError::Closed));
         }
     }
+}
+
+/// Takes a final (non-1xx, or 101) response head off the front of `buf`,
+/// skipping interim responses; `None` until one is complete.
+pub(super) fn parse_response_head(buf: &mut BytesMut) -> Result<Option<ParsedHead>, SendError> {
+    while !buf.is_empty() {
+        let mut fields = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut parsed = httparse::Response::new(&mut fields);
+        match parsed.parse(buf) {
+            Ok(httparse::Status::Complete(len)) => {
+                let code = parsed.code.unwrap_or(0);
+                let version = parsed.version.unwrap_or(1);
+                // Interim responses (100 Continue, 103 Early Hints) are
+                // not passed on, like hyper's client does.
+                if (100..200).contains(&code) && code != 101 {
+                    buf.advance(len);
+                    continue;
+                }
+                let status = StatusCode::from_u16(code)
+                    .map_err(|_| SendError::Malformed("bad status code"))?;
+                // Header values share the head's bytes instead of copies.
+                let names: Vec<(HeaderName, std::ops::Range<usize>)> = {
+                    let base = buf.as_ptr() as usize;
+                    let mut names = Vec::with_capacity(parsed.headers.len());
+                    for field in parsed.headers.iter() {
+                        let name = HeaderName::from_bytes(field.name.as_bytes())
+                            .map_err(|_| SendError::Malformed("bad header name"))?;
+                        let start = field.value.as_ptr() as usize - base;
+                        names.push((name, start..start + field.value.len()));
+                    }
+                    names
+                };
+                let bytes = buf.split_to(len).freeze();
+                let mut headers = HeaderMap::with_capacity(names.len());
+                for (name, range) in names {
+                    let value = HeaderValue::from_maybe_shared(bytes.slice(range))
+                        .map_err(|_| SendError::Malformed("bad header value"))?;
+                    headers.append(name, value);
+                }
+                return Ok(Some(ParsedHead {
+                    status,
+                    version,
+                    headers,
+                }));
+            }
+            Ok(httparse::Status::Partial) => {
+                if buf.len() >= MAX_RESPONSE_HEAD_BYTES {
+                    return Err(SendError::Malformed("response head too long"));
+                }
+                return Ok(None);
+            }
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(SendError::Malformed("too many header fields"))
+            }
+            Err(_) => return Err(SendError::Malformed("unparsable head")),
+        }
+    }
+    Ok(None)
 }
 
 /// Reads more into the connection's buffer: `false` at end of stream.
@@ -286,7 +280,7 @@ fn drive_writer(
 
 /// RFC 9112 section 9.3: HTTP/1.1 stays open unless `close`; HTTP/1.0 only
 /// with `keep-alive`.
-fn keeps_alive(minor_version: u8, headers: &HeaderMap) -> bool {
+pub(super) fn keeps_alive(minor_version: u8, headers: &HeaderMap) -> bool {
     let has = |token: &str| {
         headers.get_all(CONNECTION).iter().any(|v| {
             v.as_bytes()
@@ -298,6 +292,33 @@ fn keeps_alive(minor_version: u8, headers: &HeaderMap) -> bool {
         !has("close")
     } else {
         has("keep-alive")
+    }
+}
+
+/// How the body of a response to `method` is delimited; `upgrade`: the
+/// request asked for a protocol switch.
+pub(super) fn body_framing(
+    method: &Method,
+    upgrade: bool,
+    head: &ParsedHead,
+) -> Result<Framing, &'static str> {
+    let (status, headers) = (head.status, &head.headers);
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        if !upgrade {
+            return Err("101 Switching Protocols without an upgrade request");
+        }
+        Ok(Framing::Upgraded)
+    } else if *method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        Ok(Framing::Done)
+    } else if head.version == 0 && headers.contains_key(TRANSFER_ENCODING) {
+        // RFC 9112 section 6.1: such framing is faulty (HTTP/1.0 has no
+        // chunked coding); hyper's client refuses it too.
+        Err("Transfer-Encoding in an HTTP/1.0 response")
+    } else {
+        response_framing(headers)
     }
 }
 
@@ -454,7 +475,7 @@ impl RequestWriter {
 
 /// What is left of the response body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
+pub(super) enum Framing {
     /// Read to its end (or there was none).
     Done,
     /// This many bytes to go.
@@ -467,7 +488,7 @@ enum Framing {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunked {
+pub(super) enum Chunked {
     /// Expecting a chunk-size line.
     Size,
     /// This many bytes of chunk data to go.
@@ -518,58 +539,66 @@ impl TargetBody {
             self.reusable = false;
         }
         loop {
-            match self.framing {
-                Framing::Done | Framing::Upgraded => return Poll::Ready(Ok(None)),
-                Framing::Length(left) => {
-                    if !conn.read_buf.is_empty() {
-                        let n = conn
-                            .read_buf
-                            .len()
-                            .min(usize::try_from(left).unwrap_or(usize::MAX));
-                        let left = left - n as u64;
-                        self.framing = if left == 0 {
-                            Framing::Done
-                        } else {
-                            Framing::Length(left)
-                        };
-                        let data = conn.read_buf.split_to(n).freeze();
-                        return Poll::Ready(Ok(Some(Frame::data(data))));
-                    }
+            match body_step(&mut self.framing, &mut conn.read_buf).map_err(SendError::Malformed)? {
+                BodyStep::Frame(frame) => return Poll::Ready(Ok(Some(frame))),
+                BodyStep::End => return Poll::Ready(Ok(None)),
+                BodyStep::NeedMore => {
                     if !ready!(poll_fill(cx, conn))? {
-                        return Poll::Ready(Err(SendError::Closed));
-                    }
-                }
-                Framing::UntilClose => {
-                    if !conn.read_buf.is_empty() {
-                        let data = conn.read_buf.split().freeze();
-                        return Poll::Ready(Ok(Some(Frame::data(data))));
-                    }
-                    if !ready!(poll_fill(cx, conn))? {
+                        if self.framing != Framing::UntilClose {
+                            return Poll::Ready(Err(SendError::Closed));
+                        }
                         self.framing = Framing::Done;
                         return Poll::Ready(Ok(None));
                     }
                 }
-                Framing::Chunked(state) => {
-                    match decode_chunked(state, &mut conn.read_buf).map_err(SendError::Malformed)? {
-                        Decoded::Data(next, data) => {
-                            self.framing = Framing::Chunked(next);
-                            return Poll::Ready(Ok(Some(Frame::data(data))));
-                        }
-                        Decoded::State(next) => {
-                            self.framing = Framing::Chunked(next);
-                            continue;
-                        }
-                        Decoded::End(trailers) => {
-                            self.framing = Framing::Done;
-                            return Poll::Ready(Ok(trailers.map(Frame::trailers)));
-                        }
-                        Decoded::NeedMore => {}
-                    }
-                    if !ready!(poll_fill(cx, conn))? {
-                        return Poll::Ready(Err(SendError::Closed));
-                    }
-                }
             }
+        }
+    }
+}
+
+/// What the buffered bytes give of a response body.
+pub(super) enum BodyStep {
+    /// Data, or the trailers that end a chunked body.
+    Frame(Frame<Bytes>),
+    End,
+    /// Nothing until more bytes arrive (or, for [`Framing::UntilClose`], the end).
+    NeedMore,
+}
+
+/// Takes the next part of the body off `buf`, advancing `framing`.
+pub(super) fn body_step(
+    framing: &mut Framing,
+    buf: &mut BytesMut,
+) -> Result<BodyStep, &'static str> {
+    loop {
+        match *framing {
+            Framing::Done | Framing::Upgraded => return Ok(BodyStep::End),
+            _ if buf.is_empty() => return Ok(BodyStep::NeedMore),
+            Framing::Length(left) => {
+                let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                let left = left - n as u64;
+                *framing = if left == 0 {
+                    Framing::Done
+                } else {
+                    Framing::Length(left)
+                };
+                return Ok(BodyStep::Frame(Frame::data(buf.split_to(n).freeze())));
+            }
+            Framing::UntilClose => return Ok(BodyStep::Frame(Frame::data(buf.split().freeze()))),
+            Framing::Chunked(state) => match decode_chunked(state, buf)? {
+                Decoded::Data(next, data) => {
+                    *framing = Framing::Chunked(next);
+                    return Ok(BodyStep::Frame(Frame::data(data)));
+                }
+                Decoded::State(next) => *framing = Framing::Chunked(next),
+                Decoded::End(trailers) => {
+                    *framing = Framing::Done;
+                    return Ok(
+                        trailers.map_or(BodyStep::End, |t| BodyStep::Frame(Frame::trailers(t)))
+                    );
+                }
+                Decoded::NeedMore => return Ok(BodyStep::NeedMore),
+            },
         }
     }
 }
@@ -586,18 +615,33 @@ fn decode_chunked(state: Chunked, buf: &mut BytesMut) -> Result<Decoded, &'stati
     // A size line or trailer section this long is not a real one.
     const MAX_LINE_BYTES: usize = 64 * 1024;
     match state {
-        Chunked::Size => match httparse::parse_chunk_size(buf) {
-            Ok(httparse::Status::Complete((used, size))) => {
-                buf.advance(used);
-                Ok(Decoded::State(if size == 0 {
-                    Chunked::Trailers
-                } else {
-                    Chunked::Data(size)
-                }))
+        Chunked::Size => {
+            // RFC 9112's chunk-size is 1*HEXDIG: httparse reads an empty one
+            // as 0 (the last chunk), and refuses more than 16 digits even
+            // when they are leading zeros. hyper does neither.
+            if buf.first().is_some_and(|b| !b.is_ascii_hexdigit()) {
+                return Err("bad chunk size line");
             }
-            Ok(httparse::Status::Partial) if buf.len() < MAX_LINE_BYTES => Ok(Decoded::NeedMore),
-            _ => Err("bad chunk size line"),
-        },
+            let skip = buf
+                .iter()
+                .take_while(|b| **b == b'0')
+                .count()
+                .saturating_sub(1);
+            match httparse::parse_chunk_size(&buf[skip..]) {
+                Ok(httparse::Status::Complete((used, size))) => {
+                    buf.advance(skip + used);
+                    Ok(Decoded::State(if size == 0 {
+                        Chunked::Trailers
+                    } else {
+                        Chunked::Data(size)
+                    }))
+                }
+                Ok(httparse::Status::Partial) if buf.len() < MAX_LINE_BYTES => {
+                    Ok(Decoded::NeedMore)
+                }
+                _ => Err("bad chunk size line"),
+            }
+        }
         Chunked::Data(left) => {
             if buf.is_empty() {
                 return Ok(Decoded::NeedMore);
@@ -733,6 +777,25 @@ mod tests {
     }
 
     #[test]
+    fn chunk_sizes_as_hyper_reads_them() {
+        // Found by `cargo xtask fuzz --target client`: httparse alone took
+        // an empty size line for the last chunk and refused 17 digits.
+        assert_eq!(
+            decode_all(BytesMut::from(&b"\r\n\r\n"[..])).unwrap_err(),
+            "bad chunk size line"
+        );
+        assert_eq!(
+            decode_all(BytesMut::from(&b";x\r\n\r\n"[..])).unwrap_err(),
+            "bad chunk size line"
+        );
+        let (data, _) = decode_all(BytesMut::from(
+            &b"00000000000000001\r\na\r\n00000000000000000\r\n\r\n"[..],
+        ))
+        .unwrap();
+        assert_eq!(data, b"a");
+    }
+
+    #[test]
     fn response_framing_follows_rfc_9112() {
         assert_eq!(response_framing(&headers(&[])), Ok(Framing::UntilClose));
         assert_eq!(
@@ -766,6 +829,22 @@ mod tests {
         assert_eq!(
             response_framing(&headers(&[("transfer-encoding", "gzip")])),
             Ok(Framing::UntilClose)
+        );
+    }
+
+    #[test]
+    fn transfer_encoding_in_http_1_0_is_malformed() {
+        // Found by `cargo xtask fuzz --target client` (hyper refuses it too).
+        let head = ParsedHead {
+            status: StatusCode::OK,
+            version: 0,
+            headers: headers(&[("transfer-encoding", "chunked")]),
+        };
+        assert!(body_framing(&Method::GET, false, &head).is_err());
+        let head = ParsedHead { version: 1, ..head };
+        assert_eq!(
+            body_framing(&Method::GET, false, &head),
+            Ok(Framing::Chunked(Chunked::Size))
         );
     }
 

@@ -119,10 +119,17 @@ impl Scanner {
                         Some(i) => (true, i + 1),
                         None => (false, data.len()),
                     };
-                    let part = &data[..if line_end { consumed - 1 } else { consumed }];
-                    let keep = part.len().min(LINE_KEEP - self.line_len);
-                    self.line[self.line_len..self.line_len + keep].copy_from_slice(&part[..keep]);
-                    self.line_len += keep;
+                    let mut part = &data[..if line_end { consumed - 1 } else { consumed }];
+                    loop {
+                        let keep = part.len().min(LINE_KEEP - self.line_len);
+                        self.line[self.line_len..self.line_len + keep]
+                            .copy_from_slice(&part[..keep]);
+                        self.line_len += keep;
+                        part = &part[keep..];
+                        if part.is_empty() || !self.squeeze() {
+                            break;
+                        }
+                    }
                     data = &data[consumed..];
                     if line_end {
                         if let Some(found) = self.end_of_line() {
@@ -228,6 +235,60 @@ impl Scanner {
         None
     }
 
+    /// Makes room in a full line buffer, keeping what the line means. Only
+    /// `Content-Length` and `Transfer-Encoding` values matter, and hyper
+    /// takes long ones made of spaces, leading zeros or (for
+    /// `Transfer-Encoding`) earlier codings: those are squeezed out. A value
+    /// still long after that (past 32 bytes) is no length and not `chunked`,
+    /// so `x` stands for it. `false` for another line: the rest is dropped.
+    fn squeeze(&mut self) -> bool {
+        const LONGEST: usize = 32;
+        let line = &self.line[..self.line_len];
+        let Some(colon) = line
+            .iter()
+            .position(|b| *b == b':')
+            .filter(|_| self.lines > 0)
+        else {
+            return false;
+        };
+        let te = line[..colon].eq_ignore_ascii_case(b"transfer-encoding");
+        if !te && !line[..colon].eq_ignore_ascii_case(b"content-length") {
+            return false;
+        }
+        let mut value = &line[colon + 1..];
+        if te {
+            value = value.rsplit(|b| *b == b',').next().unwrap_or(value);
+        }
+        value = value.trim_ascii_start();
+        while !te && value.len() > 1 && value[0] == b'0' && value[1].is_ascii_digit() {
+            value = &value[1..];
+        }
+        // Runs of spaces and tabs become one space.
+        let mut squeezed = [0u8; LONGEST];
+        let mut len = 0;
+        for (i, &b) in value.iter().enumerate() {
+            let space = b == b' ' || b == b'\t';
+            if space && i > 0 && matches!(value[i - 1], b' ' | b'\t') {
+                continue;
+            }
+            if len == LONGEST {
+                len = usize::MAX;
+                break;
+            }
+            squeezed[len] = if space { b' ' } else { b };
+            len += 1;
+        }
+        let squeezed: &[u8] = if len == usize::MAX {
+            b"x"
+        } else {
+            &squeezed[..len]
+        };
+        let start = colon + 1;
+        self.line[start..start + squeezed.len()].copy_from_slice(squeezed);
+        self.line_len = start + squeezed.len();
+        true
+    }
+
     fn header_line(&mut self) {
         let line = &self.line[..self.line_len];
         let Some(colon) = line.iter().position(|b| *b == b':') else {
@@ -252,8 +313,8 @@ impl Scanner {
                 .next()
                 .unwrap_or(b"")
                 .trim_ascii();
-            // A truncated line can't be judged.
-            self.chunked = last.eq_ignore_ascii_case(b"chunked") && self.line_len < LINE_KEEP;
+            // Never truncated: `squeeze` keeps the last coding.
+            self.chunked = last.eq_ignore_ascii_case(b"chunked");
         } else if name.eq_ignore_ascii_case(b"upgrade") {
             self.upgrade = true;
         }
@@ -293,6 +354,35 @@ impl Scanner {
         self.upgrade = false;
         self.confused = false;
         finding
+    }
+}
+
+/// Where a [`Scanner`] is in the stream, for the fuzz targets.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Before a request line (empty lines may come first).
+    Idle,
+    /// Inside a request head.
+    Head,
+    /// In a body: bytes left of a `Content-Length` one, or `None` for chunked.
+    Body(Option<u64>),
+    /// Not following the stream any more.
+    Off,
+}
+
+impl Scanner {
+    /// Request heads completed so far, and where the scanner is now.
+    #[doc(hidden)]
+    pub fn phase(&self) -> (u64, Phase) {
+        let phase = match self.state {
+            State::Head if self.lines == 0 && self.line_len == 0 => Phase::Idle,
+            State::Head => Phase::Head,
+            State::Body(left) => Phase::Body(Some(left)),
+            State::Off => Phase::Off,
+            _ => Phase::Body(None),
+        };
+        (self.heads, phase)
     }
 }
 
@@ -411,6 +501,43 @@ mod tests {
                 "chunk {chunk}"
             );
         }
+    }
+
+    #[test]
+    fn long_framing_values_keep_their_meaning() {
+        // Found by `cargo xtask fuzz --target framing`: the first 128 bytes
+        // of a line were all that was kept, so a length padded with zeros
+        // or spaces read as 0 (or not at all) while hyper read 1, and the
+        // scanner lost the stream's framing.
+        let zeros = format!("Content-Length: {}1", "0".repeat(150));
+        let spaces = format!("Content-Length:{}1{}", " ".repeat(150), "\t".repeat(150));
+        let codings = format!("Transfer-Encoding: {}chunked", "gzip, ".repeat(40));
+        let padded = format!("Transfer-Encoding: chunked{}", " ".repeat(150));
+        for (field, body) in [
+            (&zeros, "X"),
+            (&spaces, "X"),
+            (&codings, "1\r\nX\r\n0\r\n\r\n"),
+            (&padded, "1\r\nX\r\n0\r\n\r\n"),
+        ] {
+            let stream = format!(
+                "POST / HTTP/1.1\r\n{field}\r\n\r\n{body}POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            );
+            for chunk in [1, 7, 4096] {
+                assert_eq!(
+                    scan_all(stream.as_bytes(), chunk),
+                    vec![Finding::Ambiguous(2)],
+                    "{field} in pieces of {chunk}"
+                );
+            }
+        }
+        // A value that is long for real is still no length.
+        let mut s = Scanner::default();
+        let digits = format!(
+            "GET / HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            "9".repeat(140)
+        );
+        s.feed(digits.as_bytes());
+        assert_eq!(s.phase().1, Phase::Off);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub mod balancer;
 pub mod body;
 pub mod client;
 pub mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod headers;
 pub mod listener;
 pub mod pool;

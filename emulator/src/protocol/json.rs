@@ -65,11 +65,18 @@ pub fn decode<T: DeserializeOwned>(body: &[u8], validation_code: &str) -> Result
     };
     serde_json::from_slice(body).map_err(|e| {
         use serde_json::error::Category;
+        let malformed = |e: serde_json::Error| {
+            JsonError::client("SerializationException", format!("Malformed JSON: {e}"))
+        };
         match e.classify() {
-            Category::Data => JsonError::client(validation_code, e.to_string()),
-            Category::Syntax | Category::Eof | Category::Io => {
-                JsonError::client("SerializationException", format!("Malformed JSON: {e}"))
-            }
+            // A shape error can come before a syntax error later in the
+            // body (`0-`): AWS reads the whole document first. (A `Value`,
+            // not `IgnoredAny`, which lets invalid UTF-8 in strings pass.)
+            Category::Data => match serde_json::from_slice::<serde_json::Value>(body) {
+                Err(syntax) if syntax.classify() != Category::Data => malformed(syntax),
+                _ => JsonError::client(validation_code, e.to_string()),
+            },
+            Category::Syntax | Category::Eof | Category::Io => malformed(e),
         }
     })
 }
@@ -183,6 +190,17 @@ mod tests {
         assert_eq!(e.code, "SerializationException");
         let e = decode::<Input>(b"{\"family\": 3}", "InvalidParameterException").unwrap_err();
         assert_eq!(e.code, "InvalidParameterException");
+        // Found by `cargo xtask fuzz --target json`: the wrong type comes
+        // first, the syntax error after it.
+        for body in [
+            &b"0-"[..],
+            b"{\"family\": 3,}",
+            b"[1] x",
+            b"{\"family\": 3, \"\x80\": 1}",
+        ] {
+            let e = decode::<Input>(body, "InvalidParameterException").unwrap_err();
+            assert_eq!(e.code, "SerializationException", "{body:?}");
+        }
         let e = decode::<Input>(b"{}", "InvalidParameterException").unwrap_err();
         assert_eq!(e.code, "InvalidParameterException");
         assert!(e.message.contains("family"));

@@ -453,6 +453,27 @@ fn lower_camel(path: &str) -> String {
         .join(".")
 }
 
+/// Text content, escaped. Beyond quick-xml's escaping: a CR is written as
+/// `&#xD;` (as AWS does; a raw one would read back as LF), and characters
+/// XML 1.0 cannot carry at all (most C0 controls, U+FFFE, U+FFFF) become
+/// U+FFFD, since a client's XML reader rejects the whole document for one.
+fn xml_text(value: &str) -> BytesText<'_> {
+    let plain = |c: char| matches!(c, '\t' | '\n' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    let escaped = quick_xml::escape::escape(value);
+    if escaped.chars().all(plain) {
+        return BytesText::from_escaped(escaped);
+    }
+    let mut out = String::with_capacity(escaped.len() + 8);
+    for c in escaped.chars() {
+        match c {
+            '\r' => out.push_str("&#xD;"),
+            c if plain(c) => out.push(c),
+            _ => out.push('\u{FFFD}'),
+        }
+    }
+    BytesText::from_escaped(out)
+}
+
 /// A small XML writer over quick-xml for the Query response shapes. Text is
 /// escaped by quick-xml; the first write error is kept and reported by
 /// [`XmlWriter::finish`], so callers can chain without `?` at every step.
@@ -481,7 +502,7 @@ impl XmlWriter {
     pub fn text(&mut self, name: &str, value: impl Display) -> &mut Self {
         let value = value.to_string();
         self.event(Event::Start(BytesStart::new(name)));
-        self.event(Event::Text(BytesText::new(&value)));
+        self.event(Event::Text(xml_text(&value)));
         self.event(Event::End(BytesEnd::new(name)));
         self
     }
@@ -555,7 +576,7 @@ impl XmlWriter {
         items: impl IntoIterator<Item = S>,
     ) -> &mut Self {
         self.members(name, items, |w, s| {
-            w.event(Event::Text(BytesText::new(&s.to_string())));
+            w.event(Event::Text(xml_text(&s.to_string())));
         })
     }
 
@@ -843,6 +864,25 @@ mod tests {
         assert!(body.contains(
             "<TagDescriptions><member><ResourceArn>a&lt;b</ResourceArn><Values><member>x&amp;y</member><member>z</member></Values></member></TagDescriptions>"
         ), "{body}");
+    }
+
+    #[tokio::test]
+    async fn text_xml_cannot_carry_is_replaced_and_cr_is_a_reference() {
+        // Found by `cargo xtask fuzz --target xml`: a raw U+000E made the
+        // SDK reject the whole response.
+        let body = body_text(respond(&ELBV2, "DescribeTags", "r", |w| {
+            w.text("Value", "a\u{e}b\r\nc<");
+            w.string_members("Values", ["\u{0}\u{ffff}"]);
+        }))
+        .await;
+        assert!(
+            body.contains("<Value>a\u{fffd}b&#xD;\nc&lt;</Value>"),
+            "{body}"
+        );
+        assert!(
+            body.contains("<Values><member>\u{fffd}\u{fffd}</member></Values>"),
+            "{body}"
+        );
     }
 
     #[tokio::test]
