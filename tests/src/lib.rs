@@ -294,18 +294,16 @@ pub async fn leftover_containers(instance: &str) -> usize {
         .len()
 }
 
-/// The environment Docker gives the task's container named `name`.
-pub async fn container_env(task_arn: &str, name: &str) -> Vec<String> {
-    use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
-    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+/// Every Docker container of the task, the sandbox included (it has no
+/// container-name label), running or not.
+pub async fn task_containers(task_arn: &str) -> Vec<bollard::models::ContainerSummary> {
+    use bollard::query_parameters::ListContainersOptionsBuilder;
     let filters = std::collections::HashMap::from([(
         "label".to_string(),
-        vec![
-            format!("com.amazonaws.ecs.task-arn={task_arn}"),
-            format!("com.amazonaws.ecs.container-name={name}"),
-        ],
+        vec![format!("com.amazonaws.ecs.task-arn={task_arn}")],
     )]);
-    let found = docker
+    bollard::Docker::connect_with_local_defaults()
+        .unwrap()
         .list_containers(Some(
             ListContainersOptionsBuilder::new()
                 .all(true)
@@ -313,10 +311,28 @@ pub async fn container_env(task_arn: &str, name: &str) -> Vec<String> {
                 .build(),
         ))
         .await
-        .unwrap();
-    let id = found[0].id.clone().unwrap();
-    docker
-        .inspect_container(&id, None::<InspectContainerOptions>)
+        .unwrap()
+}
+
+/// The environment Docker gives the task's container named `name`.
+pub async fn container_env(task_arn: &str, name: &str) -> Vec<String> {
+    let id = task_containers(task_arn)
+        .await
+        .into_iter()
+        .find(|c| {
+            c.labels
+                .as_ref()
+                .and_then(|l| l.get("com.amazonaws.ecs.container-name"))
+                == Some(&name.to_string())
+        })
+        .and_then(|c| c.id)
+        .unwrap_or_else(|| panic!("no container {name} in {task_arn}"));
+    bollard::Docker::connect_with_local_defaults()
+        .unwrap()
+        .inspect_container(
+            &id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
         .await
         .unwrap()
         .config

@@ -8,8 +8,7 @@ use std::time::Duration;
 use aws_sdk_ecs::client::Waiters;
 use aws_sdk_ecs::types::TaskStopCode;
 use bollard::query_parameters::{
-    KillContainerOptions, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
+    KillContainerOptions, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use tests::web::{web_service, WAIT};
 use tests::{ecs, unique, wait_until, TestEmulator};
@@ -25,21 +24,8 @@ async fn docker() -> bollard::Docker {
 /// The id of the task's sandbox: its one container without a container
 /// name label.
 async fn sandbox_of(task_arn: &str) -> String {
-    let filters = std::collections::HashMap::from([(
-        "label".to_string(),
-        vec![format!("com.amazonaws.ecs.task-arn={task_arn}")],
-    )]);
-    let found = docker()
+    let sandboxes: Vec<String> = tests::task_containers(task_arn)
         .await
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .unwrap();
-    let sandboxes: Vec<String> = found
         .into_iter()
         .filter(|c| {
             c.labels

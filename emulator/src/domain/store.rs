@@ -30,6 +30,51 @@ pub struct State {
     pub ssm: ssm::SsmState,
 }
 
+/// A task role's credentials are issued again once they have less than
+/// this left.
+const TASK_CREDENTIALS_REFRESH_BEFORE: time::Duration = time::Duration::hours(1);
+
+impl State {
+    /// The credentials last issued for the task's role, with the role ARN,
+    /// while they have more than an hour left.
+    pub fn current_task_role_credentials(
+        &self,
+        task_arn: &str,
+        now: time::OffsetDateTime,
+    ) -> Option<(String, iam::RoleCredentials)> {
+        let task = self.ecs.tasks.get(task_arn)?;
+        let role_arn = task.definition.task_role_arn.clone()?;
+        let current = task.runtime.role_credentials.as_ref()?;
+        (current.expiration - now > TASK_CREDENTIALS_REFRESH_BEFORE)
+            .then(|| (role_arn, current.clone()))
+    }
+
+    /// New credentials for the task's role, remembered on the task; with
+    /// the role ARN. `Err` says why there are none.
+    pub fn issue_task_role_credentials(
+        &mut self,
+        task_arn: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<(String, iam::RoleCredentials), String> {
+        let task = self
+            .ecs
+            .tasks
+            .get_mut(task_arn)
+            .ok_or("the task no longer exists")?;
+        let role_arn = task
+            .definition
+            .task_role_arn
+            .clone()
+            .ok_or("the task has no task role")?;
+        let issued = self
+            .iam
+            .issue_task_role_credentials(&role_arn, task.id(), now)
+            .map_err(|e| e.to_string())?;
+        task.runtime.role_credentials = Some(issued.clone());
+        Ok((role_arn, issued))
+    }
+}
+
 /// A cheap-to-clone handle on the state.
 #[derive(Clone)]
 pub struct Store {

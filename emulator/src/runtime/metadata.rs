@@ -23,9 +23,6 @@ use crate::domain::ecs::{Task, TaskStatus};
 use crate::domain::Store;
 use crate::runtime::netns;
 
-/// Credentials are issued again once they have less than this left.
-const CREDENTIALS_REFRESH_BEFORE: time::Duration = time::Duration::hours(1);
-
 /// Where tasks reach the emulator.
 #[derive(Debug, Clone)]
 pub struct TaskEndpoints {
@@ -148,24 +145,28 @@ async fn task_with_tags(State(store): State<Store>, Path(key): Path<String>) -> 
 /// `assumed-role/ROLE/TASK_ID` session, and again before they expire.
 async fn credentials(State(store): State<Store>, Path(id): Path<String>) -> Response {
     let now = time::OffsetDateTime::now_utc();
-    let issued = store.write(|s| {
-        let task = s.ecs.tasks.values_mut().find(|t| {
-            t.runtime.credentials_id.as_deref() == Some(id.as_str())
-                && t.last_status != TaskStatus::Stopped
-        })?;
-        let role_arn = task.definition.task_role_arn.clone()?;
-        if let Some(c) = &task.runtime.role_credentials {
-            if c.expiration - now > CREDENTIALS_REFRESH_BEFORE {
-                return Some((role_arn, c.clone()));
-            }
-        }
-        let issued = s
-            .iam
-            .issue_task_role_credentials(&role_arn, task.id(), now)
-            .inspect_err(|e| tracing::warn!(role = %role_arn, error = %e, "task role credentials"))
-            .ok()?;
-        task.runtime.role_credentials = Some(issued.clone());
-        Some((role_arn, issued))
+    let task_arn = store.read(|s| {
+        s.ecs
+            .tasks
+            .values()
+            .find(|t| {
+                t.runtime.credentials_id.as_deref() == Some(id.as_str())
+                    && t.last_status != TaskStatus::Stopped
+            })
+            .map(|t| t.task_arn.clone())
+    });
+    // SDKs fetch often and reuse; only a new issue changes the state.
+    let issued = task_arn.and_then(|arn| {
+        store
+            .read(|s| s.current_task_role_credentials(&arn, now))
+            .or_else(|| {
+                store
+                    .write(|s| s.issue_task_role_credentials(&arn, now))
+                    .inspect_err(
+                        |e| tracing::warn!(task = %arn, error = %e, "task role credentials"),
+                    )
+                    .ok()
+            })
     });
     match issued {
         Some((role_arn, c)) => Json(json!({

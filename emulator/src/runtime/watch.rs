@@ -63,7 +63,6 @@ impl DockerRuntime {
             ),
         ]);
         tokio::spawn(async move {
-            let mut first = true;
             loop {
                 // Only subscribe to an engine that answers; then whatever
                 // happened while it was away is read as state.
@@ -75,11 +74,8 @@ impl DockerRuntime {
                 }
                 let options = EventsOptionsBuilder::new().filters(&filters).build();
                 let mut events = docker.events(Some(options));
-                if !first {
-                    tracing::info!("Docker engine reachable again; re-reading task containers");
-                    let _ = tx.send(ContainerEvent::Resync);
-                }
-                first = false;
+                // Whatever ended before this subscription is read as state.
+                let _ = tx.send(ContainerEvent::Resync);
                 loop {
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
@@ -100,7 +96,6 @@ impl DockerRuntime {
                         }
                     }
                 }
-                let _ = tx.send(ContainerEvent::Resync);
             }
         });
         sender

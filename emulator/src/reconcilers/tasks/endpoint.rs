@@ -52,7 +52,7 @@ impl TaskRunner {
                 self.update(&task.task_arn, |t| t.runtime.credentials_id = Some(id));
                 vec![format!("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI={uri}")]
             }
-            Some(role_arn) => self.static_credentials(task, role_arn),
+            Some(_) => self.static_credentials(task),
         };
         (
             guard,
@@ -106,25 +106,20 @@ impl TaskRunner {
 
     /// The task role's credentials as environment variables, for tasks
     /// without the credentials endpoint.
-    fn static_credentials(&self, task: &Task, role_arn: &str) -> Vec<String> {
+    fn static_credentials(&self, task: &Task) -> Vec<String> {
         let now = OffsetDateTime::now_utc();
-        let issued = self.inner.store.write(|s| {
-            let issued = s
-                .iam
-                .issue_task_role_credentials(role_arn, task.id(), now)?;
-            if let Some(t) = s.ecs.tasks.get_mut(&task.task_arn) {
-                t.runtime.role_credentials = Some(issued.clone());
-            }
-            Ok::<_, crate::domain::iam::IamError>(issued)
-        });
+        let issued = self
+            .inner
+            .store
+            .write(|s| s.issue_task_role_credentials(&task.task_arn, now));
         match issued {
-            Ok(c) => vec![
+            Ok((_, c)) => vec![
                 format!("AWS_ACCESS_KEY_ID={}", c.access_key_id),
                 format!("AWS_SECRET_ACCESS_KEY={}", c.secret_access_key),
                 format!("AWS_SESSION_TOKEN={}", c.session_token),
             ],
             Err(e) => {
-                tracing::warn!(task = %task.task_arn, role = %role_arn, error = %e, "no credentials for the task role");
+                tracing::warn!(task = %task.task_arn, error = %e, "no credentials for the task role");
                 vec![]
             }
         }
