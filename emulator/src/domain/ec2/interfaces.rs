@@ -4,7 +4,6 @@
 use std::hash::{Hash, Hasher};
 use std::net::Ipv4Addr;
 
-use rand::Rng;
 
 use super::filter::Filterable;
 use super::{cidr, lookup, lookup_mut, Ec2Error, Kind, NetworkInterface, RegionState, Subnet};
@@ -141,7 +140,7 @@ impl RegionState {
             vpc_id: subnet.vpc_id.clone(),
             availability_zone: subnet.availability_zone.clone(),
             private_ip: ip,
-            mac_address: random_mac(),
+            mac_address: mac_for(&subnet.vpc_id, ip),
             security_groups: groups,
             description: spec.description,
             interface_type: spec.interface_type,
@@ -267,12 +266,15 @@ fn stable_hash(s: &str) -> u64 {
     h.finish()
 }
 
-/// A locally administered unicast MAC (`02:` + five random bytes), as EC2's.
-fn random_mac() -> String {
-    let mut rng = rand::thread_rng();
-    let mut parts = vec!["02".to_string()];
-    parts.extend((0..5).map(|_| format!("{:02x}", rng.gen::<u8>())));
-    parts.join(":")
+/// A locally administered unicast MAC (`02:`, as EC2's), fixed by the VPC
+/// and the address. A task that reuses a stopped task's IP then also has its
+/// MAC, so the host's neighbour entry for that IP stays right; with a fresh
+/// random MAC the host kept sending to the old one until the entry expired,
+/// and the new task failed its first health checks.
+fn mac_for(vpc_id: &str, ip: Ipv4Addr) -> String {
+    let [a, b, c, d] = ip.octets();
+    let vpc = stable_hash(vpc_id) as u8;
+    format!("02:{vpc:02x}:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
 }
 
 impl Filterable for NetworkInterface {
@@ -323,6 +325,15 @@ impl Filterable for NetworkInterface {
 mod tests {
     use super::super::Ec2State;
     use super::*;
+
+    #[test]
+    fn mac_is_fixed_by_vpc_and_address() {
+        let ip = Ipv4Addr::new(10, 1, 2, 3);
+        let mac = mac_for("vpc-1", ip);
+        assert_eq!(mac, mac_for("vpc-1", ip), "same address, same MAC");
+        assert!(mac.starts_with("02:") && mac.ends_with(":0a:01:02:03"), "{mac}");
+        assert_ne!(mac, mac_for("vpc-1", Ipv4Addr::new(10, 1, 2, 4)));
+    }
 
     #[test]
     fn placeholders_map_to_default_subnets_in_different_azs() {

@@ -1,0 +1,27 @@
+//! Every end-to-end test in one binary: each links the emulator and all the
+//! AWS SDKs, so one binary instead of one per file saves gigabytes of disk
+//! and a link per file, and lets tests from different files run side by
+//! side. Run one file's tests with `cargo test -p tests --test e2e FILE::`.
+
+mod alb_proxy;
+mod api_errors;
+mod autoscaling;
+mod dashboard;
+mod demo;
+mod ec2;
+mod ecs_deploy;
+mod ecs_surface;
+mod ecs_tasks;
+mod elbv2_api;
+mod elbv2_listener_attributes;
+mod faults;
+mod iam_sts;
+mod logs;
+mod metrics;
+mod reset;
+mod services;
+mod ssm_secrets;
+mod task_credentials;
+mod task_secrets;
+mod terraform_walk;
+mod upstream;
