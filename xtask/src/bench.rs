@@ -1907,7 +1907,16 @@ fn build_emulator(s: &Settings) -> Result<PathBuf> {
     println!("xtask: building the emulator (profile {profile})");
     let mut cmd = crate::cargo();
     cmd.current_dir(root)
-        .args(["build", "-p", "emulator", "--profile", profile]);
+        // `--workspace`: the same feature set as the tests' build, so a
+        // debug build reuses its dependencies.
+        .args([
+            "build",
+            "--workspace",
+            "--bin",
+            "emulator",
+            "--profile",
+            profile,
+        ]);
     crate::run(&mut cmd)?;
     let bin = crate::cargo_target_dir(root)?.join(dir).join("emulator");
     if !bin.is_file() {

@@ -24,9 +24,20 @@ pub struct FuzzArgs {
 }
 
 pub fn run(args: FuzzArgs) -> Result<()> {
-    let mut cmd = super::cargo();
-    cmd.current_dir(super::workspace_root()?)
-        .args(["run", "--quiet", "-p", "fuzz", "--", "--seconds"])
+    let root = super::workspace_root()?;
+    // Built with the whole workspace, so it shares the test build's
+    // dependencies (`-p fuzz` alone unifies features differently and
+    // rebuilds the emulator and much of what it uses).
+    super::run(super::cargo().current_dir(&root).args([
+        "build",
+        "--quiet",
+        "--workspace",
+        "--bin",
+        "fuzz",
+    ]))?;
+    let mut cmd = std::process::Command::new(super::cargo_target_dir(&root)?.join("debug/fuzz"));
+    cmd.current_dir(&root)
+        .arg("--seconds")
         .arg(args.seconds.to_string());
     for target in &args.target {
         cmd.args(["--target", target]);
