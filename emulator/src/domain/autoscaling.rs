@@ -8,6 +8,9 @@
 //! `reconcilers::autoscaling` measures the metrics and applies decisions.
 //! <https://docs.aws.amazon.com/autoscaling/application/APIReference/Welcome.html>
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
@@ -94,7 +97,7 @@ impl ScalingError {
 }
 
 /// What names a scalable target: namespace, resource id and dimension.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
 pub struct TargetKey {
     pub namespace: String,
     pub resource_id: String,
@@ -147,7 +150,18 @@ impl TargetKey {
 }
 
 /// `SuspendedState`: which kinds of scaling are paused.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
 #[serde(rename_all = "PascalCase")]
 pub struct SuspendedState {
     #[serde(default)]
@@ -158,7 +172,7 @@ pub struct SuspendedState {
     pub scheduled_scaling_suspended: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct ScalableTarget {
     pub key: TargetKey,
     /// `arn:aws:application-autoscaling:REGION:ACCOUNT:scalable-target/ID`.
@@ -166,25 +180,41 @@ pub struct ScalableTarget {
     pub min_capacity: u32,
     pub max_capacity: u32,
     pub role_arn: String,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub created_at: OffsetDateTime,
     pub suspended: SuspendedState,
     /// By policy name.
     pub policies: BTreeMap<String, ScalingPolicy>,
     /// When a policy last added capacity (starts the scale-out cooldown).
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub last_scale_out: Option<OffsetDateTime>,
     /// When a policy last removed capacity (starts the scale-in cooldown).
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub last_scale_in: Option<OffsetDateTime>,
 }
 
 /// `TargetTrackingScalingPolicyConfiguration`, as the caller sent it; the
 /// API echoes it back in DescribeScalingPolicies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TargetTrackingConfiguration {
     pub target_value: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub predefined_metric_specification: Option<PredefinedMetricSpecification>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub customized_metric_specification: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_out_cooldown: Option<i64>,
@@ -194,7 +224,7 @@ pub struct TargetTrackingConfiguration {
     pub disable_scale_in: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PredefinedMetricSpecification {
     pub predefined_metric_type: String,
@@ -203,7 +233,7 @@ pub struct PredefinedMetricSpecification {
 }
 
 /// What a policy measures, resolved against the model when it is put.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Metric {
     /// Requests per healthy target of this group per minute.
     AlbRequestCountPerTarget { target_group_arn: String },
@@ -326,7 +356,7 @@ pub fn resolve_resource_label(elbv2: &Elbv2State, label: &str) -> Result<String,
 }
 
 /// Which of a target tracking policy's two alarms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum AlarmKind {
     High,
     Low,
@@ -334,7 +364,7 @@ pub enum AlarmKind {
 
 /// A CloudWatch alarm the policy owns (named as AWS names them; the
 /// emulator evaluates them itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Alarm {
     pub kind: AlarmKind,
     pub name: String,
@@ -358,16 +388,20 @@ impl Alarm {
 }
 
 /// How the alarms of a policy stand, from the datapoints seen so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct AlarmState {
     /// Consecutive datapoints above the target value.
     pub high_datapoints: u32,
     /// Consecutive datapoints below the low threshold, and since when.
     pub low_datapoints: u32,
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub low_since: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct ScalingPolicy {
     pub name: String,
     /// `arn:aws:autoscaling:REGION:ACCOUNT:scalingPolicy:UUID:resource/ecs/RESOURCE:policyName/NAME`.
@@ -376,6 +410,10 @@ pub struct ScalingPolicy {
     pub metric: Metric,
     /// AlarmHigh, then AlarmLow unless scale-in is disabled.
     pub alarms: Vec<Alarm>,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub created_at: OffsetDateTime,
     pub alarm_state: AlarmState,
 }
@@ -523,7 +561,7 @@ impl ScalingPolicy {
 }
 
 /// What one policy asks for after a datapoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Vote {
     Out(Proposal),
     In(Proposal),
@@ -533,7 +571,7 @@ pub enum Vote {
     NoData,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Proposal {
     pub capacity: u32,
     /// The alarm that fired.
@@ -542,7 +580,7 @@ pub struct Proposal {
 }
 
 /// A change of capacity decided by the policies of one scalable target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Decision {
     pub capacity: u32,
     pub scale_out: bool,
@@ -635,15 +673,27 @@ impl ScalableTarget {
 }
 
 /// `ScalingActivity`: one change of an ECS service's desired count.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct ScalingActivity {
     pub id: String,
     pub key: TargetKey,
     pub description: String,
     pub cause: String,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub start_time: OffsetDateTime,
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub end_time: Option<OffsetDateTime>,
     /// Pending, InProgress, Successful, Overridden, Unfulfilled or Failed.
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub status_code: &'static str,
     pub status_message: String,
 }
@@ -717,7 +767,7 @@ pub fn scale_service(
     true
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct AutoScalingState {
     pub targets: BTreeMap<TargetKey, ScalableTarget>,
     /// Newest first, at most [`MAX_ACTIVITIES_PER_TARGET`] per target. They

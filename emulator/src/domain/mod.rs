@@ -7,6 +7,7 @@ pub mod ecs;
 pub mod elbv2;
 pub mod iam;
 pub mod logs;
+pub mod persist;
 pub mod secretsmanager;
 pub mod ssm;
 mod store;

@@ -3,6 +3,9 @@
 //! API (names, secret ids, staging-label moves, random passwords).
 //! <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Operations.html>
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use std::collections::BTreeMap;
 
 use rand::seq::SliceRandom;
@@ -100,7 +103,7 @@ impl SecretsError {
 }
 
 /// A version's value: text, or bytes (base64 on the wire).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum SecretValue {
     String(String),
     Binary(Vec<u8>),
@@ -138,17 +141,25 @@ impl SecretValue {
 }
 
 /// One version of a secret.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct SecretVersion {
     pub id: String,
     pub value: SecretValue,
     pub stages: Vec<String>,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub created: OffsetDateTime,
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub last_accessed: Option<OffsetDateTime>,
 }
 
 /// One secret.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct Secret {
     pub name: String,
     pub arn: String,
@@ -158,11 +169,27 @@ pub struct Secret {
     pub tags: Vec<(String, String)>,
     /// Oldest first.
     pub versions: Vec<SecretVersion>,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub created: OffsetDateTime,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub last_changed: OffsetDateTime,
     /// Day of the last GetSecretValue (AWS rounds it to the day).
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub last_accessed: Option<OffsetDateTime>,
     /// When the scheduled deletion happens, while one is scheduled.
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub deletion_date: Option<OffsetDateTime>,
     pub policy: Option<String>,
 }
@@ -369,7 +396,7 @@ fn random_suffix() -> String {
 }
 
 /// CreateSecret's input, decoded.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, BorshSerialize, BorshDeserialize)]
 pub struct CreateRequest {
     pub name: String,
     pub token: Option<String>,
@@ -380,7 +407,7 @@ pub struct CreateRequest {
 }
 
 /// What a change returns: the secret's ARN and name, and a version if one was made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Changed {
     pub arn: String,
     pub name: String,
@@ -388,7 +415,7 @@ pub struct Changed {
 }
 
 /// Secrets by name.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct SecretsState {
     pub secrets: BTreeMap<String, Secret>,
 }
@@ -873,7 +900,7 @@ fn merge_tags(into: &mut Vec<(String, String)>, tags: Vec<(String, String)>) {
 }
 
 /// GetRandomPassword's options.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, BorshSerialize, BorshDeserialize)]
 pub struct PasswordRules {
     pub length: Option<i64>,
     pub exclude_characters: String,

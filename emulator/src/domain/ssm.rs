@@ -2,6 +2,9 @@
 //! and tags, and the pure rules of the API (names, tiers, selectors, filters).
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Operations.html>
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use std::collections::BTreeMap;
 
 use base64::Engine;
@@ -129,7 +132,7 @@ pub fn offset_page<T>(
 }
 
 /// A String, StringList or SecureString.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum ParameterType {
     String,
     StringList,
@@ -160,7 +163,7 @@ impl ParameterType {
 }
 
 /// Standard or Advanced (Intelligent-Tiering resolves to one of them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Tier {
     Standard,
     Advanced,
@@ -176,7 +179,7 @@ impl Tier {
 }
 
 /// One version of a parameter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct ParameterVersion {
     pub version: u64,
     pub value: String,
@@ -188,6 +191,10 @@ pub struct ParameterVersion {
     pub tier: Tier,
     pub data_type: String,
     pub labels: Vec<String>,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub last_modified: OffsetDateTime,
     pub last_modified_user: String,
 }
@@ -209,7 +216,7 @@ impl ParameterVersion {
 }
 
 /// A parameter: its versions, oldest first, and its tags.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct Parameter {
     pub name: String,
     pub versions: Vec<ParameterVersion>,
@@ -228,7 +235,7 @@ impl Parameter {
 }
 
 /// What a selector (`name:VERSION` or `name:LABEL`) picks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Selector {
     Version(u64),
     Label(String),
@@ -348,7 +355,7 @@ pub fn is_valid_label(label: &str) -> bool {
 }
 
 /// PutParameter's input, decoded.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, BorshSerialize, BorshDeserialize)]
 pub struct PutRequest {
     pub name: String,
     pub value: String,
@@ -466,7 +473,7 @@ fn check_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<
 }
 
 /// A ParameterFilters entry, decoded.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct StringFilter {
     pub key: String,
     pub option: Option<String>,
@@ -474,7 +481,7 @@ pub struct StringFilter {
 }
 
 /// Which action a filter list belongs to: keys and options differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum FilterContext {
     Describe,
     ByPath,
@@ -592,7 +599,7 @@ fn with_slash(name: &str) -> String {
 }
 
 /// Parameters by name.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct SsmState {
     pub parameters: BTreeMap<String, Parameter>,
 }

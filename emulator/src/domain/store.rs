@@ -18,7 +18,7 @@ use super::{autoscaling, ec2, ecs, elbv2, iam, logs, secretsmanager, ssm};
 use crate::config::Config;
 
 /// Everything the control plane knows.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct State {
     pub autoscaling: autoscaling::AutoScalingState,
     pub ec2: ec2::Ec2State,
@@ -86,19 +86,33 @@ struct Inner {
     version: watch::Sender<u64>,
     /// How many resets happened; changed only with `state` locked.
     generation: AtomicU64,
+    /// Counts every change, log events included: the state file is
+    /// written again when it moves.
+    changes: AtomicU64,
     config: Config,
 }
 
 impl Store {
     pub fn new(config: Config) -> Self {
+        Self::with_state(config, State::default())
+    }
+
+    /// A store holding `state`, as read back from the state file.
+    pub fn with_state(config: Config, state: State) -> Self {
         Self {
             inner: Arc::new(Inner {
-                state: Mutex::new(State::default()),
+                state: Mutex::new(state),
                 version: watch::Sender::new(0),
                 generation: AtomicU64::new(0),
+                changes: AtomicU64::new(0),
                 config,
             }),
         }
+    }
+
+    /// Moves on every change (log events included); for the state file.
+    pub fn changes(&self) -> u64 {
+        self.inner.changes.load(Ordering::Relaxed)
     }
 
     pub fn config(&self) -> &Config {
@@ -113,8 +127,13 @@ impl Store {
     /// Changes the state and wakes every subscriber.
     pub fn write<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         let result = f(&mut self.lock());
+        self.changed();
         self.inner.version.send_modify(|v| *v += 1);
         result
+    }
+
+    fn changed(&self) {
+        self.inner.changes.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Changes the log groups only, waking no subscriber. Log events are
@@ -123,7 +142,9 @@ impl Store {
     /// would rerun every reconciler and rebuild the routing snapshot up to
     /// five times a second per chatty task, on the thread that also proxies.
     pub fn write_logs<R>(&self, f: impl FnOnce(&mut logs::LogsState) -> R) -> R {
-        f(&mut self.lock().logs)
+        let result = f(&mut self.lock().logs);
+        self.changed();
+        result
     }
 
     /// [`Store::write_logs`] for work started in `generation` (see
@@ -135,7 +156,13 @@ impl Store {
         f: impl FnOnce(&mut logs::LogsState) -> R,
     ) -> Option<R> {
         let mut state = self.lock();
-        (self.inner.generation.load(Ordering::Relaxed) == generation).then(|| f(&mut state.logs))
+        let result = (self.inner.generation.load(Ordering::Relaxed) == generation)
+            .then(|| f(&mut state.logs));
+        drop(state);
+        if result.is_some() {
+            self.changed();
+        }
+        result
     }
 
     /// The number of resets so far.
@@ -155,6 +182,7 @@ impl Store {
             self.inner.generation.fetch_add(1, Ordering::Relaxed);
             old
         };
+        self.changed();
         self.inner.version.send_modify(|v| *v += 1);
         old
     }
@@ -165,6 +193,7 @@ impl Store {
     pub fn modify(&self, f: impl FnOnce(&mut State) -> bool) -> bool {
         let changed = f(&mut self.lock());
         if changed {
+            self.changed();
             self.inner.version.send_modify(|v| *v += 1);
         }
         changed

@@ -1,5 +1,7 @@
 //! EC2 resource kinds and their ids (`vpc-` + 17 hex digits, ...).
 
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use crate::domain::arn::random_hex;
 
 /// Hex digits after the prefix of an id EC2 makes today.
@@ -8,7 +10,9 @@ pub const ID_HEX_DIGITS: usize = 17;
 pub const LEGACY_ID_HEX_DIGITS: usize = 8;
 
 /// The kinds of EC2 resource this emulator models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize,
+)]
 pub enum Kind {
     Vpc,
     VpcCidrAssociation,

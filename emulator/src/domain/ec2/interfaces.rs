@@ -4,7 +4,6 @@
 use std::hash::{Hash, Hasher};
 use std::net::Ipv4Addr;
 
-
 use super::filter::Filterable;
 use super::{cidr, lookup, lookup_mut, Ec2Error, Kind, NetworkInterface, RegionState, Subnet};
 
@@ -331,7 +330,10 @@ mod tests {
         let ip = Ipv4Addr::new(10, 1, 2, 3);
         let mac = mac_for("vpc-1", ip);
         assert_eq!(mac, mac_for("vpc-1", ip), "same address, same MAC");
-        assert!(mac.starts_with("02:") && mac.ends_with(":0a:01:02:03"), "{mac}");
+        assert!(
+            mac.starts_with("02:") && mac.ends_with(":0a:01:02:03"),
+            "{mac}"
+        );
         assert_ne!(mac, mac_for("vpc-1", Ipv4Addr::new(10, 1, 2, 4)));
     }
 

@@ -6,6 +6,9 @@
 //! launcher and the load balancers use the pure functions of
 //! [`interfaces`] (subnet resolution, IP allocation, ENIs).
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 pub mod cidr;
 pub mod error;
 pub mod filter;
@@ -34,10 +37,14 @@ pub const AWS_DEFAULT_VPC_CIDR: &str = "172.31.0.0/16";
 pub const AZ_LETTERS: [char; 3] = ['a', 'b', 'c'];
 
 /// EC2 state of every region.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct Ec2State {
     /// The default VPC's CIDR; the emulator sets it from its Docker network
     /// at start-up. `None`: [`AWS_DEFAULT_VPC_CIDR`].
+    #[borsh(
+        serialize_with = "field::ipv4net_opt::serialize",
+        deserialize_with = "field::ipv4net_opt::deserialize"
+    )]
     pub default_vpc_cidr: Option<Ipv4Net>,
     regions: BTreeMap<String, RegionState>,
 }
@@ -58,6 +65,16 @@ impl Ec2State {
             .or_insert_with(|| RegionState::with_default_vpc(region, account, cidr))
     }
 
+    /// Every VPC that is not a default one, in every region: each has its
+    /// own Docker network.
+    pub fn vpc_ids(&self) -> impl Iterator<Item = String> + '_ {
+        self.regions
+            .values()
+            .flat_map(|r| r.vpcs.values())
+            .filter(|v| !v.is_default)
+            .map(|v| v.id.clone())
+    }
+
     /// The resources of a region already used, for reads.
     pub fn region_ref(&self, region: &str) -> Option<&RegionState> {
         self.regions.get(region)
@@ -65,7 +82,7 @@ impl Ec2State {
 }
 
 /// The EC2 resources of one region, each map by id.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct RegionState {
     pub region: String,
     pub account: String,
@@ -82,9 +99,13 @@ pub struct RegionState {
     pub tags: BTreeMap<String, Tags>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct Vpc {
     pub id: String,
+    #[borsh(
+        serialize_with = "field::ipv4net::serialize",
+        deserialize_with = "field::ipv4net::deserialize"
+    )]
     pub cidr: Ipv4Net,
     pub cidr_association_id: String,
     pub is_default: bool,
@@ -98,10 +119,14 @@ pub struct Vpc {
     pub default_network_acl_id: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct Subnet {
     pub id: String,
     pub vpc_id: String,
+    #[borsh(
+        serialize_with = "field::ipv4net::serialize",
+        deserialize_with = "field::ipv4net::deserialize"
+    )]
     pub cidr: Ipv4Net,
     pub availability_zone: String,
     pub default_for_az: bool,
@@ -111,7 +136,7 @@ pub struct Subnet {
     pub allocated: BTreeSet<Ipv4Addr>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct SecurityGroup {
     pub id: String,
     pub name: String,
@@ -121,7 +146,7 @@ pub struct SecurityGroup {
 }
 
 /// One rule: one protocol and port range, one peer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct SecurityGroupRule {
     pub id: String,
     pub egress: bool,
@@ -135,7 +160,7 @@ pub struct SecurityGroupRule {
 }
 
 /// Where a rule's traffic comes from or goes to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Peer {
     Ipv4(String),
     Ipv6(String),
@@ -143,7 +168,7 @@ pub enum Peer {
     PrefixList(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct RouteTable {
     pub id: String,
     pub vpc_id: String,
@@ -151,18 +176,30 @@ pub struct RouteTable {
     pub associations: Vec<RouteTableAssociation>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Route {
     /// `destinationCidrBlock`, `destinationIpv6CidrBlock` or
     /// `destinationPrefixListId`, with its value.
+    #[borsh(
+        serialize_with = "field::static_str_pair::serialize",
+        deserialize_with = "field::static_str_pair::deserialize"
+    )]
     pub destination: (&'static str, String),
     /// The target's XML member (`gatewayId`, `natGatewayId`, ...) and id.
+    #[borsh(
+        serialize_with = "field::static_str_pair::serialize",
+        deserialize_with = "field::static_str_pair::deserialize"
+    )]
     pub target: (&'static str, String),
     /// `CreateRouteTable` for the local route, `CreateRoute` otherwise.
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub origin: &'static str,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct RouteTableAssociation {
     pub id: String,
     pub subnet_id: Option<String>,
@@ -170,27 +207,27 @@ pub struct RouteTableAssociation {
     pub main: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct InternetGateway {
     pub id: String,
     pub attached_vpc: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct Address {
     pub allocation_id: String,
     pub public_ip: Ipv4Addr,
     pub association: Option<AddressAssociation>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct AddressAssociation {
     pub id: String,
     pub network_interface_id: String,
     pub private_ip: Ipv4Addr,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct NatGateway {
     pub id: String,
     pub subnet_id: String,
@@ -204,11 +241,19 @@ pub struct NatGateway {
     pub public_ip: Option<Ipv4Addr>,
     pub network_interface_id: String,
     pub private_ip: Ipv4Addr,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub created: OffsetDateTime,
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub deleted: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct NetworkAcl {
     pub id: String,
     pub vpc_id: String,
@@ -218,7 +263,7 @@ pub struct NetworkAcl {
     pub associations: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct AclEntry {
     pub rule_number: i32,
     pub egress: bool,
@@ -230,7 +275,7 @@ pub struct AclEntry {
     pub port_range: Option<(i32, i32)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct NetworkInterface {
     pub id: String,
     pub subnet_id: String,

@@ -1,5 +1,7 @@
 //! Security groups and their rules.
 
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use super::filter::{flag, Filterable};
 use super::vpcs::DEFAULT_GROUP_NAME;
 use super::{
@@ -10,7 +12,7 @@ use super::{
 pub const NAME_MAX: usize = 255;
 
 /// A rule as a request gives it, before it has an id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct RuleSpec {
     pub protocol: String,
     pub from_port: i32,

@@ -4,6 +4,9 @@
 //! clusters' `containerInsights` setting, as on AWS.
 //! <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-account-settings.html>
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -39,7 +42,7 @@ const SETTINGS: &[(&str, &[&str], &str)] = &[
 ];
 
 /// One setting as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Setting {
     pub name: String,
@@ -47,12 +50,16 @@ pub struct Setting {
     pub principal_arn: String,
     /// `user` when set through the API, `aws_managed` for AWS's defaults.
     #[serde(rename = "type")]
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub kind: &'static str,
 }
 
 /// Values set through the API, by principal ARN then setting name. The
 /// account's own default is stored under its root ARN.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct AccountSettings {
     values: BTreeMap<String, BTreeMap<String, String>>,
 }

@@ -5,6 +5,9 @@
 //! strategy that names one is refused where a task would be placed.
 //! <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html>
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -23,7 +26,7 @@ pub const MAX_WEIGHT: u32 = 1000;
 pub const MAX_BASE: u32 = 100_000;
 
 /// One item of a capacity provider strategy, as on the wire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StrategyItem {
     pub capacity_provider: String,
@@ -35,22 +38,42 @@ pub struct StrategyItem {
 
 /// A custom capacity provider (CreateCapacityProvider). Fargate's own two
 /// are not stored: [`describe_fargate`] makes them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CapacityProvider {
     pub capacity_provider_arn: String,
     pub name: String,
     /// ACTIVE or INACTIVE (after DeleteCapacityProvider).
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub auto_scaling_group_provider: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub managed_instances_provider: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::static_str_opt::serialize",
+        deserialize_with = "field::static_str_opt::deserialize"
+    )]
     pub update_status: Option<&'static str>,
     pub tags: Vec<Tag>,
     /// EC2_AUTOSCALING or MANAGED_INSTANCES.
     #[serde(rename = "type")]
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub kind: &'static str,
 }
 
@@ -166,7 +189,7 @@ pub fn check_placement(
 }
 
 /// How a RunTask call or a service places its tasks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Placement {
     /// `launchType: FARGATE`.
     LaunchType,

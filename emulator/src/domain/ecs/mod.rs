@@ -2,6 +2,9 @@
 //! (camelCase JSON), so what DescribeTasks returns is what the store holds;
 //! runtime-only fields are `#[serde(skip)]`.
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 pub mod account_settings;
 pub mod capacity;
 pub mod network;
@@ -22,7 +25,7 @@ pub use task_definition::{ContainerDefinition, TaskDefinition};
 /// so does the emulator, for any request that leaves `cluster` out.
 pub const DEFAULT_CLUSTER: &str = "default";
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct EcsState {
     /// By name. Deleted clusters stay as INACTIVE, as in AWS.
     pub clusters: BTreeMap<String, Cluster>,
@@ -39,20 +42,20 @@ pub struct EcsState {
     pub account_settings: account_settings::AccountSettings,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 pub struct Tag {
     pub key: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 pub struct KeyValuePair {
     pub name: String,
     #[serde(default)]
     pub value: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Cluster {
     pub cluster_arn: String,
@@ -60,6 +63,10 @@ pub struct Cluster {
     /// ACTIVE or INACTIVE.
     pub status: String,
     #[serde(skip)]
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub created_at: Option<OffsetDateTime>,
     pub settings: Vec<KeyValuePair>,
     /// Associated through CreateCluster or PutClusterCapacityProviders.
@@ -68,14 +75,22 @@ pub struct Cluster {
     /// `executeCommandConfiguration` and `managedStorageConfiguration`,
     /// stored and echoed: ECS Exec and managed storage are not emulated.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub configuration: Option<serde_json::Value>,
     /// The Cloud Map namespace for Service Connect, stored and echoed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub service_connect_defaults: Option<serde_json::Value>,
 }
 
 /// The wire form of a cluster, with counts derived from the tasks.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterView {
     #[serde(flatten)]
@@ -84,7 +99,15 @@ pub struct ClusterView {
     pub running_tasks_count: u32,
     pub pending_tasks_count: u32,
     pub active_services_count: u32,
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub statistics: Vec<serde_json::Value>,
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub attachments: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,

@@ -3,11 +3,13 @@
 //! placeholder form land in the default VPC, see `domain::ec2`), and all
 //! subnets must be in one VPC.
 
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use super::validate::EcsError;
 use crate::domain::ec2::{Ec2Error, RegionState};
 
 /// A subnet a task can be placed in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Placement {
     pub subnet_id: String,
     pub availability_zone: String,

@@ -1,5 +1,8 @@
 //! ECS services and deployments (aws-semantics C4).
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use std::collections::{BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
@@ -13,7 +16,7 @@ pub const MAX_SERVICE_EVENTS: usize = 100;
 /// At most this many target groups per service (AWS: 5).
 pub const MAX_LOAD_BALANCERS: usize = 5;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoadBalancerRef {
     pub target_group_arn: Option<String>,
@@ -23,14 +26,14 @@ pub struct LoadBalancerRef {
     pub container_port: Option<u16>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CircuitBreaker {
     pub enable: bool,
     pub rollback: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentConfiguration {
     #[serde(default = "default_maximum_percent")]
@@ -64,12 +67,16 @@ impl Default for DeploymentConfiguration {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
     /// `ecs-svc/` and 19 digits.
     pub id: String,
     /// PRIMARY or ACTIVE.
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub status: &'static str,
     pub task_definition: String,
     pub desired_count: u32,
@@ -77,17 +84,45 @@ pub struct Deployment {
     pub running_count: u32,
     pub failed_tasks: u32,
     #[serde(with = "ts")]
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub created_at: OffsetDateTime,
     #[serde(with = "ts")]
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub updated_at: OffsetDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::static_str_opt::serialize",
+        deserialize_with = "field::static_str_opt::deserialize"
+    )]
     pub launch_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capacity_provider_strategy: Vec<StrategyItem>,
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub platform_version: &'static str,
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub platform_family: &'static str,
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub network_configuration: serde_json::Value,
     /// IN_PROGRESS, COMPLETED or FAILED.
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub rollout_state: &'static str,
     pub rollout_state_reason: String,
     /// Tasks already counted in `failed_tasks`.
@@ -126,44 +161,84 @@ impl Deployment {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceEvent {
     pub id: String,
     #[serde(with = "ts")]
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub created_at: OffsetDateTime,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Service {
     pub service_arn: String,
     pub service_name: String,
     pub cluster_arn: String,
     pub load_balancers: Vec<LoadBalancerRef>,
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub service_registries: Vec<serde_json::Value>,
     /// ACTIVE, DRAINING or INACTIVE.
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub status: &'static str,
     pub desired_count: u32,
     pub running_count: u32,
     pub pending_count: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::static_str_opt::serialize",
+        deserialize_with = "field::static_str_opt::deserialize"
+    )]
     pub launch_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capacity_provider_strategy: Vec<StrategyItem>,
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub platform_version: &'static str,
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub platform_family: &'static str,
     pub task_definition: String,
     pub deployment_configuration: DeploymentConfiguration,
     pub deployments: Vec<Deployment>,
     pub events: VecDeque<ServiceEvent>,
     #[serde(with = "ts")]
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub created_at: OffsetDateTime,
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub network_configuration: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check_grace_period_seconds: Option<u32>,
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub scheduling_strategy: &'static str,
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub deployment_controller: serde_json::Value,
     pub enable_ecs_managed_tags: bool,
     pub propagate_tags: String,
@@ -175,15 +250,23 @@ pub struct Service {
 }
 
 /// Scheduler bookkeeping the API never shows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, BorshSerialize, BorshDeserialize)]
 pub struct ServiceRuntime {
     /// Whether "has reached a steady state" was said since the last change.
     pub steady: bool,
     /// Tasks that failed to start in a row; reset when one reaches RUNNING.
     pub consecutive_start_failures: u32,
     /// No task is launched before this instant (start-failure backoff).
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub launch_not_before: Option<OffsetDateTime>,
     /// The real instant an INACTIVE service is forgotten.
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub expires_at: Option<OffsetDateTime>,
 }
 

@@ -1,5 +1,8 @@
 //! Tasks and their lifecycle (aws-semantics C1).
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -9,7 +12,9 @@ use super::task_definition::TaskDefinition;
 use super::{ts, KeyValuePair, Tag};
 
 /// `lastStatus` of a task, in lifecycle order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, BorshSerialize, BorshDeserialize,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TaskStatus {
     Provisioning,
@@ -46,7 +51,7 @@ impl TaskStatus {
 }
 
 /// Why a task stopped (`stopCode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
 pub enum StopCode {
     TaskFailedToStart,
     EssentialContainerExited,
@@ -54,7 +59,7 @@ pub enum StopCode {
     ServiceSchedulerInitiated,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Task {
     pub task_arn: String,
@@ -63,31 +68,79 @@ pub struct Task {
     pub last_status: TaskStatus,
     /// RUNNING or STOPPED.
     pub desired_status: TaskStatus,
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub launch_type: &'static str,
     /// Set when a capacity provider strategy placed the task.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity_provider_name: Option<String>,
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub platform_version: &'static str,
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub platform_family: &'static str,
     pub availability_zone: String,
     pub cpu: String,
     pub memory: String,
+    #[borsh(
+        serialize_with = "field::static_str_opt::serialize",
+        deserialize_with = "field::static_str_opt::deserialize"
+    )]
     pub connectivity: Option<&'static str>,
     #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub connectivity_at: Option<OffsetDateTime>,
     #[serde(with = "ts")]
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub created_at: OffsetDateTime,
     #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub pull_started_at: Option<OffsetDateTime>,
     #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub pull_stopped_at: Option<OffsetDateTime>,
     #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub started_at: Option<OffsetDateTime>,
     #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub stopping_at: Option<OffsetDateTime>,
     #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub stopped_at: Option<OffsetDateTime>,
     #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub execution_stopped_at: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_code: Option<StopCode>,
@@ -98,13 +151,25 @@ pub struct Task {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub started_by: Option<String>,
     /// HEALTHY, UNHEALTHY or UNKNOWN, from the essential containers.
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub health_status: &'static str,
     pub containers: Vec<Container>,
     pub attachments: Vec<Attachment>,
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub overrides: serde_json::Value,
     /// Bumped on every change, as ECS does.
     pub version: u64,
     pub enable_execute_command: bool,
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub ephemeral_storage: serde_json::Value,
     pub tags: Vec<Tag>,
 
@@ -117,7 +182,7 @@ pub struct Task {
 }
 
 /// What the task runner knows about the Docker side of a task.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, BorshSerialize, BorshDeserialize)]
 pub struct TaskRuntime {
     /// The sandbox (pause) container holding the network namespace.
     pub sandbox_id: Option<String>,
@@ -127,6 +192,10 @@ pub struct TaskRuntime {
     /// The task role's credentials last issued to the task.
     pub role_credentials: Option<crate::domain::iam::RoleCredentials>,
     /// The real instant the STOPPED task may be forgotten.
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub expires_at: Option<OffsetDateTime>,
     /// The security groups of the task's ENI.
     pub security_groups: Vec<String>,
@@ -140,14 +209,14 @@ pub struct TaskRuntime {
 }
 
 /// One registration of a task in a target group.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct TargetRef {
     pub target_group_arn: String,
     pub ip: std::net::IpAddr,
     pub port: u16,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Container {
     pub container_arn: String,
@@ -164,9 +233,17 @@ pub struct Container {
     pub exit_code: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub network_bindings: Vec<serde_json::Value>,
     pub network_interfaces: Vec<NetworkInterface>,
     /// HEALTHY, UNHEALTHY or UNKNOWN.
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub health_status: &'static str,
     pub cpu: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -175,7 +252,7 @@ pub struct Container {
     pub essential: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkInterface {
     pub attachment_id: String,
@@ -183,13 +260,21 @@ pub struct NetworkInterface {
 }
 
 /// The task's ENI (`type: ElasticNetworkInterface`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Attachment {
     pub id: String,
     #[serde(rename = "type")]
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub kind: &'static str,
     /// PRECREATED, ATTACHING, ATTACHED, DETACHING or DELETED.
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
     pub status: &'static str,
     pub details: Vec<KeyValuePair>,
 }

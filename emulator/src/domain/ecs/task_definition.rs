@@ -2,13 +2,16 @@
 //! input, plus what ECS adds). Unknown members are kept and echoed back, so
 //! fields the emulator does not act on still round-trip.
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::{ts, KeyValuePair};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskDefinition {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -36,33 +39,53 @@ pub struct TaskDefinition {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_role_arn: Option<String>,
     #[serde(default, with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub registered_at: Option<OffsetDateTime>,
     #[serde(default, with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub deregistered_at: Option<OffsetDateTime>,
     /// The principal that registered it (set by the emulator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_by: Option<String>,
     /// Stored and echoed; the containers' `mountPoints` are what reads them.
     #[serde(default)]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub volumes: Vec<Value>,
     #[serde(default)]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub placement_constraints: Vec<Value>,
     /// What a container instance must offer, derived at registration
     /// ([`TaskDefinition::required_attributes`]), as ECS reports it.
     #[serde(default)]
     pub requires_attributes: Vec<RequiredAttribute>,
     #[serde(flatten)]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub extra: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 pub struct RequiredAttribute {
     pub name: String,
 }
 
 /// A container's `secrets` item: an environment variable filled at launch
 /// from SSM Parameter Store or Secrets Manager.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Secret {
     pub name: String,
@@ -70,7 +93,7 @@ pub struct Secret {
 }
 
 /// Where a secret's value comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum SecretSource {
     Ssm,
     SecretsManager,
@@ -88,7 +111,7 @@ impl Secret {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerDefinition {
     pub name: String,
@@ -121,12 +144,28 @@ pub struct ContainerDefinition {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<Secret>,
     #[serde(default)]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub mount_points: Vec<Value>,
     #[serde(default)]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub volumes_from: Vec<Value>,
     #[serde(default)]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub system_controls: Vec<Value>,
     #[serde(flatten)]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
     pub extra: Map<String, Value>,
 }
 
@@ -134,7 +173,7 @@ fn default_true() -> bool {
     true
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PortMapping {
     pub container_port: u16,
@@ -148,7 +187,7 @@ pub struct PortMapping {
     pub app_protocol: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthCheck {
     pub command: Vec<String>,
@@ -174,7 +213,7 @@ impl HealthCheck {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogConfiguration {
     pub log_driver: String,
@@ -182,7 +221,7 @@ pub struct LogConfiguration {
     pub options: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerDependency {
     pub container_name: String,

@@ -7,6 +7,8 @@
 //! | Listener | `listener/app/<lb>/<lbid>/<16hex>` |
 //! | Rule | `listener-rule/app/<lb>/<lbid>/<lid>/<16hex>` |
 
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use crate::domain::arn::{arn, random_hex};
 
 const SERVICE: &str = "elasticloadbalancing";
@@ -14,7 +16,7 @@ const SERVICE: &str = "elasticloadbalancing";
 const ID_HEX_DIGITS: usize = 16;
 
 /// The kind of resource an ELBv2 ARN names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum ResourceKind {
     LoadBalancer,
     TargetGroup,

@@ -6,6 +6,9 @@
 //! [`Registration::health`]; the data plane never reads them directly but gets
 //! an immutable snapshot built from them (`dataplane::snapshot`).
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 pub mod arns;
 pub mod error;
 pub mod listener_attributes;
@@ -27,7 +30,7 @@ use time::OffsetDateTime;
 /// Tags on any ELBv2 resource, in insertion order as AWS returns them.
 pub type Tags = Vec<(String, String)>;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct Elbv2State {
     /// By ARN.
     pub load_balancers: BTreeMap<String, LoadBalancer>,
@@ -41,7 +44,7 @@ pub struct Elbv2State {
     pub tags: BTreeMap<String, Tags>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct LoadBalancer {
     pub arn: String,
     pub name: String,
@@ -52,6 +55,10 @@ pub struct LoadBalancer {
     pub lb_type: String,
     pub ip_address_type: String,
     pub state: LoadBalancerState,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub created_at: OffsetDateTime,
     pub subnets: Vec<String>,
     /// The availability zone of each subnet, in the same order.
@@ -62,13 +69,13 @@ pub struct LoadBalancer {
     pub attributes: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum LoadBalancerState {
     Provisioning,
     Active,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct TargetGroup {
     pub arn: String,
     pub name: String,
@@ -85,7 +92,7 @@ pub struct TargetGroup {
     pub registrations: Vec<Registration>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct HealthCheckSettings {
     pub enabled: bool,
     pub protocol: String,
@@ -101,26 +108,38 @@ pub struct HealthCheckSettings {
 }
 
 /// A target registered in a target group.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct Registration {
     pub id: IpAddr,
     pub port: u16,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub registered_at: OffsetDateTime,
     /// Set by DeregisterTargets; the target drains until this instant, then is removed.
+    #[borsh(
+        serialize_with = "field::time_opt::serialize",
+        deserialize_with = "field::time_opt::deserialize"
+    )]
     pub draining_until: Option<OffsetDateTime>,
     /// What the health checker last observed.
     pub health: TargetHealth,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct TargetHealth {
     pub state: TargetState,
+    #[borsh(
+        serialize_with = "field::static_str_opt::serialize",
+        deserialize_with = "field::static_str_opt::deserialize"
+    )]
     pub reason: Option<&'static str>,
     pub description: Option<String>,
 }
 
 /// `TargetHealthStateEnum` (aws-semantics B1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub enum TargetState {
     Initial,
     Healthy,
@@ -163,7 +182,7 @@ impl TargetHealth {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct Listener {
     pub arn: String,
     pub load_balancer_arn: String,
@@ -176,7 +195,7 @@ pub struct Listener {
     pub attributes: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct Rule {
     pub arn: String,
     pub listener_arn: String,
@@ -193,7 +212,7 @@ impl Rule {
 }
 
 /// A rule condition (aws-semantics B3). Values within one condition are OR-ed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Condition {
     HostHeader(Vec<String>),
     PathPattern(Vec<String>),
@@ -205,17 +224,23 @@ pub enum Condition {
     /// `(key, value)` pairs; a `None` key matches any key.
     QueryString(Vec<(Option<String>, String)>),
     /// CIDR blocks, matched against the connecting peer.
-    SourceIp(Vec<ipnet::IpNet>),
+    SourceIp(
+        #[borsh(
+            serialize_with = "field::ipnet_vec::serialize",
+            deserialize_with = "field::ipnet_vec::deserialize"
+        )]
+        Vec<ipnet::IpNet>,
+    ),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Action {
     /// 1-50000 when set.
     pub order: Option<u32>,
     pub kind: ActionKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum ActionKind {
     /// A single `TargetGroupArn` is a ForwardConfig with one group of weight 1.
     Forward(ForwardConfig),
@@ -223,7 +248,7 @@ pub enum ActionKind {
     FixedResponse(FixedResponseConfig),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct ForwardConfig {
     /// `(target group ARN, weight 0-999)`.
     pub target_groups: Vec<(String, u32)>,
@@ -233,7 +258,7 @@ pub struct ForwardConfig {
     pub single_target_group: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct RedirectConfig {
     pub protocol: Option<String>,
     pub port: Option<String>,
@@ -244,7 +269,7 @@ pub struct RedirectConfig {
     pub status_code: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct FixedResponseConfig {
     pub status_code: String,
     pub content_type: Option<String>,

@@ -1,6 +1,8 @@
 //! Registering and deregistering targets: one implementation for the
 //! ELBv2 API and the ECS service scheduler.
 
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -9,7 +11,7 @@ use time::OffsetDateTime;
 use super::{Elbv2State, Registration, TargetGroup, TargetHealth};
 
 /// What `TargetGroup::register` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Registered {
     /// A new registration, or a draining one made fresh again.
     New,

@@ -4,6 +4,8 @@
 //! Validation is pure: it takes the current value and the requested change
 //! and returns the new value, so a rejected request changes nothing.
 
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -34,7 +36,7 @@ pub const TRAFFIC_PORT: &str = "traffic-port";
 /// What a CreateTargetGroup / ModifyTargetGroup request sets; `None` keeps the
 /// current (or default) value. Numbers are wide so that out-of-range input
 /// gets AWS's range message rather than a parse error.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct HealthCheckChange {
     pub enabled: Option<bool>,
     pub protocol: Option<String>,

@@ -5,6 +5,9 @@
 //! Nothing is enforced (any credentials may do anything), but every
 //! resource is stored, validated and described as IAM does.
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 pub mod aws_managed;
 mod error;
 mod instance_profiles;
@@ -27,13 +30,17 @@ pub use sessions::{RoleCredentials, Session, SessionKind};
 pub type Tags = Vec<(String, String)>;
 
 /// A role.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, BorshSerialize, BorshDeserialize)]
 pub struct Role {
     pub name: String,
     pub path: String,
     /// `AROA` + 17 characters.
     pub id: String,
     pub arn: String,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub create_date: OffsetDateTime,
     /// The trust policy, exactly as given.
     pub assume_role_policy: String,
@@ -50,7 +57,7 @@ pub struct Role {
 }
 
 /// A customer-managed policy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, BorshSerialize, BorshDeserialize)]
 pub struct ManagedPolicy {
     pub name: String,
     pub path: String,
@@ -58,7 +65,15 @@ pub struct ManagedPolicy {
     pub id: String,
     pub arn: String,
     pub description: Option<String>,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub create_date: OffsetDateTime,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub update_date: OffsetDateTime,
     /// Oldest first.
     pub versions: Vec<PolicyVersion>,
@@ -69,23 +84,31 @@ pub struct ManagedPolicy {
 }
 
 /// One version of a managed policy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, BorshSerialize, BorshDeserialize)]
 pub struct PolicyVersion {
     /// `v1`, `v2`, ...
     pub id: String,
     /// Exactly as given.
     pub document: String,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub create_date: OffsetDateTime,
 }
 
 /// An instance profile.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, BorshSerialize, BorshDeserialize)]
 pub struct InstanceProfile {
     pub name: String,
     pub path: String,
     /// `AIPA` + 17 characters.
     pub id: String,
     pub arn: String,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub create_date: OffsetDateTime,
     /// The key (lower-cased name) of its role; at most one.
     pub role: Option<String>,
@@ -93,7 +116,7 @@ pub struct InstanceProfile {
 }
 
 /// IAM state.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct IamState {
     /// By lower-cased name: IAM names are unique regardless of case.
     pub roles: BTreeMap<String, Role>,
@@ -105,6 +128,10 @@ pub struct IamState {
     pub sessions: HashMap<String, Session>,
     /// AWS-managed ARNs outside [`aws_managed::POLICIES`] that were
     /// attached, with the time of their first attachment.
+    #[borsh(
+        serialize_with = "field::time_map::serialize",
+        deserialize_with = "field::time_map::deserialize"
+    )]
     pub unlisted_aws_policies: BTreeMap<String, OffsetDateTime>,
     /// Service-linked role deletion tasks, all finished.
     pub deletion_tasks: BTreeSet<String>,

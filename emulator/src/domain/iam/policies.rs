@@ -1,6 +1,9 @@
 //! Managed policies: customer-managed ones with versions, AWS-managed ones
 //! from the built-in table, and their attachments to roles.
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -18,7 +21,7 @@ pub const UNKNOWN_DOCUMENT: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
 const UNKNOWN_VERSION: &str = "v1";
 
 /// What CreatePolicy asks for, validated by [`IamState::create_policy`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, BorshSerialize, BorshDeserialize)]
 pub struct NewPolicy {
     pub name: String,
     pub path: Option<String>,
@@ -28,7 +31,7 @@ pub struct NewPolicy {
 }
 
 /// ListPolicies' `Scope`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum PolicyScope {
     All,
     Aws,
@@ -37,7 +40,7 @@ pub enum PolicyScope {
 
 /// A managed policy as GetPolicy and ListPolicies describe it, customer- or
 /// AWS-managed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, BorshSerialize, BorshDeserialize)]
 pub struct PolicyView {
     pub name: String,
     pub id: String,
@@ -47,7 +50,15 @@ pub struct PolicyView {
     pub attachment_count: usize,
     pub permissions_boundary_usage_count: usize,
     pub description: Option<String>,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub create_date: OffsetDateTime,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub update_date: OffsetDateTime,
     pub tags: Tags,
 }

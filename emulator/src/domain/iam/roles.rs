@@ -1,5 +1,8 @@
 //! Roles: creation, changes, inline policies and deletion rules.
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use time::OffsetDateTime;
 
 use super::{iam_arn, key, unique_id, validate, IamError, IamState, Role, Tags, ROLE_ID_PREFIX};
@@ -13,7 +16,7 @@ pub const MAX_SESSION_DURATION_MAX: i64 = 43200;
 pub const DEFAULT_PATH: &str = "/";
 
 /// What CreateRole asks for, validated by [`IamState::create_role`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, BorshSerialize, BorshDeserialize)]
 pub struct NewRole {
     pub name: String,
     pub path: Option<String>,
@@ -25,11 +28,15 @@ pub struct NewRole {
 }
 
 /// A service-linked role's name, path and description for a service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct ServiceLinkedRole {
     pub name: String,
     pub path: String,
     /// The AWS-managed policy the service attaches, if the emulator knows it.
+    #[borsh(
+        serialize_with = "field::static_str_opt::serialize",
+        deserialize_with = "field::static_str_opt::deserialize"
+    )]
     pub policy_arn: Option<&'static str>,
 }
 

@@ -1,6 +1,9 @@
 //! STS sessions: the temporary credentials `AssumeRole` and
 //! `GetSessionToken` issue, kept so `GetCallerIdentity` can answer for them.
 
+use crate::domain::persist::field;
+use borsh::{BorshDeserialize, BorshSerialize};
+
 use rand::distributions::{Alphanumeric, DistString};
 use rand::Rng;
 use time::{Duration, OffsetDateTime};
@@ -27,7 +30,7 @@ pub const ASSUME_ROLE_DURATION_DEFAULT: i64 = 3600;
 pub const TASK_ROLE_DURATION: Duration = Duration::hours(6);
 
 /// Who a session acts as.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum SessionKind {
     /// AssumeRole: the role's ARN and id, and the session name.
     Role {
@@ -40,18 +43,26 @@ pub enum SessionKind {
 }
 
 /// One issued set of temporary credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Session {
     pub kind: SessionKind,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub expiration: OffsetDateTime,
 }
 
 /// Temporary credentials and who they act as.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct RoleCredentials {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub session_token: String,
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
     pub expiration: OffsetDateTime,
     /// `ROLE_ID:SESSION_NAME`.
     pub assumed_role_id: String,

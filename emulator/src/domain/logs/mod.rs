@@ -4,6 +4,8 @@
 //!
 //! Every time is epoch milliseconds, as the Logs API sends them.
 
+use borsh::{BorshDeserialize, BorshSerialize};
+
 mod settings;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -66,13 +68,13 @@ pub fn now_millis() -> i64 {
 }
 
 /// Log groups by name (sorted, the order DescribeLogGroups lists them in).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct LogsState {
     pub groups: BTreeMap<String, LogGroup>,
 }
 
 /// One log group.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct LogGroup {
     pub name: String,
     pub creation_time: i64,
@@ -91,7 +93,7 @@ pub struct LogGroup {
 }
 
 /// One log stream: its events sorted by timestamp.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct LogStream {
     pub name: String,
     pub creation_time: i64,
@@ -107,7 +109,7 @@ pub struct LogStream {
 }
 
 /// One stored event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct LogEvent {
     pub timestamp: i64,
     pub message: String,
@@ -136,7 +138,7 @@ pub const MAX_EVENT_AGE_MILLIS: i64 = 14 * 24 * 3600 * 1000;
 pub const MAX_EVENT_LEAD_MILLIS: i64 = 2 * 3600 * 1000;
 
 /// Which events of a PutLogEvents batch are stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct BatchCheck {
     /// Indexes of the stored events.
     pub accepted: std::ops::Range<usize>,
@@ -356,7 +358,7 @@ impl LogGroup {
 
 /// Where a GetLogEvents page starts: a position between two events,
 /// counted from the stream's first event ever.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Cursor {
     /// Events at and after the position (`f/N` tokens, `startFromHead`).
     Forward(u64),
@@ -548,7 +550,7 @@ impl LogStream {
 /// AWS. JSON (`{ $.x = 1 }`) and space-delimited (`[a, b]`) patterns are
 /// not supported.
 /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct FilterPattern {
     required: Vec<String>,
     excluded: Vec<String>,
@@ -615,7 +617,7 @@ impl FilterPattern {
 }
 
 /// Where a FilterLogEvents page resumes: after this (timestamp, event id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
 pub struct FilterCursor {
     pub timestamp: i64,
     pub id: u64,
@@ -638,7 +640,7 @@ impl FilterCursor {
 }
 
 /// What FilterLogEvents searches and how many it returns.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, BorshSerialize, BorshDeserialize)]
 pub struct FilterQuery {
     /// `None`: every stream, else exactly these.
     pub stream_names: Option<Vec<String>>,

@@ -1,0 +1,202 @@
+//! Borsh encodings for field types that borsh cannot derive: the domain
+//! names them in `#[borsh(serialize_with = .., deserialize_with = ..)]`.
+
+use std::io::{self, Read, Write};
+
+use borsh::{BorshDeserialize, BorshSerialize};
+
+fn invalid(what: &str, e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"))
+}
+
+/// `OffsetDateTime` as nanoseconds since the epoch and the UTC offset in
+/// seconds.
+pub mod time {
+    use super::*;
+    use ::time::{OffsetDateTime, UtcOffset};
+
+    pub fn serialize<W: Write>(at: &OffsetDateTime, w: &mut W) -> io::Result<()> {
+        at.unix_timestamp_nanos().serialize(w)?;
+        at.offset().whole_seconds().serialize(w)
+    }
+
+    pub fn deserialize<R: Read>(r: &mut R) -> io::Result<OffsetDateTime> {
+        let nanos = i128::deserialize_reader(r)?;
+        let offset = i32::deserialize_reader(r)?;
+        let offset = UtcOffset::from_whole_seconds(offset).map_err(|e| invalid("offset", e))?;
+        Ok(OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .map_err(|e| invalid("timestamp", e))?
+            .to_offset(offset))
+    }
+}
+
+pub mod time_opt {
+    use super::*;
+    use ::time::OffsetDateTime;
+
+    pub fn serialize<W: Write>(at: &Option<OffsetDateTime>, w: &mut W) -> io::Result<()> {
+        at.is_some().serialize(w)?;
+        at.as_ref()
+            .map_or(Ok(()), |at| super::time::serialize(at, w))
+    }
+
+    pub fn deserialize<R: Read>(r: &mut R) -> io::Result<Option<OffsetDateTime>> {
+        match bool::deserialize_reader(r)? {
+            true => super::time::deserialize(r).map(Some),
+            false => Ok(None),
+        }
+    }
+}
+
+/// `&'static str` fields hold names from a small fixed set (statuses,
+/// launch types); read back, each distinct one is leaked once and shared.
+pub mod static_str {
+    use super::*;
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+
+    pub fn intern(s: String) -> &'static str {
+        static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+        let mut names = NAMES.get_or_init(Default::default).lock().unwrap();
+        match names.get(s.as_str()) {
+            Some(name) => name,
+            None => {
+                let name: &'static str = Box::leak(s.into_boxed_str());
+                names.insert(name);
+                name
+            }
+        }
+    }
+
+    pub fn serialize<W: Write>(s: &&'static str, w: &mut W) -> io::Result<()> {
+        s.serialize(w)
+    }
+
+    pub fn deserialize<R: Read>(r: &mut R) -> io::Result<&'static str> {
+        String::deserialize_reader(r).map(intern)
+    }
+}
+
+pub mod static_str_opt {
+    use super::*;
+
+    pub fn serialize<W: Write>(s: &Option<&'static str>, w: &mut W) -> io::Result<()> {
+        s.serialize(w)
+    }
+
+    pub fn deserialize<R: Read>(r: &mut R) -> io::Result<Option<&'static str>> {
+        Ok(Option::<String>::deserialize_reader(r)?.map(super::static_str::intern))
+    }
+}
+
+/// `(&'static str, String)`: a kind and a value.
+pub mod static_str_pair {
+    use super::*;
+
+    pub fn serialize<W: Write>(pair: &(&'static str, String), w: &mut W) -> io::Result<()> {
+        pair.serialize(w)
+    }
+
+    pub fn deserialize<R: Read>(r: &mut R) -> io::Result<(&'static str, String)> {
+        let (kind, value) = <(String, String)>::deserialize_reader(r)?;
+        Ok((super::static_str::intern(kind), value))
+    }
+}
+
+/// JSON documents kept as given (`serde_json::Value`, maps and lists of
+/// them), as their JSON text.
+pub mod json {
+    use super::*;
+    use serde::{de::DeserializeOwned, Serialize};
+
+    pub fn serialize<T: Serialize, W: Write>(value: &T, w: &mut W) -> io::Result<()> {
+        let text = serde_json::to_string(value).map_err(|e| invalid("json", e))?;
+        BorshSerialize::serialize(&text, w)
+    }
+
+    pub fn deserialize<T: DeserializeOwned, R: Read>(r: &mut R) -> io::Result<T> {
+        serde_json::from_str(&String::deserialize_reader(r)?).map_err(|e| invalid("json", e))
+    }
+}
+
+/// `Ipv4Net` as its address and prefix length.
+pub mod ipv4net {
+    use super::*;
+    use ipnet::Ipv4Net;
+    use std::net::Ipv4Addr;
+
+    pub fn serialize<W: Write>(net: &Ipv4Net, w: &mut W) -> io::Result<()> {
+        net.addr().serialize(w)?;
+        net.prefix_len().serialize(w)
+    }
+
+    pub fn deserialize<R: Read>(r: &mut R) -> io::Result<Ipv4Net> {
+        let addr = Ipv4Addr::deserialize_reader(r)?;
+        let prefix = u8::deserialize_reader(r)?;
+        Ipv4Net::new(addr, prefix).map_err(|e| invalid("cidr", e))
+    }
+}
+
+pub mod ipv4net_opt {
+    use super::*;
+    use ipnet::Ipv4Net;
+
+    pub fn serialize<W: Write>(net: &Option<Ipv4Net>, w: &mut W) -> io::Result<()> {
+        net.is_some().serialize(w)?;
+        net.as_ref()
+            .map_or(Ok(()), |net| super::ipv4net::serialize(net, w))
+    }
+
+    pub fn deserialize<R: Read>(r: &mut R) -> io::Result<Option<Ipv4Net>> {
+        match bool::deserialize_reader(r)? {
+            true => super::ipv4net::deserialize(r).map(Some),
+            false => Ok(None),
+        }
+    }
+}
+
+pub mod time_map {
+    use super::*;
+    use ::time::OffsetDateTime;
+    use std::collections::BTreeMap;
+
+    pub fn serialize<W: Write>(
+        map: &BTreeMap<String, OffsetDateTime>,
+        w: &mut W,
+    ) -> io::Result<()> {
+        (map.len() as u32).serialize(w)?;
+        for (key, at) in map {
+            key.serialize(w)?;
+            super::time::serialize(at, w)?;
+        }
+        Ok(())
+    }
+
+    pub fn deserialize<R: Read>(r: &mut R) -> io::Result<BTreeMap<String, OffsetDateTime>> {
+        let len = u32::deserialize_reader(r)?;
+        let mut map = BTreeMap::new();
+        for _ in 0..len {
+            let key = String::deserialize_reader(r)?;
+            map.insert(key, super::time::deserialize(r)?);
+        }
+        Ok(map)
+    }
+}
+
+/// CIDR blocks of either family, as their text.
+pub mod ipnet_vec {
+    use super::*;
+    use ipnet::IpNet;
+
+    pub fn serialize<W: Write>(nets: &[IpNet], w: &mut W) -> io::Result<()> {
+        let texts: Vec<String> = nets.iter().map(IpNet::to_string).collect();
+        texts.serialize(w)
+    }
+
+    pub fn deserialize<R: Read>(r: &mut R) -> io::Result<Vec<IpNet>> {
+        Vec::<String>::deserialize_reader(r)?
+            .iter()
+            .map(|text| text.parse().map_err(|e| invalid("cidr", e)))
+            .collect()
+    }
+}
