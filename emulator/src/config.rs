@@ -2,6 +2,7 @@
 //! variables by clap, or built in code by tests.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -10,6 +11,8 @@ use clap::Args;
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 /// The region used when a request carries no SigV4 credential scope.
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// The state file's name in `--state-dir`.
+pub const STATE_FILE_NAME: &str = "state.redb";
 
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -93,6 +96,22 @@ pub struct Config {
     #[arg(long, env = "EMULATOR_UPSTREAM_ENDPOINT", value_name = "URL")]
     pub upstream_endpoint: Option<http::Uri>,
 
+    /// Directory of the state file (`state.redb`): every resource survives
+    /// a restart, and tasks still running after a crash are adopted.
+    /// Default: `fargate-emulator/INSTANCE` under the user's data directory
+    /// (`$XDG_DATA_HOME`, else `~/.local/share`).
+    #[arg(long, env = "EMULATOR_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Keep state in memory only: nothing survives a restart.
+    #[arg(
+        long,
+        env = "EMULATOR_IN_MEMORY",
+        default_value_t = false,
+        conflicts_with = "state_dir"
+    )]
+    pub in_memory: bool,
+
     /// Emit the emulator's own logs as JSON lines.
     #[arg(long, env = "EMULATOR_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
@@ -118,6 +137,10 @@ impl Default for Config {
             task_endpoint_url: true,
             task_link_local_endpoint: true,
             upstream_endpoint: None,
+            // Emulators built in code (test harnesses, the demo) start empty
+            // and leave nothing on disk unless they name a state directory.
+            state_dir: None,
+            in_memory: true,
             log_json: false,
             access_log: None,
         }
@@ -133,6 +156,21 @@ impl Config {
             1.0
         };
         configured.mul_f64(scale).max(Duration::from_millis(1))
+    }
+
+    /// The state file, or `None` to keep state in memory only.
+    pub fn state_file(&self) -> Option<PathBuf> {
+        if self.in_memory && self.state_dir.is_none() {
+            return None;
+        }
+        let dir = match &self.state_dir {
+            Some(dir) => dir.clone(),
+            None => dirs::data_local_dir()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("fargate-emulator")
+                .join(&self.instance),
+        };
+        Some(dir.join(STATE_FILE_NAME))
     }
 
     /// The port a listener with `Port=port` really binds.

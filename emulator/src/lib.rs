@@ -21,6 +21,8 @@
 //! - [`dashboard`]: the web page at `GET /` and the JSON state it polls.
 //! - [`runtime`]: Docker through bollard (network, containers, the pause image)
 //!   and the task metadata endpoint.
+//! - [`persistence`]: the state file (`--state-dir`), written after changes
+//!   and read back at start.
 //! - [`server`]: the axum control port, and [`Emulator`], which wires it all up.
 //! - [`reset`]: `POST /_emulator/reset` (and moto's `/moto-api/reset`), which
 //!   brings a running emulator back to a fresh one.
@@ -36,6 +38,7 @@ pub mod dataplane;
 pub mod demo;
 pub mod domain;
 pub mod observability;
+pub mod persistence;
 pub mod protocol;
 pub mod reconcilers;
 pub mod reset;

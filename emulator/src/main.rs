@@ -30,8 +30,20 @@ enum Command {
     Demo(DemoOptions),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // A refusal to start (a state file in use, a port taken) is for the
+    // user: its causes, without a backtrace.
+    match start(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn start(cli: Cli) -> anyhow::Result<()> {
     // One worker is one thread, like nginx's single worker process: the
     // current-thread scheduler, without work-stealing bookkeeping. Without
     // --workers, tokio's builder honours TOKIO_WORKER_THREADS.

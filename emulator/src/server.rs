@@ -16,9 +16,10 @@ use crate::api::{self, App, RequestContext};
 use crate::config::{Config, DEFAULT_REGION};
 use crate::dataplane::Dataplane;
 use crate::domain::Store;
+use crate::persistence::{Persister, StateFile};
 use crate::protocol::{self, json::JsonError, Service};
 use crate::reconcilers::scheduler;
-use crate::reconcilers::tasks::TaskRunner;
+use crate::reconcilers::tasks::{self, TaskRunner};
 use crate::runtime::{metadata, DockerRuntime};
 use crate::upstream::Upstream;
 
@@ -35,12 +36,42 @@ pub struct Emulator {
     server: JoinHandle<()>,
     /// The task runner, the health checker and the service scheduler.
     reconcilers: TaskTracker,
+    /// Writes the state file after changes (none with `--in-memory`).
+    persister: Option<Persister>,
 }
 
 impl Emulator {
     /// Binds the control port and starts every part.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
-        let store = Store::new(config.clone());
+        let state_file = config
+            .state_file()
+            .map(|p| StateFile::open(&p))
+            .transpose()?;
+        let restored = match &state_file {
+            Some(file) => file.load()?,
+            None => None,
+        };
+        let keep = restored.as_ref().map(tasks::adoptable).unwrap_or_default();
+        if let (Some(asked), Some(had)) = (config.subnet, keep.default_vpc_cidr) {
+            if asked != had {
+                anyhow::bail!(
+                    "--subnet {asked} differs from the default VPC's {had} in the state file;                      drop --subnet, or use another --state-dir"
+                );
+            }
+        }
+        let resumed = restored.as_ref().map(tasks::resumable).unwrap_or_default();
+        if let Some(file) = &state_file {
+            tracing::info!(
+                file = %file.path().display(),
+                restored = restored.is_some(),
+                tasks = resumed.len(),
+                "state file open"
+            );
+        }
+        let store = match restored {
+            Some(state) => Store::with_state(config.clone(), state),
+            None => Store::new(config.clone()),
+        };
         if let Some(uri) = &config.upstream_endpoint {
             if uri.scheme_str() != Some("http") || uri.host().is_none() {
                 anyhow::bail!("--upstream-endpoint must be an http:// URL with a host (got {uri})");
@@ -52,19 +83,27 @@ impl Emulator {
             upstream: config.upstream_endpoint.clone().map(Upstream::new),
             reset: Default::default(),
         };
+        reopen_listeners(&store, &app.dataplane);
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
 
-        let runtime = DockerRuntime::start(&config).await?;
+        let runtime = DockerRuntime::start(&config, &keep).await?;
         // The default VPC is the task network: its subnets are ranges of it.
         let default_vpc_cidr = runtime.network().subnet;
         store.write(|s| s.ec2.default_vpc_cidr = Some(default_vpc_cidr));
         // The gateway is the host's address; in a container, its own one.
-        let metadata_bind = SocketAddr::new(runtime.network().emulator_address().into(), 0);
+        // The control API's port number where it is free there: the URLs
+        // that tasks were given (AWS_ENDPOINT_URL, metadata on the gateway)
+        // then stay right for tasks adopted after a restart.
+        let gateway = runtime.network().emulator_address().into();
+        let metadata_bind = [
+            SocketAddr::new(gateway, addr.port()),
+            SocketAddr::new(gateway, 0),
+        ];
         let endpoints = match metadata::start(
             store.clone(),
-            metadata_bind,
+            &metadata_bind,
             router(app.clone()),
             shutdown.clone(),
         )
@@ -73,14 +112,14 @@ impl Emulator {
             Ok(endpoints) => Some(endpoints),
             Err(e) => {
                 // Tasks still run; they just get no ECS_CONTAINER_METADATA_URI_V4.
-                tracing::warn!(error = %e, bind = %metadata_bind, "task metadata endpoint disabled");
+                tracing::warn!(error = %e, bind = %gateway, "task metadata endpoint disabled");
                 None
             }
         };
         let runner = TaskRunner::new(store.clone(), runtime.clone(), endpoints, shutdown.clone());
         app.reset.attach(runner.clone(), runtime.clone());
         let reconcilers = TaskTracker::new();
-        reconcilers.spawn(runner.run());
+        reconcilers.spawn(runner.run(resumed));
         reconcilers.spawn(scheduler::run(store.clone(), shutdown.clone()));
         reconcilers.spawn(crate::observability::rates::run(
             app.dataplane.clone(),
@@ -108,6 +147,7 @@ impl Emulator {
             }
         });
         tracing::info!(%addr, "control API listening");
+        let persister = state_file.map(|file| Persister::start(file, store.clone()));
         Ok(Self {
             app,
             addr,
@@ -115,6 +155,7 @@ impl Emulator {
             shutdown,
             server,
             reconcilers,
+            persister,
         })
     }
 
@@ -146,6 +187,9 @@ impl Emulator {
         // The task runner returns once every task driver has stopped its task.
         self.reconcilers.wait().await;
         self.runtime.shutdown().await;
+        if let Some(persister) = self.persister {
+            persister.finish().await;
+        }
     }
 }
 
@@ -202,5 +246,25 @@ async fn aws_request(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
         }
         (_, None) => JsonError::client("MissingAction", "X-Amz-Target names no operation")
             .into_response_with_id(&ctx.request_id),
+    }
+}
+
+/// Restored listeners serve again on their ports. One whose port is taken
+/// now is reported and left unserved; the API can still delete it.
+fn reopen_listeners(store: &Store, dataplane: &Dataplane) {
+    let config = store.config();
+    let listeners: Vec<(String, u16)> = store.read(|s| {
+        s.elbv2
+            .listeners
+            .values()
+            .map(|l| (l.arn.clone(), l.port))
+            .collect()
+    });
+    for (arn, port) in listeners {
+        let bind = SocketAddr::new(config.listener_bind, config.listener_port(port));
+        if let Err(e) = dataplane.open_listener(&arn, bind) {
+            tracing::error!(listener = %arn, %bind, error = %e,
+                "cannot listen again on a restored listener's port; it serves nothing until deleted and created again");
+        }
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
 use emulator::{Config, Emulator};
 
+pub mod process;
 pub mod web;
 
 /// The image `cargo xtask sample-image` builds.

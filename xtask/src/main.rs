@@ -3,7 +3,8 @@
 //! - `sample-image`: build the `sample-app` Docker image from a static binary,
 //!   without pulling anything (the image is `FROM scratch`).
 //! - `test`: the one command that runs every test: checks Docker, builds the
-//!   sample image, then runs `cargo test --workspace`. `.ci/run` calls it.
+//!   sample image and the emulator binary, runs `cargo test --workspace`,
+//!   then alone the tests that restart the Docker engine. `.ci/run` calls it.
 //! - `bench`: the data-plane benchmark against nginx and HAProxy;
 //!   `bench control-plane`: API and scheduler figures (see [`bench`](mod@bench)).
 //! - `fuzz`: the parsers' fuzz targets, for a time budget (see [`fuzz`](mod@fuzz)).
@@ -35,7 +36,8 @@ enum Cmd {
         #[arg(long, default_value = DEFAULT_TAG)]
         tag: String,
     },
-    /// Check Docker, build the sample image, then run `cargo test --workspace`.
+    /// Check Docker, build the sample image, then run `cargo test --workspace`,
+    /// then (without extra arguments) the tests that restart the Docker engine.
     ///
     /// Arguments after `--` go to cargo test, e.g. `cargo xtask test -- -p tests`
     /// or `cargo xtask test -- -- --nocapture`.
@@ -72,15 +74,45 @@ fn main() {
 fn test(cargo_args: &[String]) -> Result<()> {
     check_docker()?;
     sample_image(DEFAULT_TAG)?;
+    let root = workspace_root()?;
+    // The restart tests run the emulator binary as its own process. Built
+    // with the whole workspace, it shares every dependency build with the
+    // tests (features are unified the same way).
+    println!("xtask: building the emulator binary");
+    run(cargo()
+        .current_dir(&root)
+        .args(["build", "--workspace", "--bin", "emulator"]))?;
     let mut cmd = cargo();
-    cmd.current_dir(workspace_root()?).arg("test");
+    cmd.current_dir(&root).arg("test");
     // cargo ignores `-p` next to `--workspace`, so only add it when the
     // caller did not pick packages.
     if !selects_packages(cargo_args) {
         cmd.arg("--workspace");
     }
-    cmd.args(cargo_args).env("RUST_BACKTRACE", "1");
-    run(&mut cmd)
+    let emulator_bin = cargo_target_dir(&root)?.join("debug/emulator");
+    cmd.args(cargo_args)
+        .env("RUST_BACKTRACE", "1")
+        .env("EMULATOR_BIN", &emulator_bin);
+    run(&mut cmd)?;
+    if !cargo_args.is_empty() {
+        return Ok(());
+    }
+    // Tests that stop the Docker engine break whatever else runs: alone,
+    // after the suite.
+    println!("xtask: tests that restart the Docker engine, alone");
+    run(cargo()
+        .current_dir(&root)
+        .args([
+            "test",
+            "--workspace",
+            "--test",
+            "e2e",
+            "--",
+            "--ignored",
+            "engine_restart::",
+        ])
+        .env("RUST_BACKTRACE", "1")
+        .env("EMULATOR_BIN", &emulator_bin))
 }
 
 /// Whether cargo's own arguments (those before a `--`) name packages.

@@ -340,6 +340,9 @@ pub async fn run_with(
                 listen: "127.0.0.1:0".parse().expect("literal address"),
                 instance: instance.clone(),
                 time_scale: DEMO_TIME_SCALE,
+                // A throwaway instance: nothing of it is worth keeping.
+                state_dir: None,
+                in_memory: true,
                 ..config
             };
             console.step(&format!("starting an emulator (instance {instance})"));

@@ -49,13 +49,28 @@ pub fn ship(
     destination: LogDestination,
     generation: u64,
 ) {
+    ship_after(store, runtime, container_id, destination, generation, None);
+}
+
+/// [`ship`], leaving out lines stamped at or before `after` (milliseconds):
+/// for a container adopted after a restart, whose earlier lines the store
+/// has. A line stamped in the same millisecond as the last one kept is taken
+/// as shipped already.
+pub fn ship_after(
+    store: Store,
+    runtime: DockerRuntime,
+    container_id: String,
+    destination: LogDestination,
+    generation: u64,
+    after: Option<i64>,
+) {
     tokio::spawn(async move {
         let out = Output {
             store: &store,
             destination: &destination,
             generation,
         };
-        follow(&out, &runtime, &container_id).await;
+        follow(&out, &runtime, &container_id, after).await;
         tracing::debug!(container = %container_id, group = %destination.group, stream = %destination.stream, "log shipping ended");
     });
 }
@@ -67,13 +82,18 @@ struct Output<'a> {
     generation: u64,
 }
 
-async fn follow(out: &Output<'_>, runtime: &DockerRuntime, container_id: &str) {
-    let options = LogsOptionsBuilder::new()
+async fn follow(out: &Output<'_>, runtime: &DockerRuntime, container_id: &str, after: Option<i64>) {
+    let mut options = LogsOptionsBuilder::new()
         .follow(true)
         .stdout(true)
         .stderr(true)
-        .timestamps(true)
-        .build();
+        .timestamps(true);
+    if let Some(after) = after {
+        // Docker's `since` is in whole seconds; the lines of that second
+        // that the store has are dropped below.
+        options = options.since((after / 1000) as i32);
+    }
+    let options = options.build();
     let mut frames = runtime.docker().logs(container_id, Some(options));
     let mut batch: Vec<(i64, String)> = Vec::new();
     let mut flush_at = tokio::time::Instant::now();
@@ -94,7 +114,11 @@ async fn follow(out: &Output<'_>, runtime: &DockerRuntime, container_id: &str) {
                 if batch.is_empty() {
                     flush_at = tokio::time::Instant::now() + FLUSH_INTERVAL;
                 }
-                batch.extend(parse_frame(frame));
+                batch.extend(
+                    parse_frame(frame)
+                        .into_iter()
+                        .filter(|(at, _)| after.is_none_or(|after| *at > after)),
+                );
                 if batch.len() >= MAX_BATCH_LINES {
                     flush(out, &mut batch);
                 }

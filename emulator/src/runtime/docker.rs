@@ -6,7 +6,7 @@
 //! emulator removes exactly its own leftovers and parallel emulators (test
 //! runs) sharing one engine never touch each other's containers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use bollard::models::{
@@ -132,16 +132,64 @@ pub struct SandboxAddress {
     pub mac: String,
 }
 
+/// What a state restored from the state file still uses on Docker: kept at
+/// start, while everything else an earlier run of the instance left is
+/// removed.
+#[derive(Debug, Default)]
+pub struct Keep {
+    /// Containers of tasks the task runner adopts.
+    pub containers: HashSet<String>,
+    /// The default VPC's CIDR: its network is kept if it has it, else made
+    /// again with it.
+    pub default_vpc_cidr: Option<ipnet::Ipv4Net>,
+    /// VPCs (other than the default one) whose networks are kept.
+    pub vpcs: HashSet<String>,
+}
+
 impl DockerRuntime {
-    /// Connects, removes what an earlier run of this instance left behind,
-    /// creates the task network and makes sure the pause image exists.
-    pub async fn start(config: &Config) -> Result<Self> {
+    /// Connects, removes what an earlier run of this instance left behind
+    /// (but what `keep` names), creates or adopts the task network and makes
+    /// sure the pause image exists.
+    pub async fn start(config: &Config, keep: &Keep) -> Result<Self> {
         let docker = Docker::connect_with_local_defaults()?
             .negotiate_version()
             .await?;
         let instance = sanitize(&config.instance);
-        remove_instance_objects(&docker, &instance).await;
-        let mut network = create_network(&docker, &instance, "", config.subnet).await?;
+        let filter = instance_filter(&instance);
+        let leftovers = list_containers(&docker, &filter).await;
+        remove_container_ids(
+            &docker,
+            leftovers
+                .into_iter()
+                .filter(|id| !keep.containers.contains(id)),
+        )
+        .await;
+        let default_name = network_name(&instance, "");
+        let mut vpc_networks = HashMap::new();
+        let mut default_network = None;
+        for network in list_networks(&docker, &filter).await {
+            let vpc = network
+                .name
+                .strip_prefix(&default_name)
+                .and_then(|rest| rest.strip_prefix('-'));
+            if network.name == default_name && keep.default_vpc_cidr == Some(network.subnet) {
+                default_network = Some(network);
+            } else if let Some(vpc) = vpc.filter(|vpc| keep.vpcs.contains(*vpc)) {
+                vpc_networks.insert(vpc.to_string(), network);
+            } else {
+                remove_network(&docker, &network.id).await;
+            }
+        }
+        let mut network = match default_network {
+            Some(network) => {
+                tracing::info!(network = %network.name, subnet = %network.subnet, "task network adopted");
+                network
+            }
+            None => {
+                let subnet = keep.default_vpc_cidr.or(config.subnet);
+                create_network(&docker, &instance, "", subnet).await?
+            }
+        };
         if let Some(container) = config.container.as_deref() {
             network.emulator_ip = Some(join_network(&docker, &network, container).await?);
         }
@@ -149,7 +197,7 @@ impl DockerRuntime {
             docker,
             instance,
             network,
-            vpc_networks: Default::default(),
+            vpc_networks: std::sync::Arc::new(tokio::sync::Mutex::new(vpc_networks)),
         };
         runtime.ensure_pause_image().await?;
         Ok(runtime)
@@ -445,12 +493,9 @@ impl DockerRuntime {
 }
 
 /// Removes every container and network labelled with `instance`. Used at
-/// start, at shutdown, and by test harnesses after a failed test.
+/// shutdown, and by test harnesses after a failed test.
 pub async fn remove_instance_objects(docker: &Docker, instance: &str) {
-    let filter = HashMap::from([(
-        "label".to_string(),
-        vec![format!("{LABEL_INSTANCE}={instance}")],
-    )]);
+    let filter = instance_filter(instance);
     remove_containers(docker, &filter).await;
     let networks = docker
         .list_networks(Some(
@@ -460,6 +505,67 @@ pub async fn remove_instance_objects(docker: &Docker, instance: &str) {
         .unwrap_or_default();
     for network in networks.into_iter().filter_map(|n| n.id) {
         remove_network(docker, &network).await;
+    }
+}
+
+fn instance_filter(instance: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([(
+        "label".to_string(),
+        vec![format!("{LABEL_INSTANCE}={instance}")],
+    )])
+}
+
+/// The ids of the containers that match `filter`, running or not.
+async fn list_containers(docker: &Docker, filter: &HashMap<String, Vec<String>>) -> Vec<String> {
+    docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(filter)
+                .build(),
+        ))
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| c.id)
+        .collect()
+}
+
+/// The networks that match `filter` and have an IPv4 subnet.
+async fn list_networks(docker: &Docker, filter: &HashMap<String, Vec<String>>) -> Vec<TaskNetwork> {
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(filter).build(),
+        ))
+        .await
+        .unwrap_or_default();
+    networks
+        .into_iter()
+        .filter_map(|n| {
+            let config = n.ipam?.config?.into_iter().next()?;
+            let subnet: ipnet::Ipv4Net = config.subnet?.parse().ok()?;
+            let gateway = config
+                .gateway
+                .and_then(|g| g.parse().ok())
+                .unwrap_or_else(|| subnet.hosts().next().unwrap_or(subnet.addr()));
+            Some(TaskNetwork {
+                name: n.name?,
+                id: n.id?,
+                subnet,
+                gateway,
+                emulator_ip: None,
+            })
+        })
+        .collect()
+}
+
+/// `fargate-emulator-INSTANCE` for the default VPC (`vpc_id` empty), else
+/// `fargate-emulator-INSTANCE-VPC`.
+fn network_name(instance: &str, vpc_id: &str) -> String {
+    if vpc_id.is_empty() {
+        format!("fargate-emulator-{instance}")
+    } else {
+        format!("fargate-emulator-{instance}-{vpc_id}")
     }
 }
 
@@ -473,25 +579,18 @@ async fn remove_network(docker: &Docker, network: &str) {
 
 /// Force-removes every container that matches `filter`, at once.
 async fn remove_containers(docker: &Docker, filter: &HashMap<String, Vec<String>>) {
-    let containers = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(filter)
-                .build(),
-        ))
-        .await
-        .unwrap_or_default();
-    let removals = containers
-        .into_iter()
-        .filter_map(|c| c.id)
-        .map(|id| async move {
-            let options = RemoveContainerOptionsBuilder::new()
-                .force(true)
-                .v(true)
-                .build();
-            let _ = docker.remove_container(&id, Some(options)).await;
-        });
+    remove_container_ids(docker, list_containers(docker, filter).await).await;
+}
+
+/// Force-removes these containers, at once.
+async fn remove_container_ids(docker: &Docker, ids: impl IntoIterator<Item = String>) {
+    let removals = ids.into_iter().map(|id| async move {
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        let _ = docker.remove_container(&id, Some(options)).await;
+    });
     futures::future::join_all(removals).await;
 }
 
@@ -514,11 +613,7 @@ async fn create_network(
     vpc_id: &str,
     subnet: Option<ipnet::Ipv4Net>,
 ) -> Result<TaskNetwork> {
-    let name = if vpc_id.is_empty() {
-        format!("fargate-emulator-{instance}")
-    } else {
-        format!("fargate-emulator-{instance}-{vpc_id}")
-    };
+    let name = network_name(instance, vpc_id);
     for _ in 0..NETWORK_CREATE_ATTEMPTS {
         let chosen = match subnet {
             Some(s) => s,
@@ -613,7 +708,7 @@ async fn join_network(docker: &Docker, network: &TaskNetwork, container: &str) -
     } else {
         container.to_string()
     };
-    docker
+    let connected = docker
         .connect_network(
             &network.id,
             NetworkConnectRequest {
@@ -621,7 +716,12 @@ async fn join_network(docker: &Docker, network: &TaskNetwork, container: &str) -
                 endpoint_config: Some(EndpointSettings::default()),
             },
         )
-        .await?;
+        .await;
+    if let Err(e) = connected {
+        // An adopted network may have it attached already: its address
+        // below says so; without one, the connect error is the cause.
+        tracing::debug!(%container, error = %e, "connecting to the task network failed");
+    }
     let ip = docker
         .inspect_container(&container, None::<InspectContainerOptions>)
         .await?

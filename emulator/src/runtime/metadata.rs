@@ -36,10 +36,11 @@ pub struct TaskEndpoints {
 /// router), and returns its URLs.
 pub async fn start(
     store: Store,
-    bind: SocketAddr,
+    bind: &[SocketAddr],
     api: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<TaskEndpoints> {
+    // `bind` in order of preference: the first that is free.
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let router = task_router(store).merge(api);

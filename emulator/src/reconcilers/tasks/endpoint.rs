@@ -63,7 +63,11 @@ impl TaskRunner {
         )
     }
 
-    async fn serve_in_namespace(&self, task: &Task, sandbox: &Sandbox) -> Option<DropGuard> {
+    pub(super) async fn serve_in_namespace(
+        &self,
+        task: &Task,
+        sandbox: &Sandbox,
+    ) -> Option<DropGuard> {
         if !self.inner.store.config().task_link_local_endpoint
             || self.inner.no_namespace_endpoint.load(Ordering::Relaxed)
         {

@@ -26,9 +26,12 @@ use crate::runtime::metadata::TaskEndpoints;
 use crate::runtime::watch::{ContainerEvent, ContainerState};
 use tokio::sync::broadcast::{self, error::RecvError};
 
+mod adopt;
 mod endpoint;
 mod eni;
 mod spec;
+
+pub use adopt::{adoptable, resumable};
 
 /// ECS's default `stopTimeout`: SIGTERM, then SIGKILL 30 s later.
 const DEFAULT_STOP_TIMEOUT_SECS: i64 = 30;
@@ -88,10 +91,19 @@ impl TaskRunner {
         }
     }
 
-    /// Watches the store and starts a driver for every new task.
-    pub async fn run(self) {
+    /// Resumes the tasks `resumed` from the state file (see [`resumable`]),
+    /// then watches the store and starts a driver for every new task.
+    pub async fn run(self, resumed: Vec<String>) {
         let mut changes = self.inner.store.subscribe();
         let mut claimed: HashSet<String> = HashSet::new();
+        for arn in resumed {
+            claimed.insert(arn.clone());
+            let runner = self.clone();
+            let world = self.lock_world().clone();
+            self.inner
+                .drivers
+                .spawn(world.track_future(async move { runner.resume(arn).await }));
+        }
         let mut sweep = tokio::time::interval(RETENTION_SWEEP_INTERVAL);
         loop {
             let new_tasks: Vec<String> = self.inner.store.read(|s| {
@@ -615,7 +627,7 @@ impl TaskRunner {
 }
 
 /// The awslogs destination of a container, if its definition asks for one.
-fn log_destination(task: &Task, container: &str) -> Option<super::logs::LogDestination> {
+pub(super) fn log_destination(task: &Task, container: &str) -> Option<super::logs::LogDestination> {
     let config = task
         .definition
         .container(container)?
