@@ -1255,8 +1255,15 @@ impl Emulator {
         } else {
             Command::new(bin)
         };
-        cmd.args(["--listen", &api.to_string(), "--instance", &instance])
-            .env("RUST_LOG", "warn");
+        // --in-memory: a benchmark's resources are its own run's.
+        cmd.args([
+            "--listen",
+            &api.to_string(),
+            "--instance",
+            &instance,
+            "--in-memory",
+        ])
+        .env("RUST_LOG", "warn");
         let log = tmp.path.join(format!("emulator-{tag}.log"));
         let proc = Proc::spawn(&format!("emulator ({tag})"), &mut cmd, &log)?;
         let emu = Self { proc, api };
