@@ -136,9 +136,10 @@ impl Verdict {
         refused: None,
     };
 
-    /// A head over one of ALB's size limits.
+    /// A head over one of ALB's size limits: never classified, so no mode
+    /// turns its answer into a plain 400.
     pub const TOO_LARGE: Self = Self {
-        class: Classification::UNREADABLE,
+        class: Classification::COMPLIANT,
         refused: Some(AlbError::HeaderTooLarge),
     };
 

@@ -15,6 +15,7 @@ mod ecs_tasks;
 mod elbv2_api;
 mod elbv2_listener_attributes;
 mod faults;
+mod hostile_http;
 mod iam_sts;
 mod logs;
 mod metrics;
