@@ -161,6 +161,46 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port")
 }
 
+/// An HTTP/1 server on 127.0.0.`octet` (Linux routes all of 127/8 to
+/// loopback), any port, answering with `handle` until `stop` is cancelled.
+/// Returns its address.
+pub async fn serve_loopback<F, Fut>(
+    octet: u8,
+    stop: tokio_util::sync::CancellationToken,
+    handle: F,
+) -> SocketAddr
+where
+    F: Fn(hyper::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<
+            Output = Result<
+                hyper::Response<http_body_util::Full<bytes::Bytes>>,
+                std::convert::Infallible,
+            >,
+        > + Send
+        + 'static,
+{
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::new(127, 0, 0, octet), 0))
+        .await
+        .expect("bind a loopback alias");
+    let addr = listener.local_addr().expect("bound address");
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = tokio::select! {
+                _ = stop.cancelled() => return,
+                a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+            };
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(handle);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
 /// A plain HTTP/1.1 GET with a fresh connection; returns status and body.
 pub async fn http_get(url: &str) -> anyhow::Result<(u16, String)> {
     http_request("GET", url).await

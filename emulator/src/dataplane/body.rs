@@ -143,6 +143,13 @@ impl AlbBody {
         }
     }
 
+    /// A target's body whose connection is closed after it, not pooled.
+    pub fn forbid_reuse(&mut self) {
+        if let Kind::Upstream { body, .. } = &mut self.kind {
+            body.forbid_reuse();
+        }
+    }
+
     pub fn upstream(body: TargetBody, reuse: Reuse, inflight: InflightGuard) -> Self {
         Self {
             kind: Kind::Upstream {

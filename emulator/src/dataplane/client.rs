@@ -513,6 +513,12 @@ pub struct TargetBody {
 impl TargetBody {
     /// The connection, when this exchange is complete and the connection can
     /// carry another.
+    /// Closes the connection after this exchange instead of pooling it
+    /// (desync mitigation of an ambiguous request).
+    pub fn forbid_reuse(&mut self) {
+        self.reusable = false;
+    }
+
     pub fn take_reusable(&mut self) -> Option<TargetConn> {
         if self.reusable && self.framing == Framing::Done && self.writer.is_none() {
             self.conn.take()

@@ -1,14 +1,13 @@
 //! Listener sockets: binding, the accept loop, and one hyper HTTP/1
 //! connection per client.
 //!
-//! A client connection that sends no complete request head for
-//! [`HEADER_READ_TIMEOUT`] (scaled by `--time-scale`) while no response is
-//! open (idle keep-alive, or a head trickling in) is closed by a
+//! A client connection idle for the load balancer's idle timeout (no byte
+//! from the client, no response open, no head held by the guard, which
+//! answers a stalled head with 408 itself: see `framing`) is closed by a
 //! per-connection watchdog that looks every half timeout: it closes after 1
-//! to 1.5 timeouts. hyper's own header-read
-//! timeout would do it to the second, but it reads the clock, allocates a
-//! timer and registers it for every request; the watchdog's one timer is
-//! re-armed twice a minute.
+//! to 1.5 timeouts. hyper's own header-read timeout would do it to the
+//! second, but it reads the clock, allocates a timer and registers it for
+//! every request; the watchdog's one timer is re-armed twice a timeout.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -30,12 +29,9 @@ use tokio_util::task::TaskTracker;
 use super::body::UpstreamBody;
 use super::framing::{ConnFraming, GuardedIo};
 use super::proxy::{self, ConnInfo, Shared};
+use super::snapshot::DEFAULT_IDLE_TIMEOUT;
 use super::RoutesSlot;
 use crate::observability::ObservedBody;
-
-/// How long a client connection may go without a complete request head
-/// while no response is open (ALB's default idle timeout is 60 s).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Pending-connection queue of a listener socket (the kernel caps it at
 /// `net.core.somaxconn`). Large, so bursts of new clients aren't refused.
@@ -120,6 +116,14 @@ async fn connection(
 ) {
     let _active = shared.observe.connection(slot.load().as_deref());
     let framing = Arc::new(ConnFraming::default());
+    let idle_timeout = |slot: &RoutesSlot| {
+        slot.load()
+            .as_ref()
+            .map_or(DEFAULT_IDLE_TIMEOUT, |r| r.idle_timeout)
+    };
+    let mut timeout = idle_timeout(&slot);
+    framing.set_idle_timeout(timeout);
+    let watch_slot = slot.clone();
     let conn_info = Arc::new(ConnInfo::new(peer, Some(framing.clone())));
     let open_responses = Arc::new(AtomicU64::new(0));
     let io = TokioIo::new(GuardedIo::new(stream, framing.clone()));
@@ -143,11 +147,12 @@ async fn connection(
     });
     let conn = shared.server.serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);
-    let watch_every = shared.header_read_timeout / 2;
-    let mut watchdog =
-        tokio::time::interval_at(tokio::time::Instant::now() + watch_every, watch_every);
-    // Requests are counted by the service (`proxy::handle`) as it sees them.
-    let mut last = framing.requests_seen();
+    let watch = |timeout: Duration| {
+        let every = timeout / 2;
+        tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+    };
+    let mut watchdog = watch(timeout);
+    let mut last = framing.bytes_read();
     let mut quiet_looks = 0;
     loop {
         tokio::select! {
@@ -159,12 +164,23 @@ async fn connection(
                 return;
             }
             _ = watchdog.tick() => {
-                let requests = framing.requests_seen();
-                let quiet = requests == last && open_responses.load(Relaxed) == 0;
-                last = requests;
+                let now = idle_timeout(&watch_slot);
+                if now != timeout {
+                    // ModifyLoadBalancerAttributes changed it.
+                    timeout = now;
+                    framing.set_idle_timeout(timeout);
+                    watchdog = watch(timeout);
+                    quiet_looks = 0;
+                    continue;
+                }
+                let bytes = framing.bytes_read();
+                let quiet = bytes == last
+                    && open_responses.load(Relaxed) == 0
+                    && !framing.head_held();
+                last = bytes;
                 quiet_looks = if quiet { quiet_looks + 1 } else { 0 };
                 if quiet_looks >= 2 {
-                    tracing::debug!(%peer, "no request head within the timeout; closing the client connection");
+                    tracing::debug!(%peer, "client connection idle for the idle timeout; closing it");
                     return; // dropping `conn` closes the socket
                 }
             }

@@ -17,11 +17,14 @@
 //!
 //! Modules: [`snapshot`] (routing tables), [`balancer`] (target selection),
 //! [`proxy`] (one request), [`headers`], [`response`] (ALB-generated
-//! responses), [`framing`] (request-smuggling guard), [`body`], [`listener`].
+//! responses), [`framing`] (the guard on client bytes: whole heads only,
+//! limits, stand-ins), [`desync`] (head checks and desync mitigation),
+//! [`body`], [`listener`].
 
 pub mod balancer;
 pub mod body;
 pub mod client;
+pub mod desync;
 pub mod framing;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -73,10 +76,7 @@ impl Dataplane {
     /// Creates the data plane and starts the task that republishes routing
     /// snapshots whenever the store changes. Must run inside a tokio runtime.
     pub fn start(store: Store) -> Self {
-        let shared = Arc::new(proxy::Shared::new(
-            Arc::new(Snapshot::default()),
-            store.config().scaled(listener::HEADER_READ_TIMEOUT),
-        ));
+        let shared = Arc::new(proxy::Shared::new(Arc::new(Snapshot::default())));
         let dataplane = Self {
             inner: Arc::new(Inner {
                 shared,

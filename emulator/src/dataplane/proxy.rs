@@ -5,10 +5,10 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use http::header::{HOST, SET_COOKIE, TRANSFER_ENCODING};
+use http::header::{CONNECTION, HOST, SET_COOKIE, TRANSFER_ENCODING};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use hyper_util::rt::TokioIo;
@@ -20,6 +20,7 @@ use super::balancer;
 use super::body::{AlbBody, InflightGuard, Reuse, UpstreamBody};
 pub use super::client::CONNECT_TIMEOUT;
 use super::client::{self, ConnectError, TargetBody, TargetConn};
+use super::desync::{self, Action};
 use super::framing::ConnFraming;
 use super::headers;
 pub use super::pool::UPSTREAM_IDLE_TIMEOUT;
@@ -46,17 +47,14 @@ pub struct Shared {
     pub tasks: TaskTracker,
     /// Metrics and access log (see `observability`).
     pub observe: crate::observability::Observability,
-    /// How long a client connection may go without a request head (see
-    /// `listener`); `--time-scale` shortens it like other emulated waits.
-    pub header_read_timeout: Duration,
 }
 
 impl Shared {
-    pub fn new(snapshot: Arc<Snapshot>, header_read_timeout: Duration) -> Self {
+    pub fn new(snapshot: Arc<Snapshot>) -> Self {
         let mut server = hyper::server::conn::http1::Builder::new();
-        // Slow and missing heads are the listener's watchdog's job (see
-        // `listener`): hyper's timer costs a clock read, an allocation and a
-        // timer registration per request.
+        // Slow and missing heads are the guard's and the listener's
+        // watchdog's job (see `framing`, `listener`): hyper's timer costs a
+        // clock read, an allocation and a timer registration per request.
         server
             .header_read_timeout(None)
             .max_buf_size(MAX_REQUEST_HEAD_BYTES.max(8192) * 2)
@@ -67,7 +65,6 @@ impl Shared {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             observe: Default::default(),
-            header_read_timeout,
         }
     }
 }
@@ -117,7 +114,10 @@ pub async fn handle(
     resp
 }
 
-/// The answer to one request: the ALB's checks, rule evaluation, the action.
+/// The answer to one request: the head check's verdict under the desync
+/// mode, then [`route`]. A request forwarded only to close both connections
+/// after (ambiguous, in defensive mode) gets `Connection: close`, and its
+/// target connection is not pooled.
 async fn answer(
     shared: &Shared,
     routes: Option<&Arc<ListenerRoutes>>,
@@ -125,11 +125,38 @@ async fn answer(
     req: Request<UpstreamBody>,
     notes: &mut RequestNotes,
 ) -> Response<AlbBody> {
-    if let Some(framing) = &conn.framing {
-        if framing.next_request_is_ambiguous() {
-            return AlbError::BadRequest.into_response();
-        }
+    let Some(framing) = &conn.framing else {
+        return route(shared, routes, conn, req, 0, notes).await;
+    };
+    let (index, verdict) = framing.next_request();
+    if verdict == desync::Verdict::FINE {
+        return route(shared, routes, conn, req, index, notes).await;
     }
+    notes.classification(verdict.class);
+    let mode = routes.map(|r| r.desync_mode).unwrap_or_default();
+    match verdict.decide(mode) {
+        Err(e) => e.into_response(),
+        Ok(Action::ForwardThenClose) => {
+            let mut resp = route(shared, routes, conn, req, index, notes).await;
+            resp.body_mut().forbid_reuse();
+            resp.headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+        Ok(_) => route(shared, routes, conn, req, index, notes).await,
+    }
+}
+
+/// The ALB's checks, rule evaluation, the action. `index`: the request's
+/// place on its client connection (0 when unknown).
+async fn route(
+    shared: &Shared,
+    routes: Option<&Arc<ListenerRoutes>>,
+    conn: &ConnInfo,
+    req: Request<UpstreamBody>,
+    index: u64,
+    notes: &mut RequestNotes,
+) -> Response<AlbBody> {
     if req.method() == Method::TRACE {
         return AlbError::MethodNotAllowed.into_response();
     }
@@ -161,7 +188,7 @@ async fn answer(
     };
     notes.rule(&routes.rules[rule]);
     match &routes.rules[rule].action {
-        RouteAction::Forward(plan) => forward(shared, routes, plan, conn, req, notes).await,
+        RouteAction::Forward(plan) => forward(shared, routes, plan, conn, req, index, notes).await,
         RouteAction::Redirect(cfg) => {
             let host = headers::request_host(&req).unwrap_or("");
             let input = RedirectInput {
@@ -199,6 +226,7 @@ async fn forward(
     plan: &ForwardPlan,
     conn: &ConnInfo,
     mut req: Request<UpstreamBody>,
+    index: u64,
     notes: &mut RequestNotes,
 ) -> Response<AlbBody> {
     // Target group: sticky by AWSALBTG when enabled, else by weight.
@@ -259,23 +287,44 @@ async fn forward(
     *req.version_mut() = Version::HTTP_11;
     let add_host = !req.headers().contains_key(HOST);
 
-    let sent = send(
-        tg,
-        now,
-        &mut target,
-        req,
-        add_host,
-        client_upgrade.is_some(),
-        notes,
-    );
     // From `now`: one clock read fewer than `timeout`.
-    let deadline = tokio::time::Instant::from_std(now) + routes.idle_timeout;
-    let (resp, permit, inflight) = match tokio::time::timeout_at(deadline, sent).await {
+    let mut deadline = tokio::time::Instant::from_std(now) + routes.idle_timeout;
+    let framing = conn.framing.as_deref();
+    let mut client_bytes = framing.map(ConnFraming::bytes_read);
+    let outcome = {
+        let sent = send(
+            tg,
+            now,
+            &mut target,
+            req,
+            add_host,
+            client_upgrade.is_some(),
+            notes,
+        );
+        tokio::pin!(sent);
+        loop {
+            if let Ok(sent) = tokio::time::timeout_at(deadline, &mut sent).await {
+                break Ok(sent);
+            }
+            // A body still arriving: the target waits for it, and idle means
+            // no byte from the client for the idle timeout (then 408).
+            match framing.filter(|f| f.body_open(index)) {
+                Some(f) if client_bytes != Some(f.bytes_read()) => {
+                    client_bytes = Some(f.bytes_read());
+                    deadline += routes.idle_timeout;
+                }
+                Some(_) => break Err(AlbError::RequestTimeout),
+                None => break Err(AlbError::GatewayTimeout),
+            }
+        }
+    };
+    let (resp, permit, inflight) = match outcome {
         Ok(Ok(sent)) => sent,
         Ok(Err(e)) => return e.into_response(),
-        Err(_) => {
-            tracing::debug!(target = %target.addr, "target did not answer within the idle timeout");
-            return AlbError::GatewayTimeout.into_response();
+        Err(e) => {
+            tracing::debug!(target = %target.addr, status = %e.status(),
+                "no answer within the idle timeout");
+            return e.into_response();
         }
     };
 

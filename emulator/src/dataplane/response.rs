@@ -19,6 +19,12 @@ const TEXT_HTML: HeaderValue = HeaderValue::from_static("text/html");
 pub enum AlbError {
     /// Malformed request (also `Content-Length` with `Transfer-Encoding`).
     BadRequest,
+    /// A request line or header line over 16 KB, a head over 64 KB, or more
+    /// header fields than the engine reads.
+    HeaderTooLarge,
+    /// The client stopped sending a request (head or body) for the idle
+    /// timeout.
+    RequestTimeout,
     /// `TRACE`.
     MethodNotAllowed,
     /// More than 30 addresses in `X-Forwarded-For`.
@@ -36,7 +42,8 @@ pub enum AlbError {
 impl AlbError {
     pub fn status(self) -> StatusCode {
         match self {
-            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::BadRequest | Self::HeaderTooLarge => StatusCode::BAD_REQUEST,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyForwardedIps => {
                 StatusCode::from_u16(463).expect("463 is a valid status code")
@@ -50,11 +57,26 @@ impl AlbError {
 
     /// Whether the client connection must close after the response.
     fn closes(self) -> bool {
-        matches!(self, Self::BadRequest | Self::UnsupportedTransferEncoding)
+        matches!(
+            self,
+            Self::BadRequest
+                | Self::HeaderTooLarge
+                | Self::RequestTimeout
+                | Self::UnsupportedTransferEncoding
+        )
     }
 
     pub fn into_response(self) -> Response<AlbBody> {
-        let mut resp = html_page(self.status(), page_body(self.status()));
+        let body = match self {
+            // nginx's wording, which ALB's page keeps.
+            Self::HeaderTooLarge => concat!(
+                "<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n",
+                "<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n",
+                "<center>Request Header Or Cookie Too Large</center>\r\n</body>\r\n</html>\r\n"
+            ),
+            _ => page_body(self.status()),
+        };
+        let mut resp = html_page(self.status(), body);
         if self.closes() {
             resp.headers_mut()
                 .insert(CONNECTION, HeaderValue::from_static("close"));
@@ -225,6 +247,15 @@ mod tests {
         let bad = AlbError::BadRequest.into_response();
         assert_eq!(bad.status(), 400);
         assert_eq!(bad.headers()["connection"], "close");
+        let large = AlbError::HeaderTooLarge.into_response();
+        assert_eq!(large.status(), 400);
+        assert_eq!(large.headers()["connection"], "close");
+        let timeout = AlbError::RequestTimeout.into_response();
+        assert_eq!(timeout.status(), 408);
+        assert_eq!(timeout.headers()["connection"], "close");
+        assert!(
+            page_body(StatusCode::REQUEST_TIMEOUT).contains("<title>408 Request Time-out</title>")
+        );
     }
 
     fn cfg(

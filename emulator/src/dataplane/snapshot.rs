@@ -94,6 +94,10 @@ impl Snapshot {
                 .and_then(|lb| attr_u64(&lb.attributes, "idle_timeout.timeout_seconds"))
                 .map(|s| Duration::from_secs(s.max(1)))
                 .unwrap_or(DEFAULT_IDLE_TIMEOUT);
+            let desync_mode = super::desync::Mode::from_attribute(
+                lb.and_then(|lb| lb.attributes.get("routing.http.desync_mitigation_mode"))
+                    .map(String::as_str),
+            );
             let mut rules: Vec<RouteRule> = Vec::new();
             let mut listed = rules_by_listener
                 .remove(listener.arn.as_str())
@@ -126,6 +130,7 @@ impl Snapshot {
                 forwarded_port: HeaderValue::from(listener.port),
                 https: listener.protocol.eq_ignore_ascii_case("HTTPS"),
                 idle_timeout,
+                desync_mode,
                 rules,
                 response_headers: ResponseHeaders::from_attributes(&listener.attributes),
                 lb_metrics: Default::default(),
@@ -158,6 +163,8 @@ pub struct ListenerRoutes {
     pub https: bool,
     /// The load balancer's `idle_timeout.timeout_seconds`, in real time.
     pub idle_timeout: Duration,
+    /// The load balancer's `routing.http.desync_mitigation_mode`.
+    pub desync_mode: super::desync::Mode,
     /// By priority, lowest first; the default rule last.
     pub rules: Vec<RouteRule>,
     /// The listener's `routing.http.response.*` attributes, ready to apply.

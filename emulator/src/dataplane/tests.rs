@@ -786,33 +786,43 @@ async fn upgrade_tunnels_bytes_both_ways() {
 }
 
 #[tokio::test]
-async fn malformed_requests_get_400_and_nothing_is_forwarded() {
+async fn malformed_and_smuggling_requests_per_desync_mode() {
     let b = backend(lo(2), "a").await;
+    let smuggle = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    // Defensive (the default): forwarded, then closed; the rest never.
     let alb = Alb::forwarding_to(&[b.addr]).await;
-    let out = raw(
-        alb.addr,
-        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-    )
-    .await;
-    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
-    assert!(out.contains("awselb/2.0"), "{out}");
-    let out = raw(
-        alb.addr,
-        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n",
-    )
-    .await;
-    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    let out = raw(alb.addr, smuggle).await;
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(
+        out.to_ascii_lowercase().contains("connection: close"),
+        "{out}"
+    );
+    assert_eq!(out.matches("HTTP/1.1 ").count(), 1, "{out}");
+    assert_eq!(b.hits.load(Ordering::SeqCst), 1);
     let out = raw(alb.addr, b"GARBAGE\r\n\r\n").await;
     assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    assert!(out.contains("awselb/2.0"), "{out}");
     // A keep-alive request before the bad one is still served.
     let out = raw(
         alb.addr,
-        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
     )
     .await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(out.contains("HTTP/1.1 400"), "{out}");
-    assert_eq!(b.hits.load(Ordering::SeqCst), 1);
+    assert_eq!(b.hits.load(Ordering::SeqCst), 2);
+    alb.dataplane.shutdown().await;
+
+    // Strictest: 400 and nothing forwarded.
+    let alb = Alb::start(
+        vec![target_group("web", &[b.addr], &[])],
+        forward(&[("web", 1)]),
+        &[("routing.http.desync_mitigation_mode", "strictest")],
+    )
+    .await;
+    let out = raw(alb.addr, smuggle).await;
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    assert_eq!(b.hits.load(Ordering::SeqCst), 2);
     alb.dataplane.shutdown().await;
 }
 
@@ -910,10 +920,15 @@ fn loopback_aliases_are_usable() {
 
 #[tokio::test]
 async fn quiet_client_connections_close_and_busy_ones_stay() {
-    // time_scale 0.1: the 60 s header-read timeout is 6 s here, so the
-    // watchdog looks every 3 s and closes a quiet connection after 6-9 s.
+    // An idle timeout of 3 s: the watchdog looks every 1.5 s and closes a
+    // quiet connection after 3-4.5 s; a stalled head gets 408 after 3 s.
     let b = backend(lo(2), "a").await;
-    let alb = Alb::forwarding_to(&[b.addr]).await;
+    let alb = Alb::start(
+        vec![target_group("web", &[b.addr], &[])],
+        forward(&[("web", 1)]),
+        &[("idle_timeout.timeout_seconds", "3")],
+    )
+    .await;
 
     let busy = async {
         let stream = TcpStream::connect(alb.addr).await.unwrap();
@@ -951,8 +966,11 @@ async fn quiet_client_connections_close_and_busy_ones_stay() {
             read.is_ok(),
             "a connection with an unfinished head stayed open"
         );
+        let out = String::from_utf8_lossy(&out);
+        assert!(out.starts_with("HTTP/1.1 408"), "{out}");
+        assert!(out.contains("awselb/2.0"), "{out}");
         assert!(
-            started.elapsed() >= Duration::from_secs(5),
+            started.elapsed() >= Duration::from_secs(3),
             "closed after {:?}, before the timeout",
             started.elapsed()
         );

@@ -55,6 +55,9 @@ pub struct AccessLogEntry {
     pub actions_executed: Option<&'static str>,
     pub redirect_url: Option<String>,
     pub error_reason: Option<&'static str>,
+    /// The desync classification when not compliant (`Acceptable`,
+    /// `Ambiguous`, `Severe`) and its reason.
+    pub classification: Option<(&'static str, &'static str)>,
 }
 
 impl AccessLogEntry {
@@ -106,8 +109,11 @@ impl AccessLogEntry {
         quoted(out, target.as_deref());
         out.push(' ');
         quoted(out, target_status.as_deref());
-        // classification, classification_reason: no desync mitigation mode.
-        out.push_str(" \"-\" \"-\"\n");
+        out.push(' ');
+        quoted(out, self.classification.map(|c| c.0));
+        out.push(' ');
+        quoted(out, self.classification.map(|c| c.1));
+        out.push('\n');
     }
 }
 
@@ -291,6 +297,7 @@ mod tests {
             actions_executed: Some("forward"),
             redirect_url: None,
             error_reason: None,
+            classification: None,
         }
     }
 
@@ -340,6 +347,19 @@ mod tests {
         assert_eq!(fields[20], "-", "matched_rule_priority");
         assert_eq!(fields[22], "\"-\"", "actions_executed");
         assert_eq!(fields[25], "\"-\"", "target:port_list");
+    }
+
+    #[test]
+    fn desync_classification_fills_the_last_fields() {
+        let entry = AccessLogEntry {
+            classification: Some(("Ambiguous", "BothTeClPresent")),
+            ..forwarded()
+        };
+        let mut line = String::new();
+        entry.format_into(&mut line);
+        let fields = split_fields(&line);
+        assert_eq!(fields.len(), 29);
+        assert_eq!(&fields[27..], ["\"Ambiguous\"", "\"BothTeClPresent\""]);
     }
 
     #[test]

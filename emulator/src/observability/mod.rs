@@ -268,6 +268,9 @@ impl Exchange<'_> {
                         .filter(|_| !from_target)
                         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
                     error_reason: None,
+                    classification: notes
+                        .classification
+                        .and_then(|c| Some((c.tier.log_name()?, c.reason))),
                 };
                 Some(Box::new((sink.clone(), entry)))
             }
@@ -405,6 +408,7 @@ struct TargetNote {
 pub struct RequestNotes {
     rule: Option<RuleNote>,
     target: Option<TargetNote>,
+    classification: Option<crate::dataplane::desync::Classification>,
 }
 
 impl RequestNotes {
@@ -420,6 +424,11 @@ impl RequestNotes {
             priority: rule.priority,
             action,
         });
+    }
+
+    /// The head check classified the request (when not compliant).
+    pub fn classification(&mut self, class: crate::dataplane::desync::Classification) {
+        self.classification = Some(class);
     }
 
     /// The proxy is sending the request to `target` of `group` now (again on

@@ -781,7 +781,7 @@ async fn websocket_large_bodies_malformed_requests_and_disconnects() {
     // Malformed requests: 400, nothing forwarded.
     let hits = a.hits.load(Ordering::SeqCst);
     for bad in [
-        &b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"[..],
+        &b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabc"[..],
         b"NOT AN HTTP REQUEST\r\n\r\n",
     ] {
         let out = raw_exchange(alb.addr, bad).await;

@@ -16,6 +16,7 @@ mod elbv2_api;
 mod elbv2_listener_attributes;
 mod engine_restart;
 mod faults;
+mod hostile_http;
 mod iam_sts;
 mod logs;
 mod metrics;
