@@ -10,8 +10,8 @@ use std::time::Duration;
 use crate::{sdk_config, wait_until};
 
 /// The emulator binary: `EMULATOR_BIN` (set by `cargo xtask test`, which
-/// builds it), else built here once with the workspace's features, so it
-/// matches the code under test.
+/// builds it), else built here once, with the tests so that features unify
+/// as for the code under test.
 pub fn emulator_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
@@ -23,7 +23,14 @@ pub fn emulator_binary() -> PathBuf {
             let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
             let status = Command::new(cargo)
                 .current_dir(&root)
-                .args(["build", "--quiet", "--workspace", "--bin", "emulator"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "--workspace",
+                    "--bin",
+                    "emulator",
+                    "--tests",
+                ])
                 .status()
                 .expect("run cargo build");
             assert!(status.success(), "cargo build --bin emulator failed");

@@ -1913,17 +1913,19 @@ fn build_emulator(s: &Settings) -> Result<PathBuf> {
     };
     println!("xtask: building the emulator (profile {profile})");
     let mut cmd = crate::cargo();
-    cmd.current_dir(root)
-        // `--workspace`: the same feature set as the tests' build, so a
-        // debug build reuses its dependencies.
-        .args([
-            "build",
-            "--workspace",
-            "--bin",
-            "emulator",
-            "--profile",
-            profile,
-        ]);
+    cmd.current_dir(root).args([
+        "build",
+        "--workspace",
+        "--bin",
+        "emulator",
+        "--profile",
+        profile,
+    ]);
+    if profile == "dev" {
+        // With the tests: the same feature set as the tests' build (their
+        // dev-dependencies included), so a debug build reuses it.
+        cmd.arg("--tests");
+    }
     crate::run(&mut cmd)?;
     let bin = crate::cargo_target_dir(root)?.join(dir).join("emulator");
     if !bin.is_file() {

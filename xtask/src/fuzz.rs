@@ -25,15 +25,17 @@ pub struct FuzzArgs {
 
 pub fn run(args: FuzzArgs) -> Result<()> {
     let root = super::workspace_root()?;
-    // Built with the whole workspace, so it shares the test build's
-    // dependencies (`-p fuzz` alone unifies features differently and
-    // rebuilds the emulator and much of what it uses).
+    // Built with the whole workspace and its tests, so it shares the test
+    // build's dependencies: `-p fuzz`, or a build without the tests'
+    // dev-dependencies, unifies features differently and rebuilds the
+    // emulator and much of what it uses.
     super::run(super::cargo().current_dir(&root).args([
         "build",
         "--quiet",
         "--workspace",
         "--bin",
         "fuzz",
+        "--tests",
     ]))?;
     let mut cmd = std::process::Command::new(super::cargo_target_dir(&root)?.join("debug/fuzz"));
     cmd.current_dir(&root)

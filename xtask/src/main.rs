@@ -76,12 +76,13 @@ fn test(cargo_args: &[String]) -> Result<()> {
     sample_image(DEFAULT_TAG)?;
     let root = workspace_root()?;
     // The restart tests run the emulator binary as its own process. Built
-    // with the whole workspace, it shares every dependency build with the
-    // tests (features are unified the same way).
+    // together with the tests, it shares every dependency build with them:
+    // alone, it would resolve features without the dev-dependencies and
+    // build the AWS SDK crates a second time.
     println!("xtask: building the emulator binary");
     run(cargo()
         .current_dir(&root)
-        .args(["build", "--workspace", "--bin", "emulator"]))?;
+        .args(["build", "--workspace", "--bin", "emulator", "--tests"]))?;
     let mut cmd = cargo();
     cmd.current_dir(&root).arg("test");
     // cargo ignores `-p` next to `--workspace`, so only add it when the
