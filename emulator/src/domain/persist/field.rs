@@ -200,3 +200,93 @@ pub mod ipnet_vec {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<T>(
+        value: &T,
+        ser: impl Fn(&T, &mut Vec<u8>) -> io::Result<()>,
+        de: impl Fn(&mut &[u8]) -> io::Result<T>,
+    ) -> T {
+        let mut bytes = Vec::new();
+        ser(value, &mut bytes).unwrap();
+        let mut rest = bytes.as_slice();
+        let back = de(&mut rest).unwrap();
+        assert!(rest.is_empty(), "every byte read");
+        back
+    }
+
+    #[test]
+    fn timestamps_keep_nanoseconds_and_offset() {
+        let at = ::time::macros::datetime!(2026-12-07 08:30:15.123456789 +02:00);
+        let back = round_trip(&at, |v, w| time::serialize(v, w), |r| time::deserialize(r));
+        assert_eq!((back, back.offset()), (at, at.offset()));
+        let none: Option<::time::OffsetDateTime> = None;
+        assert_eq!(
+            round_trip(
+                &none,
+                |v, w| time_opt::serialize(v, w),
+                |r| time_opt::deserialize(r)
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn static_names_are_shared_once_read_back() {
+        let a = round_trip(
+            &"RUNNING",
+            |v, w| static_str::serialize(v, w),
+            |r| static_str::deserialize(r),
+        );
+        let b = static_str::intern("RUNNING".to_string());
+        assert_eq!(a, "RUNNING");
+        assert!(std::ptr::eq(a, b), "one leaked copy per distinct name");
+        let pair = ("cidr", "10.0.0.0/16".to_string());
+        assert_eq!(
+            round_trip(
+                &pair,
+                |v, w| static_str_pair::serialize(v, w),
+                |r| static_str_pair::deserialize(r)
+            ),
+            pair
+        );
+    }
+
+    #[test]
+    fn networks_and_json_round_trip_and_bad_bytes_are_errors() {
+        let net: ipnet::Ipv4Net = "10.1.2.0/24".parse().unwrap();
+        assert_eq!(
+            round_trip(
+                &net,
+                |v, w| ipv4net::serialize(v, w),
+                |r| ipv4net::deserialize(r)
+            ),
+            net
+        );
+        let nets: Vec<ipnet::IpNet> =
+            vec!["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+        assert_eq!(
+            round_trip(
+                &nets,
+                |v, w| ipnet_vec::serialize(v, w),
+                |r| ipnet_vec::deserialize(r)
+            ),
+            nets
+        );
+        let doc = serde_json::json!({"a": [1, "two", null], "b": {"c": 1.5}});
+        assert_eq!(
+            round_trip(
+                &doc,
+                |v, w| json::serialize(v, w),
+                |r| json::deserialize::<serde_json::Value, _>(r)
+            ),
+            doc
+        );
+        let mut bad = Vec::new();
+        vec!["10.0.0.0/99".to_string()].serialize(&mut bad).unwrap();
+        assert!(ipnet_vec::deserialize(&mut bad.as_slice()).is_err());
+    }
+}
