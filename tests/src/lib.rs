@@ -14,6 +14,7 @@ use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
 use emulator::{Config, Emulator};
 
 pub mod process;
+pub mod soak;
 pub mod web;
 
 /// The image `cargo xtask sample-image` builds.

@@ -79,6 +79,11 @@ impl EmulatorProcess {
         sdk_config(&self.endpoint_url()).await
     }
 
+    /// The running process's id (`None` between a crash and a restart).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The state file the emulator writes.
     pub fn state_file(&self) -> PathBuf {
         self.state_dir.join("state").join("state.redb")

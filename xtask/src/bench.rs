@@ -2290,7 +2290,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 /// Ctrl-C reaches the whole foreground process group: the load generator and
 /// the proxies stop on their own, and the bench notices the flag at its next
 /// step and unwinds, so every guard removes what it started.
-fn install_signal_handlers() {
+pub(crate) fn install_signal_handlers() {
     let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
     // SAFETY: the handler only stores to an atomic (async-signal-safe).
     unsafe {

@@ -8,9 +8,12 @@
 //! - `bench`: the data-plane benchmark against nginx and HAProxy;
 //!   `bench control-plane`: API and scheduler figures (see [`bench`](mod@bench)).
 //! - `fuzz`: the parsers' fuzz targets, for a time budget (see [`fuzz`](mod@fuzz)).
+//! - `soak`: steady load through the ALB under chaos (container kills,
+//!   rolling deployments, an emulator restart), see [`soak`](mod@soak).
 
 mod bench;
 mod fuzz;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -53,6 +56,10 @@ enum Cmd {
     /// Fuzz the parsers (JSON, Query, XML, SigV4, the target client, the
     /// framing scanner) for `--seconds` each; a failure prints its seed.
     Fuzz(fuzz::FuzzArgs),
+    /// Soak: a service behind the ALB under steady load while containers
+    /// are killed, deployments roll and the emulator restarts once; reports
+    /// failures beyond in-flight requests, leaked containers, RSS growth.
+    Soak(soak::SoakArgs),
 }
 
 const DEFAULT_TAG: &str = "sample-app:latest";
@@ -64,6 +71,7 @@ fn main() {
         Cmd::Test { cargo_args } => test(&cargo_args),
         Cmd::Bench(args) => bench::run(args),
         Cmd::Fuzz(args) => fuzz::run(args),
+        Cmd::Soak(args) => soak::run(args),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e:#}");
