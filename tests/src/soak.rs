@@ -71,6 +71,9 @@ pub enum EventKind {
     KillApp { task: String },
     /// `docker kill` of a task's network holder (its sandbox).
     KillNetworkHolder { task: String },
+    /// From a kill until the killed task was seen no longer RUNNING: the
+    /// ALB may still pick the dead target for a new request then.
+    Unnoticed { task: String },
     /// A rolling deployment to a new revision, from UpdateService until the
     /// new tasks alone serve (`done`) or the deadline passed.
     Deployment { revision: i32, done: bool },
@@ -114,6 +117,9 @@ impl std::fmt::Display for EventKind {
                     "; its listener never answered again"
                 }
             ),
+            Self::Unnoticed { task } => {
+                write!(f, "until task {task} was seen no longer RUNNING")
+            }
             Self::Settled => f.write_str("steady"),
             Self::Interrupted => f.write_str("interrupted; the emulator stops too"),
             Self::Problem(p) => write!(f, "PROBLEM: {p}"),
@@ -233,6 +239,9 @@ pub struct Figures {
     pub in_flight_at_kill: usize,
     pub downtime: usize,
     pub beyond: usize,
+    /// Of `beyond`, those that started while a killed task still looked
+    /// RUNNING (see [`EventKind::Unnoticed`]).
+    pub beyond_unnoticed: usize,
     pub rss: Option<RssGrowth>,
 }
 
@@ -244,6 +253,7 @@ impl Run {
             in_flight_at_kill: 0,
             downtime: 0,
             beyond: 0,
+            beyond_unnoticed: 0,
             rss: RssGrowth::measure(&self.rss, self.rss_baseline_from),
         };
         for r in self.requests.iter().filter(|r| !r.ok()) {
@@ -251,7 +261,15 @@ impl Run {
             match classify(r, &self.events) {
                 FailureClass::Downtime => f.downtime += 1,
                 FailureClass::InFlightAtKill => f.in_flight_at_kill += 1,
-                FailureClass::Beyond => f.beyond += 1,
+                FailureClass::Beyond => {
+                    f.beyond += 1;
+                    let unnoticed = self.events.iter().any(|e| {
+                        matches!(e.kind, EventKind::Unnoticed { .. })
+                            && e.window.start <= r.start
+                            && r.start <= e.window.end
+                    });
+                    f.beyond_unnoticed += usize::from(unnoticed);
+                }
             }
         }
         f
@@ -316,7 +334,7 @@ impl Run {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "Soak: {:.0} min, seed {}, {} req/s, emulator built `{}`\n",
+            "Soak: {} min, seed {}, {} req/s, emulator built `{}`\n",
             self.minutes, self.seed, self.rate, self.profile
         );
         let _ = writeln!(out, "| Figure | Value | Done when |");
@@ -339,6 +357,13 @@ impl Run {
             "",
         );
         row("- beyond in-flight", f.beyond.to_string(), "0");
+        if f.beyond_unnoticed > 0 {
+            row(
+                "  - of those, started before the emulator saw the kill",
+                f.beyond_unnoticed.to_string(),
+                "",
+            );
+        }
         if f.failed > 0 {
             row("Failures by outcome", failure_kinds(&self.requests), "");
         }
@@ -479,22 +504,24 @@ fn mib(kib: u64) -> f64 {
 }
 
 /// Failed requests by outcome, the most frequent first (HTTP statuses, and
-/// errors by their text up to the first colon).
+/// errors by their text up to the first colon), with the longest one took.
 fn failure_kinds(requests: &[Request]) -> String {
-    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    let mut kinds = std::collections::BTreeMap::<String, (usize, Duration)>::new();
     for r in requests.iter().filter(|r| !r.ok()) {
         let kind = match &r.outcome {
             Outcome::Status(s) => format!("HTTP {s}"),
             Outcome::Error(e) => e.split(':').next().unwrap_or(e).to_string(),
         };
-        *kinds.entry(kind).or_default() += 1;
+        let (n, longest) = kinds.entry(kind).or_default();
+        *n += 1;
+        *longest = (*longest).max(r.end - r.start);
     }
-    let mut kinds: Vec<(String, usize)> = kinds.into_iter().collect();
-    kinds.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut kinds: Vec<(String, (usize, Duration))> = kinds.into_iter().collect();
+    kinds.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(&b.0)));
     kinds
         .iter()
         .take(5)
-        .map(|(k, n)| format!("{k}: {n}"))
+        .map(|(k, (n, longest))| format!("{k}: {n} (up to {:.1} s)", longest.as_secs_f64()))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -668,7 +695,9 @@ mod tests {
         let report = run.markdown();
         assert!(report.contains("| Result | PASS |"), "{report}");
         assert!(
-            report.contains("| Failures by outcome | HTTP 502: 1; refused: 1 |"),
+            report.contains(
+                "| Failures by outcome | HTTP 502: 1 (up to 0.0 s); refused: 1 (up to 0.0 s) |"
+            ),
             "{report}"
         );
         assert!(
@@ -678,7 +707,12 @@ mod tests {
 
         let mut beyond = passing_run();
         beyond.requests.push(req(50.0, 50.1, Outcome::Status(503)));
-        assert_eq!(beyond.verdict(), vec!["1 failures beyond in-flight"]);
+        beyond
+            .events
+            .push(event(10.0, 10.3, EventKind::Unnoticed { task: "a".into() }));
+        beyond.requests.push(req(10.2, 15.2, Outcome::Status(504)));
+        assert_eq!(beyond.verdict(), vec!["2 failures beyond in-flight"]);
+        assert_eq!(beyond.figures().beyond_unnoticed, 1);
         let report = beyond.markdown();
         assert!(report.contains("| Result | FAIL |"), "{report}");
         assert!(report.contains("50.000-50.100 s: HTTP 503"), "{report}");

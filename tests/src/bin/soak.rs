@@ -59,7 +59,9 @@ const RESTART_DEADLINE: Duration = Duration::from_secs(60);
 /// what is left of the run).
 const RSS_WARMUP: Duration = Duration::from_secs(120);
 const RSS_EVERY: Duration = Duration::from_secs(2);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Above the ALB's own timeouts (60 s idle, 10 s connect), so a request's
+/// outcome is the ALB's answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(65);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Idle keep-alive connections the load keeps to the listener.
 const CONNECTIONS: usize = 4;
@@ -447,8 +449,8 @@ impl Soak {
             tokio::time::sleep_until((self.journal.t0 + at).into()).await;
             match what {
                 Chaos::Kill => {
-                    if let Some(victim) = self.kill().await? {
-                        self.wait_stopped(&victim).await;
+                    if let Some((start, victim)) = self.kill().await? {
+                        self.wait_stopped(start, &victim).await;
                     }
                     next_kill = self.journal.now() + self.kill_interval();
                     self.settle("a kill").await;
@@ -475,8 +477,8 @@ impl Soak {
     }
 
     /// `docker kill` of a random running task's app container or sandbox;
-    /// the task's ARN if it was killed.
-    async fn kill(&mut self) -> Result<Option<String>> {
+    /// when it was killed and the task's ARN.
+    async fn kill(&mut self) -> Result<Option<(Duration, String)>> {
         let tasks = self.live_tasks().await?;
         if tasks.is_empty() {
             self.journal
@@ -526,13 +528,12 @@ impl Soak {
                 return Ok(None);
             }
         }
-        Ok(Some(victim.arn.clone()))
+        Ok(Some((start, victim.arn.clone())))
     }
 
-    /// Until the killed task is no longer RUNNING: before, the service
-    /// looks steady still.
-    async fn wait_stopped(&self, arn: &str) {
-        let start = self.journal.now();
+    /// Until the killed task is no longer RUNNING (recorded from the kill's
+    /// `start`): before, the service looks steady still.
+    async fn wait_stopped(&self, start: Duration, arn: &str) {
         let deadline = Instant::now() + SETTLE_DEADLINE;
         while Instant::now() < deadline {
             let described = self
@@ -548,6 +549,8 @@ impl Soak {
                     .and_then(|t| t.last_status().map(str::to_string))
             });
             if status.is_some_and(|s| s != "RUNNING") {
+                let task = arn.rsplit('/').next().unwrap_or_default().to_string();
+                self.journal.event(start, EventKind::Unnoticed { task });
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
