@@ -159,6 +159,12 @@ async fn main() -> ExitCode {
         if let Err(e) = write_report(out, &report) {
             eprintln!("soak: cannot write {}: {e:#}", out.display());
         }
+        // Dropping the process removes its state directory, log included.
+        let log = out.with_extension("emulator.log");
+        match std::fs::copy(emu.state_dir.join("emulator.log"), &log) {
+            Ok(_) => eprintln!("soak: the emulator's log is in {}", log.display()),
+            Err(e) => eprintln!("soak: cannot keep the emulator's log: {e}"),
+        }
     }
     drop(emu);
     if run.verdict().is_empty() {
