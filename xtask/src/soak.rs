@@ -58,6 +58,9 @@ pub fn run(args: SoakArgs) -> Result<()> {
         .args(["build", "--workspace", "--bin", "emulator", "--bin", "soak"]);
     if args.release {
         build.arg("--release");
+    } else {
+        // With the tests: their features, so the debug build is the tests'.
+        build.arg("--tests");
     }
     crate::run(&mut build)?;
     let target = crate::cargo_target_dir(&root)?;

@@ -79,6 +79,9 @@ pub enum ConnectError {
     /// The target refused or reset the connection (nothing was sent).
     #[error("connect failed: {0}")]
     Io(#[source] io::Error),
+    /// The target left routing while the connect was pending.
+    #[error("the target left routing before the connection was made")]
+    Retired,
 }
 
 /// Why an exchange with a target failed.

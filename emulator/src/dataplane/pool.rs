@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::client::TargetConn;
 
@@ -67,6 +68,9 @@ pub struct Pool {
     active: Arc<Semaphore>,
     /// Incremented by every sweep.
     generation: AtomicU64,
+    /// Cancelled when the address leaves routing: its deregistration delay
+    /// is over, or no group registers it any more.
+    retired: CancellationToken,
 }
 
 impl Pool {
@@ -76,7 +80,21 @@ impl Pool {
             idle: Mutex::new(Vec::new()),
             active: Arc::new(Semaphore::new(MAX_ACTIVE_PER_TARGET)),
             generation: AtomicU64::new(0),
+            retired: CancellationToken::new(),
         }
+    }
+
+    /// The address left routing: requests still waiting on it end (as ALB
+    /// closes them when the deregistration delay expires), connects still
+    /// pending go elsewhere, and the idle connections close.
+    pub fn retire(&self) {
+        self.retired.cancel();
+        self.sweep(true);
+    }
+
+    /// Resolves once [`Pool::retire`] was called.
+    pub fn retired(&self) -> WaitForCancellationFuture<'_> {
+        self.retired.cancelled()
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -365,8 +365,10 @@ async fn forward(
 }
 
 /// Sends the request to `target` on a pooled connection, or a new one. A
-/// refused connection is retried once on another target of the group
-/// (`target` is updated). A pooled connection the target turns out to have
+/// refused connection, or a connect still pending when the target leaves
+/// routing, is retried once on another target of the group (`target` is
+/// updated). A target that leaves routing before it answers ends the
+/// request with 502. A pooled connection the target turns out to have
 /// closed (it failed without a byte of answer) is replaced by a new one when
 /// the request can be replayed: no body, and an idempotent method (RFC 9110
 /// section 9.2.2). Nothing else is retried once the request may have reached
@@ -391,10 +393,10 @@ async fn send(
         let reused = pooled.is_some();
         let conn = match pooled {
             Some(conn) => conn,
-            None => match TargetConn::connect(target.pool.addr()).await {
+            None => match connect(target).await {
                 Ok(conn) => conn,
                 Err(e) => {
-                    if matches!(e, ConnectError::Io(_)) && !moved {
+                    if !matches!(e, ConnectError::Timeout) && !moved {
                         // Nothing was sent: try once more on another target.
                         if let Some(other) = balancer::pick(tg, now, Some(target.addr)) {
                             tracing::debug!(target = %target.addr, retry = %other.addr, error = %e,
@@ -409,7 +411,7 @@ async fn send(
                     tracing::debug!(target = %target.addr, error = %e, "no connection to the target");
                     return Err(match e {
                         ConnectError::Timeout => AlbError::GatewayTimeout,
-                        ConnectError::Io(_) => AlbError::BadGateway,
+                        ConnectError::Io(_) | ConnectError::Retired => AlbError::BadGateway,
                     });
                 }
             },
@@ -422,7 +424,15 @@ async fn send(
         notes.target(tg, target);
         // A replay (only of bodiless requests) sends no body.
         let attempt_body = body.take().unwrap_or(UpstreamBody::Empty);
-        match client::send(conn, &head, attempt_body, upgrade).await {
+        let answer = tokio::select! {
+            answer = client::send(conn, &head, attempt_body, upgrade) => answer,
+            () = target.pool.retired() => {
+                tracing::debug!(target = %target.addr,
+                    "the target left routing (deregistration delay over) before answering");
+                return Err(AlbError::BadGateway);
+            }
+        };
+        match answer {
             Ok(resp) => return Ok((resp, permit, inflight)),
             Err(failed) if failed.unanswered && reused && replayable => {
                 tracing::debug!(target = %target.addr, error = %failed.error,
@@ -435,6 +445,16 @@ async fn send(
                 return Err(AlbError::BadGateway);
             }
         }
+    }
+}
+
+/// A new connection to `target`, given up when the target leaves routing
+/// first (a task that died is deregistered while the connect still waits
+/// for an address that no longer answers).
+async fn connect(target: &Target) -> Result<TargetConn, ConnectError> {
+    tokio::select! {
+        conn = TargetConn::connect(target.pool.addr()) => conn,
+        () = target.pool.retired() => Err(ConnectError::Retired),
     }
 }
 

@@ -485,10 +485,14 @@ impl StatsRegistry {
                 .is_some_and(|g| g.targets.iter().any(|t| t.addr == *addr))
         });
         self.cursors.retain(|arn, _| groups.contains_key(arn));
-        self.pools.retain(|addr, _| {
-            groups
+        self.pools.retain(|addr, pool| {
+            let routed = groups
                 .values()
-                .any(|g| g.targets.iter().any(|t| t.addr == *addr))
+                .any(|g| g.targets.iter().any(|t| t.addr == *addr));
+            if !routed {
+                pool.retire();
+            }
+            routed
         });
     }
 }

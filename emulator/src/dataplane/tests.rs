@@ -1119,3 +1119,44 @@ async fn target_connections_are_reused_and_every_framing_is_relayed() {
     assert_eq!((status.as_u16(), body.as_str()), (200, "ok"));
     alb.dataplane.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_request_waiting_on_a_target_that_leaves_routing_gets_502() {
+    // Accepts and reads, never answers: a task whose network vanished.
+    let silent = tokio::net::TcpListener::bind((lo(8), 0)).await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let seen = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            held.push(s);
+        }
+    });
+    let b = backend(lo(2), "a").await;
+    let alb = Arc::new(Alb::forwarding_to(&[addr]).await);
+    let waiting = tokio::spawn({
+        let alb = alb.clone();
+        async move { alb.get("/").await }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while accepted.load(Ordering::SeqCst) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "request never reached the target"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Its deregistration delay is over: the group now holds another target.
+    alb.update(|e| {
+        *e.target_groups.get_mut(&tg_arn("web")).unwrap() = target_group("web", &[b.addr], &[])
+    })
+    .await;
+    let (status, h, _) = waiting.await.unwrap();
+    assert_eq!(status, 502);
+    assert_eq!(h["server"], "awselb/2.0");
+    let (status, _, _) = alb.get("/").await;
+    assert_eq!(status, 200);
+    alb.dataplane.shutdown().await;
+}
