@@ -441,6 +441,18 @@ fn apply(
                 }
             }
         }
+        // A task that reuses a stopped task's IP takes over its draining
+        // registration: the stopped task's targets are no longer its own
+        // (it would otherwise drain the new task's registration).
+        for other in state.ecs.tasks.values_mut() {
+            let before = other.runtime.targets.len();
+            if &other.task_arn != arn {
+                other.runtime.targets.retain(|t| !targets.contains(t));
+            }
+            if other.runtime.targets.len() != before {
+                other.version += 1;
+            }
+        }
         if let Some(task) = state.ecs.tasks.get_mut(arn) {
             task.runtime.targets = targets;
             task.version += 1;
