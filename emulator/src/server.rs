@@ -55,7 +55,8 @@ impl Emulator {
         if let (Some(asked), Some(had)) = (config.subnet, keep.default_vpc_cidr) {
             if asked != had {
                 anyhow::bail!(
-                    "--subnet {asked} differs from the default VPC's {had} in the state file;                      drop --subnet, or use another --state-dir"
+                    "--subnet {asked} differs from the default VPC's {had} in the state file; \
+                     drop --subnet, or use another --state-dir"
                 );
             }
         }
@@ -72,6 +73,8 @@ impl Emulator {
             Some(state) => Store::with_state(config.clone(), state),
             None => Store::new(config.clone()),
         };
+        // From here on every change reaches the file, start-up's own too.
+        let persister = state_file.map(|file| Persister::start(file, store.clone()));
         if let Some(uri) = &config.upstream_endpoint {
             if uri.scheme_str() != Some("http") || uri.host().is_none() {
                 anyhow::bail!("--upstream-endpoint must be an http:// URL with a host (got {uri})");
@@ -147,7 +150,6 @@ impl Emulator {
             }
         });
         tracing::info!(%addr, "control API listening");
-        let persister = state_file.map(|file| Persister::start(file, store.clone()));
         Ok(Self {
             app,
             addr,
