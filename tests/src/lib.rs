@@ -89,30 +89,38 @@ impl Drop for TestEmulator {
         // cannot await). A task driver may still be creating a container on
         // another worker, so sweep until the instance stays empty.
         emulator.begin_shutdown();
-        let instance = self.instance.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                let deadline = tokio::time::Instant::now() + CLEANUP_SWEEP_LIMIT;
-                let mut empty_sweeps = 0;
-                while empty_sweeps < 2 && tokio::time::Instant::now() < deadline {
-                    let _ = emulator::runtime::docker::cleanup_instance(&instance).await;
-                    empty_sweeps = if leftover_containers(&instance).await == 0 {
-                        empty_sweeps + 1
-                    } else {
-                        0
-                    };
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            });
-        })
-        .join();
+        remove_instance_objects(&self.instance);
     }
+}
+
+/// Removes an emulator instance's Docker objects, from a separate thread
+/// with its own runtime (for `Drop`, which cannot await). A task driver may
+/// still be creating a container, so it sweeps until the instance stays
+/// empty.
+pub fn remove_instance_objects(instance: &str) {
+    let instance = instance.to_string();
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            let deadline = tokio::time::Instant::now() + CLEANUP_SWEEP_LIMIT;
+            let mut empty_sweeps = 0;
+            while empty_sweeps < 2 && tokio::time::Instant::now() < deadline {
+                let _ = emulator::runtime::docker::cleanup_instance(&instance).await;
+                empty_sweeps = if leftover_containers(&instance).await == 0 {
+                    empty_sweeps + 1
+                } else {
+                    0
+                };
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+    })
+    .join();
 }
 
 /// How long a failed test's clean-up keeps sweeping for late containers.
@@ -356,19 +364,25 @@ pub async fn task_containers(task_arn: &str) -> Vec<bollard::models::ContainerSu
         .unwrap()
 }
 
-/// The environment Docker gives the task's container named `name`.
-pub async fn container_env(task_arn: &str, name: &str) -> Vec<String> {
-    let id = task_containers(task_arn)
+/// The Docker id of the task's container named `name` (as in its task
+/// definition).
+pub async fn task_container_id(task_arn: &str, name: &str) -> String {
+    task_containers(task_arn)
         .await
         .into_iter()
         .find(|c| {
             c.labels
                 .as_ref()
                 .and_then(|l| l.get("com.amazonaws.ecs.container-name"))
-                == Some(&name.to_string())
+                .is_some_and(|n| n == name)
         })
         .and_then(|c| c.id)
-        .unwrap_or_else(|| panic!("no container {name} in {task_arn}"));
+        .unwrap_or_else(|| panic!("no container {name} in {task_arn}"))
+}
+
+/// The environment Docker gives the task's container named `name`.
+pub async fn container_env(task_arn: &str, name: &str) -> Vec<String> {
+    let id = task_container_id(task_arn, name).await;
     bollard::Docker::connect_with_local_defaults()
         .unwrap()
         .inspect_container(
@@ -398,6 +412,21 @@ pub mod ecs {
             .image(super::SAMPLE_IMAGE)
             .essential(true)
             .port_mappings(PortMapping::builder().container_port(8080).build())
+    }
+
+    /// DescribeServices for one service of the default cluster.
+    pub async fn describe_service(
+        client: &aws_sdk_ecs::Client,
+        service: &str,
+    ) -> aws_sdk_ecs::types::Service {
+        client
+            .describe_services()
+            .services(service)
+            .send()
+            .await
+            .unwrap()
+            .services()[0]
+            .clone()
     }
 
     pub fn env(name: &str, value: &str) -> KeyValuePair {

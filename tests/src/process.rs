@@ -182,19 +182,7 @@ impl Drop for EmulatorProcess {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let instance = self.instance.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                let _ = emulator::runtime::docker::cleanup_instance(&instance).await;
-            });
-        })
-        .join();
+        crate::remove_instance_objects(&self.instance);
         let _ = std::fs::remove_dir_all(&self.state_dir);
     }
 }

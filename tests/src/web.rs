@@ -64,15 +64,7 @@ impl Web {
     }
 
     pub async fn service(&self) -> aws_sdk_ecs::types::Service {
-        self.emu
-            .ecs
-            .describe_services()
-            .services(&self.service)
-            .send()
-            .await
-            .unwrap()
-            .services()[0]
-            .clone()
+        ecs::describe_service(&self.emu.ecs, &self.service).await
     }
 
     pub async fn healthy_target_ips(&self) -> Vec<String> {

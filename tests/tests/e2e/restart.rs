@@ -133,15 +133,7 @@ async fn a_crash_and_restart_adopts_the_running_tasks() {
     for _ in 0..20 {
         assert!(answers_ok(&alb.url()).await, "{}", emu.log_tail());
     }
-    let svc = c
-        .ecs
-        .describe_services()
-        .services(&service)
-        .send()
-        .await
-        .unwrap()
-        .services()[0]
-        .clone();
+    let svc = ecs::describe_service(&c.ecs, &service).await;
     assert_eq!(svc.running_count(), 2);
     assert_eq!(svc.deployments().len(), 1);
     // No replacement was started: the service's tasks are the adopted ones.
@@ -149,17 +141,7 @@ async fn a_crash_and_restart_adopts_the_running_tasks() {
 
     // An adopted task is still watched: killing its app container stops it.
     let (victim, _) = tasks.iter().next().unwrap().clone();
-    let app = tests::task_containers(&victim)
-        .await
-        .into_iter()
-        .find(|c| {
-            c.labels
-                .as_ref()
-                .and_then(|l| l.get("com.amazonaws.ecs.container-name"))
-                .is_some_and(|n| n == "app")
-        })
-        .and_then(|c| c.id)
-        .expect("app container");
+    let app = tests::task_container_id(&victim, "app").await;
     let docker = bollard::Docker::connect_with_local_defaults().unwrap();
     docker
         .kill_container(
@@ -211,15 +193,7 @@ async fn a_clean_stop_and_restart_brings_every_resource_back() {
     emu.restart().await;
 
     // The resources are back as they were.
-    let svc = c
-        .ecs
-        .describe_services()
-        .services(&service)
-        .send()
-        .await
-        .unwrap()
-        .services()[0]
-        .clone();
+    let svc = ecs::describe_service(&c.ecs, &service).await;
     assert_eq!(svc.status(), Some("ACTIVE"));
     assert_eq!(svc.desired_count(), 1);
     let listeners = c

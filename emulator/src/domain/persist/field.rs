@@ -9,6 +9,26 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"))
 }
 
+/// An `Option` of a field type, laid out as borsh lays out its own.
+fn write_option<T, W: Write>(
+    value: &Option<T>,
+    w: &mut W,
+    write: impl FnOnce(&T, &mut W) -> io::Result<()>,
+) -> io::Result<()> {
+    value.is_some().serialize(w)?;
+    value.as_ref().map_or(Ok(()), |value| write(value, w))
+}
+
+fn read_option<T, R: Read>(
+    r: &mut R,
+    read: impl FnOnce(&mut R) -> io::Result<T>,
+) -> io::Result<Option<T>> {
+    match bool::deserialize_reader(r)? {
+        true => read(r).map(Some),
+        false => Ok(None),
+    }
+}
+
 /// `OffsetDateTime` as nanoseconds since the epoch and the UTC offset in
 /// seconds.
 pub mod time {
@@ -35,16 +55,11 @@ pub mod time_opt {
     use ::time::OffsetDateTime;
 
     pub fn serialize<W: Write>(at: &Option<OffsetDateTime>, w: &mut W) -> io::Result<()> {
-        at.is_some().serialize(w)?;
-        at.as_ref()
-            .map_or(Ok(()), |at| super::time::serialize(at, w))
+        write_option(at, w, super::time::serialize)
     }
 
     pub fn deserialize<R: Read>(r: &mut R) -> io::Result<Option<OffsetDateTime>> {
-        match bool::deserialize_reader(r)? {
-            true => super::time::deserialize(r).map(Some),
-            false => Ok(None),
-        }
+        read_option(r, super::time::deserialize)
     }
 }
 
@@ -142,16 +157,11 @@ pub mod ipv4net_opt {
     use ipnet::Ipv4Net;
 
     pub fn serialize<W: Write>(net: &Option<Ipv4Net>, w: &mut W) -> io::Result<()> {
-        net.is_some().serialize(w)?;
-        net.as_ref()
-            .map_or(Ok(()), |net| super::ipv4net::serialize(net, w))
+        write_option(net, w, super::ipv4net::serialize)
     }
 
     pub fn deserialize<R: Read>(r: &mut R) -> io::Result<Option<Ipv4Net>> {
-        match bool::deserialize_reader(r)? {
-            true => super::ipv4net::deserialize(r).map(Some),
-            false => Ok(None),
-        }
+        read_option(r, super::ipv4net::deserialize)
     }
 }
 
