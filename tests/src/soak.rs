@@ -177,25 +177,38 @@ pub struct RssGrowth {
     pub max_kib: u64,
 }
 
+/// How long the baseline and the final level are each read over.
+pub const RSS_LEVEL_WINDOW: Duration = Duration::from_secs(60);
+
 impl RssGrowth {
-    /// Baseline: the first sample of the last process at or after
-    /// `baseline_from`; final: its last sample; min and max over the two
-    /// and everything between. `None` without two such samples.
+    /// Growth of the last process's level, not of a moment: the baseline is
+    /// the median of its samples in the first [`RSS_LEVEL_WINDOW`] from
+    /// `baseline_from`, the final level the median of its last window (each
+    /// window at most a quarter of the span). The allocator keeps and hands
+    /// back memory in bursts, a few MiB either way around a deployment; a
+    /// leak raises the whole last window, a burst does not. Min and max are
+    /// over every sample from the baseline on. `None` without two samples.
     pub fn measure(samples: &[RssSample], baseline_from: Duration) -> Option<Self> {
         let process = samples.iter().map(|s| s.process).max()?;
         let span: Vec<&RssSample> = samples
             .iter()
             .filter(|s| s.process == process && s.at >= baseline_from)
             .collect();
-        let (first, last) = (span.first()?, span.last()?);
         if span.len() < 2 {
             return None;
         }
+        let (first, last) = (span[0].at, span[span.len() - 1].at);
+        let window = RSS_LEVEL_WINDOW.min((last - first) / 4);
+        let median = |pick: &dyn Fn(Duration) -> bool| {
+            let mut kib: Vec<u64> = span.iter().filter(|s| pick(s.at)).map(|s| s.kib).collect();
+            kib.sort_unstable();
+            kib[kib.len() / 2]
+        };
         Some(Self {
-            baseline_at: first.at,
-            baseline_kib: first.kib,
-            final_at: last.at,
-            final_kib: last.kib,
+            baseline_at: first,
+            baseline_kib: median(&|at| at <= first + window),
+            final_at: last,
+            final_kib: median(&|at| at + window >= last),
             min_kib: span.iter().map(|s| s.kib).min()?,
             max_kib: span.iter().map(|s| s.kib).max()?,
         })
@@ -246,6 +259,21 @@ pub struct Figures {
 }
 
 impl Run {
+    /// The RSS samples as CSV (`seconds,process,kib`), for plotting the curve
+    /// the figures summarise.
+    pub fn rss_csv(&self) -> String {
+        let mut csv = String::from("seconds,process,kib\n");
+        for s in &self.rss {
+            csv.push_str(&format!(
+                "{:.1},{},{}\n",
+                s.at.as_secs_f64(),
+                s.process,
+                s.kib
+            ));
+        }
+        csv
+    }
+
     pub fn figures(&self) -> Figures {
         let mut f = Figures {
             total: self.requests.len(),
@@ -415,9 +443,9 @@ impl Run {
         match f.rss {
             Some(rss) => {
                 row(
-                    "RSS baseline → final",
+                    "RSS baseline → final (medians over a minute)",
                     format!(
-                        "{:.1} MiB at {:.0} s → {:.1} MiB at {:.0} s",
+                        "{:.1} MiB from {:.0} s → {:.1} MiB to {:.0} s",
                         mib(rss.baseline_kib),
                         rss.baseline_at.as_secs_f64(),
                         mib(rss.final_kib),
@@ -659,6 +687,35 @@ mod tests {
         assert_eq!(RssGrowth::measure(&[], s(0.0)), None);
     }
 
+    #[test]
+    fn rss_growth_compares_levels_so_a_burst_is_not_growth_but_a_raised_end_is() {
+        let series = |level: &dyn Fn(u64) -> u64| -> Vec<RssSample> {
+            (0..=600)
+                .step_by(2)
+                .map(|t| RssSample {
+                    at: s(t as f64),
+                    kib: level(t),
+                    process: 0,
+                })
+                .collect()
+        };
+        // A burst mid-run, and one sample high at the very end.
+        let bursty = series(&|t| match t {
+            300..=330 | 600 => 1500,
+            _ => 1000,
+        });
+        let rss = RssGrowth::measure(&bursty, s(0.0)).unwrap();
+        assert_eq!(
+            (rss.baseline_kib, rss.final_kib, rss.max_kib),
+            (1000, 1000, 1500)
+        );
+        // A slow leak: the last minute sits 20 % above the first.
+        let leaking = series(&|t| 1000 + t / 3);
+        let rss = RssGrowth::measure(&leaking, s(0.0)).unwrap();
+        assert_eq!((rss.baseline_kib, rss.final_kib), (1010, 1190));
+        assert!(rss.percent() > 10.0);
+    }
+
     fn passing_run() -> Run {
         let sample = |at: f64, kib| RssSample {
             at: s(at),
@@ -681,6 +738,14 @@ mod tests {
             left_after_stop: Some((0, 0)),
             ..Run::default()
         }
+    }
+
+    #[test]
+    fn the_rss_csv_has_a_row_per_sample() {
+        assert_eq!(
+            passing_run().rss_csv(),
+            "seconds,process,kib\n100.0,1,1000\n170.0,1,1050\n"
+        );
     }
 
     #[test]

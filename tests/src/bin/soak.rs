@@ -159,6 +159,11 @@ async fn main() -> ExitCode {
         if let Err(e) = write_report(out, &report) {
             eprintln!("soak: cannot write {}: {e:#}", out.display());
         }
+        let csv = out.with_extension("rss.csv");
+        match std::fs::write(&csv, run.rss_csv()) {
+            Ok(()) => eprintln!("soak: the RSS samples are in {}", csv.display()),
+            Err(e) => eprintln!("soak: cannot write {}: {e}", csv.display()),
+        }
         // Dropping the process removes its state directory, log included.
         let log = out.with_extension("emulator.log");
         match std::fs::copy(emu.state_dir.join("emulator.log"), &log) {
