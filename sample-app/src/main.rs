@@ -3,7 +3,9 @@
 //! A small HTTP/1.1 server whose answers let a test see *which* task served a
 //! request and steer its behaviour (health, latency, crashes, large bodies,
 //! WebSockets). It links statically so it can run in a `FROM scratch` image;
-//! `sample-app healthcheck` stands in for `curl` in a Docker HEALTHCHECK.
+//! `sample-app healthcheck` stands in for `curl` in a Docker HEALTHCHECK;
+//! `sample-app exit CODE [AFTER_MS]` and `sample-app write PATH TEXT` are
+//! one-shot (init) containers.
 //!
 //! Endpoints:
 //! - `GET /`                 JSON `{ip, hostname, version, requests, port}`
@@ -12,6 +14,9 @@
 //! - `GET /bytes?n=N`        N bytes, chunked, in 64 KiB chunks
 //! - `POST /upload`          JSON `{bytes}`: the request body's length
 //! - `GET /ws`               WebSocket echo (text and binary)
+//! - `GET /file?path=P`     the file's contents (404 with the error if unreadable)
+//! - `PUT /file?path=P`     writes the body to the file (500 with the error)
+//! - `GET /process`          JSON `{uid, gid, pid, cwd, nofile: [soft, hard]}`
 //! - `POST /admin/healthy`, `POST /admin/unhealthy`
 //! - `POST /admin/exit?code=N`  exit with N (default 1) just after answering
 //! - `GET /aws/identity`     JSON `{arn, account, userId}` from STS
@@ -68,14 +73,43 @@ struct App {
 
 fn main() {
     let port = env_port();
-    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |i: usize| args.get(i).and_then(|a| a.parse::<u64>().ok());
+    match args.first().map(String::as_str) {
         // `healthcheck [PORT]`: a sidecar can check its neighbour on localhost.
-        let port = std::env::args()
-            .nth(2)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(port);
-        // No runtime needed: a blocking one-shot probe keeps the exit path simple.
-        std::process::exit(healthcheck(port));
+        Some("healthcheck") => {
+            let port = number(1)
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(port);
+            // No runtime needed: a blocking one-shot probe keeps the exit path simple.
+            std::process::exit(healthcheck(port));
+        }
+        // `write PATH TEXT`: a one-shot container that leaves a file behind.
+        Some("write") => {
+            let (path, text) = (
+                args.get(1).cloned().unwrap_or_default(),
+                args.get(2).cloned().unwrap_or_default(),
+            );
+            match std::fs::write(&path, text) {
+                Ok(()) => std::process::exit(0),
+                Err(e) => {
+                    log(&format!("sample-app: cannot write {path}: {e}"));
+                    std::process::exit(1);
+                }
+            }
+        }
+        // `exit CODE [AFTER_MS]`: a one-shot container (an init container).
+        Some("exit") => {
+            std::thread::sleep(Duration::from_millis(
+                number(2).unwrap_or(0).min(MAX_DELAY_MS),
+            ));
+            log(&format!(
+                "sample-app: exiting with {}",
+                number(1).unwrap_or(0)
+            ));
+            std::process::exit(number(1).unwrap_or(0) as i32);
+        }
+        _ => {}
     }
     // Tasks are small: two workers are plenty and keep the footprint low
     // when a test starts many containers. A container held to one CPU
@@ -236,6 +270,21 @@ async fn handle(
             app.healthy.store(true, Ordering::Relaxed);
             text(StatusCode::OK, "healthy\n")
         }
+        (&Method::GET, "/file") => match std::fs::read(query_arg(&args, "path").unwrap_or("")) {
+            Ok(bytes) => text(StatusCode::OK, &String::from_utf8_lossy(&bytes)),
+            Err(e) => text(StatusCode::NOT_FOUND, &format!("{e}\n")),
+        },
+        (&Method::PUT, "/file") => {
+            let path = query_arg(&args, "path").unwrap_or("").to_string();
+            match req.into_body().collect().await {
+                Ok(body) => match std::fs::write(&path, body.to_bytes()) {
+                    Ok(()) => text(StatusCode::OK, "written\n"),
+                    Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e}\n")),
+                },
+                Err(e) => text(StatusCode::BAD_REQUEST, &format!("body error: {e}\n")),
+            }
+        }
+        (&Method::GET, "/process") => json_response(StatusCode::OK, &process_info()),
         (&Method::GET, "/metadata") => task_metadata().await,
         (&Method::GET, "/aws/identity") => aws_identity().await,
         (&Method::POST, "/admin/alloc") => {
@@ -264,8 +313,9 @@ async fn handle(
         }
         (
             _,
-            "/" | "/bytes" | "/upload" | "/ws" | "/metadata" | "/aws/identity" | "/admin/alloc"
-            | "/admin/healthy" | "/admin/unhealthy" | "/admin/exit",
+            "/" | "/bytes" | "/upload" | "/ws" | "/file" | "/process" | "/metadata"
+            | "/aws/identity" | "/admin/alloc" | "/admin/healthy" | "/admin/unhealthy"
+            | "/admin/exit",
         ) => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };
@@ -274,6 +324,38 @@ async fn handle(
         log(&format!("{method} {path} {}", resp.status().as_u16()));
     }
     Ok(resp)
+}
+
+/// `/process`: who and where the app runs as (uid, gid, pid, working
+/// directory) and its open-files limit, read from `/proc`.
+fn process_info() -> Value {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let first_id = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|id| id.parse::<u64>().ok())
+    };
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    let nofile: Vec<Value> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(3)
+                .take(2)
+                .map(|n| n.parse::<u64>().map_or(Value::Null, Value::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "uid": first_id("Uid:"),
+        "gid": first_id("Gid:"),
+        "pid": std::process::id(),
+        "cwd": std::env::current_dir().ok().map(|d| d.display().to_string()),
+        "nofile": nofile,
+    })
 }
 
 /// `/echo`: describe the request back, reading (not buffering) its body.

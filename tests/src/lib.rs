@@ -414,6 +414,36 @@ pub mod ecs {
             .port_mappings(PortMapping::builder().container_port(8080).build())
     }
 
+    /// A health check that runs `sample-app healthcheck PORT` inside the
+    /// container (every 5 s, 2 s timeout, 3 retries).
+    pub fn sample_health_check(port: u16) -> aws_sdk_ecs::types::HealthCheck {
+        aws_sdk_ecs::types::HealthCheck::builder()
+            .command("CMD")
+            .command("/sample-app")
+            .command("healthcheck")
+            .command(port.to_string())
+            .interval(5)
+            .timeout(2)
+            .retries(3)
+            .build()
+            .unwrap()
+    }
+
+    /// Runs one task of `family` in `default` and waits for RUNNING; its
+    /// ARN and private IP.
+    pub async fn run_one_running(client: &aws_sdk_ecs::Client, family: &str) -> (String, String) {
+        use aws_sdk_ecs::client::Waiters;
+        let arns = run(client, "default", family, 1).await;
+        client
+            .wait_until_tasks_running()
+            .tasks(&arns[0])
+            .wait(std::time::Duration::from_secs(60))
+            .await
+            .expect("the task reaches RUNNING");
+        let ip = private_ip(&describe(client, "default", &arns).await[0]);
+        (arns[0].clone(), ip)
+    }
+
     /// DescribeServices for one service of the default cluster.
     pub async fn describe_service(
         client: &aws_sdk_ecs::Client,

@@ -11,8 +11,8 @@ use std::net::Ipv4Addr;
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, EndpointIpamConfig, EndpointSettings,
-    HealthConfig, HostConfig, Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest,
-    NetworkDisconnectRequest, NetworkingConfig,
+    HealthConfig, HostConfig, Ipam, IpamConfig, Mount, NetworkConnectRequest, NetworkCreateRequest,
+    NetworkDisconnectRequest, NetworkingConfig, ResourcesUlimits,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
@@ -102,6 +102,21 @@ pub struct ContainerSpec {
     pub nano_cpus: Option<i64>,
     pub health_check: Option<HealthConfig>,
     pub stop_timeout_secs: Option<i64>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub ulimits: Vec<ResourcesUlimits>,
+    pub readonly_rootfs: bool,
+    /// Run an init process as PID 1 (`initProcessEnabled`).
+    pub init: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub mounts: Vec<Mount>,
+    /// `CONTAINER_NAME[:ro]` of containers whose mounts this one takes.
+    pub volumes_from: Vec<String>,
+    pub memory_reservation_bytes: Option<i64>,
+    pub sysctls: HashMap<String, String>,
 }
 
 /// What became of a container that is no longer running.
@@ -164,6 +179,8 @@ impl DockerRuntime {
                 .filter(|id| !keep.containers.contains(id)),
         )
         .await;
+        // Volumes of the adopted tasks are in use, and stay.
+        super::volumes::remove_volumes(&docker, &filter).await;
         let default_name = network_name(&instance, "");
         let mut vpc_networks = HashMap::new();
         let mut default_network = None;
@@ -224,7 +241,7 @@ impl DockerRuntime {
         Ok(network)
     }
 
-    fn labels(&self) -> HashMap<String, String> {
+    pub(super) fn labels(&self) -> HashMap<String, String> {
         HashMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_INSTANCE.to_string(), self.instance.clone()),
@@ -374,11 +391,24 @@ impl DockerRuntime {
             labels: Some(labels),
             healthcheck: spec.health_check.clone(),
             stop_timeout: spec.stop_timeout_secs,
+            working_dir: spec.working_dir.clone(),
+            user: spec.user.clone(),
+            tty: Some(spec.tty),
+            open_stdin: Some(spec.open_stdin),
             host_config: Some(HostConfig {
                 // awsvpc: every container of a task shares one namespace and IP.
                 network_mode: Some(format!("container:{}", sandbox.container_id)),
                 memory: spec.memory_bytes,
                 nano_cpus: spec.nano_cpus,
+                ulimits: (!spec.ulimits.is_empty()).then(|| spec.ulimits.clone()),
+                readonly_rootfs: Some(spec.readonly_rootfs),
+                init: spec.init.then_some(true),
+                cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
+                cap_drop: (!spec.cap_drop.is_empty()).then(|| spec.cap_drop.clone()),
+                mounts: (!spec.mounts.is_empty()).then(|| spec.mounts.clone()),
+                volumes_from: (!spec.volumes_from.is_empty()).then(|| spec.volumes_from.clone()),
+                memory_reservation: spec.memory_reservation_bytes,
+                sysctls: (!spec.sysctls.is_empty()).then(|| spec.sysctls.clone()),
                 ..Default::default()
             }),
             ..Default::default()
@@ -468,8 +498,8 @@ impl DockerRuntime {
         remove_instance_objects(&self.docker, &self.instance).await;
     }
 
-    /// Removes every task container of this instance, sandboxes included
-    /// (for a reset: the store no longer knows any task).
+    /// Removes every task container of this instance, sandboxes included,
+    /// and every volume (for a reset: the store no longer knows any task).
     pub async fn remove_task_containers(&self) {
         let filter = HashMap::from([(
             "label".to_string(),
@@ -479,6 +509,7 @@ impl DockerRuntime {
             ],
         )]);
         remove_containers(&self.docker, &filter).await;
+        super::volumes::remove_volumes(&self.docker, &instance_filter(&self.instance)).await;
     }
 
     /// Removes the networks of VPCs other than the default one (for a reset:
@@ -497,6 +528,7 @@ impl DockerRuntime {
 pub async fn remove_instance_objects(docker: &Docker, instance: &str) {
     let filter = instance_filter(instance);
     remove_containers(docker, &filter).await;
+    super::volumes::remove_volumes(docker, &filter).await;
     let networks = docker
         .list_networks(Some(
             ListNetworksOptionsBuilder::new().filters(&filter).build(),
@@ -766,7 +798,7 @@ async fn disconnect_all(docker: &Docker, network: &str) {
 }
 
 /// Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-fn sanitize(s: &str) -> String {
+pub(super) fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "_.-".contains(c) {

@@ -6,6 +6,7 @@ pub mod docker;
 pub mod metadata;
 pub mod netns;
 pub mod pause;
+pub mod volumes;
 pub mod watch;
 
 pub use docker::{DockerRuntime, RuntimeError};

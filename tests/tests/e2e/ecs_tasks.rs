@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_ecs::client::Waiters;
-use aws_sdk_ecs::types::{ContainerDefinition, HealthCheck, TaskStopCode};
+use aws_sdk_ecs::types::{ContainerDefinition, TaskStopCode};
 use tests::{ecs, http_get, unique, wait_until, TestEmulator};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -12,15 +12,8 @@ const WAIT: Duration = Duration::from_secs(60);
 /// Runs one task of `family` in `default`, waits for RUNNING; its ARN (as a
 /// one-element list for describe calls) and its private IP.
 async fn run_one(emu: &TestEmulator, family: &str) -> (Vec<String>, String) {
-    let arns = ecs::run(&emu.ecs, "default", family, 1).await;
-    emu.ecs
-        .wait_until_tasks_running()
-        .tasks(&arns[0])
-        .wait(WAIT)
-        .await
-        .expect("task reaches RUNNING");
-    let ip = ecs::private_ip(&ecs::describe(&emu.ecs, "default", &arns).await[0]);
-    (arns, ip)
+    let (arn, ip) = ecs::run_one_running(&emu.ecs, family).await;
+    (vec![arn], ip)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,18 +154,7 @@ async fn containers_of_a_task_share_one_network_namespace() {
         .image(tests::SAMPLE_IMAGE)
         .essential(false)
         .environment(ecs::env("PORT", "9090"))
-        .health_check(
-            HealthCheck::builder()
-                .command("CMD")
-                .command("/sample-app")
-                .command("healthcheck")
-                .command("8080")
-                .interval(5)
-                .timeout(2)
-                .retries(3)
-                .build()
-                .unwrap(),
-        )
+        .health_check(ecs::sample_health_check(8080))
         .build();
     ecs::register(
         &emu.ecs,

@@ -6,6 +6,7 @@
 mod alb_proxy;
 mod api_errors;
 mod autoscaling;
+mod container_order;
 mod dashboard;
 mod demo;
 mod ec2;
@@ -25,6 +26,7 @@ mod restart;
 mod services;
 mod ssm_secrets;
 mod task_credentials;
+mod task_options;
 mod task_secrets;
 mod terraform_walk;
 mod upstream;

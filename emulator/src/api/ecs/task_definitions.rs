@@ -47,6 +47,9 @@ impl Handler<'_> {
     pub(super) fn register_task_definition(&self, input: RegisterTaskDefinitionInput) -> Output {
         let mut def = input.definition;
         validate::task_definition(&mut def)?;
+        for member in validate::ignored_members(&def) {
+            crate::api::ignored_once(&format!("ECS RegisterTaskDefinition {member}"));
+        }
         self.app.store.write(|s| {
             let ecs = &mut s.ecs;
             let revisions = ecs.task_definitions.entry(def.family.clone()).or_default();

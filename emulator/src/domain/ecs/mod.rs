@@ -7,6 +7,8 @@ use borsh::{BorshDeserialize, BorshSerialize};
 
 pub mod account_settings;
 pub mod capacity;
+pub mod container_options;
+pub mod dependencies;
 pub mod network;
 pub mod service;
 pub mod task;

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use super::container_options::{
+    DockerLabels, EphemeralStorage, LinuxParameters, MountPoint, SystemControl, Ulimit, Volume,
+    VolumeFrom,
+};
 use super::{ts, KeyValuePair};
 
 #[derive(Debug, Clone, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
@@ -53,13 +57,11 @@ pub struct TaskDefinition {
     /// The principal that registered it (set by the emulator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_by: Option<String>,
-    /// Stored and echoed; the containers' `mountPoints` are what reads them.
+    /// Mounted where the containers' `mountPoints` name them.
     #[serde(default)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
-    pub volumes: Vec<Value>,
+    pub volumes: Vec<Volume>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<EphemeralStorage>,
     #[serde(default)]
     #[borsh(
         serialize_with = "field::json::serialize",
@@ -137,6 +139,10 @@ pub struct ContainerDefinition {
     pub health_check: Option<HealthCheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
+    /// Seconds the containers depending on this one wait for it to reach
+    /// COMPLETE, SUCCESS or HEALTHY, counted from its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_timeout: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_configuration: Option<LogConfiguration>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -144,23 +150,27 @@ pub struct ContainerDefinition {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<Secret>,
     #[serde(default)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
-    pub mount_points: Vec<Value>,
+    pub mount_points: Vec<MountPoint>,
     #[serde(default)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
-    pub volumes_from: Vec<Value>,
+    pub volumes_from: Vec<VolumeFrom>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ulimits: Vec<Ulimit>,
+    #[serde(default, skip_serializing_if = "DockerLabels::is_empty")]
+    pub docker_labels: DockerLabels,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readonly_root_filesystem: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linux_parameters: Option<LinuxParameters>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pseudo_terminal: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<bool>,
     #[serde(default)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
-    pub system_controls: Vec<Value>,
+    pub system_controls: Vec<SystemControl>,
     #[serde(flatten)]
     #[borsh(
         serialize_with = "field::json::serialize",

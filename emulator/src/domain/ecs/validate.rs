@@ -1,6 +1,8 @@
 //! ECS validation rules (aws-semantics C2), as pure functions.
 
-use super::task_definition::TaskDefinition;
+use super::container_options::ULIMIT_NAMES;
+use super::dependencies::{find_cycle, Condition};
+use super::task_definition::{ContainerDefinition, TaskDefinition};
 
 /// A rejected ECS request: the error shape name and its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -207,11 +209,17 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
                 "stopTimeout must be between 0 and 120 seconds on Fargate.",
             ));
         }
+        if container
+            .start_timeout
+            .is_some_and(|t| !(2..=120).contains(&t))
+            && def.requires_compatibilities.iter().any(|c| c == "FARGATE")
+        {
+            return Err(EcsError::client(
+                "startTimeout must be between 2 and 120 seconds on Fargate.",
+            ));
+        }
         for dep in &container.depends_on {
-            if !matches!(
-                dep.condition.as_str(),
-                "START" | "COMPLETE" | "SUCCESS" | "HEALTHY"
-            ) {
+            if Condition::parse(&dep.condition).is_none() {
                 return Err(EcsError::invalid(format!(
                     "Invalid dependsOn condition: {}",
                     dep.condition
@@ -224,17 +232,232 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
             "Task definition does not have any essential container.",
         ));
     }
-    for container in &def.container_definitions {
-        if let Some(dep) = container
-            .depends_on
-            .iter()
-            .find(|d| !names.contains(&d.container_name))
-        {
+    dependencies(&def.container_definitions)?;
+    container_options(def)?;
+    refused_on_fargate(def)
+}
+
+/// Volumes, mounts, limits and Linux parameters, with Fargate's limits.
+/// AWS does not document these messages; they are the emulator's own.
+fn container_options(def: &TaskDefinition) -> Result<(), EcsError> {
+    let fargate = def.is_fargate();
+    let mut volume_names = std::collections::HashSet::new();
+    for volume in &def.volumes {
+        if volume.name.is_empty() || !volume_names.insert(volume.name.as_str()) {
             return Err(EcsError::client(format!(
-                "Container {} depends on unknown container {}.",
-                container.name, dep.container_name
+                "Volume names must be present and unique: '{}'.",
+                volume.name
             )));
         }
+        if fargate {
+            if volume
+                .host
+                .as_ref()
+                .is_some_and(|h| h.source_path.is_some())
+            {
+                return Err(EcsError::client(format!(
+                    "Volume '{}': host.sourcePath is not supported on Fargate; leave it out for a volume the task's containers share.",
+                    volume.name
+                )));
+            }
+            if let Some(kind) = volume
+                .extra
+                .keys()
+                .find(|k| k.ends_with("VolumeConfiguration"))
+            {
+                return Err(EcsError::client(format!(
+                    "Volume '{}': {kind} is not supported on Fargate.",
+                    volume.name
+                )));
+            }
+        }
+        if let Some(efs) = &volume.efs_volume_configuration {
+            if efs.file_system_id.is_empty() {
+                return Err(EcsError::client(format!(
+                    "Volume '{}': efsVolumeConfiguration.fileSystemId is required.",
+                    volume.name
+                )));
+            }
+        }
+    }
+    if let Some(storage) = def.ephemeral_storage {
+        if fargate && !(21..=200).contains(&storage.size_in_gib) {
+            return Err(EcsError::client(
+                "ephemeralStorage.sizeInGiB must be between 21 and 200 on Fargate.",
+            ));
+        }
+    }
+    let containers = &def.container_definitions;
+    for c in containers {
+        for mount in &c.mount_points {
+            if !volume_names.contains(mount.source_volume.as_str()) {
+                return Err(EcsError::client(format!(
+                    "Container {}: mountPoints sourceVolume '{}' is not a volume of the task definition.",
+                    c.name, mount.source_volume
+                )));
+            }
+            if !mount.container_path.starts_with('/') {
+                return Err(EcsError::client(format!(
+                    "Container {}: mountPoints containerPath '{}' must be an absolute path.",
+                    c.name, mount.container_path
+                )));
+            }
+        }
+        for from in &c.volumes_from {
+            if from.source_container == c.name
+                || !containers.iter().any(|o| o.name == from.source_container)
+            {
+                return Err(EcsError::client(format!(
+                    "Container {}: volumesFrom sourceContainer '{}' is not another container of the task definition.",
+                    c.name, from.source_container
+                )));
+            }
+        }
+        for limit in &c.ulimits {
+            if !ULIMIT_NAMES.contains(&limit.name.as_str()) {
+                return Err(EcsError::invalid(format!(
+                    "Invalid ulimit name: {}",
+                    limit.name
+                )));
+            }
+            if limit.soft_limit > limit.hard_limit {
+                return Err(EcsError::client(format!(
+                    "Container {}: the {} ulimit's softLimit is above its hardLimit.",
+                    c.name, limit.name
+                )));
+            }
+            if fargate && limit.name == "nofile" && limit.hard_limit > FARGATE_MAX_NOFILE {
+                return Err(EcsError::client(format!(
+                    "Container {}: the nofile ulimit can be at most {FARGATE_MAX_NOFILE} on Fargate.",
+                    c.name
+                )));
+            }
+        }
+        if let Some(linux) = c.linux_parameters.as_ref().filter(|_| fargate) {
+            if let Some(field) = linux.extra.keys().next() {
+                return Err(EcsError::client(format!(
+                    "Container {}: linuxParameters.{field} is not supported on Fargate.",
+                    c.name
+                )));
+            }
+            let added = linux.capabilities.iter().flat_map(|k| &k.add);
+            if let Some(cap) = added.into_iter().find(|cap| cap.as_str() != "SYS_PTRACE") {
+                return Err(EcsError::client(format!(
+                    "Container {}: Fargate can only add the SYS_PTRACE kernel capability, not {cap}.",
+                    c.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Container members Fargate (awsvpc) refuses.
+const REFUSED_ON_FARGATE: [&str; 8] = [
+    "links",
+    "hostname",
+    "privileged",
+    "dockerSecurityOptions",
+    "dnsServers",
+    "dnsSearchDomains",
+    "extraHosts",
+    "disableNetworking",
+];
+
+/// Refuses the container members Fargate refuses; the emulator's wording.
+fn refused_on_fargate(def: &TaskDefinition) -> Result<(), EcsError> {
+    if !def.is_fargate() {
+        return Ok(());
+    }
+    for c in &def.container_definitions {
+        if let Some(member) = REFUSED_ON_FARGATE
+            .iter()
+            .find(|m| c.extra.contains_key(**m))
+        {
+            return Err(EcsError::client(format!(
+                "Container {}: {member} is not supported on Fargate (awsvpc network mode).",
+                c.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The members of a valid definition the emulator stores and echoes but
+/// does not act on, as `taskDefinition.X` and `containerDefinitions.X`
+/// (each is logged once, and the README lists them).
+pub fn ignored_members(def: &TaskDefinition) -> Vec<String> {
+    let mut ignored: Vec<String> = def
+        .extra
+        .keys()
+        .map(|k| format!("taskDefinition.{k}"))
+        .chain(
+            def.container_definitions
+                .iter()
+                .flat_map(|c| c.extra.keys())
+                .map(|k| format!("containerDefinitions.{k}")),
+        )
+        .collect();
+    for volume in &def.volumes {
+        if volume.configured_at_launch == Some(true) {
+            ignored.push("volumes.configuredAtLaunch (a local volume instead)".into());
+        }
+        if let Some(efs) = &volume.efs_volume_configuration {
+            ignored.extend(
+                efs.extra
+                    .keys()
+                    .map(|k| format!("efsVolumeConfiguration.{k}")),
+            );
+        }
+    }
+    if def.ephemeral_storage.is_some() {
+        ignored.push("taskDefinition.ephemeralStorage (size not enforced)".into());
+    }
+    ignored.sort();
+    ignored.dedup();
+    ignored
+}
+
+/// Fargate's ceiling for the `nofile` ulimit.
+const FARGATE_MAX_NOFILE: i64 = 1_048_576;
+
+/// `dependsOn` across the containers: every dependency exists, COMPLETE and
+/// SUCCESS wait only on non-essential containers (an essential one that
+/// exits stops the task), HEALTHY only on a container with a health check,
+/// and no cycle. The first two messages are AWS's; AWS does not document
+/// the other two, so they are the emulator's own.
+fn dependencies(containers: &[ContainerDefinition]) -> Result<(), EcsError> {
+    for container in containers {
+        for dep in &container.depends_on {
+            let Some(dependency) = containers.iter().find(|c| c.name == dep.container_name) else {
+                // AWS's message, stray `+` included.
+                return Err(EcsError::client(format!(
+                    "Cannot depend on container + '{}' because it does not exist",
+                    dep.container_name
+                )));
+            };
+            match Condition::parse(&dep.condition) {
+                Some(Condition::Complete | Condition::Success) if dependency.essential => {
+                    return Err(EcsError::client(
+                        "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container",
+                    ));
+                }
+                Some(Condition::Healthy) if dependency.health_check.is_none() => {
+                    return Err(EcsError::client(format!(
+                        "Container {} depends on container {} being HEALTHY, but {} has no healthCheck.",
+                        container.name, dependency.name, dependency.name
+                    )));
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(containers) {
+        return Err(EcsError::client(format!(
+            "The container dependencies form a cycle: {} -> {}.",
+            cycle.join(" -> "),
+            cycle[0]
+        )));
     }
     Ok(())
 }
@@ -319,6 +542,135 @@ mod tests {
         let mut d = fargate("256", "512");
         d.family = "bad family!".into();
         assert!(task_definition(&mut d).is_err());
+    }
+
+    #[test]
+    fn depends_on_is_checked_across_the_containers() {
+        let with = |containers: serde_json::Value| {
+            let mut d = fargate("256", "512");
+            d.container_definitions = serde_json::from_value(containers).unwrap();
+            task_definition(&mut d).map_err(|e| e.message)
+        };
+        let app = |deps: serde_json::Value| serde_json::json!({"name": "app", "image": "a", "dependsOn": deps});
+        let init = serde_json::json!({"name": "init", "image": "i", "essential": false});
+        let checked = serde_json::json!({"name": "db", "image": "d",
+            "healthCheck": {"command": ["CMD", "true"]}});
+        assert_eq!(
+            with(serde_json::json!([
+                init.clone(),
+                checked.clone(),
+                app(serde_json::json!([
+                    {"containerName": "init", "condition": "SUCCESS"},
+                    {"containerName": "db", "condition": "HEALTHY"}]))
+            ])),
+            Ok(())
+        );
+        assert_eq!(
+            with(serde_json::json!([app(
+                serde_json::json!([{"containerName": "nope", "condition": "START"}])
+            )])),
+            Err("Cannot depend on container + 'nope' because it does not exist".into())
+        );
+        let essential_init = serde_json::json!({"name": "init", "image": "i"});
+        assert_eq!(
+            with(serde_json::json!([
+                essential_init,
+                app(serde_json::json!([{"containerName": "init", "condition": "COMPLETE"}]))
+            ])),
+            Err("A dependency container with SUCCESS or COMPLETE condition cannot be an essential container".into())
+        );
+        let unchecked = with(serde_json::json!([
+            init.clone(),
+            app(serde_json::json!([{"containerName": "init", "condition": "HEALTHY"}]))
+        ]));
+        assert!(unchecked.unwrap_err().contains("no healthCheck"));
+        let cycle = with(serde_json::json!([
+            {"name": "a", "image": "a", "dependsOn": [{"containerName": "b", "condition": "START"}]},
+            {"name": "b", "image": "b", "dependsOn": [{"containerName": "a", "condition": "START"}]}
+        ]));
+        assert_eq!(
+            cycle,
+            Err("The container dependencies form a cycle: a -> b -> a.".into())
+        );
+        let late = with(serde_json::json!([
+            {"name": "app", "image": "a", "startTimeout": 121}
+        ]));
+        assert!(late.unwrap_err().contains("startTimeout"));
+    }
+
+    #[test]
+    fn volumes_mounts_and_linux_parameters_follow_fargates_rules() {
+        let with = |patch: serde_json::Value| {
+            let mut d = serde_json::to_value(fargate("256", "512")).unwrap();
+            for (k, v) in patch.as_object().unwrap() {
+                d[k] = v.clone();
+            }
+            let mut d: TaskDefinition = serde_json::from_value(d).unwrap();
+            task_definition(&mut d).map_err(|e| e.message)
+        };
+        let app = |extra: serde_json::Value| {
+            let mut c = serde_json::json!({"name": "app", "image": "a"});
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            serde_json::json!([c])
+        };
+        let shared = serde_json::json!([{"name": "data", "host": {}}]);
+        assert_eq!(
+            with(serde_json::json!({
+                "volumes": shared,
+                "ephemeralStorage": {"sizeInGiB": 30},
+                "containerDefinitions": app(serde_json::json!({
+                    "mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}],
+                    "ulimits": [{"name": "nofile", "softLimit": 1024, "hardLimit": 4096}],
+                    "linuxParameters": {"initProcessEnabled": true,
+                        "capabilities": {"add": ["SYS_PTRACE"], "drop": ["NET_RAW"]}},
+                    "user": "1000", "workingDirectory": "/data"
+                }))
+            })),
+            Ok(())
+        );
+        let refused = |patch: serde_json::Value, needle: &str| {
+            let err = with(patch).unwrap_err();
+            assert!(err.contains(needle), "{err}");
+        };
+        refused(
+            serde_json::json!({"volumes": [{"name": "d", "host": {"sourcePath": "/etc"}}]}),
+            "sourcePath",
+        );
+        refused(
+            serde_json::json!({"volumes": [{"name": "d", "dockerVolumeConfiguration": {}}]}),
+            "dockerVolumeConfiguration",
+        );
+        refused(
+            serde_json::json!({"containerDefinitions": app(serde_json::json!({
+                "mountPoints": [{"sourceVolume": "nope", "containerPath": "/x"}]}))}),
+            "sourceVolume 'nope'",
+        );
+        refused(
+            serde_json::json!({"containerDefinitions": app(serde_json::json!({
+                "volumesFrom": [{"sourceContainer": "app"}]}))}),
+            "volumesFrom",
+        );
+        refused(
+            serde_json::json!({"containerDefinitions": app(serde_json::json!({
+                "linuxParameters": {"capabilities": {"add": ["NET_ADMIN"]}}}))}),
+            "SYS_PTRACE",
+        );
+        refused(
+            serde_json::json!({"containerDefinitions": app(serde_json::json!({
+                "linuxParameters": {"sharedMemorySize": 64}}))}),
+            "sharedMemorySize",
+        );
+        refused(
+            serde_json::json!({"containerDefinitions": app(serde_json::json!({
+                "ulimits": [{"name": "nofile", "softLimit": 10, "hardLimit": 2000000}]}))}),
+            "nofile",
+        );
+        refused(
+            serde_json::json!({"ephemeralStorage": {"sizeInGiB": 10}}),
+            "ephemeralStorage",
+        );
     }
 
     #[test]

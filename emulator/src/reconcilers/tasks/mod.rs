@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bollard::models::HealthStatusEnum;
+use bollard::models::{ContainerStateStatusEnum, HealthStatusEnum};
 use time::OffsetDateTime;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
@@ -29,6 +29,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 mod adopt;
 mod endpoint;
 mod eni;
+mod ordering;
 mod spec;
 
 pub use adopt::{adoptable, resumable};
@@ -298,8 +299,23 @@ impl TaskRunner {
         }
         self.update(arn, |t| t.pull_stopped_at = Some(OffsetDateTime::now_utc()));
 
-        for def in &task.definition.container_definitions {
-            let spec = self.container_spec(&task, def, &secrets, &endpoint_env);
+        let volumes = self.prepare_volumes(&task).await?;
+        // A container is created after those it takes volumes from: Docker
+        // needs them to exist.
+        let mut to_create: Vec<_> = task.definition.container_definitions.iter().collect();
+        while !to_create.is_empty() {
+            let ready = to_create
+                .iter()
+                .position(|def| {
+                    def.volumes_from.iter().all(|from| {
+                        containers
+                            .iter()
+                            .any(|(name, _)| *name == from.source_container)
+                    })
+                })
+                .unwrap_or(0);
+            let def = to_create.remove(ready);
+            let spec = self.container_spec(&task, def, &secrets, &endpoint_env, &volumes);
             let id = runtime
                 .create_container(task.id(), &sandbox, &spec)
                 .await
@@ -314,27 +330,12 @@ impl TaskRunner {
         if self.stop_requested(arn) {
             return Ok(());
         }
-        for (name, id) in containers.iter() {
-            runtime
-                .start_container(id)
-                .await
-                .map_err(|e| format!("CannotStartContainerError: {name}: {e}"))?;
-            if let Some(destination) = log_destination(&task, name) {
-                super::logs::ship(
-                    self.inner.store.clone(),
-                    runtime.clone(),
-                    id.clone(),
-                    destination,
-                    generation,
-                );
-            }
-            let digest = runtime.inspect(id).await.ok().and_then(|i| i.image);
-            self.update(arn, |t| {
-                if let Some(c) = t.containers.iter_mut().find(|c| &c.name == name) {
-                    c.last_status = TaskStatus::Running;
-                    c.image_digest = digest;
-                }
-            });
+        self.start_in_order(arn, &task, containers, generation)
+            .await?;
+        // An essential container that exited, or never could start, has
+        // asked for the stop: the task never ran.
+        if self.stop_requested(arn) {
+            return Ok(());
         }
         self.update(arn, |t| {
             t.started_at = Some(OffsetDateTime::now_utc());
@@ -383,7 +384,9 @@ impl TaskRunner {
                     Err(RecvError::Closed) => return,
                 },
                 _ = state_check.tick() => self.check_containers(arn, sandbox, containers).await,
-                _ = health_tick.tick(), if has_health => self.refresh_health(arn, containers).await,
+                _ = health_tick.tick(), if has_health => {
+                    self.refresh_health(arn, containers).await;
+                }
             }
         }
     }
@@ -472,7 +475,13 @@ impl TaskRunner {
         });
     }
 
-    async fn refresh_health(&self, arn: &str, containers: &[(String, String)]) {
+    /// Reads the health of `containers` and records what changed; each
+    /// one's status by name.
+    async fn refresh_health(
+        &self,
+        arn: &str,
+        containers: &[(String, String)],
+    ) -> HashMap<String, &'static str> {
         let mut statuses = HashMap::new();
         for (name, id) in containers {
             let health = self
@@ -508,6 +517,7 @@ impl TaskRunner {
                 t.refresh_health();
             });
         }
+        statuses
     }
 
     /// Waits in DEACTIVATING until the service scheduler has drained the
@@ -561,30 +571,31 @@ impl TaskRunner {
                     .collect()
             })
             .unwrap_or_default();
-        let stops = containers.iter().map(|(name, id)| {
-            let timeout = if forgotten {
-                0
-            } else if shutting_down {
-                SHUTDOWN_STOP_TIMEOUT_SECS
-            } else {
-                timeouts
-                    .get(name)
-                    .copied()
-                    .unwrap_or(DEFAULT_STOP_TIMEOUT_SECS as i32)
-            };
-            async move {
-                let _ = runtime.stop_container(id, timeout).await;
-                let state = runtime.inspect(id).await.ok().and_then(|i| i.state);
-                (name.clone(), state)
-            }
-        });
-        let results = futures::future::join_all(stops).await;
+        let results = self
+            .stop_in_order(arn, containers, |name| {
+                if forgotten {
+                    0
+                } else if shutting_down {
+                    SHUTDOWN_STOP_TIMEOUT_SECS
+                } else {
+                    timeouts
+                        .get(name)
+                        .copied()
+                        .unwrap_or(DEFAULT_STOP_TIMEOUT_SECS as i32)
+                }
+            })
+            .await;
         self.update(arn, |t| {
             for (name, state) in results {
                 let Some(c) = t.containers.iter_mut().find(|c| c.name == name) else {
                     continue;
                 };
-                if c.last_status != TaskStatus::Stopped {
+                // A container that never started (its turn never came) has
+                // no exit code, though Docker reports 0 for it.
+                let ran = state
+                    .as_ref()
+                    .is_some_and(|s| s.status != Some(ContainerStateStatusEnum::CREATED));
+                if c.last_status != TaskStatus::Stopped && ran {
                     c.last_status = TaskStatus::Stopped;
                     c.exit_code = state.as_ref().and_then(|s| s.exit_code);
                     if state.as_ref().and_then(|s| s.oom_killed).unwrap_or(false) {
@@ -608,6 +619,7 @@ impl TaskRunner {
         if let Some(sandbox) = sandbox {
             runtime.remove_container(&sandbox.container_id).await;
         }
+        runtime.remove_task_volumes(arn).await;
         if let Some(task) = self.snapshot(arn) {
             self.delete_eni(&task);
         }

@@ -1,18 +1,28 @@
 //! What each container of a task is created with: environment (secrets
-//! included), labels, limits and health check.
+//! included), labels, limits, health check, mounts and the process's
+//! user, directory and Linux parameters.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bollard::models::HealthConfig;
+use bollard::models::{HealthConfig, Mount, MountTypeEnum, MountVolumeOptions, ResourcesUlimits};
 
 use crate::domain::ecs::task_definition::SecretSource;
 use crate::domain::ecs::Task;
 use crate::runtime::docker::{ContainerSpec, LABEL_CONTAINER_NAME};
 use crate::runtime::metadata;
+use crate::runtime::volumes::VolumeSource;
 
 use super::endpoint::EndpointEnvironment;
 use super::{task_labels, TaskRunner, DEFAULT_STOP_TIMEOUT_SECS};
+
+/// A task volume as Docker has it.
+#[derive(Debug, Clone)]
+pub(super) struct TaskVolume {
+    pub docker_name: String,
+    /// Inside the Docker volume (an EFS `rootDirectory`).
+    pub subpath: Option<String>,
+}
 
 impl TaskRunner {
     /// Each container's `secrets` as `NAME=value`, read from Parameter Store
@@ -41,12 +51,54 @@ impl TaskRunner {
         })
     }
 
+    /// The Docker volume behind each of the task's volumes, created now.
+    /// `Err` is the task's stoppedReason.
+    pub(super) async fn prepare_volumes(
+        &self,
+        task: &Task,
+    ) -> Result<HashMap<String, TaskVolume>, String> {
+        let mut volumes = HashMap::new();
+        for volume in &task.definition.volumes {
+            let efs = volume.efs_volume_configuration.as_ref();
+            let source = match efs {
+                Some(efs) => VolumeSource::Efs {
+                    file_system_id: efs.file_system_id.clone(),
+                },
+                None => VolumeSource::Task,
+            };
+            let docker_name = self
+                .inner
+                .runtime
+                .ensure_volume(&task.task_arn, task.id(), &volume.name, &source)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "ResourceInitializationError: failed to create volume {}: {e}",
+                        volume.name
+                    )
+                })?;
+            let subpath = efs
+                .and_then(|efs| efs.root_directory.as_deref())
+                .map(|dir| dir.trim_matches('/').to_string())
+                .filter(|dir| !dir.is_empty());
+            volumes.insert(
+                volume.name.clone(),
+                TaskVolume {
+                    docker_name,
+                    subpath,
+                },
+            );
+        }
+        Ok(volumes)
+    }
+
     pub(super) fn container_spec(
         &self,
         task: &Task,
         def: &crate::domain::ecs::ContainerDefinition,
         secrets: &HashMap<String, Vec<String>>,
         endpoint: &EndpointEnvironment,
+        volumes: &HashMap<String, TaskVolume>,
     ) -> ContainerSpec {
         let config = self.inner.store.config();
         let region = crate::domain::arn::region_of(&task.task_arn)
@@ -77,7 +129,13 @@ impl TaskRunner {
         env.push(format!("AWS_REGION={region}"));
         env.push(format!("AWS_DEFAULT_REGION={region}"));
         env.push("AWS_EXECUTION_ENV=AWS_ECS_FARGATE".into());
-        let mut labels = task_labels(task);
+        // The definition's dockerLabels, under the labels ECS sets itself.
+        let mut labels: HashMap<String, String> = def
+            .docker_labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        labels.extend(task_labels(task));
         labels.insert(LABEL_CONTAINER_NAME.into(), def.name.clone());
         // Fargate limits the whole task; Docker limits containers, so each
         // container gets its own limit, else the task's.
@@ -87,6 +145,8 @@ impl TaskRunner {
         } else {
             task.definition.cpu_units().map(i64::from)
         };
+        let linux = def.linux_parameters.as_ref();
+        let capabilities = linux.and_then(|l| l.capabilities.as_ref());
         let scaled_ns =
             |secs: u32| config.scaled(Duration::from_secs(secs.into())).as_nanos() as i64;
         let health_check = def.health_check.as_ref().map(|hc| HealthConfig {
@@ -105,9 +165,65 @@ impl TaskRunner {
             env,
             labels,
             memory_bytes: memory_mib.map(|m| m * 1024 * 1024),
+            memory_reservation_bytes: def.memory_reservation.map(|m| m * 1024 * 1024),
+            sysctls: def
+                .system_controls
+                .iter()
+                .map(|c| (c.namespace.clone(), c.value.clone()))
+                .collect(),
             nano_cpus: cpu_units.map(|c| c * 1_000_000_000 / 1024),
             health_check,
             stop_timeout_secs: Some(def.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT_SECS)),
+            working_dir: def.working_directory.clone(),
+            user: def.user.clone(),
+            ulimits: def
+                .ulimits
+                .iter()
+                .map(|u| ResourcesUlimits {
+                    name: Some(u.name.clone()),
+                    soft: Some(u.soft_limit),
+                    hard: Some(u.hard_limit),
+                })
+                .collect(),
+            readonly_rootfs: def.readonly_root_filesystem.unwrap_or(false),
+            init: linux.and_then(|l| l.init_process_enabled).unwrap_or(false),
+            cap_add: capabilities.map(|c| c.add.clone()).unwrap_or_default(),
+            cap_drop: capabilities.map(|c| c.drop.clone()).unwrap_or_default(),
+            tty: def.pseudo_terminal.unwrap_or(false),
+            open_stdin: def.interactive.unwrap_or(false),
+            mounts: def
+                .mount_points
+                .iter()
+                .filter_map(|m| {
+                    let volume = volumes.get(&m.source_volume)?;
+                    Some(Mount {
+                        target: Some(m.container_path.clone()),
+                        source: Some(volume.docker_name.clone()),
+                        typ: Some(MountTypeEnum::VOLUME),
+                        read_only: m.read_only,
+                        volume_options: volume.subpath.clone().map(|subpath| MountVolumeOptions {
+                            subpath: Some(subpath),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    })
+                })
+                .collect(),
+            volumes_from: def
+                .volumes_from
+                .iter()
+                .map(|from| {
+                    let source = self
+                        .inner
+                        .runtime
+                        .container_name(task.id(), &from.source_container);
+                    if from.read_only.unwrap_or(false) {
+                        format!("{source}:ro")
+                    } else {
+                        source
+                    }
+                })
+                .collect(),
         }
     }
 }
