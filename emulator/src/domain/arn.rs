@@ -34,6 +34,12 @@ pub fn random_hex(n: usize) -> String {
         .collect()
 }
 
+/// `n` random letters (either case) and digits (service deployment ids).
+pub fn random_alphanumeric(n: usize) -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), n)
+}
+
 /// `n` random decimal digits, first one non-zero (deployment ids).
 pub fn random_digits(n: usize) -> String {
     let mut rng = rand::thread_rng();

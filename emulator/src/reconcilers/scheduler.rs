@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::domain::ecs::service::Service;
+use crate::domain::ecs::service_deployment::RevisionCounts;
 use crate::domain::ecs::task::{StopCode, TargetRef, TaskLaunch};
 use crate::domain::ecs::{capacity, network};
 use crate::domain::ecs::{EcsState, Task, TaskStatus};
@@ -25,9 +26,6 @@ use crate::domain::{State, Store};
 /// How often the scheduler looks even when nothing changed (grace periods,
 /// draining deadlines and backoffs expire with time, not with writes).
 const TICK: Duration = Duration::from_millis(250);
-/// Circuit-breaker threshold bounds: 0.5 x desiredCount, clamped (AWS: 3-200).
-const BREAKER_MIN: u32 = 3;
-const BREAKER_MAX: u32 = 200;
 /// Longest wait between attempts to start tasks that keep failing.
 const MAX_LAUNCH_BACKOFF: Duration = Duration::from_secs(60);
 /// Start failures in a row before the "unable to consistently start" event.
@@ -347,7 +345,7 @@ fn expected_targets(service: &Service, task: &Task) -> Vec<TargetRef> {
 }
 
 fn count_failures(svc: &mut Service, views: &[TaskView], now: OffsetDateTime, config: &Config) {
-    let threshold = (svc.desired_count.div_ceil(2)).clamp(BREAKER_MIN, BREAKER_MAX);
+    let threshold = svc.breaker_threshold();
     let breaker = svc
         .deployment_configuration
         .deployment_circuit_breaker
@@ -386,28 +384,24 @@ fn count_failures(svc: &mut Service, views: &[TaskView], now: OffsetDateTime, co
     };
     if breaker.enable && primary.rollout_state == "IN_PROGRESS" && primary.failed_tasks >= threshold
     {
+        const REASON: &str = "ECS deployment circuit breaker: tasks failed to start.";
         primary.rollout_state = "FAILED";
-        primary.rollout_state_reason =
-            "ECS deployment circuit breaker: tasks failed to start.".into();
+        primary.rollout_state_reason = REASON.into();
         primary.updated_at = now;
         let failed_id = primary.id.clone();
+        let failures = primary.failed_tasks;
         let name = svc.service_name.clone();
         svc.event(format!(
             "(service {name}) (deployment {failed_id}) deployment failed: tasks failed to start."
         ));
-        if breaker.rollback {
-            let last_good = svc
-                .deployments
-                .iter()
-                .skip(1)
-                .find(|d| d.rollout_state == "COMPLETED")
-                .map(|d| d.task_definition.clone());
-            if let Some(def) = last_good {
-                svc.event(format!(
-                    "(service {name}) (deployment {failed_id}) rolling back to {def}."
-                ));
-                svc.start_deployment(def);
-            }
+        let rolled_back = breaker.rollback && svc.start_rollback(REASON);
+        if rolled_back {
+            let def = svc.task_definition.clone();
+            svc.event(format!(
+                "(service {name}) (deployment {failed_id}) rolling back to {def}."
+            ));
+        } else {
+            svc.deployment_failed(&failed_id, failures, REASON);
         }
     }
 }
@@ -604,6 +598,12 @@ fn apply(
                 primary.rollout_state_reason = format!("ECS deployment {} completed.", primary.id);
                 primary.updated_at = now;
                 let id = primary.id.clone();
+                let counts = RevisionCounts {
+                    requested: primary.desired_count,
+                    running: primary.running_count,
+                    pending: primary.pending_count,
+                };
+                svc.deployment_completed(&id, counts);
                 svc.event(format!(
                     "(service {name}) (deployment {id}) deployment completed."
                 ));

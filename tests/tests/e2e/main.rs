@@ -23,6 +23,7 @@ mod logs;
 mod metrics;
 mod reset;
 mod restart;
+mod service_deployments;
 mod services;
 mod ssm_secrets;
 mod task_credentials;

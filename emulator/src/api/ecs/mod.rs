@@ -4,6 +4,7 @@
 mod account;
 mod capacity_providers;
 mod clusters;
+mod service_deployments;
 mod services;
 mod task_definitions;
 
@@ -73,6 +74,10 @@ fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Ou
         "DeleteService" => h.delete_service(decode(body)?),
         "DescribeServices" => h.describe_services(decode(body)?),
         "ListServices" => h.list_services(decode(body)?),
+        "ListServiceDeployments" => h.list_service_deployments(decode(body)?),
+        "DescribeServiceDeployments" => h.describe_service_deployments(decode(body)?),
+        "DescribeServiceRevisions" => h.describe_service_revisions(decode(body)?),
+        "StopServiceDeployment" => h.stop_service_deployment(decode(body)?),
         other => return Err(JsonError::unknown_operation(other)),
     })
 }

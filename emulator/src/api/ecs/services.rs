@@ -11,6 +11,7 @@ use crate::domain::ecs::capacity::{self, StrategyItem};
 use crate::domain::ecs::service::{
     DeploymentConfiguration, LoadBalancerRef, Service, ServiceRuntime, MAX_LOAD_BALANCERS,
 };
+use crate::domain::ecs::service_deployment::ContainerImage;
 use crate::domain::ecs::validate::EcsError;
 use crate::domain::ecs::{EcsState, Tag, TaskDefinition};
 use crate::domain::State;
@@ -165,8 +166,10 @@ impl Handler<'_> {
                 enable_execute_command: false,
                 tags: input.tags.clone(),
                 runtime: ServiceRuntime::default(),
+                revisions: vec![],
+                history: vec![],
             };
-            service.start_deployment(def.task_definition_arn.clone());
+            service.start_deployment(def.task_definition_arn.clone(), ContainerImage::of(&def));
             s.ecs.tags.remove(&service_arn);
             merge_tags(&mut s.ecs, &service_arn, input.tags);
             s.ecs.services.insert(service_arn, service.clone());
@@ -226,6 +229,7 @@ impl Handler<'_> {
             if let Some(network) = &input.network_configuration {
                 self.check_network_in_ec2(s, network)?;
             }
+            let images = ContainerImage::of(&def_for_checks);
             let service = s.ecs.services.get_mut(&arn).expect("checked above");
             if let Some(strategy) = input.capacity_provider_strategy {
                 // An empty strategy keeps the current placement.
@@ -261,7 +265,7 @@ impl Handler<'_> {
             }
             if redeploy {
                 let def = service.task_definition.clone();
-                service.start_deployment(def);
+                service.start_deployment(def, images);
             }
             Ok(json!({ "service": service }))
         })
@@ -340,7 +344,7 @@ impl Handler<'_> {
         Ok(json!({ "serviceArns": page, "nextToken": next }))
     }
 
-    fn service_arn(
+    pub(super) fn service_arn(
         &self,
         ecs: &mut EcsState,
         cluster: Option<&str>,

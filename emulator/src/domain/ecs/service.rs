@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::capacity::{Placement, StrategyItem};
+use super::service_deployment::{
+    ContainerImage, RevisionCounts, Rollback, ServiceDeploymentRecord, ServiceDeploymentStatus,
+    ServiceRevision,
+};
 use super::{ts, Tag};
 
 /// At most this many events are kept per service, newest first (AWS: 100).
@@ -128,6 +132,9 @@ pub struct Deployment {
     /// Tasks already counted in `failed_tasks`.
     #[serde(skip)]
     pub counted_failures: BTreeSet<String>,
+    /// The service revision it rolls out.
+    #[serde(skip)]
+    pub service_revision_arn: String,
 }
 
 impl Deployment {
@@ -157,6 +164,7 @@ impl Deployment {
             network_configuration: network,
             rollout_state: "IN_PROGRESS",
             counted_failures: BTreeSet::new(),
+            service_revision_arn: String::new(),
         }
     }
 }
@@ -247,6 +255,12 @@ pub struct Service {
     pub tags: Vec<Tag>,
     #[serde(skip)]
     pub runtime: ServiceRuntime,
+    /// Every revision the service has had, oldest first.
+    #[serde(skip)]
+    pub revisions: Vec<ServiceRevision>,
+    /// Every service deployment, oldest first.
+    #[serde(skip)]
+    pub history: Vec<ServiceDeploymentRecord>,
 }
 
 /// Scheduler bookkeeping the API never shows.
@@ -299,21 +313,176 @@ impl Service {
         self.events.truncate(MAX_SERVICE_EVENTS);
     }
 
-    /// Makes a new PRIMARY deployment; earlier ones become ACTIVE.
-    pub fn start_deployment(&mut self, task_definition: String) {
+    /// Circuit-breaker threshold: half the desired count, 3 to 200 (AWS).
+    pub fn breaker_threshold(&self) -> u32 {
+        self.desired_count
+            .div_ceil(2)
+            .clamp(BREAKER_MIN_THRESHOLD, BREAKER_MAX_THRESHOLD)
+    }
+
+    /// Rolls out `task_definition` (whose containers' images are `images`)
+    /// as a new service revision: a new PRIMARY deployment, earlier ones
+    /// ACTIVE, and a service deployment from the revisions running now. A
+    /// service deployment still in progress is stopped by it.
+    pub fn start_deployment(&mut self, task_definition: String, images: Vec<ContainerImage>) {
+        let now = OffsetDateTime::now_utc();
+        let revision_arn = format!(
+            "{}/{}",
+            self.service_arn
+                .replacen(":service/", ":service-revision/", 1),
+            crate::domain::arn::random_digits(19)
+        );
+        self.revisions.push(ServiceRevision {
+            service_revision_arn: revision_arn.clone(),
+            service_arn: self.service_arn.clone(),
+            cluster_arn: self.cluster_arn.clone(),
+            task_definition: task_definition.clone(),
+            launch_type: self.launch_type,
+            capacity_provider_strategy: self.capacity_provider_strategy.clone(),
+            platform_version: self.platform_version,
+            platform_family: self.platform_family,
+            load_balancers: self.load_balancers.clone(),
+            service_registries: self.service_registries.clone(),
+            network_configuration: self.network_configuration.clone(),
+            container_images: images,
+            guard_duty_enabled: false,
+            created_at: now,
+        });
+        for record in self.history.iter_mut().filter(|r| r.status.in_progress()) {
+            record.end(
+                ServiceDeploymentStatus::Stopped,
+                Some("A new service deployment superseded it.".into()),
+                now,
+            );
+        }
+        let sources = self
+            .deployments
+            .iter()
+            .map(|d| d.service_revision_arn.clone())
+            .filter(|arn| !arn.is_empty())
+            .collect();
+        let deployment_id = self.launch(task_definition, revision_arn.clone());
+        let threshold = self.breaker_threshold();
+        self.history.push(ServiceDeploymentRecord {
+            arn: format!(
+                "{}/{}",
+                self.service_arn
+                    .replacen(":service/", ":service-deployment/", 1),
+                crate::domain::arn::random_alphanumeric(21)
+            ),
+            deployment_id,
+            rollback_deployment_id: None,
+            source_revision_arns: sources,
+            target_revision_arn: revision_arn,
+            status: ServiceDeploymentStatus::InProgress,
+            status_reason: None,
+            deployment_configuration: self.deployment_configuration.clone(),
+            rollback: None,
+            final_counts: RevisionCounts::default(),
+            failure_count: 0,
+            breaker_threshold: threshold,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+            stopped_at: None,
+        });
+    }
+
+    /// Rolls the service deployment that rolls out the PRIMARY deployment
+    /// back to the last deployment that completed, as ECS does on a
+    /// circuit-breaker failure with rollback or on StopServiceDeployment.
+    /// `false` if there is nothing to roll back to.
+    pub fn start_rollback(&mut self, reason: &str) -> bool {
+        let Some((primary_id, failures)) = self.primary().map(|d| (d.id.clone(), d.failed_tasks))
+        else {
+            return false;
+        };
+        let last_good = self
+            .deployments
+            .iter()
+            .skip(1)
+            .find(|d| d.rollout_state == "COMPLETED")
+            .map(|d| (d.task_definition.clone(), d.service_revision_arn.clone()));
+        let Some((task_definition, revision_arn)) = last_good else {
+            return false;
+        };
+        let now = OffsetDateTime::now_utc();
+        let rollback_id = self.launch(task_definition, revision_arn.clone());
+        if let Some(record) = self
+            .history
+            .iter_mut()
+            .rev()
+            .find(|r| r.current_deployment_id() == primary_id)
+        {
+            record.status = ServiceDeploymentStatus::RollbackInProgress;
+            record.failure_count = failures;
+            record.status_reason = Some(reason.to_string());
+            record.rollback_deployment_id = Some(rollback_id);
+            record.rollback = Some(Rollback {
+                reason: reason.to_string(),
+                started_at: now,
+                service_revision_arn: revision_arn,
+            });
+            record.updated_at = now;
+        }
+        true
+    }
+
+    /// The PRIMARY deployment completed: so did the service deployment
+    /// that follows it.
+    pub fn deployment_completed(&mut self, deployment_id: &str, counts: RevisionCounts) {
+        let now = OffsetDateTime::now_utc();
+        for record in &mut self.history {
+            if record.status.in_progress() && record.current_deployment_id() == deployment_id {
+                let status = if record.rollback_deployment_id.is_some() {
+                    ServiceDeploymentStatus::RollbackSuccessful
+                } else {
+                    ServiceDeploymentStatus::Successful
+                };
+                record.final_counts = counts;
+                record.end(status, None, now);
+            }
+        }
+    }
+
+    /// The circuit breaker failed the deployment and no rollback follows.
+    pub fn deployment_failed(&mut self, deployment_id: &str, failures: u32, reason: &str) {
+        let now = OffsetDateTime::now_utc();
+        for record in &mut self.history {
+            if record.status.in_progress() && record.current_deployment_id() == deployment_id {
+                record.failure_count = failures;
+                let status = if record.rollback_deployment_id.is_some() {
+                    ServiceDeploymentStatus::RollbackFailed
+                } else {
+                    ServiceDeploymentStatus::Stopped
+                };
+                record.end(status, Some(reason.to_string()), now);
+            }
+        }
+    }
+
+    /// A new PRIMARY deployment of `task_definition` as `revision_arn`.
+    fn launch(&mut self, task_definition: String, revision_arn: String) -> String {
         for d in &mut self.deployments {
             d.status = "ACTIVE";
         }
-        let deployment = Deployment::new(
+        let mut deployment = Deployment::new(
             task_definition.clone(),
             self.desired_count,
             self.network_configuration.clone(),
             &self.placement(),
         );
+        deployment.service_revision_arn = revision_arn;
+        let id = deployment.id.clone();
         self.task_definition = task_definition;
         self.deployments.insert(0, deployment);
         self.runtime.steady = false;
         self.runtime.consecutive_start_failures = 0;
         self.runtime.launch_not_before = None;
+        id
     }
 }
+
+/// Circuit-breaker threshold bounds (AWS: 3-200).
+const BREAKER_MIN_THRESHOLD: u32 = 3;
+const BREAKER_MAX_THRESHOLD: u32 = 200;
