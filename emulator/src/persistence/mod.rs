@@ -41,6 +41,9 @@ pub struct StateFile {
     path: PathBuf,
 }
 
+/// redb's page cache for the state file.
+const STATE_CACHE_BYTES: usize = 4 * 1024 * 1024;
+
 impl StateFile {
     /// Opens (or creates) the state file, and its directory.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
@@ -48,19 +51,25 @@ impl StateFile {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
         }
-        let db = Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => anyhow!(
-                "the state file {} is in use by another emulator; give this one its own \
+        // The file holds one snapshot, read once at start: a small cache
+        // is enough, and redb's default (1 GiB) would let the memory of a
+        // long run grow with every rewrite of it.
+        let db = Database::builder()
+            .set_cache_size(STATE_CACHE_BYTES)
+            .create(path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => anyhow!(
+                    "the state file {} is in use by another emulator; give this one its own \
                  --state-dir or --instance, or --in-memory",
-                path.display()
-            ),
-            redb::DatabaseError::UpgradeRequired(version) => anyhow!(
-                "the state file {} was written in redb file format {version}, which this \
+                    path.display()
+                ),
+                redb::DatabaseError::UpgradeRequired(version) => anyhow!(
+                    "the state file {} was written in redb file format {version}, which this \
                  emulator cannot read; move it away (or pick another --state-dir) to start empty",
-                path.display()
-            ),
-            other => anyhow!("cannot open the state file {}: {other}", path.display()),
-        })?;
+                    path.display()
+                ),
+                other => anyhow!("cannot open the state file {}: {other}", path.display()),
+            })?;
         Ok(Self {
             db: Arc::new(db),
             path: path.to_path_buf(),

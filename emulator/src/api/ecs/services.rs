@@ -41,6 +41,9 @@ pub(super) struct CreateServiceInput {
     #[serde(default)]
     enable_ecs_managed_tags: bool,
     propagate_tags: Option<String>,
+    /// Members the emulator does not act on (logged once each).
+    #[serde(flatten)]
+    ignored: serde_json::Map<String, Value>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +60,9 @@ pub(super) struct UpdateServiceInput {
     network_configuration: Option<Value>,
     load_balancers: Option<Vec<LoadBalancerRef>>,
     capacity_provider_strategy: Option<Vec<StrategyItem>>,
+    /// Members the emulator does not act on (logged once each).
+    #[serde(flatten)]
+    ignored: serde_json::Map<String, Value>,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +94,7 @@ pub(super) struct ListServicesInput {
 
 impl Handler<'_> {
     pub(super) fn create_service(&self, input: CreateServiceInput) -> Output {
+        log_ignored("CreateService", &input.ignored);
         validate_name(&input.service_name)?;
         if input
             .scheduling_strategy
@@ -178,6 +185,7 @@ impl Handler<'_> {
     }
 
     pub(super) fn update_service(&self, input: UpdateServiceInput) -> Output {
+        log_ignored("UpdateService", &input.ignored);
         let desired_count = input.desired_count.map(count).transpose()?;
         if let Some(dc) = &input.deployment_configuration {
             validate_deployment_configuration(dc)?;
@@ -420,6 +428,14 @@ fn grace_period(
         .ok_or_else(|| EcsError::invalid("healthCheckGracePeriodSeconds must be 0 or more."))
 }
 
+/// Logs, once per member, the service members the emulator stores nowhere
+/// (the README lists them).
+fn log_ignored(action: &str, members: &serde_json::Map<String, Value>) {
+    for member in members.keys() {
+        crate::api::ignored_once(&format!("ECS {action} {member}"));
+    }
+}
+
 fn validate_deployment_configuration(dc: &DeploymentConfiguration) -> Result<(), EcsError> {
     if dc.minimum_healthy_percent > 100 {
         return Err(EcsError::invalid(
@@ -430,6 +446,20 @@ fn validate_deployment_configuration(dc: &DeploymentConfiguration) -> Result<(),
         return Err(EcsError::invalid(
             "maximumPercent must be between 100 and 200.",
         ));
+    }
+    match dc.extra.get("strategy").and_then(Value::as_str) {
+        None | Some("ROLLING") => {}
+        Some("BLUE_GREEN" | "LINEAR" | "CANARY") => {
+            crate::api::ignored_once("ECS deploymentConfiguration.strategy other than ROLLING (deployments roll)");
+        }
+        Some(other) => {
+            return Err(EcsError::invalid(format!(
+                "Invalid deployment strategy: {other}. The valid values are ROLLING, BLUE_GREEN, LINEAR and CANARY."
+            )))
+        }
+    }
+    for member in dc.extra.keys().filter(|k| *k != "strategy") {
+        crate::api::ignored_once(&format!("ECS deploymentConfiguration.{member}"));
     }
     Ok(())
 }

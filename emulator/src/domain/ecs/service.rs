@@ -37,7 +37,7 @@ pub struct CircuitBreaker {
     pub rollback: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentConfiguration {
     #[serde(default = "default_maximum_percent")]
@@ -46,6 +46,15 @@ pub struct DeploymentConfiguration {
     pub minimum_healthy_percent: u32,
     #[serde(default = "default_circuit_breaker")]
     pub deployment_circuit_breaker: CircuitBreaker,
+    /// `strategy`, `bakeTimeInMinutes`, `linearConfiguration`,
+    /// `canaryConfiguration`, `lifecycleHooks`, `alarms`: stored and
+    /// echoed; every deployment rolls (the API logs them once as ignored).
+    #[serde(flatten)]
+    #[borsh(
+        serialize_with = "field::json::serialize",
+        deserialize_with = "field::json::deserialize"
+    )]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 fn default_maximum_percent() -> u32 {
@@ -67,6 +76,7 @@ impl Default for DeploymentConfiguration {
             maximum_percent: default_maximum_percent(),
             minimum_healthy_percent: default_minimum_healthy_percent(),
             deployment_circuit_breaker: default_circuit_breaker(),
+            extra: serde_json::Map::new(),
         }
     }
 }
