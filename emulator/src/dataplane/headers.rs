@@ -5,8 +5,9 @@
 //!   `Proxy-Authorization`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`.
 //!   A real upgrade keeps `Upgrade` and `Connection: upgrade`.
 //! - The ALB adds `X-Forwarded-For` (append mode), `X-Forwarded-Proto`,
-//!   `X-Forwarded-Port` and `X-Amzn-Trace-Id` (aws-semantics B4,
-//!   `x-forwarded-headers.md`, `load-balancer-request-tracing.md`).
+//!   `X-Forwarded-Port` and `X-Amzn-Trace-Id`
+//!   (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/x-forwarded-headers.html>,
+//!   <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-request-tracing.html>).
 //! - A listener's attributes add response headers and may drop the ALB's
 //!   `Server` header ([`ResponseHeaders`]).
 

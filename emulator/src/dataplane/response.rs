@@ -1,4 +1,4 @@
-//! Responses the ALB generates itself (aws-semantics B5): error pages, redirects
+//! Responses the ALB generates itself: error pages, redirects
 //! and fixed responses. All carry `Server: awselb/2.0`.
 //!
 //! Error bodies are nginx-style HTML with CRLF line ends, as recorded from real

@@ -1,4 +1,4 @@
-//! Stickiness cookies (aws-semantics B2, ALB guide `sticky-sessions.md`).
+//! Stickiness cookies (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/sticky-sessions.html>).
 //!
 //! - `AWSALB` (and `AWSALBCORS`, `SameSite=None; Secure`) name a target of a
 //!   group with `stickiness.type=lb_cookie`.

@@ -1,4 +1,4 @@
-//! ARN and id formats (aws-semantics C2).
+//! ARN and id formats.
 
 use rand::Rng;
 

@@ -1,4 +1,4 @@
-//! Application Auto Scaling (aws-semantics A4): scalable targets, target
+//! Application Auto Scaling: scalable targets, target
 //! tracking policies, scaling activities, and the pure rules that turn a
 //! metric datapoint into a new capacity (alarms, cooldowns, min and max).
 //!
@@ -34,7 +34,7 @@ pub const ECS_CPU: &str = "ECSServiceAverageCPUUtilization";
 pub const ECS_MEMORY: &str = "ECSServiceAverageMemoryUtilization";
 
 /// ScaleOutCooldown and ScaleInCooldown when a policy leaves them out
-/// (ECS: 300 s for both; aws-semantics A4).
+/// (ECS: 300 s for both).
 pub const DEFAULT_ECS_COOLDOWN_SECS: u32 = 300;
 /// Largest cooldown accepted (AWS: one year).
 pub const MAX_COOLDOWN_SECS: i64 = 365 * 24 * 3600;

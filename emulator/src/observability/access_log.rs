@@ -1,4 +1,4 @@
-//! ALB access logs in AWS's format (aws-semantics B6).
+//! ALB access logs in AWS's format.
 //!
 //! The request path hands a finished [`AccessLogEntry`] to a bounded channel
 //! ([`AccessLogSink::send`] never waits: when the writer falls behind, the
@@ -315,7 +315,7 @@ mod tests {
              \"Root=1-58337262-36d228ad5d99923122bbe354\" \"-\" \"-\" 0 2018-07-02T22:22:48.364000Z \
              \"forward\" \"-\" \"-\" \"10.0.0.1:80\" \"200\" \"-\" \"-\"\n"
         );
-        // The 29 fields aws-semantics B6 lists.
+        // The 29 fields of an ALB access log entry.
         assert_eq!(split_fields(&line).len(), 29);
     }
 

@@ -4,7 +4,7 @@
 //! # Names
 //! Each ALB metric is `alb_` + its `AWS/ApplicationELB` name in snake case;
 //! counters then carry OpenMetrics' `_total` suffix and the histogram its
-//! unit. The AWS name opens each metric's HELP text (aws-semantics B6):
+//! unit. The AWS name opens each metric's HELP text:
 //!
 //! | AWS name | Prometheus name | labels |
 //! |---|---|---|

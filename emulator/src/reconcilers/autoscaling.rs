@@ -1,4 +1,4 @@
-//! Application Auto Scaling's target tracking (aws-semantics A4).
+//! Application Auto Scaling's target tracking.
 //!
 //! Once per metric period (AWS: one minute, scaled by `time_scale`) this
 //! loop measures the metric of every scaling policy, lets the scalable

@@ -1,5 +1,5 @@
-//! The ALB health checker (aws-semantics B1, ALB guide
-//! `target-group-health-checks.md`).
+//! The ALB health checker
+//! (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html>).
 //!
 //! A supervisor watches the store. Every registration of a target group that
 //! a listener or rule forwards to gets its own check task: an HTTP GET of the

@@ -1,4 +1,4 @@
-//! The ECS service scheduler (aws-semantics C4): keeps each service at its
+//! The ECS service scheduler: keeps each service at its
 //! desired count, registers RUNNING tasks in the service's target groups,
 //! drains tasks before they stop, replaces failed tasks, and rolls
 //! deployments within minimumHealthyPercent and maximumPercent.

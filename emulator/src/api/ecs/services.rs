@@ -512,7 +512,7 @@ fn active_task_definition(ecs: &EcsState, reference: &str) -> Result<TaskDefinit
 }
 
 /// Target groups must exist, be of type `ip`, sit behind a load balancer,
-/// and name a container and port of the task definition (aws-semantics C4).
+/// and name a container and port of the task definition.
 fn validate_load_balancers(
     state: &State,
     def: &TaskDefinition,

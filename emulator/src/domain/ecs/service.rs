@@ -1,4 +1,4 @@
-//! ECS services and deployments (aws-semantics C4).
+//! ECS services and deployments.
 
 use crate::domain::persist::field;
 use borsh::{BorshDeserialize, BorshSerialize};

@@ -1,4 +1,4 @@
-//! Tasks and their lifecycle (aws-semantics C1).
+//! Tasks and their lifecycle.
 
 use crate::domain::persist::field;
 use borsh::{BorshDeserialize, BorshSerialize};

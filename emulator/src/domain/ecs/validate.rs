@@ -1,4 +1,4 @@
-//! ECS validation rules (aws-semantics C2), as pure functions.
+//! ECS validation rules, as pure functions.
 
 use super::container_options::ULIMIT_NAMES;
 use super::dependencies::{find_cycle, Condition};
@@ -58,7 +58,7 @@ pub fn normalize_memory(value: &str) -> Option<u32> {
         .filter(|n| *n > 0)
 }
 
-/// Whether `cpu` units with `memory` MiB is a Fargate size (aws-semantics C2).
+/// Whether `cpu` units with `memory` MiB is a Fargate size.
 pub fn is_valid_fargate_size(cpu: u32, memory: u32) -> bool {
     let gib = |n: u32| n * 1024;
     let steps = |lo: u32, hi: u32, step: u32| {

@@ -1,4 +1,4 @@
-//! ELBv2 ARN formats (aws-semantics C2):
+//! ELBv2 ARN formats:
 //!
 //! | Resource | Resource part of the ARN |
 //! |---|---|

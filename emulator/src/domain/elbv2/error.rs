@@ -1,7 +1,7 @@
 //! The ELBv2 domain error. The API layer maps it to the Query
 //! `<ErrorResponse>` in one place (`api::elbv2`); [`Elbv2Error::code`] is the
-//! wire `Code`, the model's exception shape name without `Exception`
-//! (aws-semantics A2). Every variant is HTTP 400 / `Sender`.
+//! wire `Code`, the model's exception shape name without `Exception`.
+//! Every variant is HTTP 400 / `Sender`.
 
 /// Why an ELBv2 request was refused. The string is the client-facing message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

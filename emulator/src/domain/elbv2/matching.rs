@@ -1,10 +1,10 @@
-//! Listener-rule condition matching (aws-semantics B3), as pure functions.
+//! Listener-rule condition matching, as pure functions.
 //!
 //! The data plane compiles every [`Condition`] of a rule once, when it builds a
 //! routing snapshot ([`CompiledCondition::compile`]), and then evaluates the
 //! compiled form against the facts of each request ([`RequestFacts`]).
 //!
-//! AWS rules (ALB guide, `load-balancer-listeners.md`, "Rule condition types"):
+//! AWS rules (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html>):
 //! - host-header: case-insensitive; `*` matches zero or more characters, `?`
 //!   exactly one. `*.example.com` does not match `example.com`.
 //! - path-pattern: case-sensitive, same wildcards, the path only (no query).

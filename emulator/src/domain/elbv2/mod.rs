@@ -138,7 +138,7 @@ pub struct TargetHealth {
     pub description: Option<String>,
 }
 
-/// `TargetHealthStateEnum` (aws-semantics B1).
+/// `TargetHealthStateEnum`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub enum TargetState {
     Initial,
@@ -211,7 +211,7 @@ impl Rule {
     }
 }
 
-/// A rule condition (aws-semantics B3). Values within one condition are OR-ed.
+/// A rule condition. Values within one condition are OR-ed.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Condition {
     HostHeader(Vec<String>),

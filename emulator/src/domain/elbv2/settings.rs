@@ -1,5 +1,5 @@
 //! Health-check settings and the attributes of load balancers and target
-//! groups: AWS defaults, ranges and cross-checks (aws-semantics B1, B2).
+//! groups: AWS defaults, ranges and cross-checks.
 //!
 //! Validation is pure: it takes the current value and the requested change
 //! and returns the new value, so a rejected request changes nothing.
@@ -50,7 +50,7 @@ pub struct HealthCheckChange {
 }
 
 impl Default for HealthCheckSettings {
-    /// The ALB defaults for an HTTP target group (aws-semantics B1).
+    /// The ALB defaults for an HTTP target group.
     fn default() -> Self {
         Self {
             enabled: true,
@@ -211,7 +211,7 @@ pub fn http_code_matcher(matcher: &str) -> Result<String> {
 }
 
 /// Default attributes of an ALB target group with `instance` or `ip` targets,
-/// as DescribeTargetGroupAttributes returns them (aws-semantics B2).
+/// as DescribeTargetGroupAttributes returns them.
 pub const TARGET_GROUP_ATTRIBUTE_DEFAULTS: &[(&str, &str)] = &[
     ("deregistration_delay.timeout_seconds", "300"),
     ("stickiness.enabled", "false"),
@@ -369,7 +369,7 @@ pub fn deregistration_delay(attributes: &BTreeMap<String, String>) -> Duration {
 }
 
 /// Default attributes of an Application Load Balancer, as
-/// DescribeLoadBalancerAttributes returns them (aws-semantics B2).
+/// DescribeLoadBalancerAttributes returns them.
 pub const LOAD_BALANCER_ATTRIBUTE_DEFAULTS: &[(&str, &str)] = &[
     ("access_logs.s3.enabled", "false"),
     ("access_logs.s3.bucket", ""),

@@ -1,6 +1,6 @@
 //! Pure validation of ELBv2 input: names, tags, targets, rule conditions,
-//! actions and priorities (aws-semantics A2, B3; limits from
-//! `load-balancer-limits.md`). The API layer decodes the wire format into the
+//! actions and priorities (limits from
+//! <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html>). The API layer decodes the wire format into the
 //! model types and calls these before it changes the store.
 
 use std::collections::HashSet;

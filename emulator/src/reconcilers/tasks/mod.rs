@@ -1,5 +1,5 @@
 //! The task runner: drives each task through its lifecycle on Docker
-//! (aws-semantics C1) and records what it observes in the store.
+//! and records what it observes in the store.
 //!
 //! One driver per task owns that task's containers from PROVISIONING to
 //! STOPPED. API handlers never touch Docker: RunTask inserts a PROVISIONING
