@@ -5,9 +5,12 @@
 //! - `AWSALBTG` (and `AWSALBTGCORS`) name the target group of a weighted
 //!   forward action with target-group stickiness.
 //!
-//! The values are opaque (a keyed hash of the group and target), so clients
-//! can't craft them to pick a target; a value that names no healthy target is
-//! ignored and the cookie is rewritten. Cookies carry `Expires`, never `Max-Age`.
+//! The values are opaque to clients: a 128-bit FNV-1a hash of the group and
+//! target, unkeyed, so a cookie stays valid across emulator restarts. It is
+//! not a secret: whoever knows a target group's ARN and a target's address
+//! can compute the value that picks that target (ALB encrypts its cookies).
+//! A value that names no healthy target is ignored and the cookie is
+//! rewritten. Cookies carry `Expires`, never `Max-Age`.
 
 use std::net::SocketAddr;
 

@@ -119,17 +119,10 @@ impl AccessLogEntry {
 
 /// `2018-07-02T22:23:00.186641Z`.
 fn iso8601(t: SystemTime) -> String {
-    let t = OffsetDateTime::from(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
+    const MICROS: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    OffsetDateTime::from(t).format(MICROS).unwrap_or_default()
 }
 
 /// Seconds with millisecond precision, `-1` when absent.

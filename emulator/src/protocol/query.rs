@@ -671,17 +671,12 @@ pub fn invalid_action(action: &str) -> QueryError {
 
 /// ISO-8601 in UTC with exactly three fractional digits and `Z`.
 pub fn iso8601_millis(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    const MILLIS: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(MILLIS)
+        .unwrap_or_default()
 }
 
 fn xml_response(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
