@@ -1,0 +1,323 @@
+//! Cloud Map (service discovery) end to end, through the AWS SDK for Rust:
+//! namespaces, their operations, services, instances and discovery. No
+//! containers run.
+
+use aws_sdk_servicediscovery::error::ProvideErrorMetadata;
+use aws_sdk_servicediscovery::types::{
+    HealthStatusFilter, NamespaceFilter, NamespaceFilterName, OperationStatus, OperationTargetType,
+    OperationType, ServiceFilter, ServiceFilterName, Tag,
+};
+use aws_sdk_servicediscovery::Client;
+use serde_json::json;
+use tests::{unique, TestEmulator};
+
+/// The error code of a call expected to fail.
+fn code<T, E: ProvideErrorMetadata>(result: Result<T, E>) -> String {
+    match result {
+        Ok(_) => panic!("the call was expected to fail"),
+        Err(e) => e.code().unwrap_or("<no code>").to_string(),
+    }
+}
+
+/// The namespace id an operation created, after checking it succeeded.
+async fn namespace_of(cloud_map: &Client, operation_id: &str) -> String {
+    let operation = cloud_map
+        .get_operation()
+        .operation_id(operation_id)
+        .send()
+        .await
+        .expect("get operation")
+        .operation
+        .expect("an operation");
+    assert_eq!(operation.status, Some(OperationStatus::Success));
+    assert_eq!(operation.r#type, Some(OperationType::CreateNamespace));
+    assert!(operation.create_date.is_some() && operation.update_date.is_some());
+    operation.targets.expect("targets")[&OperationTargetType::Namespace].clone()
+}
+
+async fn register(cloud_map: &Client, service_id: &str, instance_id: &str, version: &str) {
+    let out = cloud_map
+        .register_instance()
+        .service_id(service_id)
+        .instance_id(instance_id)
+        .attributes("AWS_INSTANCE_IPV4", "10.0.0.1")
+        .attributes("version", version)
+        .send()
+        .await
+        .expect("register instance");
+    let operation = cloud_map
+        .get_operation()
+        .operation_id(out.operation_id.expect("an operation id"))
+        .send()
+        .await
+        .expect("get operation")
+        .operation
+        .expect("an operation");
+    assert_eq!(operation.r#type, Some(OperationType::RegisterInstance));
+    let targets = operation.targets.expect("targets");
+    assert_eq!(targets[&OperationTargetType::Instance], instance_id);
+    assert_eq!(targets[&OperationTargetType::Service], service_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_service_instances_discovery_and_teardown() {
+    let emu = TestEmulator::start().await;
+    let cloud_map = &emu.cloud_map;
+    let name = unique("shop");
+
+    let created = cloud_map
+        .create_http_namespace()
+        .name(&name)
+        .description("the shop")
+        .tags(Tag::builder().key("team").value("web").build().unwrap())
+        .send()
+        .await
+        .expect("create namespace");
+    let ns_id = namespace_of(cloud_map, created.operation_id().expect("an operation id")).await;
+    assert!(ns_id.starts_with("ns-") && ns_id.len() == 19, "{ns_id}");
+
+    let namespace = cloud_map
+        .get_namespace()
+        .id(&ns_id)
+        .send()
+        .await
+        .expect("get namespace")
+        .namespace
+        .expect("a namespace");
+    assert_eq!(namespace.name(), Some(name.as_str()));
+    assert_eq!(namespace.r#type().map(|t| t.as_str()), Some("HTTP"));
+    assert_eq!(namespace.service_count, Some(0));
+    let ns_arn = namespace.arn().expect("an ARN").to_string();
+    assert_eq!(
+        ns_arn,
+        format!("arn:aws:servicediscovery:us-east-1:000000000000:namespace/{ns_id}")
+    );
+    let http_name = namespace
+        .properties()
+        .and_then(|p| p.http_properties())
+        .and_then(|h| h.http_name());
+    assert_eq!(http_name, Some(name.as_str()));
+    let tags = cloud_map
+        .list_tags_for_resource()
+        .resource_arn(&ns_arn)
+        .send()
+        .await
+        .expect("list tags");
+    assert_eq!(tags.tags().len(), 1);
+
+    let listed = cloud_map
+        .list_namespaces()
+        .filters(
+            NamespaceFilter::builder()
+                .name(NamespaceFilterName::Name)
+                .values(&name)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("list namespaces");
+    assert_eq!(listed.namespaces().len(), 1);
+    assert_eq!(listed.namespaces()[0].id(), Some(ns_id.as_str()));
+
+    let service = cloud_map
+        .create_service()
+        .name("web")
+        .namespace_id(&ns_id)
+        .send()
+        .await
+        .expect("create service")
+        .service
+        .expect("a service");
+    let srv_id = service.id().expect("an id").to_string();
+    assert!(srv_id.starts_with("srv-") && srv_id.len() == 20, "{srv_id}");
+    assert_eq!(service.r#type().map(|t| t.as_str()), Some("HTTP"));
+    let again = cloud_map
+        .create_service()
+        .name("web")
+        .namespace_id(&ns_id)
+        .send()
+        .await;
+    assert_eq!(code(again), "ServiceAlreadyExists");
+    let services = cloud_map
+        .list_services()
+        .filters(
+            ServiceFilter::builder()
+                .name(ServiceFilterName::NamespaceId)
+                .values(&ns_id)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("list services");
+    assert_eq!(services.services().len(), 1);
+
+    register(cloud_map, &srv_id, "i-1", "v1").await;
+    register(cloud_map, &srv_id, "i-2", "v2").await;
+    let instances = cloud_map
+        .list_instances()
+        .service_id(&srv_id)
+        .send()
+        .await
+        .expect("list instances");
+    let mut ids: Vec<&str> = instances
+        .instances()
+        .iter()
+        .filter_map(|i| i.id())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["i-1", "i-2"]);
+
+    let found = cloud_map
+        .discover_instances()
+        .namespace_name(&name)
+        .service_name("web")
+        .query_parameters("version", "v2")
+        .health_status(HealthStatusFilter::All)
+        .send()
+        .await
+        .expect("discover instances");
+    assert_eq!(found.instances().len(), 1);
+    let instance = &found.instances()[0];
+    assert_eq!(instance.instance_id(), Some("i-2"));
+    assert_eq!(instance.namespace_name(), Some(name.as_str()));
+    assert_eq!(instance.service_name(), Some("web"));
+    assert_eq!(
+        instance.health_status().map(|h| h.as_str()),
+        Some("HEALTHY")
+    );
+    assert_eq!(
+        instance
+            .attributes()
+            .and_then(|a| a.get("version"))
+            .map(String::as_str),
+        Some("v2")
+    );
+    let revision = found.instances_revision.expect("a revision");
+
+    // The wire shape, without the SDK in between.
+    let (status, body) = tests::post_json(
+        emu.addr(),
+        "Route53AutoNaming_v20170314.DiscoverInstances",
+        json!({ "NamespaceName": name, "ServiceName": "web" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["Instances"].as_array().map(Vec::len), Some(2));
+    assert_eq!(body["InstancesRevision"], json!(revision));
+
+    let deregistered = cloud_map
+        .deregister_instance()
+        .service_id(&srv_id)
+        .instance_id("i-1")
+        .send()
+        .await
+        .expect("deregister instance");
+    assert!(deregistered.operation_id.is_some());
+    let after = cloud_map
+        .discover_instances_revision()
+        .namespace_name(&name)
+        .service_name("web")
+        .send()
+        .await
+        .expect("discover revision");
+    assert!(after.instances_revision.expect("a revision") > revision);
+
+    let in_use = cloud_map.delete_service().id(&srv_id).send().await;
+    assert_eq!(code(in_use), "ResourceInUse");
+    let in_use = cloud_map.delete_namespace().id(&ns_id).send().await;
+    assert_eq!(code(in_use), "ResourceInUse");
+    cloud_map
+        .deregister_instance()
+        .service_id(&srv_id)
+        .instance_id("i-2")
+        .send()
+        .await
+        .expect("deregister instance");
+    cloud_map
+        .delete_service()
+        .id(&srv_id)
+        .send()
+        .await
+        .expect("delete service");
+    cloud_map
+        .delete_namespace()
+        .id(&ns_id)
+        .send()
+        .await
+        .expect("delete namespace");
+    let gone = cloud_map.get_namespace().id(&ns_id).send().await;
+    assert_eq!(code(gone), "NamespaceNotFound");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_come_in_aws_shapes() {
+    let emu = TestEmulator::start().await;
+    let cloud_map = &emu.cloud_map;
+
+    let missing = cloud_map
+        .get_namespace()
+        .id("ns-0000000000000000")
+        .send()
+        .await;
+    assert_eq!(code(missing), "NamespaceNotFound");
+    let missing = cloud_map
+        .create_service()
+        .name("web")
+        .namespace_id("ns-0000000000000000")
+        .send()
+        .await;
+    assert_eq!(code(missing), "NamespaceNotFound");
+    let missing = cloud_map
+        .get_service()
+        .id("srv-0000000000000000")
+        .send()
+        .await;
+    assert_eq!(code(missing), "ServiceNotFound");
+    let missing = cloud_map.get_operation().operation_id("nope").send().await;
+    assert_eq!(code(missing), "OperationNotFound");
+
+    let name = unique("dup");
+    cloud_map
+        .create_http_namespace()
+        .name(&name)
+        .send()
+        .await
+        .expect("create namespace");
+    let again = cloud_map.create_http_namespace().name(&name).send().await;
+    assert_eq!(code(again), "NamespaceAlreadyExists");
+    let no_vpc = tests::post_json(
+        emu.addr(),
+        "Route53AutoNaming_v20170314.CreatePrivateDnsNamespace",
+        json!({ "Name": unique("private") }),
+    )
+    .await;
+    assert_eq!(
+        (no_vpc.0, no_vpc.1["__type"].as_str()),
+        (400, Some("InvalidInput"))
+    );
+    let bad_name = cloud_map
+        .create_public_dns_namespace()
+        .name("not a domain")
+        .send()
+        .await;
+    assert_eq!(code(bad_name), "InvalidInput");
+    let malformed = tests::post(
+        emu.addr(),
+        &[
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", "Route53AutoNaming_v20170314.ListNamespaces"),
+        ],
+        "{\"MaxResults\": \"many\"}",
+    )
+    .await;
+    assert_eq!(malformed.status, 400);
+    assert!(
+        malformed.body.contains("InvalidInput"),
+        "{}",
+        malformed.body
+    );
+    emu.shutdown().await;
+}
