@@ -432,10 +432,19 @@ impl ServiceDiscoveryState {
             .ok_or_else(|| CloudMapError::OperationNotFound(format!("Operation not found: {id}")))
     }
 
-    pub fn namespace(&self, id: &str) -> Result<&Namespace, CloudMapError> {
+    /// A namespace by id, or by ARN.
+    pub fn namespace(&self, id_or_arn: &str) -> Result<&Namespace, CloudMapError> {
         self.namespaces
-            .get(id)
-            .ok_or_else(|| CloudMapError::namespace_not_found(id))
+            .get(id_or_arn)
+            .or_else(|| self.namespaces.values().find(|n| n.arn == id_or_arn))
+            .ok_or_else(|| CloudMapError::namespace_not_found(id_or_arn))
+    }
+
+    fn namespace_mut(&mut self, id_or_arn: &str) -> Result<&mut Namespace, CloudMapError> {
+        let id = self.namespace(id_or_arn)?.id.clone();
+        self.namespaces
+            .get_mut(&id)
+            .ok_or_else(|| CloudMapError::namespace_not_found(id_or_arn))
     }
 
     /// A service by id, or by ARN (as ECS `serviceRegistries` name it).

@@ -239,10 +239,7 @@ impl ServiceDiscoveryState {
             MAX_DESCRIPTION_LEN,
         )?;
         check_ttl(change.soa_ttl)?;
-        let namespace = self
-            .namespaces
-            .get_mut(id)
-            .ok_or_else(|| CloudMapError::namespace_not_found(id))?;
+        let namespace = self.namespace_mut(id)?;
         if namespace.kind != kind {
             return Err(CloudMapError::InvalidInput(format!(
                 "The namespace {id} is a {} namespace, not {}.",
@@ -266,15 +263,15 @@ impl ServiceDiscoveryState {
         id: &str,
         now: OffsetDateTime,
     ) -> Result<String, CloudMapError> {
-        self.namespace(id)?;
-        let services = self.service_count(id);
+        let id = self.namespace(id)?.id.clone();
+        let services = self.service_count(&id);
         if services > 0 {
             return Err(CloudMapError::ResourceInUse(format!(
                 "The namespace {id} has {services} services; delete them first."
             )));
         }
-        self.namespaces.remove(id);
-        Ok(self.record(OperationType::DeleteNamespace, &[("NAMESPACE", id)], now))
+        self.namespaces.remove(&id);
+        Ok(self.record(OperationType::DeleteNamespace, &[("NAMESPACE", &id)], now))
     }
 
     /// The namespace DiscoverInstances names, by its name or HttpName.

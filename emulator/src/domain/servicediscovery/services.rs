@@ -259,6 +259,7 @@ impl ServiceDiscoveryState {
             CloudMapError::InvalidInput("CreateService needs a NamespaceId.".into())
         })?;
         let namespace = self.namespace(&namespace_id)?;
+        let namespace_id = namespace.id.clone();
         if let Some(config) = &request.dns_config {
             check_dns_config(config)?;
         }

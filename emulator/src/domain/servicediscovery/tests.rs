@@ -11,24 +11,28 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000)
 }
 
-fn http_namespace(state: &mut ServiceDiscoveryState, name: &str) -> String {
+fn namespace_request(kind: NamespaceType, name: &str) -> NamespaceRequest {
+    NamespaceRequest {
+        kind,
+        name: name.into(),
+        creator_request_id: None,
+        description: None,
+        vpc: (kind == NamespaceType::DnsPrivate).then(|| "vpc-1".into()),
+        soa_ttl: None,
+        tags: Vec::new(),
+    }
+}
+
+/// Creates the namespace and returns its id.
+fn create_namespace(state: &mut ServiceDiscoveryState, request: NamespaceRequest) -> String {
     let operation = state
-        .create_namespace(
-            NamespaceRequest {
-                kind: NamespaceType::Http,
-                name: name.into(),
-                creator_request_id: None,
-                description: None,
-                vpc: None,
-                soa_ttl: None,
-                tags: Vec::new(),
-            },
-            REGION,
-            ACCOUNT,
-            now(),
-        )
+        .create_namespace(request, REGION, ACCOUNT, now())
         .unwrap();
     state.operation(&operation).unwrap().targets["NAMESPACE"].clone()
+}
+
+fn http_namespace(state: &mut ServiceDiscoveryState, name: &str) -> String {
+    create_namespace(state, namespace_request(NamespaceType::Http, name))
 }
 
 fn service(state: &mut ServiceDiscoveryState, namespace_id: &str, custom: bool) -> String {
@@ -117,13 +121,8 @@ fn names_are_validated() {
 fn namespace_names_are_unique_and_repeats_are_idempotent() {
     let mut state = ServiceDiscoveryState::default();
     let request = NamespaceRequest {
-        kind: NamespaceType::DnsPrivate,
-        name: "internal".into(),
         creator_request_id: Some("req-1".into()),
-        description: None,
-        vpc: Some("vpc-1".into()),
-        soa_ttl: None,
-        tags: Vec::new(),
+        ..namespace_request(NamespaceType::DnsPrivate, "internal")
     };
     let first = state
         .create_namespace(request.clone(), REGION, ACCOUNT, now())
@@ -456,5 +455,103 @@ fn tags_by_arn() {
     assert_eq!(
         state.tag(&arn, too_many).unwrap_err().code(),
         "TooManyTagsException"
+    );
+}
+
+#[test]
+fn namespaces_are_found_by_arn_too() {
+    let mut state = ServiceDiscoveryState::default();
+    let ns = http_namespace(&mut state, "shop");
+    let arn = state.namespace(&ns).unwrap().arn.clone();
+    let srv = service(&mut state, &arn, false);
+    assert_eq!(state.service(&srv).unwrap().namespace_id, ns);
+    assert_eq!(state.service_count(&ns), 1);
+    state.delete_service(&srv).unwrap();
+    state.delete_namespace(&arn, now()).unwrap();
+    assert!(state.namespaces.is_empty());
+}
+
+#[test]
+fn state_round_trips_through_borsh() {
+    let mut state = ServiceDiscoveryState::default();
+    let ns = http_namespace(&mut state, "shop");
+    let srv = service(&mut state, &ns, true);
+    state
+        .register_instance(&srv, "i-1", Some("req".into()), attrs(&[("a", "b")]), now())
+        .unwrap();
+    let bytes = borsh::to_vec(&state).unwrap();
+    let back: ServiceDiscoveryState = borsh::from_slice(&bytes).unwrap();
+    assert_eq!(borsh::to_vec(&back).unwrap(), bytes);
+    assert_eq!(
+        back.instance(&srv, "i-1").unwrap().attributes,
+        attrs(&[("a", "b")])
+    );
+    assert_eq!(back.operations.len(), state.operations.len());
+}
+
+#[test]
+fn service_shapes_follow_the_namespace() {
+    let mut state = ServiceDiscoveryState::default();
+    let http = http_namespace(&mut state, "shop");
+    let dns = create_namespace(
+        &mut state,
+        namespace_request(NamespaceType::DnsPrivate, "internal.local"),
+    );
+    let a_record = DnsConfig {
+        routing_policy: "MULTIVALUE".into(),
+        records: vec![DnsRecord {
+            kind: "A".into(),
+            ttl: 60,
+        }],
+    };
+    let request = |namespace: &str, dns_config: Option<DnsConfig>| ServiceRequest {
+        name: "api".into(),
+        namespace_id: Some(namespace.into()),
+        dns_config,
+        ..Default::default()
+    };
+    let e = state
+        .create_service(
+            request(&http, Some(a_record.clone())),
+            REGION,
+            ACCOUNT,
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "InvalidInput");
+    let dns_http = state
+        .create_service(request(&dns, Some(a_record)), REGION, ACCOUNT, now())
+        .unwrap();
+    assert_eq!(dns_http.kind, ServiceType::DnsHttp);
+    // An A record needs the instance's IPv4 address.
+    let e = state
+        .register_instance(&dns_http.id, "i-1", None, attrs(&[]), now())
+        .unwrap_err();
+    assert_eq!(e.code(), "InvalidInput");
+    state
+        .register_instance(
+            &dns_http.id,
+            "i-1",
+            None,
+            attrs(&[("AWS_INSTANCE_IPV4", "10.0.0.1")]),
+            now(),
+        )
+        .unwrap();
+    let health_check = ServiceRequest {
+        name: "checked".into(),
+        health_check: Some(HealthCheck {
+            kind: "HTTP".into(),
+            resource_path: Some("/".into()),
+            failure_threshold: None,
+        }),
+        ..request(&dns, None)
+    };
+    let e = state
+        .create_service(health_check, REGION, ACCOUNT, now())
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        "InvalidInput",
+        "Route 53 health checks need a public namespace"
     );
 }
