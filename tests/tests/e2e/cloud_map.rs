@@ -1,11 +1,13 @@
 //! Cloud Map (service discovery) end to end, through the AWS SDK for Rust:
-//! namespaces, their operations, services, instances and discovery. No
-//! containers run.
+//! namespaces, their operations, services, instances and discovery, custom
+//! health, service attributes, tags and reset. No containers run.
 
 use aws_sdk_servicediscovery::error::ProvideErrorMetadata;
 use aws_sdk_servicediscovery::types::{
-    HealthStatusFilter, NamespaceFilter, NamespaceFilterName, OperationStatus, OperationTargetType,
-    OperationType, ServiceFilter, ServiceFilterName, Tag,
+    CustomHealthStatus, DnsConfig, DnsRecord, HealthCheckCustomConfig, HealthStatusFilter,
+    Namespace, NamespaceFilter, NamespaceFilterName, OperationFilter, OperationFilterName,
+    OperationStatus, OperationTargetType, OperationType, PrivateDnsNamespaceChange, RecordType,
+    ServiceFilter, ServiceFilterName, ServiceTypeOption, Tag,
 };
 use aws_sdk_servicediscovery::Client;
 use serde_json::json;
@@ -33,6 +35,17 @@ async fn namespace_of(cloud_map: &Client, operation_id: &str) -> String {
     assert_eq!(operation.r#type, Some(OperationType::CreateNamespace));
     assert!(operation.create_date.is_some() && operation.update_date.is_some());
     operation.targets.expect("targets")[&OperationTargetType::Namespace].clone()
+}
+
+async fn get_namespace(cloud_map: &Client, id: &str) -> Namespace {
+    cloud_map
+        .get_namespace()
+        .id(id)
+        .send()
+        .await
+        .expect("get namespace")
+        .namespace
+        .expect("a namespace")
 }
 
 async fn register(cloud_map: &Client, service_id: &str, instance_id: &str, version: &str) {
@@ -76,14 +89,7 @@ async fn namespace_service_instances_discovery_and_teardown() {
     let ns_id = namespace_of(cloud_map, created.operation_id().expect("an operation id")).await;
     assert!(ns_id.starts_with("ns-") && ns_id.len() == 19, "{ns_id}");
 
-    let namespace = cloud_map
-        .get_namespace()
-        .id(&ns_id)
-        .send()
-        .await
-        .expect("get namespace")
-        .namespace
-        .expect("a namespace");
+    let namespace = get_namespace(cloud_map, &ns_id).await;
     assert_eq!(namespace.name(), Some(name.as_str()));
     assert_eq!(namespace.r#type().map(|t| t.as_str()), Some("HTTP"));
     assert_eq!(namespace.service_count, Some(0));
@@ -319,5 +325,221 @@ async fn errors_come_in_aws_shapes() {
         "{}",
         malformed.body
     );
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_health_attributes_operations_and_tags() {
+    let emu = TestEmulator::start().await;
+    let cloud_map = &emu.cloud_map;
+    let name = format!("{}.local", unique("internal"));
+
+    let created = cloud_map
+        .create_private_dns_namespace()
+        .name(&name)
+        .vpc("vpc-12345678")
+        .send()
+        .await
+        .expect("create private DNS namespace");
+    let ns_id = namespace_of(cloud_map, created.operation_id().expect("an operation id")).await;
+    let namespace = get_namespace(cloud_map, &ns_id).await;
+    assert_eq!(namespace.r#type().map(|t| t.as_str()), Some("DNS_PRIVATE"));
+    let dns = namespace
+        .properties()
+        .and_then(|p| p.dns_properties())
+        .expect("DNS properties");
+    assert!(dns.hosted_zone_id().is_some_and(|z| z.starts_with('Z')));
+    let updated = cloud_map
+        .update_private_dns_namespace()
+        .id(&ns_id)
+        .namespace(
+            PrivateDnsNamespaceChange::builder()
+                .description("changed")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("update namespace");
+    assert!(updated.operation_id.is_some());
+
+    let service = cloud_map
+        .create_service()
+        .name("api")
+        .namespace_id(&ns_id)
+        .dns_config(
+            DnsConfig::builder()
+                .dns_records(
+                    DnsRecord::builder()
+                        .r#type(RecordType::A)
+                        .ttl(60)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .health_check_custom_config(HealthCheckCustomConfig::builder().build())
+        .send()
+        .await
+        .expect("create service")
+        .service
+        .expect("a service");
+    assert_eq!(service.r#type().map(|t| t.as_str()), Some("DNS_HTTP"));
+    let srv_id = service.id().expect("an id").to_string();
+    let srv_arn = service.arn().expect("an ARN").to_string();
+
+    register(cloud_map, &srv_id, "i-1", "v1").await;
+    register(cloud_map, &srv_id, "i-2", "v1").await;
+    cloud_map
+        .update_instance_custom_health_status()
+        .service_id(&srv_id)
+        .instance_id("i-2")
+        .status(CustomHealthStatus::Unhealthy)
+        .send()
+        .await
+        .expect("update custom health");
+    let health = cloud_map
+        .get_instances_health_status()
+        .service_id(&srv_id)
+        .send()
+        .await
+        .expect("health status");
+    let status = health.status().expect("a status map");
+    assert_eq!(status["i-1"].as_str(), "HEALTHY");
+    assert_eq!(status["i-2"].as_str(), "UNHEALTHY");
+    let healthy = cloud_map
+        .discover_instances()
+        .namespace_name(&name)
+        .service_name("api")
+        .health_status(HealthStatusFilter::Healthy)
+        .send()
+        .await
+        .expect("discover healthy");
+    let ids: Vec<&str> = healthy
+        .instances()
+        .iter()
+        .filter_map(|i| i.instance_id())
+        .collect();
+    assert_eq!(ids, ["i-1"]);
+
+    cloud_map
+        .update_service_attributes()
+        .service_id(&srv_id)
+        .attributes("owner", "team-a")
+        .attributes("tier", "1")
+        .send()
+        .await
+        .expect("update service attributes");
+    cloud_map
+        .delete_service_attributes()
+        .service_id(&srv_id)
+        .attributes("tier")
+        .send()
+        .await
+        .expect("delete service attributes");
+    let attributes = cloud_map
+        .get_service_attributes()
+        .service_id(&srv_id)
+        .send()
+        .await
+        .expect("get service attributes")
+        .service_attributes
+        .expect("service attributes");
+    assert_eq!(attributes.service_arn(), Some(srv_arn.as_str()));
+    let map = attributes.attributes().expect("attributes");
+    assert_eq!(map.len(), 1);
+    assert_eq!(map["owner"], "team-a");
+
+    cloud_map
+        .tag_resource()
+        .resource_arn(&srv_arn)
+        .tags(Tag::builder().key("env").value("dev").build().unwrap())
+        .tags(Tag::builder().key("cost").value("1").build().unwrap())
+        .send()
+        .await
+        .expect("tag");
+    cloud_map
+        .untag_resource()
+        .resource_arn(&srv_arn)
+        .tag_keys("cost")
+        .send()
+        .await
+        .expect("untag");
+    let tags = cloud_map
+        .list_tags_for_resource()
+        .resource_arn(&srv_arn)
+        .send()
+        .await
+        .expect("list tags");
+    let keys: Vec<&str> = tags.tags().iter().map(|t| t.key()).collect();
+    assert_eq!(keys, ["env"]);
+    let unknown = cloud_map
+        .list_tags_for_resource()
+        .resource_arn(srv_arn.replace(&srv_id, "srv-0000000000000000"))
+        .send()
+        .await;
+    assert_eq!(code(unknown), "ResourceNotFoundException");
+
+    let registrations = cloud_map
+        .list_operations()
+        .filters(
+            OperationFilter::builder()
+                .name(OperationFilterName::Type)
+                .values("REGISTER_INSTANCE")
+                .build()
+                .unwrap(),
+        )
+        .filters(
+            OperationFilter::builder()
+                .name(OperationFilterName::ServiceId)
+                .values(&srv_id)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("list operations");
+    assert_eq!(registrations.operations().len(), 2);
+    assert!(registrations
+        .operations()
+        .iter()
+        .all(|o| o.status() == Some(&OperationStatus::Success)));
+
+    // Without HealthCheckCustomConfig there is no custom health to set.
+    let plain = cloud_map
+        .create_service()
+        .name("plain")
+        .namespace_id(&ns_id)
+        .r#type(ServiceTypeOption::Http)
+        .send()
+        .await
+        .expect("create service")
+        .service
+        .expect("a service");
+    let plain_id = plain.id().expect("an id");
+    cloud_map
+        .register_instance()
+        .service_id(plain_id)
+        .instance_id("i-9")
+        .attributes("k", "v")
+        .send()
+        .await
+        .expect("register");
+    let refused = cloud_map
+        .update_instance_custom_health_status()
+        .service_id(plain_id)
+        .instance_id("i-9")
+        .status(CustomHealthStatus::Healthy)
+        .send()
+        .await;
+    assert_eq!(code(refused), "CustomHealthNotFound");
+
+    let (status, _) =
+        tests::http_request("POST", &format!("{}/_emulator/reset", emu.endpoint_url()))
+            .await
+            .expect("reset answers");
+    assert_eq!(status, 200);
+    let after_reset = cloud_map.get_namespace().id(&ns_id).send().await;
+    assert_eq!(code(after_reset), "NamespaceNotFound");
     emu.shutdown().await;
 }
