@@ -3,6 +3,8 @@
 //! health, service attributes, tags and reset. No containers run.
 
 use aws_sdk_servicediscovery::error::ProvideErrorMetadata;
+use aws_sdk_servicediscovery::operation::create_http_namespace::CreateHttpNamespaceError;
+use aws_sdk_servicediscovery::operation::create_service::CreateServiceError;
 use aws_sdk_servicediscovery::types::{
     CustomHealthStatus, DnsConfig, DnsRecord, HealthCheckCustomConfig, HealthStatusFilter,
     Namespace, NamespaceFilter, NamespaceFilterName, OperationFilter, OperationFilterName,
@@ -143,8 +145,13 @@ async fn namespace_service_instances_discovery_and_teardown() {
         .name("web")
         .namespace_id(&ns_id)
         .send()
-        .await;
-    assert_eq!(code(again), "ServiceAlreadyExists");
+        .await
+        .unwrap_err()
+        .into_service_error();
+    let CreateServiceError::ServiceAlreadyExists(exists) = again else {
+        panic!("expected ServiceAlreadyExists, got {again:?}");
+    };
+    assert_eq!(exists.service_id(), Some(srv_id.as_str()));
     let services = cloud_map
         .list_services()
         .filters(
@@ -286,14 +293,24 @@ async fn errors_come_in_aws_shapes() {
     assert_eq!(code(missing), "OperationNotFound");
 
     let name = unique("dup");
-    cloud_map
+    let created = cloud_map
         .create_http_namespace()
         .name(&name)
         .send()
         .await
         .expect("create namespace");
-    let again = cloud_map.create_http_namespace().name(&name).send().await;
-    assert_eq!(code(again), "NamespaceAlreadyExists");
+    let ns_id = namespace_of(cloud_map, created.operation_id().expect("an operation id")).await;
+    let again = cloud_map
+        .create_http_namespace()
+        .name(&name)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    let CreateHttpNamespaceError::NamespaceAlreadyExists(exists) = again else {
+        panic!("expected NamespaceAlreadyExists, got {again:?}");
+    };
+    assert_eq!(exists.namespace_id(), Some(ns_id.as_str()));
     let no_vpc = tests::post_json(
         emu.addr(),
         "Route53AutoNaming_v20170314.CreatePrivateDnsNamespace",

@@ -29,7 +29,26 @@ type Output = Result<Value, CloudMapError>;
 
 impl From<CloudMapError> for JsonError {
     fn from(e: CloudMapError) -> Self {
-        JsonError::client(e.code(), e.to_string())
+        let error = JsonError::client(e.code(), e.to_string());
+        match &e {
+            CloudMapError::NamespaceAlreadyExists {
+                namespace_id,
+                creator_request_id,
+                ..
+            } => error
+                .with_member("NamespaceId", Some(namespace_id))
+                .with_member("CreatorRequestId", creator_request_id.as_deref()),
+            CloudMapError::ServiceAlreadyExists {
+                service_id,
+                service_arn,
+                creator_request_id,
+                ..
+            } => error
+                .with_member("ServiceId", Some(service_id))
+                .with_member("ServiceArn", Some(service_arn))
+                .with_member("CreatorRequestId", creator_request_id.as_deref()),
+            _ => error,
+        }
     }
 }
 

@@ -52,10 +52,19 @@ pub enum CloudMapError {
     InstanceNotFound(String),
     #[error("{0}")]
     OperationNotFound(String),
-    #[error("{0}")]
-    NamespaceAlreadyExists(String),
-    #[error("{0}")]
-    ServiceAlreadyExists(String),
+    #[error("{message}")]
+    NamespaceAlreadyExists {
+        message: String,
+        namespace_id: String,
+        creator_request_id: Option<String>,
+    },
+    #[error("{message}")]
+    ServiceAlreadyExists {
+        message: String,
+        service_id: String,
+        service_arn: String,
+        creator_request_id: Option<String>,
+    },
     #[error("{0}")]
     ResourceInUse(String),
     #[error("{0}")]
@@ -76,8 +85,8 @@ impl CloudMapError {
             Self::ServiceNotFound(_) => "ServiceNotFound",
             Self::InstanceNotFound(_) => "InstanceNotFound",
             Self::OperationNotFound(_) => "OperationNotFound",
-            Self::NamespaceAlreadyExists(_) => "NamespaceAlreadyExists",
-            Self::ServiceAlreadyExists(_) => "ServiceAlreadyExists",
+            Self::NamespaceAlreadyExists { .. } => "NamespaceAlreadyExists",
+            Self::ServiceAlreadyExists { .. } => "ServiceAlreadyExists",
             Self::ResourceInUse(_) => "ResourceInUse",
             Self::ResourceNotFound(_) => "ResourceNotFoundException",
             Self::CustomHealthNotFound(_) => "CustomHealthNotFound",

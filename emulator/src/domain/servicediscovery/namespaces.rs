@@ -191,10 +191,11 @@ impl ServiceDiscoveryState {
             {
                 return Ok(existing.create_operation_id.clone());
             }
-            return Err(CloudMapError::NamespaceAlreadyExists(format!(
-                "Namespace with name {} already exists: {}",
-                request.name, existing.id
-            )));
+            return Err(CloudMapError::NamespaceAlreadyExists {
+                message: format!("Namespace with name {} already exists.", request.name),
+                namespace_id: existing.id.clone(),
+                creator_request_id: existing.creator_request_id.clone(),
+            });
         }
         let id = random_id("ns-");
         let dns = request.kind.is_dns();

@@ -303,10 +303,12 @@ impl ServiceDiscoveryState {
             {
                 return Ok(existing.clone());
             }
-            return Err(CloudMapError::ServiceAlreadyExists(format!(
-                "Service already exists: {} ({})",
-                request.name, existing.id
-            )));
+            return Err(CloudMapError::ServiceAlreadyExists {
+                message: format!("Service already exists: {}", request.name),
+                service_id: existing.id.clone(),
+                service_arn: existing.arn.clone(),
+                creator_request_id: existing.creator_request_id.clone(),
+            });
         }
         let id = random_id("srv-");
         let service = Service {
