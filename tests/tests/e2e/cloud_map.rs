@@ -15,6 +15,40 @@ use aws_sdk_servicediscovery::Client;
 use serde_json::json;
 use tests::{unique, TestEmulator};
 
+/// Every Cloud Map action.
+const OPERATIONS: [&str; 30] = [
+    "CreateHttpNamespace",
+    "CreatePrivateDnsNamespace",
+    "CreatePublicDnsNamespace",
+    "GetNamespace",
+    "ListNamespaces",
+    "DeleteNamespace",
+    "UpdateHttpNamespace",
+    "UpdatePrivateDnsNamespace",
+    "UpdatePublicDnsNamespace",
+    "GetOperation",
+    "ListOperations",
+    "CreateService",
+    "GetService",
+    "ListServices",
+    "UpdateService",
+    "DeleteService",
+    "GetServiceAttributes",
+    "UpdateServiceAttributes",
+    "DeleteServiceAttributes",
+    "RegisterInstance",
+    "DeregisterInstance",
+    "GetInstance",
+    "ListInstances",
+    "GetInstancesHealthStatus",
+    "UpdateInstanceCustomHealthStatus",
+    "DiscoverInstances",
+    "DiscoverInstancesRevision",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+];
+
 /// The error code of a call expected to fail.
 fn code<T, E: ProvideErrorMetadata>(result: Result<T, E>) -> String {
     match result {
@@ -342,6 +376,28 @@ async fn errors_come_in_aws_shapes() {
         "{}",
         malformed.body
     );
+
+    // Every action answers bad input with a client error, never a fault.
+    for operation in OPERATIONS {
+        for body in [
+            json!({}),
+            json!([]),
+            json!({ "Id": 5, "ServiceId": [], "NamespaceName": {}, "MaxResults": -1 }),
+        ] {
+            let (status, answer) = tests::post_json(
+                emu.addr(),
+                &format!("Route53AutoNaming_v20170314.{operation}"),
+                body.clone(),
+            )
+            .await;
+            let kind = answer["__type"].as_str().unwrap_or_default();
+            let listing = operation.starts_with("List") && body == json!({});
+            assert!(
+                (status == 400 && !kind.is_empty()) || (status == 200 && listing),
+                "{operation} {body}: {status} {answer}"
+            );
+        }
+    }
     emu.shutdown().await;
 }
 
