@@ -53,7 +53,7 @@ impl HealthStatus {
     }
 }
 
-/// DiscoverInstances' HealthStatus.
+/// DiscoverInstances' HealthStatus; HEALTHY when the request names none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HealthFilter {
     #[default]

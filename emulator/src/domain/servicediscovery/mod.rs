@@ -6,6 +6,10 @@
 //! AWS runs namespace and instance changes asynchronously and reports them
 //! as operations; the emulator completes each at once, so every operation
 //! is `SUCCESS` from the start.
+//!
+//! For ECS `serviceRegistries`: [`ServiceDiscoveryState::service_by_arn`]
+//! finds a registry's service, and [`ServiceDiscoveryState::register_instance`]
+//! / [`ServiceDiscoveryState::deregister_instance`] take its id or ARN.
 
 mod instances;
 mod namespaces;

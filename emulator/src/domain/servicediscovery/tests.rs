@@ -555,3 +555,47 @@ fn service_shapes_follow_the_namespace() {
         "Route 53 health checks need a public namespace"
     );
 }
+
+#[test]
+fn operations_filter_by_type_target_and_update_date() {
+    let mut state = ServiceDiscoveryState::default();
+    let ns = http_namespace(&mut state, "shop");
+    let srv = service(&mut state, &ns, false);
+    state
+        .register_instance(&srv, "i-1", None, attrs(&[]), now())
+        .unwrap();
+    let filter = |name: &str, values: &[&str], condition| {
+        Filter::parse(
+            name.into(),
+            values.iter().map(|v| v.to_string()).collect(),
+            condition,
+            &OPERATION_FILTERS,
+        )
+        .unwrap()
+    };
+    let count = |f: &Filter| {
+        state
+            .operations
+            .iter()
+            .filter(|o| o.matches(f).unwrap())
+            .count()
+    };
+    assert_eq!(count(&filter("TYPE", &["REGISTER_INSTANCE"], None)), 1);
+    assert_eq!(count(&filter("NAMESPACE_ID", &[&ns], None)), 1);
+    assert_eq!(count(&filter("SERVICE_ID", &[&srv], None)), 1);
+    assert_eq!(
+        count(&filter("STATUS", &["SUCCESS", "FAIL"], Some("IN"))),
+        2
+    );
+    let at = now().unix_timestamp();
+    let around = [(at - 1).to_string(), (at + 1).to_string()];
+    let around: Vec<&str> = around.iter().map(String::as_str).collect();
+    assert_eq!(count(&filter("UPDATE_DATE", &around, Some("BETWEEN"))), 2);
+    let before = filter("UPDATE_DATE", &["0", "1"], Some("BETWEEN"));
+    assert_eq!(count(&before), 0);
+    let garbage = filter("UPDATE_DATE", &["x", "1"], Some("BETWEEN"));
+    assert_eq!(
+        state.operations[0].matches(&garbage).unwrap_err().code(),
+        "InvalidInput"
+    );
+}
