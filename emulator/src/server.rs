@@ -246,6 +246,9 @@ async fn aws_request(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
         (Service::SecretsManager, Some(op)) => {
             api::secretsmanager::handle(&app, &ctx, &op, &body).await
         }
+        (Service::ServiceDiscovery, Some(op)) => {
+            api::servicediscovery::handle(&app, &ctx, &op, &body).await
+        }
         (_, None) => JsonError::client("MissingAction", "X-Amz-Target names no operation")
             .into_response_with_id(&ctx.request_id),
     }

@@ -25,6 +25,7 @@ pub struct TestEmulator {
     pub instance: String,
     pub ecs: aws_sdk_ecs::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub cloud_map: aws_sdk_servicediscovery::Client,
 }
 
 impl TestEmulator {
@@ -48,6 +49,7 @@ impl TestEmulator {
         Self {
             ecs: aws_sdk_ecs::Client::new(&sdk),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+            cloud_map: cloud_map_client(&sdk),
             emulator: Some(emulator),
             instance,
         }
@@ -134,6 +136,39 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .load()
         .await
+}
+
+/// A Cloud Map client whose DiscoverInstances calls reach the endpoint
+/// itself, not `data-` before it (see [`StripDataHostPrefix`]).
+pub fn cloud_map_client(sdk: &aws_config::SdkConfig) -> aws_sdk_servicediscovery::Client {
+    let config = aws_sdk_servicediscovery::config::Builder::from(sdk)
+        .interceptor(StripDataHostPrefix)
+        .build();
+    aws_sdk_servicediscovery::Client::from_conf(config)
+}
+
+/// Takes off the `data-` host prefix the SDK puts before DiscoverInstances'
+/// endpoint (`data-127.0.0.1` resolves nowhere): the Rust SDK has no setting
+/// that turns host prefixes off.
+#[derive(Debug)]
+struct StripDataHostPrefix;
+
+impl aws_sdk_servicediscovery::config::Intercept for StripDataHostPrefix {
+    fn name(&self) -> &'static str {
+        "StripDataHostPrefix"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_sdk_servicediscovery::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_sdk_servicediscovery::config::RuntimeComponents,
+        _: &mut aws_sdk_servicediscovery::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let request = context.request_mut();
+        let uri = request.uri().replacen("://data-", "://", 1);
+        request.set_uri(uri)?;
+        Ok(())
+    }
 }
 
 /// Polls `check` until it returns `Some`, or panics after `timeout` with `what`.

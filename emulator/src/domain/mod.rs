@@ -9,6 +9,7 @@ pub mod iam;
 pub mod logs;
 pub mod persist;
 pub mod secretsmanager;
+pub mod servicediscovery;
 pub mod ssm;
 mod store;
 

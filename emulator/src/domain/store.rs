@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
-use super::{autoscaling, ec2, ecs, elbv2, iam, logs, secretsmanager, ssm};
+use super::{autoscaling, ec2, ecs, elbv2, iam, logs, secretsmanager, servicediscovery, ssm};
 use crate::config::Config;
 
 /// Everything the control plane knows.
@@ -27,6 +27,7 @@ pub struct State {
     pub iam: iam::IamState,
     pub logs: logs::LogsState,
     pub secretsmanager: secretsmanager::SecretsState,
+    pub servicediscovery: servicediscovery::ServiceDiscoveryState,
     pub ssm: ssm::SsmState,
 }
 

@@ -17,6 +17,9 @@ pub struct JsonError {
     pub code: String,
     pub message: String,
     pub status: StatusCode,
+    /// Members of the error shape beyond the message (e.g. Cloud Map's
+    /// `ServiceAlreadyExists` carries `ServiceId`).
+    pub members: serde_json::Map<String, serde_json::Value>,
 }
 
 impl JsonError {
@@ -26,6 +29,7 @@ impl JsonError {
             code: code.into(),
             message: message.into(),
             status: StatusCode::BAD_REQUEST,
+            members: serde_json::Map::new(),
         }
     }
 
@@ -35,6 +39,7 @@ impl JsonError {
             code: code.into(),
             message: message.into(),
             status: StatusCode::INTERNAL_SERVER_ERROR,
+            members: serde_json::Map::new(),
         }
     }
 
@@ -46,8 +51,19 @@ impl JsonError {
         )
     }
 
+    /// Adds a member of the error shape, if it has a value.
+    pub fn with_member(mut self, name: &str, value: Option<&str>) -> Self {
+        if let Some(value) = value {
+            self.members.insert(name.into(), value.into());
+        }
+        self
+    }
+
     pub fn into_response_with_id(self, request_id: &str) -> Response {
-        let body = serde_json::json!({ "__type": self.code, "message": self.message });
+        let mut body = serde_json::json!({ "__type": self.code, "message": self.message });
+        body.as_object_mut()
+            .expect("an object")
+            .extend(self.members);
         let mut response = (self.status, body.to_string()).into_response();
         set_headers(&mut response, request_id, Some(&self.code));
         response

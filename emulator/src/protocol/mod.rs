@@ -35,10 +35,12 @@ pub enum Service {
     Ssm,
     /// Secrets Manager, AWS JSON 1.1, `secretsmanager.*`.
     SecretsManager,
+    /// Cloud Map, AWS JSON 1.1, `Route53AutoNaming_v20170314.*`.
+    ServiceDiscovery,
 }
 
 impl Service {
-    const ALL: [Service; 9] = [
+    const ALL: [Service; 10] = [
         Service::Ecs,
         Service::Elbv2,
         Service::ApplicationAutoScaling,
@@ -48,6 +50,7 @@ impl Service {
         Service::Sts,
         Service::Ssm,
         Service::SecretsManager,
+        Service::ServiceDiscovery,
     ];
 
     /// The `X-Amz-Target` prefix of a JSON service.
@@ -58,6 +61,7 @@ impl Service {
             Service::Logs => Some("Logs_20140328"),
             Service::Ssm => Some("AmazonSSM"),
             Service::SecretsManager => Some("secretsmanager"),
+            Service::ServiceDiscovery => Some("Route53AutoNaming_v20170314"),
             Service::Elbv2 | Service::Ec2 | Service::Iam | Service::Sts => None,
         }
     }
@@ -85,6 +89,7 @@ impl Service {
             Service::Sts => "sts",
             Service::Ssm => "ssm",
             Service::SecretsManager => "secretsmanager",
+            Service::ServiceDiscovery => "servicediscovery",
         }
     }
 
@@ -172,7 +177,7 @@ impl Unserved {
 
 /// The services of [`Service`], for messages.
 const SERVED_NAMES: &str =
-    "ECS, ELBv2, Application Auto Scaling, CloudWatch Logs, EC2, IAM, STS, SSM and Secrets Manager";
+    "ECS, ELBv2, Application Auto Scaling, CloudWatch Logs, EC2, IAM, STS, SSM, Secrets Manager and Cloud Map";
 
 /// Whether a request's head names a service outside [`Service`]: by its
 /// SigV4 scope, else by its `X-Amz-Target` prefix. (An unsigned Query form
@@ -322,6 +327,10 @@ mod tests {
             (e.name.as_deref(), e.protocol),
             (Some("sns"), WireProtocol::Query)
         );
+        let cloud_map = headers(&[("x-amz-target", "Route53AutoNaming_v20170314.ListNamespaces")]);
+        let a = address(&cloud_map, b"{}").unwrap();
+        assert_eq!(a.service, Service::ServiceDiscovery);
+        assert_eq!(a.operation.as_deref(), Some("ListNamespaces"));
         let ssm = headers(&[("x-amz-target", "AmazonSSM.GetParameter")]);
         assert_eq!(address(&ssm, b"{}").unwrap().service, Service::Ssm);
         assert!(names_unserved_service(&sqs) && names_unserved_service(&sns));

@@ -123,6 +123,7 @@ fn target_header() -> impl Strategy<Value = String> {
                     "Logs_20140328",
                     "AmazonSSM",
                     "secretsmanager",
+                    "Route53AutoNaming_v20170314",
                     "AnyScaleFrontendService",
                     "AmazonSQS",
                     "",
