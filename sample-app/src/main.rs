@@ -17,6 +17,7 @@
 //! - `GET /file?path=P`     the file's contents (404 with the error if unreadable)
 //! - `PUT /file?path=P`     writes the body to the file (500 with the error)
 //! - `GET /process`          JSON `{uid, gid, pid, cwd, nofile: [soft, hard]}`
+//! - `GET /resolve?name=N`   JSON `{addresses}`: what N resolves to (404 if nothing)
 //! - `POST /admin/healthy`, `POST /admin/unhealthy`
 //! - `POST /admin/exit?code=N`  exit with N (default 1) just after answering
 //! - `GET /aws/identity`     JSON `{arn, account, userId}` from STS
@@ -285,6 +286,19 @@ async fn handle(
             }
         }
         (&Method::GET, "/process") => json_response(StatusCode::OK, &process_info()),
+        (&Method::GET, "/resolve") => {
+            let name = query_arg(&args, "name").unwrap_or("").to_string();
+            let found = tokio::net::lookup_host(format!("{name}:0")).await;
+            match found {
+                Ok(found) => {
+                    let mut addresses: Vec<String> = found.map(|a| a.ip().to_string()).collect();
+                    addresses.sort();
+                    addresses.dedup();
+                    json_response(StatusCode::OK, &json!({ "addresses": addresses }))
+                }
+                Err(e) => text(StatusCode::NOT_FOUND, &format!("{name}: {e}\n")),
+            }
+        }
         (&Method::GET, "/metadata") => task_metadata().await,
         (&Method::GET, "/aws/identity") => aws_identity().await,
         (&Method::POST, "/admin/alloc") => {
@@ -313,7 +327,7 @@ async fn handle(
         }
         (
             _,
-            "/" | "/bytes" | "/upload" | "/ws" | "/file" | "/process" | "/metadata"
+            "/" | "/bytes" | "/upload" | "/ws" | "/file" | "/process" | "/resolve" | "/metadata"
             | "/aws/identity" | "/admin/alloc" | "/admin/healthy" | "/admin/unhealthy"
             | "/admin/exit",
         ) => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),

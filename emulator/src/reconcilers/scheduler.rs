@@ -57,6 +57,7 @@ pub fn reconcile(state: &mut State, config: &Config, now: OffsetDateTime) -> boo
     for arn in arns {
         changed |= reconcile_service(state, config, now, &arn);
     }
+    changed |= super::discovery::sync(state, now);
     changed
 }
 

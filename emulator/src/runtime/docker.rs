@@ -145,6 +145,9 @@ pub struct SandboxAddress {
     pub network: TaskNetwork,
     pub ip: Ipv4Addr,
     pub mac: String,
+    /// Names the task answers to on the network (Docker's DNS resolves
+    /// each to every container that carries it).
+    pub dns_names: Vec<String>,
 }
 
 /// What a state restored from the state file still uses on Docker: kept at
@@ -307,6 +310,7 @@ impl DockerRuntime {
                             ..Default::default()
                         }),
                         mac_address: Some(address.mac.clone()),
+                        aliases: (!address.dns_names.is_empty()).then(|| address.dns_names.clone()),
                         ..Default::default()
                     },
                 )])),

@@ -25,6 +25,7 @@ mod metrics;
 mod reset;
 mod restart;
 mod service_deployments;
+mod service_discovery;
 mod services;
 mod ssm_secrets;
 mod task_credentials;

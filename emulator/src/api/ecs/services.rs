@@ -9,7 +9,8 @@ use super::{merge_tags, missing, paginate, Handler, NetworkConfiguration, Output
 use crate::domain::arn::last_segment;
 use crate::domain::ecs::capacity::{self, StrategyItem};
 use crate::domain::ecs::service::{
-    DeploymentConfiguration, LoadBalancerRef, Service, ServiceRuntime, MAX_LOAD_BALANCERS,
+    DeploymentConfiguration, LoadBalancerRef, Service, ServiceRegistry, ServiceRuntime,
+    MAX_LOAD_BALANCERS,
 };
 use crate::domain::ecs::service_deployment::ContainerImage;
 use crate::domain::ecs::validate::EcsError;
@@ -41,6 +42,8 @@ pub(super) struct CreateServiceInput {
     #[serde(default)]
     enable_ecs_managed_tags: bool,
     propagate_tags: Option<String>,
+    #[serde(default)]
+    service_registries: Vec<ServiceRegistry>,
     /// Members the emulator does not act on (logged once each).
     #[serde(flatten)]
     ignored: serde_json::Map<String, Value>,
@@ -60,6 +63,7 @@ pub(super) struct UpdateServiceInput {
     network_configuration: Option<Value>,
     load_balancers: Option<Vec<LoadBalancerRef>>,
     capacity_provider_strategy: Option<Vec<StrategyItem>>,
+    service_registries: Option<Vec<ServiceRegistry>>,
     /// Members the emulator does not act on (logged once each).
     #[serde(flatten)]
     ignored: serde_json::Map<String, Value>,
@@ -130,6 +134,7 @@ impl Handler<'_> {
             )?;
             let def = active_task_definition(&s.ecs, &task_definition)?;
             validate_load_balancers(s, &def, &input.load_balancers)?;
+            validate_registries(s, &def, &input.service_registries)?;
             self.check_network_in_ec2(s, &network)?;
             let service_arn = format!(
                 "{}service/{}/{}",
@@ -150,7 +155,7 @@ impl Handler<'_> {
                 service_name: input.service_name.clone(),
                 cluster_arn,
                 load_balancers: input.load_balancers,
-                service_registries: vec![],
+                service_registries: input.service_registries.clone(),
                 status: "ACTIVE",
                 desired_count,
                 running_count: 0,
@@ -225,6 +230,9 @@ impl Handler<'_> {
                 .clone()
                 .unwrap_or_else(|| current.load_balancers.clone());
             validate_load_balancers(s, &def_for_checks, &load_balancers)?;
+            if let Some(registries) = &input.service_registries {
+                validate_registries(s, &def_for_checks, registries)?;
+            }
             let grace = match input.health_check_grace_period_seconds {
                 Some(g) => grace_period(Some(g), &load_balancers)?,
                 None => current.health_check_grace_period_seconds,
@@ -266,6 +274,10 @@ impl Handler<'_> {
             if input.load_balancers.is_some() {
                 redeploy |= load_balancers != service.load_balancers;
                 service.load_balancers = load_balancers;
+            }
+            if let Some(registries) = input.service_registries {
+                redeploy |= registries != service.service_registries;
+                service.service_registries = registries;
             }
             if let Some(def) = new_def {
                 redeploy |= def.task_definition_arn != service.task_definition;
@@ -426,6 +438,40 @@ fn grace_period(
         .filter(|s| *s <= 2_147_483_647)
         .map(Some)
         .ok_or_else(|| EcsError::invalid("healthCheckGracePeriodSeconds must be 0 or more."))
+}
+
+/// At most one registry (AWS), naming a Cloud Map service that exists; a
+/// `containerName` names a container of the task definition. The messages
+/// are the emulator's own (AWS does not document them).
+fn validate_registries(
+    s: &State,
+    def: &TaskDefinition,
+    registries: &[ServiceRegistry],
+) -> Result<(), EcsError> {
+    if registries.len() > 1 {
+        return Err(EcsError::invalid(
+            "A service can be associated with one service registry.",
+        ));
+    }
+    for registry in registries {
+        if s.servicediscovery
+            .service_by_arn(&registry.registry_arn)
+            .is_none()
+        {
+            return Err(EcsError::invalid(format!(
+                "The service registry {} does not exist.",
+                registry.registry_arn
+            )));
+        }
+        if let Some(name) = &registry.container_name {
+            if def.container(name).is_none() {
+                return Err(EcsError::invalid(format!(
+                    "The container {name} of serviceRegistries is not in the task definition."
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Logs, once per member, the service members the emulator stores nowhere

@@ -30,6 +30,21 @@ pub struct LoadBalancerRef {
     pub container_port: Option<u16>,
 }
 
+/// A `serviceRegistries[]` item: the Cloud Map service the service's tasks
+/// are registered in while they run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRegistry {
+    #[serde(default)]
+    pub registry_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_port: Option<u16>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CircuitBreaker {
@@ -199,11 +214,7 @@ pub struct Service {
     pub service_name: String,
     pub cluster_arn: String,
     pub load_balancers: Vec<LoadBalancerRef>,
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
-    pub service_registries: Vec<serde_json::Value>,
+    pub service_registries: Vec<ServiceRegistry>,
     /// ACTIVE, DRAINING or INACTIVE.
     #[borsh(
         serialize_with = "field::static_str::serialize",

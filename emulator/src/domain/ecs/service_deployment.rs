@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::capacity::StrategyItem;
-use super::service::{DeploymentConfiguration, LoadBalancerRef};
+use super::service::{DeploymentConfiguration, LoadBalancerRef, ServiceRegistry};
 use super::ts;
 use crate::domain::persist::field;
 
@@ -90,11 +90,7 @@ pub struct ServiceRevision {
     )]
     pub platform_family: &'static str,
     pub load_balancers: Vec<LoadBalancerRef>,
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
-    pub service_registries: Vec<serde_json::Value>,
+    pub service_registries: Vec<ServiceRegistry>,
     #[borsh(
         serialize_with = "field::json::serialize",
         deserialize_with = "field::json::deserialize"

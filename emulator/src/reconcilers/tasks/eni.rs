@@ -115,10 +115,15 @@ impl TaskRunner {
                     format!("ResourceInitializationError: failed to configure ENI: network of {}: {e}", eni.vpc_id)
                 })?
         };
+        let dns_names = self
+            .inner
+            .store
+            .read(|s| crate::reconcilers::discovery::dns_names(s, task));
         Ok(SandboxAddress {
             network,
             ip: eni.ip,
             mac: eni.mac.clone(),
+            dns_names,
         })
     }
 

@@ -1,0 +1,155 @@
+//! ECS `serviceRegistries`: while a service's task runs, it is an instance
+//! of the service's Cloud Map service (instance id = task id), with the
+//! attributes ECS gives it; when it stops, the instance goes. Names in a DNS
+//! namespace resolve inside the VPC through the task network's DNS: each
+//! task's sandbox carries the alias `SERVICE.NAMESPACE` (see [`dns_names`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use time::OffsetDateTime;
+
+use crate::domain::arn::last_segment;
+use crate::domain::ecs::service::{Service, ServiceRegistry};
+use crate::domain::ecs::{Task, TaskStatus};
+use crate::domain::servicediscovery::NamespaceType;
+use crate::domain::State;
+
+/// The attributes ECS sets that say which ECS service registered an
+/// instance; the emulator only deregisters instances that carry its own.
+const CLUSTER_ATTRIBUTE: &str = "ECS_CLUSTER_NAME";
+const SERVICE_ATTRIBUTE: &str = "ECS_SERVICE_NAME";
+
+/// Registers the running tasks of every service with registries and
+/// deregisters the instances of its tasks that no longer run. Whether
+/// anything changed.
+pub fn sync(state: &mut State, now: OffsetDateTime) -> bool {
+    let mut changes: Vec<(String, Change)> = vec![];
+    for service in state.ecs.services.values() {
+        for registry in &service.service_registries {
+            let Some(cloud_map) = state
+                .servicediscovery
+                .service_by_arn(&registry.registry_arn)
+            else {
+                continue;
+            };
+            let wanted: BTreeMap<String, BTreeMap<String, String>> = state
+                .ecs
+                .tasks
+                .values()
+                .filter(|t| is_registered(t, service))
+                .map(|t| (t.id().to_string(), attributes(t, service, registry)))
+                .collect();
+            let cluster = last_segment(&service.cluster_arn);
+            let ours: BTreeSet<&String> = cloud_map
+                .instances
+                .values()
+                .filter(|i| {
+                    i.attributes.get(CLUSTER_ATTRIBUTE).map(String::as_str) == Some(cluster)
+                        && i.attributes.get(SERVICE_ATTRIBUTE) == Some(&service.service_name)
+                })
+                .map(|i| &i.id)
+                .collect();
+            for (id, attrs) in &wanted {
+                let current = cloud_map.instances.get(id).map(|i| &i.attributes);
+                if current != Some(attrs) {
+                    changes.push((
+                        cloud_map.id.clone(),
+                        Change::Register(id.clone(), attrs.clone()),
+                    ));
+                }
+            }
+            for id in ours.into_iter().filter(|id| !wanted.contains_key(*id)) {
+                changes.push((cloud_map.id.clone(), Change::Deregister(id.clone())));
+            }
+        }
+    }
+    let changed = !changes.is_empty();
+    for (service_id, change) in changes {
+        let result = match change {
+            Change::Register(id, attrs) => {
+                state
+                    .servicediscovery
+                    .register_instance(&service_id, &id, None, attrs, now)
+            }
+            Change::Deregister(id) => {
+                state
+                    .servicediscovery
+                    .deregister_instance(&service_id, &id, now)
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(service = %service_id, error = %e, "Cloud Map registration failed");
+        }
+    }
+    changed
+}
+
+enum Change {
+    Register(String, BTreeMap<String, String>),
+    Deregister(String),
+}
+
+/// A task of `service` counts as an instance while it runs and is meant to.
+fn is_registered(task: &Task, service: &Service) -> bool {
+    task.cluster_arn == service.cluster_arn
+        && task.group.as_deref() == Some(service.task_group().as_str())
+        && task.last_status == TaskStatus::Running
+        && task.desired_status == TaskStatus::Running
+        && task.private_ip().is_some()
+}
+
+/// The attributes ECS registers a task with. `AWS_INSTANCE_PORT` comes
+/// from the registry's `port`, else its `containerPort`.
+fn attributes(
+    task: &Task,
+    service: &Service,
+    registry: &ServiceRegistry,
+) -> BTreeMap<String, String> {
+    let region = crate::domain::arn::region_of(&task.task_arn).unwrap_or("us-east-1");
+    let mut attrs = BTreeMap::from([
+        ("AWS_INIT_HEALTH_STATUS".to_string(), "HEALTHY".to_string()),
+        (
+            "AWS_INSTANCE_IPV4".to_string(),
+            task.private_ip().unwrap_or_default().to_string(),
+        ),
+        (
+            "AVAILABILITY_ZONE".to_string(),
+            task.availability_zone.clone(),
+        ),
+        (
+            CLUSTER_ATTRIBUTE.to_string(),
+            last_segment(&service.cluster_arn).to_string(),
+        ),
+        (SERVICE_ATTRIBUTE.to_string(), service.service_name.clone()),
+        (
+            "ECS_TASK_DEFINITION_FAMILY".to_string(),
+            task.definition.family.clone(),
+        ),
+        ("REGION".to_string(), region.to_string()),
+    ]);
+    if let Some(port) = registry.port.or(registry.container_port) {
+        attrs.insert("AWS_INSTANCE_PORT".to_string(), port.to_string());
+    }
+    attrs
+}
+
+/// The DNS names a task answers to inside its VPC: `SERVICE.NAMESPACE` for
+/// each registry of its ECS service whose Cloud Map namespace is a DNS one.
+pub fn dns_names(state: &State, task: &Task) -> Vec<String> {
+    let Some(service) = state.ecs.services.values().find(|s| {
+        s.cluster_arn == task.cluster_arn && task.group.as_deref() == Some(s.task_group().as_str())
+    }) else {
+        return vec![];
+    };
+    let discovery = &state.servicediscovery;
+    service
+        .service_registries
+        .iter()
+        .filter_map(|r| {
+            let cloud_map = discovery.service_by_arn(&r.registry_arn)?;
+            let namespace = discovery.namespace(&cloud_map.namespace_id).ok()?;
+            (namespace.kind != NamespaceType::Http)
+                .then(|| format!("{}.{}", cloud_map.name, namespace.name))
+        })
+        .collect()
+}
