@@ -161,7 +161,11 @@ pub fn classify(request: &Request, events: &[Event]) -> FailureClass {
 #[derive(Debug, Clone, Copy)]
 pub struct RssSample {
     pub at: Duration,
+    /// VmRSS, what the figures judge.
     pub kib: u64,
+    /// RssAnon, the heap's share of it (the rest is the binary and files),
+    /// written to the CSV to tell the two apart.
+    pub anon_kib: u64,
     /// Which emulator process: 0 before the restart, 1 after it.
     pub process: u32,
 }
@@ -259,16 +263,17 @@ pub struct Figures {
 }
 
 impl Run {
-    /// The RSS samples as CSV (`seconds,process,kib`), for plotting the curve
+    /// The RSS samples as CSV (`seconds,process,kib,anon_kib`), for plotting the curve
     /// the figures summarise.
     pub fn rss_csv(&self) -> String {
-        let mut csv = String::from("seconds,process,kib\n");
+        let mut csv = String::from("seconds,process,kib,anon_kib\n");
         for s in &self.rss {
             csv.push_str(&format!(
-                "{:.1},{},{}\n",
+                "{:.1},{},{},{}\n",
                 s.at.as_secs_f64(),
                 s.process,
-                s.kib
+                s.kib,
+                s.anon_kib
             ));
         }
         csv
@@ -667,6 +672,7 @@ mod tests {
         let sample = |at: f64, kib, process| RssSample {
             at: s(at),
             kib,
+            anon_kib: 0,
             process,
         };
         let samples = [
@@ -695,6 +701,7 @@ mod tests {
                 .map(|t| RssSample {
                     at: s(t as f64),
                     kib: level(t),
+                    anon_kib: 0,
                     process: 0,
                 })
                 .collect()
@@ -720,6 +727,7 @@ mod tests {
         let sample = |at: f64, kib| RssSample {
             at: s(at),
             kib,
+            anon_kib: kib / 2,
             process: 1,
         };
         Run {
@@ -744,7 +752,7 @@ mod tests {
     fn the_rss_csv_has_a_row_per_sample() {
         assert_eq!(
             passing_run().rss_csv(),
-            "seconds,process,kib\n100.0,1,1000\n170.0,1,1050\n"
+            "seconds,process,kib,anon_kib\n100.0,1,1000,500\n170.0,1,1050,525\n"
         );
     }
 

@@ -255,12 +255,12 @@ async fn instance_containers(instance: &str) -> Result<Vec<bollard::models::Cont
     Ok(docker().await?.list_containers(Some(options)).await?)
 }
 
-/// VmRSS of a process, in KiB.
-fn vm_rss_kib(pid: u32) -> Option<u64> {
+/// A `KEY:` line of a process's `/proc/PID/status` (VmRSS, RssAnon), in KiB.
+fn status_kib(pid: u32, key: &str) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix(key))?
         .trim()
         .trim_end_matches("kB")
         .trim()
@@ -1003,8 +1003,8 @@ async fn get(client: &Client<HttpConnector, Empty<bytes::Bytes>>, url: hyper::Ur
     Ok(status)
 }
 
-/// The emulator's VmRSS every [`RSS_EVERY`] while it runs, and once more
-/// when stopped.
+/// The emulator's VmRSS (and its anonymous part) every [`RSS_EVERY`] while
+/// it runs, and once more when stopped.
 async fn sample_rss(
     journal: Arc<Journal>,
     pid: Arc<AtomicU32>,
@@ -1015,10 +1015,11 @@ async fn sample_rss(
     loop {
         let last = stop.load(Relaxed);
         let (pid, process) = (pid.load(Relaxed), process.load(Relaxed));
-        if let Some(kib) = (pid != 0).then(|| vm_rss_kib(pid)).flatten() {
+        if let Some(kib) = (pid != 0).then(|| status_kib(pid, "VmRSS:")).flatten() {
             journal.rss.lock().unwrap().push(RssSample {
                 at: journal.now(),
                 kib,
+                anon_kib: status_kib(pid, "RssAnon:").unwrap_or(0),
                 process,
             });
         }
