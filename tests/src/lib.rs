@@ -479,6 +479,32 @@ pub mod ecs {
         (arns[0].clone(), ip)
     }
 
+    /// `(task ARN, private IP)` of the service's tasks (default cluster)
+    /// that are RUNNING and meant to stay so.
+    pub async fn running_tasks(
+        client: &aws_sdk_ecs::Client,
+        service: &str,
+    ) -> std::collections::BTreeSet<(String, String)> {
+        let arns = client
+            .list_tasks()
+            .service_name(service)
+            .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+            .send()
+            .await
+            .unwrap()
+            .task_arns()
+            .to_vec();
+        if arns.is_empty() {
+            return Default::default();
+        }
+        describe(client, "default", &arns)
+            .await
+            .iter()
+            .filter(|t| t.last_status() == Some("RUNNING"))
+            .map(|t| (t.task_arn().unwrap_or_default().to_string(), private_ip(t)))
+            .collect()
+    }
+
     /// DescribeServices for one service of the default cluster.
     pub async fn describe_service(
         client: &aws_sdk_ecs::Client,

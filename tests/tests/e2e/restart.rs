@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use aws_sdk_ecs::types::DesiredStatus;
 use tests::process::EmulatorProcess;
 use tests::web::WAIT;
 use tests::{alb, ecs, leftover_containers, unique, wait_until};
@@ -45,29 +44,6 @@ async fn web(c: &Clients, count: i32) -> (String, alb::Alb) {
     (name, alb)
 }
 
-/// `(task ARN, private IP)` of the service's tasks that should be running.
-async fn running_tasks(c: &Clients, service: &str) -> BTreeSet<(String, String)> {
-    let arns = c
-        .ecs
-        .list_tasks()
-        .service_name(service)
-        .desired_status(DesiredStatus::Running)
-        .send()
-        .await
-        .unwrap()
-        .task_arns()
-        .to_vec();
-    if arns.is_empty() {
-        return BTreeSet::new();
-    }
-    ecs::describe(&c.ecs, "default", &arns)
-        .await
-        .iter()
-        .filter(|t| t.last_status() == Some("RUNNING"))
-        .map(|t| (t.task_arn().unwrap().to_string(), ecs::private_ip(t)))
-        .collect()
-}
-
 async fn healthy_ips(c: &Clients, alb: &alb::Alb) -> BTreeSet<String> {
     alb::target_health(&c.elbv2, &alb.target_group_arn)
         .await
@@ -100,7 +76,7 @@ async fn a_crash_and_restart_adopts_the_running_tasks() {
     let mut emu = EmulatorProcess::start().await;
     let c = clients(&emu).await;
     let (service, alb) = web(&c, 2).await;
-    let tasks = running_tasks(&c, &service).await;
+    let tasks = ecs::running_tasks(&c.ecs, &service).await;
     assert_eq!(tasks.len(), 2, "{tasks:?}");
     let ips: BTreeSet<String> = tasks.iter().map(|(_, ip)| ip.clone()).collect();
     assert_eq!(healthy_ips(&c, &alb).await, ips);
@@ -118,7 +94,7 @@ async fn a_crash_and_restart_adopts_the_running_tasks() {
 
     // The same tasks, RUNNING, with the same IPs and the same containers.
     assert_eq!(
-        running_tasks(&c, &service).await,
+        ecs::running_tasks(&c.ecs, &service).await,
         tasks,
         "{}",
         emu.log_tail()
@@ -137,7 +113,7 @@ async fn a_crash_and_restart_adopts_the_running_tasks() {
     assert_eq!(svc.running_count(), 2);
     assert_eq!(svc.deployments().len(), 1);
     // No replacement was started: the service's tasks are the adopted ones.
-    assert_eq!(running_tasks(&c, &service).await, tasks);
+    assert_eq!(ecs::running_tasks(&c.ecs, &service).await, tasks);
 
     // An adopted task is still watched: killing its app container stops it.
     let (victim, _) = tasks.iter().next().unwrap().clone();
@@ -181,7 +157,7 @@ async fn a_clean_stop_and_restart_brings_every_resource_back() {
         .send()
         .await
         .unwrap();
-    let old = running_tasks(&c, &service).await;
+    let old = ecs::running_tasks(&c.ecs, &service).await;
     assert_eq!(old.len(), 1);
 
     emu.stop().await;
@@ -221,7 +197,7 @@ async fn a_clean_stop_and_restart_brings_every_resource_back() {
 
     // The service starts its desired count again, behind the same port.
     let new = wait_until("the service runs a new task", WAIT, || async {
-        let tasks = running_tasks(&c, &service).await;
+        let tasks = ecs::running_tasks(&c.ecs, &service).await;
         (tasks.len() == 1 && !tasks.contains(old.iter().next().unwrap())).then_some(tasks)
     })
     .await;

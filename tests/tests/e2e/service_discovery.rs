@@ -78,23 +78,10 @@ async fn registered_ips(emu: &TestEmulator, registry: &str) -> BTreeSet<String> 
 
 /// The IPs of the service's RUNNING tasks.
 async fn task_ips(emu: &TestEmulator, service: &str) -> BTreeSet<String> {
-    let arns = emu
-        .ecs
-        .list_tasks()
-        .service_name(service)
-        .send()
+    ecs::running_tasks(&emu.ecs, service)
         .await
-        .unwrap()
-        .task_arns()
-        .to_vec();
-    if arns.is_empty() {
-        return BTreeSet::new();
-    }
-    ecs::describe(&emu.ecs, "default", &arns)
-        .await
-        .iter()
-        .filter(|t| t.last_status() == Some("RUNNING"))
-        .map(ecs::private_ip)
+        .into_iter()
+        .map(|(_, ip)| ip)
         .collect()
 }
 
