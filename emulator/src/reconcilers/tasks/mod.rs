@@ -412,17 +412,7 @@ impl TaskRunner {
                 .collect()
         });
         for (name, id) in running {
-            match runtime.container_state(id).await {
-                ContainerState::Running | ContainerState::Unknown => {}
-                ContainerState::Ended(exit) => self.record_exit(arn, name, &exit, None),
-                ContainerState::Removed => {
-                    let exit = docker::ContainerExit {
-                        exit_code: None,
-                        oom_killed: false,
-                    };
-                    self.record_exit(arn, name, &exit, Some(CONTAINER_REMOVED_REASON));
-                }
-            }
+            self.check_container(arn, name, id).await;
         }
         if matches!(
             runtime.container_state(&sandbox.container_id).await,
@@ -437,6 +427,27 @@ impl TaskRunner {
                     );
                 }
             });
+        }
+    }
+
+    /// Reads one container and records its end if it has ended: its exit
+    /// code then (`Some(None)` without one, as for a removed container), or
+    /// `None` while it runs or the engine does not answer.
+    async fn check_container(&self, arn: &str, name: &str, id: &str) -> Option<Option<i64>> {
+        match self.inner.runtime.container_state(id).await {
+            ContainerState::Running | ContainerState::Unknown => None,
+            ContainerState::Ended(exit) => {
+                self.record_exit(arn, name, &exit, None);
+                Some(exit.exit_code)
+            }
+            ContainerState::Removed => {
+                let exit = docker::ContainerExit {
+                    exit_code: None,
+                    oom_killed: false,
+                };
+                self.record_exit(arn, name, &exit, Some(CONTAINER_REMOVED_REASON));
+                Some(None)
+            }
         }
     }
 
@@ -619,7 +630,12 @@ impl TaskRunner {
         if let Some(sandbox) = sandbox {
             runtime.remove_container(&sandbox.container_id).await;
         }
-        runtime.remove_task_volumes(arn).await;
+        if self
+            .snapshot(arn)
+            .is_none_or(|t| !t.definition.volumes.is_empty())
+        {
+            runtime.remove_task_volumes(arn).await;
+        }
         if let Some(task) = self.snapshot(arn) {
             self.delete_eni(&task);
         }

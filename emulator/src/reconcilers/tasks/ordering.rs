@@ -8,13 +8,10 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::{log_destination, TaskRunner};
 use crate::domain::ecs::dependencies::{gate, stop_waves, Gate, Progress};
 use crate::domain::ecs::task::StopCode;
 use crate::domain::ecs::{Task, TaskStatus};
-use crate::runtime::docker;
-use crate::runtime::watch::ContainerState;
-
-use super::{log_destination, TaskRunner, CONTAINER_REMOVED_REASON};
 
 /// How often the started containers are read while others wait on them
 /// (Docker's events cut the wait short when one ends).
@@ -111,25 +108,23 @@ impl TaskRunner {
             })
             .cloned()
             .collect();
-        let health = self.refresh_health(arn, &running).await;
+        // Only a container with a health check has a health to read.
+        let checked: Vec<(String, String)> = running
+            .iter()
+            .filter(|(name, _)| {
+                task.definition
+                    .container(name)
+                    .is_some_and(|d| d.health_check.is_some())
+            })
+            .cloned()
+            .collect();
+        let health = self.refresh_health(arn, &checked).await;
         for (name, id) in &running {
             let Some(p) = progress.get_mut(name) else {
                 continue;
             };
-            match self.inner.runtime.container_state(id).await {
-                ContainerState::Running | ContainerState::Unknown => {}
-                ContainerState::Ended(exit) => {
-                    p.exited = Some(exit.exit_code);
-                    self.record_exit(arn, name, &exit, None);
-                }
-                ContainerState::Removed => {
-                    p.exited = Some(None);
-                    let exit = docker::ContainerExit {
-                        exit_code: None,
-                        oom_killed: false,
-                    };
-                    self.record_exit(arn, name, &exit, Some(CONTAINER_REMOVED_REASON));
-                }
+            if let Some(exit_code) = self.check_container(arn, name, id).await {
+                p.exited = Some(exit_code);
             }
             p.healthy = health.get(name) == Some(&"HEALTHY");
             let timeout = task
