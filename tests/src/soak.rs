@@ -166,6 +166,8 @@ pub struct RssSample {
     /// RssAnon, the heap's share of it (the rest is the binary and files),
     /// written to the CSV to tell the two apart.
     pub anon_kib: u64,
+    /// Threads of the process: each one carries its own allocator heap.
+    pub threads: u64,
     /// Which emulator process: 0 before the restart, 1 after it.
     pub process: u32,
 }
@@ -263,17 +265,18 @@ pub struct Figures {
 }
 
 impl Run {
-    /// The RSS samples as CSV (`seconds,process,kib,anon_kib`), for plotting the curve
-    /// the figures summarise.
+    /// The RSS samples as CSV (`seconds,process,kib,anon_kib,threads`),
+    /// for plotting the curve the figures summarise.
     pub fn rss_csv(&self) -> String {
-        let mut csv = String::from("seconds,process,kib,anon_kib\n");
+        let mut csv = String::from("seconds,process,kib,anon_kib,threads\n");
         for s in &self.rss {
             csv.push_str(&format!(
-                "{:.1},{},{},{}\n",
+                "{:.1},{},{},{},{}\n",
                 s.at.as_secs_f64(),
                 s.process,
                 s.kib,
-                s.anon_kib
+                s.anon_kib,
+                s.threads
             ));
         }
         csv
@@ -673,6 +676,7 @@ mod tests {
             at: s(at),
             kib,
             anon_kib: 0,
+            threads: 0,
             process,
         };
         let samples = [
@@ -702,6 +706,7 @@ mod tests {
                     at: s(t as f64),
                     kib: level(t),
                     anon_kib: 0,
+            threads: 0,
                     process: 0,
                 })
                 .collect()
@@ -728,6 +733,7 @@ mod tests {
             at: s(at),
             kib,
             anon_kib: kib / 2,
+            threads: 9,
             process: 1,
         };
         Run {
@@ -752,7 +758,7 @@ mod tests {
     fn the_rss_csv_has_a_row_per_sample() {
         assert_eq!(
             passing_run().rss_csv(),
-            "seconds,process,kib,anon_kib\n100.0,1,1000,500\n170.0,1,1050,525\n"
+            "seconds,process,kib,anon_kib,threads\n100.0,1,1000,500,9\n170.0,1,1050,525,9\n"
         );
     }
 

@@ -255,8 +255,9 @@ async fn instance_containers(instance: &str) -> Result<Vec<bollard::models::Cont
     Ok(docker().await?.list_containers(Some(options)).await?)
 }
 
-/// A `KEY:` line of a process's `/proc/PID/status` (VmRSS, RssAnon), in KiB.
-fn status_kib(pid: u32, key: &str) -> Option<u64> {
+/// The number of a `KEY:` line of a process's `/proc/PID/status`: VmRSS
+/// and RssAnon in KiB, Threads as a count.
+fn status_number(pid: u32, key: &str) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?
         .lines()
@@ -1015,11 +1016,12 @@ async fn sample_rss(
     loop {
         let last = stop.load(Relaxed);
         let (pid, process) = (pid.load(Relaxed), process.load(Relaxed));
-        if let Some(kib) = (pid != 0).then(|| status_kib(pid, "VmRSS:")).flatten() {
+        if let Some(kib) = (pid != 0).then(|| status_number(pid, "VmRSS:")).flatten() {
             journal.rss.lock().unwrap().push(RssSample {
                 at: journal.now(),
                 kib,
-                anon_kib: status_kib(pid, "RssAnon:").unwrap_or(0),
+                anon_kib: status_number(pid, "RssAnon:").unwrap_or(0),
+                threads: status_number(pid, "Threads:").unwrap_or(0),
                 process,
             });
         }
