@@ -18,6 +18,8 @@
 //! - `PUT /file?path=P`     writes the body to the file (500 with the error)
 //! - `GET /process`          JSON `{uid, gid, pid, cwd, nofile: [soft, hard]}`
 //! - `GET /resolve?name=N`   JSON `{addresses}`: what N resolves to (404 if nothing)
+//! - `GET /call?url=U`       GETs `http://HOST[:PORT]/PATH` from this task, on a new
+//!   connection, and answers with its status and body (502 if unreachable)
 //! - `POST /admin/healthy`, `POST /admin/unhealthy`
 //! - `POST /admin/exit?code=N`  exit with N (default 1) just after answering
 //! - `GET /aws/identity`     JSON `{arn, account, userId}` from STS
@@ -32,7 +34,7 @@
 
 use std::convert::Infallible;
 use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -299,6 +301,7 @@ async fn handle(
                 Err(e) => text(StatusCode::NOT_FOUND, &format!("{name}: {e}\n")),
             }
         }
+        (&Method::GET, "/call") => call(query_arg(&args, "url").unwrap_or("").to_string()).await,
         (&Method::GET, "/metadata") => task_metadata().await,
         (&Method::GET, "/aws/identity") => aws_identity().await,
         (&Method::POST, "/admin/alloc") => {
@@ -327,9 +330,9 @@ async fn handle(
         }
         (
             _,
-            "/" | "/bytes" | "/upload" | "/ws" | "/file" | "/process" | "/resolve" | "/metadata"
-            | "/aws/identity" | "/admin/alloc" | "/admin/healthy" | "/admin/unhealthy"
-            | "/admin/exit",
+            "/" | "/bytes" | "/upload" | "/ws" | "/file" | "/process" | "/resolve" | "/call"
+            | "/metadata" | "/aws/identity" | "/admin/alloc" | "/admin/healthy"
+            | "/admin/unhealthy" | "/admin/exit",
         ) => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };
@@ -692,7 +695,22 @@ async fn task_metadata() -> Response<Body> {
     }
 }
 
-/// A blocking HTTP/1.1 GET of `http://HOST:PORT/PATH`, read to the end.
+/// `GET /call?url=http://HOST[:PORT]/PATH`: this task GETs the URL (on a
+/// new connection, names resolved by the task's resolver) and answers with
+/// the upstream's status and body; 502 when it cannot be reached.
+async fn call(url: String) -> Response<Body> {
+    match tokio::task::spawn_blocking(move || fetch(&url)).await {
+        Ok(Ok((status, body))) => {
+            let mut r = Response::new(BodyExt::boxed(Full::new(Bytes::from(body))));
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            r
+        }
+        Ok(Err(e)) => text(StatusCode::BAD_GATEWAY, &format!("call: {e}\n")),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("call: {e}\n")),
+    }
+}
+
+/// A blocking HTTP/1.1 GET of `http://HOST[:PORT]/PATH`, read to the end.
 fn fetch(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
     let invalid = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, m.to_string());
     let rest = url
@@ -701,14 +719,18 @@ fn fetch(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let timeout = Duration::from_secs(3);
     // Fargate's metadata URL names no port: 80.
-    let addr: SocketAddr = authority
-        .parse()
-        .or_else(|_| {
-            authority
-                .parse::<IpAddr>()
-                .map(|ip| SocketAddr::new(ip, 80))
-        })
-        .map_err(|_| invalid("host must be an IP, with or without a port"))?;
+    let with_port = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let addr: SocketAddr = with_port
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| invalid("the host name has no address"))?;
     let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
     s.set_read_timeout(Some(timeout))?;
     let path = if path.is_empty() { "/" } else { path };

@@ -124,6 +124,7 @@ impl TaskRunner {
             ip: eni.ip,
             mac: eni.mac.clone(),
             dns_names,
+            extra_hosts: self.service_connect_hosts(task),
         })
     }
 

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
+use crate::dataplane::Dataplane;
 use crate::domain::ecs::task::StopCode;
 use crate::domain::ecs::{KeyValuePair, Task, TaskStatus};
 use crate::domain::Store;
@@ -30,6 +31,7 @@ mod adopt;
 mod endpoint;
 mod eni;
 mod ordering;
+mod service_connect;
 mod spec;
 
 pub use adopt::{adoptable, resumable};
@@ -58,6 +60,8 @@ pub struct TaskRunner {
 struct Inner {
     store: Store,
     runtime: DockerRuntime,
+    /// Serves the Service Connect endpoints inside tasks.
+    dataplane: Dataplane,
     endpoints: Option<TaskEndpoints>,
     shutdown: CancellationToken,
     drivers: TaskTracker,
@@ -74,6 +78,7 @@ impl TaskRunner {
     pub fn new(
         store: Store,
         runtime: DockerRuntime,
+        dataplane: Dataplane,
         endpoints: Option<TaskEndpoints>,
         shutdown: CancellationToken,
     ) -> Self {
@@ -83,6 +88,7 @@ impl TaskRunner {
                 container_events,
                 store,
                 runtime,
+                dataplane,
                 endpoints,
                 shutdown,
                 drivers: TaskTracker::new(),
@@ -186,9 +192,9 @@ impl TaskRunner {
     async fn drive(&self, arn: String) {
         let mut containers: Vec<(String, String)> = vec![];
         let mut sandbox: Option<Sandbox> = None;
-        let mut endpoint: Option<DropGuard> = None;
+        let mut endpoints: Vec<DropGuard> = vec![];
         match self
-            .start(&arn, &mut sandbox, &mut endpoint, &mut containers)
+            .start(&arn, &mut sandbox, &mut endpoints, &mut containers)
             .await
         {
             Ok(()) => {
@@ -204,7 +210,7 @@ impl TaskRunner {
             }
         }
         self.stop(&arn, sandbox.as_ref(), &containers).await;
-        drop(endpoint);
+        drop(endpoints);
     }
 
     /// PROVISIONING → PENDING → RUNNING. `Err` is the task's stoppedReason.
@@ -212,7 +218,7 @@ impl TaskRunner {
         &self,
         arn: &str,
         sandbox_slot: &mut Option<Sandbox>,
-        endpoint_slot: &mut Option<DropGuard>,
+        endpoint_slot: &mut Vec<DropGuard>,
         containers: &mut Vec<(String, String)>,
     ) -> Result<(), String> {
         // Read before the task: if the task is there, it is of this generation.
@@ -277,7 +283,8 @@ impl TaskRunner {
         });
 
         let (endpoint, endpoint_env) = self.task_endpoint(&task, &sandbox).await;
-        *endpoint_slot = endpoint;
+        endpoint_slot.extend(endpoint);
+        endpoint_slot.extend(self.serve_service_connect(&task, &sandbox).await);
 
         // Fargate fetches secrets after attaching the ENI, before pulling.
         let secrets = self
