@@ -18,6 +18,7 @@
 //! - `PUT /file?path=P`     writes the body to the file (500 with the error)
 //! - `GET /process`          JSON `{uid, gid, pid, cwd, nofile: [soft, hard]}`
 //! - `GET /resolve?name=N`   JSON `{addresses}`: what N resolves to (404 if nothing)
+//! - `GET /resolve?name=N&type=SRV`  JSON `{records: [{priority, weight, port, target}]}`
 //! - `GET /call?url=U`       GETs `http://HOST[:PORT]/PATH` from this task, on a new
 //!   connection, and answers with its status and body (502 if unreachable)
 //! - `POST /admin/healthy`, `POST /admin/unhealthy`
@@ -288,6 +289,17 @@ async fn handle(
             }
         }
         (&Method::GET, "/process") => json_response(StatusCode::OK, &process_info()),
+        (&Method::GET, "/resolve") if query_arg(&args, "type") == Some("SRV") => {
+            let name = query_arg(&args, "name").unwrap_or("").to_string();
+            match tokio::task::spawn_blocking(move || srv_lookup(&name)).await {
+                Ok(Ok(records)) => json_response(StatusCode::OK, &json!({ "records": records })),
+                Ok(Err(e)) => text(StatusCode::NOT_FOUND, &format!("SRV lookup: {e}\n")),
+                Err(e) => text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("SRV lookup: {e}\n"),
+                ),
+            }
+        }
         (&Method::GET, "/resolve") => {
             let name = query_arg(&args, "name").unwrap_or("").to_string();
             let found = tokio::net::lookup_host(format!("{name}:0")).await;
@@ -693,6 +705,52 @@ async fn task_metadata() -> Response<Body> {
             &format!("metadata: {e}\n"),
         ),
     }
+}
+
+/// The SRV records of `name`, asked of the first nameserver in
+/// /etc/resolv.conf, as `{priority, weight, port, target}`.
+fn srv_lookup(name: &str) -> std::io::Result<Vec<serde_json::Value>> {
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::{Name, RData, RecordType};
+    let other = |e: &dyn std::fmt::Display| std::io::Error::other(e.to_string());
+    let server = std::fs::read_to_string("/etc/resolv.conf")?
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("nameserver")
+                .map(|s| s.trim().to_string())
+        })
+        .ok_or_else(|| other(&"no nameserver in /etc/resolv.conf"))?;
+    let mut query = Message::new();
+    query
+        .set_id(std::process::id() as u16)
+        .set_recursion_desired(true)
+        .add_query(Query::query(
+            Name::from_ascii(name).map_err(|e| other(&e))?,
+            RecordType::SRV,
+        ));
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
+    socket.set_read_timeout(Some(Duration::from_secs(3)))?;
+    socket.send_to(
+        &query.to_vec().map_err(|e| other(&e))?,
+        (server.as_str(), 53),
+    )?;
+    let mut buf = vec![0u8; 4096];
+    let len = socket.recv(&mut buf)?;
+    let reply = Message::from_vec(&buf[..len]).map_err(|e| other(&e))?;
+    Ok(reply
+        .answers()
+        .iter()
+        .filter_map(|r| match r.data() {
+            RData::SRV(srv) => Some(json!({
+                "priority": srv.priority(),
+                "weight": srv.weight(),
+                "port": srv.port(),
+                "target": srv.target().to_ascii(),
+            })),
+            _ => None,
+        })
+        .collect())
 }
 
 /// `GET /call?url=http://HOST[:PORT]/PATH`: this task GETs the URL (on a

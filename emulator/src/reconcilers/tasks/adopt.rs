@@ -84,6 +84,7 @@ impl TaskRunner {
                 tracing::info!(task = %arn, ip = %sandbox.ip, "task adopted");
                 endpoints.extend(self.serve_in_namespace(&task, sandbox).await);
                 endpoints.extend(self.serve_service_connect(&task, sandbox).await);
+                endpoints.extend(self.serve_task_dns(&task, sandbox).await);
                 self.resume_log_shipping(&task, &containers);
                 self.monitor(&arn, sandbox, &containers).await;
             }

@@ -74,6 +74,22 @@ struct Inner {
     world: std::sync::Mutex<TaskTracker>,
 }
 
+/// Whether the emulator can serve endpoints inside tasks' namespaces;
+/// warns once when it is asked to and cannot.
+fn namespaces_enterable() -> bool {
+    let can = crate::runtime::netns::can_enter();
+    if !can {
+        tracing::warn!(
+            "cannot enter tasks' network namespaces (this needs root on a Linux Docker host): \
+             task metadata is served on the task network's gateway instead, task roles' \
+             credentials are given as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and \
+             AWS_SESSION_TOKEN, Service Connect aliases refuse connections and Cloud Map \
+             SRV records are not served"
+        );
+    }
+    can
+}
+
 impl TaskRunner {
     pub fn new(
         store: Store,
@@ -92,7 +108,7 @@ impl TaskRunner {
                 endpoints,
                 shutdown,
                 drivers: TaskTracker::new(),
-                no_namespace_endpoint: AtomicBool::new(false),
+                no_namespace_endpoint: AtomicBool::new(!namespaces_enterable()),
                 world: Default::default(),
             }),
         }
@@ -285,6 +301,10 @@ impl TaskRunner {
         let (endpoint, endpoint_env) = self.task_endpoint(&task, &sandbox).await;
         endpoint_slot.extend(endpoint);
         endpoint_slot.extend(self.serve_service_connect(&task, &sandbox).await);
+        // Read again: the ENI's VPC is in it now.
+        if let Some(attached) = self.snapshot(arn) {
+            endpoint_slot.extend(self.serve_task_dns(&attached, &sandbox).await);
+        }
 
         // Fargate fetches secrets after attaching the ENI, before pulling.
         let secrets = self
