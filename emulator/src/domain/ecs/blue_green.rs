@@ -271,7 +271,7 @@ fn tenths(percent: f64) -> u32 {
 /// when whole, else per mille (ALB weights are integers 0-999; how ECS
 /// encodes fractional percents is not documented).
 pub fn forward_weights(green_tenths: u32) -> (u32, u32) {
-    if green_tenths % 10 == 0 {
+    if green_tenths.is_multiple_of(10) {
         (100 - green_tenths / 10, green_tenths / 10)
     } else {
         (1000 - green_tenths, green_tenths)
