@@ -673,37 +673,7 @@ pub mod alb {
     /// 2, deregistration delay 5 s: all scaled by the emulator's time scale),
     /// a load balancer and a listener on a free port.
     pub async fn create(client: &aws_sdk_elasticloadbalancingv2::Client, name: &str) -> Alb {
-        let tg = client
-            .create_target_group()
-            .name(format!("{name}-tg"))
-            .protocol(ProtocolEnum::Http)
-            .port(8080)
-            .vpc_id("vpc-emulator")
-            .target_type(TargetTypeEnum::Ip)
-            .health_check_path("/health")
-            .health_check_interval_seconds(5)
-            .health_check_timeout_seconds(2)
-            .healthy_threshold_count(2)
-            .unhealthy_threshold_count(2)
-            .send()
-            .await
-            .expect("create target group");
-        let target_group_arn = tg.target_groups()[0]
-            .target_group_arn()
-            .unwrap()
-            .to_string();
-        client
-            .modify_target_group_attributes()
-            .target_group_arn(&target_group_arn)
-            .attributes(
-                TargetGroupAttribute::builder()
-                    .key("deregistration_delay.timeout_seconds")
-                    .value("5")
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("set deregistration delay");
+        let target_group_arn = create_target_group(client, &format!("{name}-tg")).await;
         let lb = client
             .create_load_balancer()
             .name(format!("{name}-lb"))
@@ -737,6 +707,46 @@ pub mod alb {
             listener_arn: listener.listeners()[0].listener_arn().unwrap().to_string(),
             port,
         }
+    }
+
+    /// An `ip` target group on port 8080 with the health check and
+    /// deregistration delay that [`create`] describes.
+    pub async fn create_target_group(
+        client: &aws_sdk_elasticloadbalancingv2::Client,
+        name: &str,
+    ) -> String {
+        let tg = client
+            .create_target_group()
+            .name(name)
+            .protocol(ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id("vpc-emulator")
+            .target_type(TargetTypeEnum::Ip)
+            .health_check_path("/health")
+            .health_check_interval_seconds(5)
+            .health_check_timeout_seconds(2)
+            .healthy_threshold_count(2)
+            .unhealthy_threshold_count(2)
+            .send()
+            .await
+            .expect("create target group");
+        let target_group_arn = tg.target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string();
+        client
+            .modify_target_group_attributes()
+            .target_group_arn(&target_group_arn)
+            .attributes(
+                TargetGroupAttribute::builder()
+                    .key("deregistration_delay.timeout_seconds")
+                    .value("5")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("set deregistration delay");
+        target_group_arn
     }
 
     /// `(ip, state, reason)` of every target in the group.

@@ -6,6 +6,7 @@
 mod alb_proxy;
 mod api_errors;
 mod autoscaling;
+mod blue_green;
 mod cloud_map;
 mod container_order;
 mod dashboard;

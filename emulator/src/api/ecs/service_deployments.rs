@@ -183,8 +183,10 @@ impl Handler<'_> {
                     message: "The service deployment is no longer the service's latest.".into(),
                 });
             }
-            if !service.start_rollback("Service deployment rolled back because of a stop request.")
-            {
+            if !service.start_rollback(
+                "Service deployment rolled back because of a stop request.",
+                true,
+            ) {
                 return Err(EcsError {
                     code: "ConflictException",
                     message: "The service has no earlier revision to roll back to.".into(),
@@ -259,12 +261,24 @@ fn counts(service: &Service, r: &ServiceDeploymentRecord, revision_arn: &str) ->
 
 fn summary(service: &Service, r: &ServiceDeploymentRecord, revision_arn: &str) -> Value {
     let c = counts(service, r, revision_arn);
-    json!({
+    let mut v = json!({
         "arn": revision_arn,
         "requestedTaskCount": c.requested,
         "runningTaskCount": c.running,
         "pendingTaskCount": c.pending,
-    })
+    });
+    // A traffic shift splits traffic between the target and the sources.
+    if let Some(shift) = &r.shift {
+        let (production, test) = shift.requested_weights();
+        let (production, test) = if revision_arn == r.target_revision_arn {
+            (production, test)
+        } else {
+            (100.0 - production, 100.0 - test)
+        };
+        v["requestedProductionTrafficWeight"] = json!(production);
+        v["requestedTestTrafficWeight"] = json!(test);
+    }
+    v
 }
 
 /// `ServiceDeployment`.
@@ -304,6 +318,9 @@ fn detail(service: &Service, r: &ServiceDeploymentRecord) -> Value {
     }
     if let Some(rollback) = &r.rollback {
         v["rollback"] = json!(rollback);
+    }
+    if let Some(shift) = &r.shift {
+        v["lifecycleStage"] = json!(shift.stage);
     }
     v
 }

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::{merge_tags, missing, paginate, Handler, NetworkConfiguration, Output, PageInput};
 use crate::domain::arn::last_segment;
+use crate::domain::ecs::blue_green;
 use crate::domain::ecs::capacity::{self, StrategyItem};
 use crate::domain::ecs::service::{
     DeploymentConfiguration, LoadBalancerRef, Service, ServiceRegistry, ServiceRuntime,
@@ -137,6 +138,7 @@ impl Handler<'_> {
             )?;
             let def = active_task_definition(&s.ecs, &task_definition)?;
             validate_load_balancers(s, &def, &input.load_balancers)?;
+            validate_traffic_rules(s, &deployment_configuration, &input.load_balancers)?;
             validate_registries(s, &def, &input.service_registries)?;
             self.check_network_in_ec2(s, &network)?;
             let service_arn = format!(
@@ -245,6 +247,14 @@ impl Handler<'_> {
                 .clone()
                 .unwrap_or_else(|| current.load_balancers.clone());
             validate_load_balancers(s, &def_for_checks, &load_balancers)?;
+            validate_traffic_rules(
+                s,
+                input
+                    .deployment_configuration
+                    .as_ref()
+                    .unwrap_or(&current.deployment_configuration),
+                &load_balancers,
+            )?;
             if let Some(registries) = &input.service_registries {
                 validate_registries(s, &def_for_checks, registries)?;
             }
@@ -523,19 +533,15 @@ fn validate_deployment_configuration(dc: &DeploymentConfiguration) -> Result<(),
             "maximumPercent must be between 100 and 200.",
         ));
     }
-    match dc.extra.get("strategy").and_then(Value::as_str) {
-        None | Some("ROLLING") => {}
-        Some("BLUE_GREEN" | "LINEAR" | "CANARY") => {
-            crate::api::ignored_once("ECS deploymentConfiguration.strategy other than ROLLING (deployments roll)");
-        }
-        Some(other) => {
-            return Err(EcsError::invalid(format!(
-                "Invalid deployment strategy: {other}. The valid values are ROLLING, BLUE_GREEN, LINEAR and CANARY."
-            )))
-        }
-    }
-    for member in dc.extra.keys().filter(|k| *k != "strategy") {
+    blue_green::validate_strategy(dc)?;
+    for member in dc.extra.keys() {
         crate::api::ignored_once(&format!("ECS deploymentConfiguration.{member}"));
+    }
+    for hook in &dc.lifecycle_hooks {
+        crate::api::ignored_once(&format!(
+            "ECS lifecycle hook {} (AWS_LAMBDA hooks are marked SUCCEEDED without a call)",
+            hook.hook_target_arn.as_deref().unwrap_or_default()
+        ));
     }
     Ok(())
 }
@@ -610,22 +616,7 @@ fn validate_load_balancers(
                 "targetGroupArn is required for an Application Load Balancer.",
             ));
         };
-        let Some(tg) = state.elbv2.target_groups.get(tg_arn) else {
-            return Err(EcsError::invalid(format!(
-                "Unable to find target group {tg_arn}."
-            )));
-        };
-        if tg.target_type != "ip" {
-            return Err(EcsError::invalid(format!(
-                "The provided target group {tg_arn} has target type {}, which is incompatible with the awsvpc network mode specified in the task definition.",
-                tg.target_type
-            )));
-        }
-        if !state.elbv2.target_group_in_use(tg_arn) {
-            return Err(EcsError::invalid(format!(
-                "The target group with targetGroupArn {tg_arn} does not have an associated load balancer."
-            )));
-        }
+        check_target_group(state, tg_arn)?;
         let (Some(name), Some(port)) = (lb.container_name.as_deref(), lb.container_port) else {
             return Err(EcsError::invalid(
                 "containerName and containerPort are required.",
@@ -644,6 +635,71 @@ fn validate_load_balancers(
             return Err(EcsError::invalid(format!(
                 "The container {name} did not have a container port {port} defined."
             )));
+        }
+    }
+    Ok(())
+}
+
+/// A target group a service registers in: it exists, is of type `ip`, and
+/// sits behind a load balancer.
+fn check_target_group(state: &State, tg_arn: &str) -> Result<(), EcsError> {
+    let Some(tg) = state.elbv2.target_groups.get(tg_arn) else {
+        return Err(EcsError::invalid(format!(
+            "Unable to find target group {tg_arn}."
+        )));
+    };
+    if tg.target_type != "ip" {
+        return Err(EcsError::invalid(format!(
+        "The provided target group {tg_arn} has target type {}, which is incompatible with the awsvpc network mode specified in the task definition.",
+        tg.target_type
+        )));
+    }
+    if !state.elbv2.target_group_in_use(tg_arn) {
+        return Err(EcsError::invalid(format!(
+        "The target group with targetGroupArn {tg_arn} does not have an associated load balancer."
+        )));
+    }
+    Ok(())
+}
+
+/// The alternate target groups and listener rules of
+/// `advancedConfiguration` exist, and a production rule that does not
+/// forward to both target groups comes with a test rule.
+fn validate_traffic_rules(
+    state: &State,
+    dc: &DeploymentConfiguration,
+    lbs: &[LoadBalancerRef],
+) -> Result<(), EcsError> {
+    blue_green::validate_advanced(dc, lbs)?;
+    for lb in lbs {
+        let Some(advanced) = &lb.advanced_configuration else {
+            continue;
+        };
+        let alternate = advanced
+            .alternate_target_group_arn
+            .as_deref()
+            .unwrap_or_default();
+        check_target_group(state, alternate)?;
+        for rule in advanced
+            .production_listener_rule
+            .iter()
+            .chain(&advanced.test_listener_rule)
+        {
+            if !state.elbv2.rules.contains_key(rule) {
+                return Err(EcsError::invalid(format!(
+                    "Unable to find listener rule {rule}."
+                )));
+            }
+        }
+        let production = advanced
+            .production_listener_rule
+            .as_deref()
+            .unwrap_or_default();
+        let forwards_to = state.elbv2.forward_weights(production).unwrap_or_default();
+        let forwards = |tg: &str| forwards_to.iter().any(|(arn, _)| arn == tg);
+        let both = lb.target_group_arn.as_deref().is_some_and(forwards) && forwards(alternate);
+        if !both && advanced.test_listener_rule.is_none() {
+            return Err(EcsError::invalid("For Application LoadBalancer, testListenerRule is required when productionListenerRule is not associated with both targetGroup and alternateTargetGroup"));
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ use crate::domain::persist::field;
 use borsh::{BorshDeserialize, BorshSerialize};
 
 pub mod account_settings;
+pub mod blue_green;
 pub mod capacity;
 pub mod container_options;
 pub mod dependencies;

@@ -8,10 +8,14 @@ use std::collections::{BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::blue_green::{
+    AdvancedConfiguration, CanaryConfiguration, DeploymentStrategy, LifecycleHook,
+    LinearConfiguration, TrafficShift,
+};
 use super::capacity::{Placement, StrategyItem};
 use super::service_connect::{ServiceConnectConfiguration, ServiceConnectResource};
 use super::service_deployment::{
-    ContainerImage, RevisionCounts, Rollback, ServiceDeploymentRecord, ServiceDeploymentStatus,
+    ContainerImage, RevisionCounts, ServiceDeploymentRecord, ServiceDeploymentStatus,
     ServiceRevision,
 };
 use super::{ts, Tag};
@@ -29,6 +33,8 @@ pub struct LoadBalancerRef {
     pub load_balancer_name: Option<String>,
     pub container_name: Option<String>,
     pub container_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced_configuration: Option<AdvancedConfiguration>,
 }
 
 /// A `serviceRegistries[]` item: the Cloud Map service the service's tasks
@@ -62,9 +68,18 @@ pub struct DeploymentConfiguration {
     pub minimum_healthy_percent: u32,
     #[serde(default = "default_circuit_breaker")]
     pub deployment_circuit_breaker: CircuitBreaker,
-    /// `strategy`, `bakeTimeInMinutes`, `linearConfiguration`,
-    /// `canaryConfiguration`, `lifecycleHooks`, `alarms`: stored and
-    /// echoed; every deployment rolls (the API logs them once as ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<DeploymentStrategy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake_time_in_minutes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear_configuration: Option<LinearConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_configuration: Option<CanaryConfiguration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle_hooks: Vec<LifecycleHook>,
+    /// `alarms` and anything else: stored and echoed (the API logs them
+    /// once as ignored).
     #[serde(flatten)]
     #[borsh(
         serialize_with = "field::json::serialize",
@@ -92,6 +107,11 @@ impl Default for DeploymentConfiguration {
             maximum_percent: default_maximum_percent(),
             minimum_healthy_percent: default_minimum_healthy_percent(),
             deployment_circuit_breaker: default_circuit_breaker(),
+            strategy: None,
+            bake_time_in_minutes: None,
+            linear_configuration: None,
+            canary_configuration: None,
+            lifecycle_hooks: vec![],
             extra: serde_json::Map::new(),
         }
     }
@@ -165,6 +185,11 @@ pub struct Deployment {
     /// The service revision it rolls out.
     #[serde(skip)]
     pub service_revision_arn: String,
+    /// The target group its tasks register in, for each of the service's
+    /// load balancers (a blue/green deployment's green groups); empty for
+    /// each load balancer's `targetGroupArn`.
+    #[serde(skip)]
+    pub target_groups: Vec<String>,
 }
 
 impl Deployment {
@@ -197,6 +222,7 @@ impl Deployment {
             service_connect_resources: vec![],
             counted_failures: BTreeSet::new(),
             service_revision_arn: String::new(),
+            target_groups: vec![],
         }
     }
 }
@@ -412,6 +438,10 @@ impl Service {
             .collect();
         let deployment_id = self.launch(task_definition, revision_arn.clone());
         let threshold = self.breaker_threshold();
+        // A service without load balancers has no traffic to shift: it rolls.
+        let shift = (self.deployment_configuration.shifts_traffic()
+            && !self.load_balancers.is_empty())
+        .then(|| TrafficShift::new(self.deployment_configuration.strategy(), now));
         self.history.push(ServiceDeploymentRecord {
             arn: format!(
                 "{}/{}",
@@ -430,6 +460,7 @@ impl Service {
             final_counts: RevisionCounts::default(),
             failure_count: 0,
             breaker_threshold: threshold,
+            shift,
             created_at: now,
             updated_at: now,
             finished_at: None,
@@ -440,12 +471,22 @@ impl Service {
     /// Rolls the service deployment that rolls out the PRIMARY deployment
     /// back to the last deployment that completed, as ECS does on a
     /// circuit-breaker failure with rollback or on StopServiceDeployment.
-    /// `false` if there is nothing to roll back to.
-    pub fn start_rollback(&mut self, reason: &str) -> bool {
+    /// `false` if there is nothing to roll back to. `requested`: asked for
+    /// (StopServiceDeployment), not detected.
+    pub fn start_rollback(&mut self, reason: &str, requested: bool) -> bool {
         let Some((primary_id, failures)) = self.primary().map(|d| (d.id.clone(), d.failed_tasks))
         else {
             return false;
         };
+        let shifting = self
+            .history
+            .iter()
+            .rev()
+            .find(|r| r.current_deployment_id() == primary_id)
+            .is_some_and(|r| r.shift.is_some());
+        if shifting {
+            return self.start_traffic_rollback(&primary_id, failures, reason, requested);
+        }
         let last_good = self
             .deployments
             .iter()
@@ -455,7 +496,6 @@ impl Service {
         let Some((task_definition, revision_arn)) = last_good else {
             return false;
         };
-        let now = OffsetDateTime::now_utc();
         let rollback_id = self.launch(task_definition, revision_arn.clone());
         if let Some(record) = self
             .history
@@ -463,16 +503,57 @@ impl Service {
             .rev()
             .find(|r| r.current_deployment_id() == primary_id)
         {
-            record.status = ServiceDeploymentStatus::RollbackInProgress;
-            record.failure_count = failures;
-            record.status_reason = Some(reason.to_string());
-            record.rollback_deployment_id = Some(rollback_id);
-            record.rollback = Some(Rollback {
-                reason: reason.to_string(),
-                started_at: now,
-                service_revision_arn: revision_arn,
-            });
-            record.updated_at = now;
+            record.start_rollback(
+                ServiceDeploymentStatus::RollbackInProgress,
+                failures,
+                reason,
+                rollback_id,
+                revision_arn,
+            );
+        }
+        true
+    }
+
+    /// Rolls a traffic-shifting deployment back: blue, still running,
+    /// becomes PRIMARY again; the traffic shift then sends production and
+    /// test traffic back to it and green's tasks stop.
+    fn start_traffic_rollback(
+        &mut self,
+        green_id: &str,
+        failures: u32,
+        reason: &str,
+        requested: bool,
+    ) -> bool {
+        let Some(blue) = self
+            .deployments
+            .iter()
+            .position(|d| d.id != green_id && d.rollout_state == "COMPLETED")
+        else {
+            return false;
+        };
+        let now = OffsetDateTime::now_utc();
+        let mut blue = self.deployments.remove(blue);
+        for d in &mut self.deployments {
+            d.status = "ACTIVE";
+        }
+        blue.status = "PRIMARY";
+        blue.updated_at = now;
+        self.task_definition = blue.task_definition.clone();
+        let (blue_id, revision_arn) = (blue.id.clone(), blue.service_revision_arn.clone());
+        self.deployments.insert(0, blue);
+        self.runtime.steady = false;
+        if let Some(record) = self
+            .history
+            .iter_mut()
+            .rev()
+            .find(|r| r.deployment_id == green_id)
+        {
+            let status = if requested {
+                ServiceDeploymentStatus::RollbackRequested
+            } else {
+                ServiceDeploymentStatus::RollbackInProgress
+            };
+            record.start_rollback(status, failures, reason, blue_id, revision_arn);
         }
         true
     }

@@ -151,6 +151,9 @@ pub struct ServiceDeploymentRecord {
     pub final_counts: RevisionCounts,
     pub failure_count: u32,
     pub breaker_threshold: u32,
+    /// The stages and traffic weights of a BLUE_GREEN, LINEAR or CANARY
+    /// deployment; `None` for one that rolls.
+    pub shift: Option<super::blue_green::TrafficShift>,
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"
@@ -193,6 +196,29 @@ impl ServiceDeploymentRecord {
         }
     }
 
+    /// A rollback to `revision_arn`, by the `deployments[]` entry
+    /// `rollback_deployment_id`, begins.
+    pub fn start_rollback(
+        &mut self,
+        status: ServiceDeploymentStatus,
+        failures: u32,
+        reason: &str,
+        rollback_deployment_id: String,
+        revision_arn: String,
+    ) {
+        let now = OffsetDateTime::now_utc();
+        self.status = status;
+        self.failure_count = failures;
+        self.status_reason = Some(reason.to_string());
+        self.rollback_deployment_id = Some(rollback_deployment_id);
+        self.rollback = Some(Rollback {
+            reason: reason.to_string(),
+            started_at: now,
+            service_revision_arn: revision_arn,
+        });
+        self.updated_at = now;
+    }
+
     /// The `deployments[]` entry the record now follows.
     pub fn current_deployment_id(&self) -> &str {
         self.rollback_deployment_id
@@ -220,6 +246,7 @@ mod tests {
             final_counts: RevisionCounts::default(),
             failure_count: 0,
             breaker_threshold: 3,
+            shift: None,
             created_at: now,
             updated_at: now,
             finished_at: None,

@@ -270,6 +270,47 @@ impl Elbv2State {
             listener.default_actions = actions;
         }
     }
+
+    /// The `(target group, weight)` pairs of a rule's forward action.
+    pub fn forward_weights(&self, rule_arn: &str) -> Option<Vec<(String, u32)>> {
+        self.rules
+            .get(rule_arn)?
+            .actions
+            .iter()
+            .find_map(|a| match &a.kind {
+                ActionKind::Forward(f) => Some(f.target_groups.clone()),
+                _ => None,
+            })
+    }
+
+    /// Rewrites a rule's forward action to a weighted ForwardConfig over
+    /// `weights`, as ECS does when it shifts traffic; a default rule's
+    /// listener changes with it (ECS calls ModifyListener for those).
+    /// Whether anything changed.
+    pub fn set_forward_weights(&mut self, rule_arn: &str, weights: Vec<(String, u32)>) -> bool {
+        let Some(rule) = self.rules.get(rule_arn) else {
+            return false;
+        };
+        let mut actions = rule.actions.clone();
+        let Some(forward) = actions.iter_mut().find_map(|a| match &mut a.kind {
+            ActionKind::Forward(f) => Some(f),
+            _ => None,
+        }) else {
+            return false;
+        };
+        if forward.target_groups == weights && !forward.single_target_group {
+            return false;
+        }
+        forward.target_groups = weights;
+        forward.single_target_group = false;
+        if rule.is_default() {
+            let listener = rule.listener_arn.clone();
+            self.set_default_actions(&listener, actions);
+        } else if let Some(rule) = self.rules.get_mut(rule_arn) {
+            rule.actions = actions;
+        }
+        true
+    }
 }
 
 #[cfg(test)]

@@ -16,12 +16,16 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::domain::ecs::service::Service;
 use crate::domain::ecs::service_deployment::RevisionCounts;
-use crate::domain::ecs::task::{StopCode, TargetRef, TaskLaunch};
+use crate::domain::ecs::task::{StopCode, TaskLaunch};
 use crate::domain::ecs::{capacity, network};
 use crate::domain::ecs::{EcsState, Task, TaskStatus};
 use crate::domain::elbv2::registration::Registered;
-use crate::domain::elbv2::TargetState;
 use crate::domain::{State, Store};
+
+mod traffic_shift;
+mod views;
+
+use views::{expected_targets, task_views, TaskView};
 
 /// How often the scheduler looks even when nothing changed (grace periods,
 /// draining deadlines and backoffs expire with time, not with writes).
@@ -77,27 +81,6 @@ fn release_drained_tasks(state: &mut State) -> bool {
     changed
 }
 
-/// Facts about one task of a service, taken before anything changes.
-struct TaskView {
-    arn: String,
-    deployment: Option<String>,
-    live: bool,
-    running: bool,
-    /// RUNNING, and (behind a load balancer) registered with its first
-    /// health check done. runningCount counts these, so that a stable
-    /// service (`aws ecs wait services-stable`) already takes traffic on
-    /// every task. AWS counts RUNNING alone, which lets the waiter return
-    /// while targets are still `initial`; users expect the stricter form.
-    counted_running: bool,
-    pending: bool,
-    healthy: bool,
-    failed_health: Option<String>,
-    failed_to_start: bool,
-    needs_registration: bool,
-    needs_deregistration: bool,
-    started_at: Option<OffsetDateTime>,
-}
-
 fn reconcile_service(state: &mut State, config: &Config, now: OffsetDateTime, arn: &str) -> bool {
     let Some(service) = state.ecs.services.get(arn).cloned() else {
         return false;
@@ -112,6 +95,7 @@ fn reconcile_service(state: &mut State, config: &Config, now: OffsetDateTime, ar
     let views = task_views(state, &service, now);
     let mut svc = service.clone();
     let mut plan = Plan::default();
+    let shift = traffic_shift::advance(state, config, now, &mut svc, &views);
 
     // Targets follow the tasks: register RUNNING ones, drain stopping ones.
     for v in &views {
@@ -164,10 +148,16 @@ fn reconcile_service(state: &mut State, config: &Config, now: OffsetDateTime, ar
     // Launch primary tasks up to the desired count, within maximumPercent.
     let live_total = (primary_live.len() + old_live.len()) as u32;
     let may_launch = !primary_failed
+        && shift.may_launch()
         && svc.status == "ACTIVE"
         && svc.runtime.launch_not_before.is_none_or(|t| t <= now);
     if may_launch {
-        let room = max_total.max(desired).saturating_sub(live_total);
+        // Green scales up to the full desired count beside blue.
+        let room = if shift.active() {
+            desired
+        } else {
+            max_total.max(desired).saturating_sub(live_total)
+        };
         let wanted = desired.saturating_sub(primary_live.len() as u32);
         plan.launch = wanted.min(room);
     }
@@ -176,7 +166,7 @@ fn reconcile_service(state: &mut State, config: &Config, now: OffsetDateTime, ar
     let mut can_stop_healthy = healthy_total.saturating_sub(min_healthy);
     let mut old_sorted = old_live.clone();
     old_sorted.sort_by_key(|v| v.healthy);
-    for v in old_sorted {
+    for v in old_sorted.into_iter().filter(|_| !shift.holds_blue()) {
         if !v.healthy {
             plan.scale_in.push(v.arn.clone());
         } else if can_stop_healthy > 0 {
@@ -197,8 +187,10 @@ fn reconcile_service(state: &mut State, config: &Config, now: OffsetDateTime, ar
     }
 
     let primary_healthy = primary_live.iter().filter(|v| v.healthy).count() as u32;
-    let complete =
-        old_live.is_empty() && primary_live.len() as u32 == desired && primary_healthy == desired;
+    let complete = old_live.is_empty()
+        && primary_live.len() as u32 == desired
+        && primary_healthy == desired
+        && !shift.holds_blue();
     let changed = apply(state, config, now, &mut svc, &views, plan, complete);
     let before = serde_json::to_value(&service).ok();
     let after = serde_json::to_value(&svc).ok();
@@ -208,7 +200,7 @@ fn reconcile_service(state: &mut State, config: &Config, now: OffsetDateTime, ar
         || svc.runtime.expires_at != service.runtime.expires_at
         || svc.runtime.consecutive_start_failures != service.runtime.consecutive_start_failures;
     state.ecs.services.insert(arn.to_string(), svc);
-    changed || service_changed
+    changed || service_changed || shift.changed
 }
 
 #[derive(Default)]
@@ -219,130 +211,6 @@ struct Plan {
     stop: Vec<(String, String)>,
     scale_in: Vec<String>,
     launch: u32,
-}
-
-fn task_views(state: &State, service: &Service, now: OffsetDateTime) -> Vec<TaskView> {
-    let group = service.task_group();
-    let grace = Duration::from_secs(
-        service
-            .health_check_grace_period_seconds
-            .unwrap_or(0)
-            .into(),
-    );
-    state
-        .ecs
-        .tasks
-        .values()
-        .filter(|t| {
-            t.cluster_arn == service.cluster_arn && t.group.as_deref() == Some(group.as_str())
-        })
-        .map(|t| {
-            let live = t.desired_status == TaskStatus::Running;
-            let running = t.last_status == TaskStatus::Running;
-            let targets = expected_targets(service, t);
-            let registered =
-                !targets.is_empty() && targets.iter().all(|r| t.runtime.targets.contains(r));
-            let states: Vec<(String, Option<TargetState>, Option<String>)> = t
-                .runtime
-                .targets
-                .iter()
-                .map(|r| {
-                    let reg = state
-                        .elbv2
-                        .target_groups
-                        .get(&r.target_group_arn)
-                        .and_then(|tg| {
-                            tg.registrations
-                                .iter()
-                                .find(|g| g.id == r.ip && g.port == r.port)
-                        });
-                    (
-                        r.target_group_arn.clone(),
-                        reg.map(|g| g.health.state),
-                        reg.and_then(|g| g.health.description.clone()),
-                    )
-                })
-                .collect();
-            let checked = service.load_balancers.is_empty()
-                || (registered
-                    && states
-                        .iter()
-                        .all(|(_, s, _)| s.is_some_and(|s| s != TargetState::Initial)));
-            let elb_healthy = service.load_balancers.is_empty()
-                || (registered
-                    && states
-                        .iter()
-                        .all(|(_, s, _)| *s == Some(TargetState::Healthy)));
-            let container_healthy = t.health_status != "UNHEALTHY"
-                && (t.health_status == "HEALTHY" || !has_container_health_checks(t));
-            let past_grace = t.started_at.is_some_and(|s| s + grace <= now);
-            let failed_health = if !live || !running || !past_grace {
-                None
-            } else if let Some((tg, _, _)) = states
-                .iter()
-                .find(|(_, s, _)| *s == Some(TargetState::Unhealthy))
-            {
-                Some(format!(
-                    "Task failed ELB health checks in (target-group {tg})"
-                ))
-            } else if t.health_status == "UNHEALTHY" {
-                Some("Task failed container health checks".to_string())
-            } else {
-                None
-            };
-            TaskView {
-                arn: t.task_arn.clone(),
-                deployment: t.started_by.clone(),
-                live,
-                running,
-                counted_running: running && checked,
-                pending: t.last_status.is_pending() || (running && !checked),
-                healthy: live && running && elb_healthy && container_healthy,
-                failed_health,
-                failed_to_start: t.last_status == TaskStatus::Stopped && t.started_at.is_none(),
-                needs_registration: live && running && !registered && t.private_ip().is_some(),
-                needs_deregistration: !live
-                    && t.runtime.targets.iter().any(|r| {
-                        state
-                            .elbv2
-                            .target_groups
-                            .get(&r.target_group_arn)
-                            .and_then(|tg| {
-                                tg.registrations
-                                    .iter()
-                                    .find(|g| g.id == r.ip && g.port == r.port)
-                            })
-                            .is_some_and(|g| !g.is_draining())
-                    }),
-                started_at: t.started_at,
-            }
-        })
-        .collect()
-}
-
-fn has_container_health_checks(task: &Task) -> bool {
-    task.definition
-        .container_definitions
-        .iter()
-        .any(|c| c.essential && c.health_check.is_some())
-}
-
-/// The registrations a task of `service` should have.
-fn expected_targets(service: &Service, task: &Task) -> Vec<TargetRef> {
-    let Some(ip) = task.private_ip().and_then(|ip| ip.parse().ok()) else {
-        return vec![];
-    };
-    service
-        .load_balancers
-        .iter()
-        .filter_map(|lb| {
-            Some(TargetRef {
-                target_group_arn: lb.target_group_arn.clone()?,
-                ip,
-                port: lb.container_port?,
-            })
-        })
-        .collect()
 }
 
 fn count_failures(svc: &mut Service, views: &[TaskView], now: OffsetDateTime, config: &Config) {
@@ -395,7 +263,7 @@ fn count_failures(svc: &mut Service, views: &[TaskView], now: OffsetDateTime, co
         svc.event(format!(
             "(service {name}) (deployment {failed_id}) deployment failed: tasks failed to start."
         ));
-        let rolled_back = breaker.rollback && svc.start_rollback(REASON);
+        let rolled_back = breaker.rollback && svc.start_rollback(REASON, false);
         if rolled_back {
             let def = svc.task_definition.clone();
             svc.event(format!(
