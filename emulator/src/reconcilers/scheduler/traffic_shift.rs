@@ -21,7 +21,7 @@ use crate::domain::State;
 /// Every stage lasts at least this long (scaled by `--time-scale`), so that
 /// pollers of DescribeServiceDeployments see each one, as they do on AWS,
 /// where each stage takes seconds at least.
-const STAGE_MIN: Duration = Duration::from_secs(3);
+const STAGE_MIN: Duration = Duration::from_secs(5);
 
 /// What the rest of the scheduler pass must respect.
 #[derive(Default)]
