@@ -18,6 +18,9 @@
 //! - `PUT /file?path=P`     writes the body to the file (500 with the error)
 //! - `GET /process`          JSON `{uid, gid, pid, cwd, nofile: [soft, hard]}`
 //! - `GET /resolve?name=N`   JSON `{addresses}`: what N resolves to (404 if nothing)
+//! - `GET /call?url=U`       GETs `http://HOST[:PORT]/PATH` (HOST a name or an IP,
+//!   3 s timeouts) and answers JSON `{status, body}`; 502 with `{error}` if it fails.
+//!   How a test sees one task reach another by name.
 //! - `POST /admin/healthy`, `POST /admin/unhealthy`
 //! - `POST /admin/exit?code=N`  exit with N (default 1) just after answering
 //! - `GET /aws/identity`     JSON `{arn, account, userId}` from STS
@@ -299,6 +302,10 @@ async fn handle(
                 Err(e) => text(StatusCode::NOT_FOUND, &format!("{name}: {e}\n")),
             }
         }
+        (&Method::GET, "/call") => {
+            let url = query_arg(&args, "url").unwrap_or("").to_string();
+            call(url).await
+        }
         (&Method::GET, "/metadata") => task_metadata().await,
         (&Method::GET, "/aws/identity") => aws_identity().await,
         (&Method::POST, "/admin/alloc") => {
@@ -327,9 +334,9 @@ async fn handle(
         }
         (
             _,
-            "/" | "/bytes" | "/upload" | "/ws" | "/file" | "/process" | "/resolve" | "/metadata"
-            | "/aws/identity" | "/admin/alloc" | "/admin/healthy" | "/admin/unhealthy"
-            | "/admin/exit",
+            "/" | "/bytes" | "/upload" | "/ws" | "/file" | "/process" | "/resolve" | "/call"
+            | "/metadata" | "/aws/identity" | "/admin/alloc" | "/admin/healthy"
+            | "/admin/unhealthy" | "/admin/exit",
         ) => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };
@@ -663,6 +670,21 @@ async fn aws_identity() -> Response<Body> {
     }
 }
 
+/// `GET /call?url=U`: U's status and body.
+async fn call(url: String) -> Response<Body> {
+    match tokio::task::spawn_blocking(move || fetch(&url)).await {
+        Ok(Ok((status, body))) => json_response(
+            StatusCode::OK,
+            &json!({ "status": status, "body": String::from_utf8_lossy(&body) }),
+        ),
+        Ok(Err(e)) => json_response(StatusCode::BAD_GATEWAY, &json!({ "error": e.to_string() })),
+        Err(e) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({ "error": e.to_string() }),
+        ),
+    }
+}
+
 async fn task_metadata() -> Response<Body> {
     let Ok(uri) = std::env::var("ECS_CONTAINER_METADATA_URI_V4") else {
         return text(
@@ -692,8 +714,10 @@ async fn task_metadata() -> Response<Body> {
     }
 }
 
-/// A blocking HTTP/1.1 GET of `http://HOST:PORT/PATH`, read to the end.
+/// A blocking HTTP/1.1 GET of `http://HOST[:PORT]/PATH`, read to the end;
+/// HOST is an IP or a name the task's resolver knows.
 fn fetch(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    use std::net::ToSocketAddrs;
     let invalid = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, m.to_string());
     let rest = url
         .strip_prefix("http://")
@@ -701,14 +725,15 @@ fn fetch(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let timeout = Duration::from_secs(3);
     // Fargate's metadata URL names no port: 80.
-    let addr: SocketAddr = authority
-        .parse()
-        .or_else(|_| {
-            authority
-                .parse::<IpAddr>()
-                .map(|ip| SocketAddr::new(ip, 80))
-        })
-        .map_err(|_| invalid("host must be an IP, with or without a port"))?;
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.ends_with(':') && port.parse::<u16>().is_ok());
+    let addr = match authority.parse::<IpAddr>() {
+        Ok(ip) => Some(SocketAddr::new(ip, 80)),
+        Err(_) if has_port => authority.to_socket_addrs()?.next(),
+        Err(_) => (authority, 80).to_socket_addrs()?.next(),
+    }
+    .ok_or_else(|| invalid("the host resolves to no address"))?;
     let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
     s.set_read_timeout(Some(timeout))?;
     let path = if path.is_empty() { "/" } else { path };
@@ -740,6 +765,28 @@ fn parse_status_line(buf: &[u8]) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fetch_reaches_a_host_by_name_and_port() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let n = stream.read(&mut request).unwrap();
+            let head = String::from_utf8_lossy(&request[..n]).into_owned();
+            stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+                )
+                .unwrap();
+            head
+        });
+        let (status, body) = fetch(&format!("http://localhost:{port}/hi")).unwrap();
+        assert_eq!((status, body.as_slice()), (200, b"hello".as_slice()));
+        assert!(server.join().unwrap().starts_with("GET /hi HTTP/1.1"));
+        assert!(fetch("ftp://x/").is_err());
+    }
 
     #[test]
     fn query_pairs_are_split_and_decoded() {

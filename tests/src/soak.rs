@@ -706,7 +706,7 @@ mod tests {
                     at: s(t as f64),
                     kib: level(t),
                     anon_kib: 0,
-            threads: 0,
+                    threads: 0,
                     process: 0,
                 })
                 .collect()

@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, ContainerOverride,
     DesiredStatus, KeyValuePair, LaunchType, LoadBalancer, NetworkConfiguration, NetworkMode,
@@ -48,12 +47,7 @@ pub struct Aws {
 impl Aws {
     /// Clients with static credentials and us-east-1, as the README shows.
     pub async fn new(endpoint: &str) -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("demo", "demo", None, None, "demo"))
-            .load()
-            .await;
+        let config = crate::embedded::sdk_config(endpoint).await;
         Self {
             ecs: aws_sdk_ecs::Client::new(&config),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
