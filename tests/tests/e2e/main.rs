@@ -7,6 +7,7 @@ mod alb_proxy;
 mod api_errors;
 mod autoscaling;
 mod cloud_map;
+mod compose;
 mod container_order;
 mod dashboard;
 mod demo;
