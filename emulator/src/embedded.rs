@@ -112,3 +112,39 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 
 /// The region of [`sdk_config`].
 pub const REGION: &str = "us-east-1";
+
+/// The ids (IPs, for `ip` targets) of a target group's healthy targets.
+pub async fn healthy_target_ids(
+    elbv2: &aws_sdk_elasticloadbalancingv2::Client,
+    target_group: &str,
+) -> Result<
+    Vec<String>,
+    aws_sdk_elasticloadbalancingv2::error::SdkError<
+        aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthError,
+        aws_sdk_elasticloadbalancingv2::config::http::HttpResponse,
+    >,
+>{
+    use aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum;
+    Ok(elbv2
+        .describe_target_health()
+        .target_group_arn(target_group)
+        .send()
+        .await?
+        .target_health_descriptions()
+        .iter()
+        .filter(|d| {
+            d.target_health().and_then(|h| h.state()) == Some(&TargetHealthStateEnum::Healthy)
+        })
+        .filter_map(|d| d.target()?.id().map(str::to_string))
+        .collect())
+}
+
+/// A task's private IPv4 address, from its ENI attachment.
+pub fn private_ip(task: &aws_sdk_ecs::types::Task) -> Option<std::net::Ipv4Addr> {
+    task.attachments()
+        .iter()
+        .flat_map(|a| a.details())
+        .find(|d| d.name() == Some("privateIPv4Address"))
+        .and_then(|d| d.value())
+        .and_then(|v| v.parse().ok())
+}

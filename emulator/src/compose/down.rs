@@ -326,7 +326,7 @@ async fn delete_namespace(
     console: &Console,
     deadline: tokio::time::Instant,
 ) -> Result<(), ComposeError> {
-    let Some((id, arn)) = super::apply::find_namespace(aws, project).await? else {
+    let Some((id, arn)) = super::setup::find_namespace(aws, project).await? else {
         return Ok(());
     };
     let tags = aws
@@ -343,7 +343,7 @@ async fn delete_namespace(
     {
         return Ok(());
     }
-    for (service_id, name, _) in super::apply::namespace_services(aws, &id).await? {
+    for (service_id, name, _) in super::setup::namespace_services(aws, &id).await? {
         // Instances deregister as the tasks stop; until then the service is in use.
         until(
             deadline,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
+use super::interpolate::interpolate_tree;
 use super::ComposeError;
 
 /// A compose file, typed. Fields keep compose's names.
@@ -639,136 +640,6 @@ fn unread_field_warning(path: &str) -> String {
         _ => "it has no ECS meaning here",
     };
     format!("{path} is ignored: {reason}")
-}
-
-/// Replaces `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}`,
-/// `${VAR?err}`, `$VAR` and `$$` in every string of the tree.
-fn interpolate_tree(
-    value: &mut Value,
-    path: &str,
-    variables: &dyn Fn(&str) -> Option<String>,
-    warnings: &mut Vec<String>,
-) -> Result<(), String> {
-    match value {
-        Value::String(s) => {
-            *s = interpolate(s, variables, warnings).map_err(|e| format!("{path}: {e}"))?;
-        }
-        Value::Sequence(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                interpolate_tree(item, &format!("{path}[{i}]"), variables, warnings)?;
-            }
-        }
-        Value::Mapping(map) => {
-            for (key, item) in map.iter_mut() {
-                let key = key.as_str().map(str::to_string).unwrap_or_default();
-                let child = if path.is_empty() {
-                    key
-                } else {
-                    format!("{path}.{key}")
-                };
-                interpolate_tree(item, &child, variables, warnings)?;
-            }
-        }
-        Value::Tagged(tagged) => interpolate_tree(&mut tagged.value, path, variables, warnings)?,
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
-    }
-    Ok(())
-}
-
-/// One string's interpolation, compose's syntax: `$VAR`, `${VAR}`,
-/// `${VAR:-default}` (unset or empty), `${VAR-default}` (unset),
-/// `${VAR:?error}`, `${VAR?error}`, `${VAR:+alt}`, `${VAR+alt}` and `$$`.
-/// An unset variable without a default is empty, with a warning, as in
-/// compose. (shellexpand, the crate for this, has `:-` only, and takes an
-/// empty value as set, so it cannot tell the forms apart.)
-pub fn interpolate(
-    text: &str,
-    variables: &dyn Fn(&str) -> Option<String>,
-    warnings: &mut Vec<String>,
-) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i + 1..];
-        if let Some(after) = rest.strip_prefix('$') {
-            out.push('$');
-            rest = after;
-        } else if let Some(braced) = rest.strip_prefix('{') {
-            let end = braced
-                .find('}')
-                .ok_or_else(|| format!("{text:?}: `${{` without a closing `}}`"))?;
-            out.push_str(&resolve(&braced[..end], variables, warnings)?);
-            rest = &braced[end + 1..];
-        } else {
-            let len = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
-            if len == 0 {
-                out.push('$');
-                continue;
-            }
-            out.push_str(&resolve(&rest[..len], variables, warnings)?);
-            rest = &rest[len..];
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// The value of one `${...}`'s inside.
-fn resolve(
-    inner: &str,
-    variables: &dyn Fn(&str) -> Option<String>,
-    warnings: &mut Vec<String>,
-) -> Result<String, String> {
-    let split = inner.find([':', '-', '?', '+']).unwrap_or(inner.len());
-    let (var, operator) = inner.split_at(split);
-    let valid = var
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
-        return Err(format!("${{{inner}}} is not a valid interpolation"));
-    }
-    let value = variables(var);
-    // With `:`, an empty value counts as unset.
-    let (colon, operator) = match operator.strip_prefix(':') {
-        Some(op) => (true, op),
-        None => (false, operator),
-    };
-    let set = value.as_deref().is_some_and(|v| !(colon && v.is_empty()));
-    let argument = operator.get(1..).unwrap_or("");
-    match operator.chars().next() {
-        None if !colon => Ok(value.unwrap_or_else(|| {
-            warnings.push(format!(
-                "the variable {var} is not set; an empty string is used"
-            ));
-            String::new()
-        })),
-        Some('-') => Ok(if set {
-            value.unwrap_or_default()
-        } else {
-            argument.to_string()
-        }),
-        Some('?') if set => Ok(value.unwrap_or_default()),
-        Some('?') => Err(required(var, argument)),
-        Some('+') => Ok(if set {
-            argument.to_string()
-        } else {
-            String::new()
-        }),
-        _ => Err(format!("${{{inner}}} is not a valid interpolation")),
-    }
-}
-
-fn required(var: &str, message: &str) -> String {
-    if message.is_empty() {
-        format!("required variable {var} is missing a value")
-    } else {
-        format!("required variable {var} is missing a value: {message}")
-    }
 }
 
 /// A dotenv file's variables (Docker Compose's format); a missing file is

@@ -15,31 +15,6 @@ fn parsed(text: &str) -> (ComposeFile, Vec<String>) {
 }
 
 #[test]
-fn variables_are_interpolated_with_defaults_errors_and_escapes() {
-    let env = vars(&[("TAG", "v2"), ("EMPTY", "")]);
-    let mut warnings = vec![];
-    let run = |w: &mut Vec<String>, text: &str| interpolate(text, &env, w);
-    assert_eq!(run(&mut warnings, "app:${TAG}").unwrap(), "app:v2");
-    assert_eq!(run(&mut warnings, "app:$TAG").unwrap(), "app:v2");
-    assert_eq!(run(&mut warnings, "${MISSING:-latest}").unwrap(), "latest");
-    assert_eq!(run(&mut warnings, "${EMPTY:-latest}").unwrap(), "latest");
-    assert_eq!(run(&mut warnings, "${EMPTY-latest}").unwrap(), "");
-    assert_eq!(run(&mut warnings, "${MISSING-latest}").unwrap(), "latest");
-    assert_eq!(run(&mut warnings, "cost $$5").unwrap(), "cost $5");
-    let err = run(&mut warnings, "${MISSING:?set it first}").unwrap_err();
-    assert!(
-        err.contains("MISSING") && err.contains("set it first"),
-        "{err}"
-    );
-    assert!(run(&mut warnings, "${EMPTY:?}").is_err());
-    assert_eq!(run(&mut warnings, "${EMPTY?}").unwrap(), "");
-    assert!(warnings.is_empty(), "{warnings:?}");
-    assert_eq!(run(&mut warnings, "${MISSING}x").unwrap(), "x");
-    assert_eq!(warnings.len(), 1);
-    assert!(warnings[0].contains("MISSING"), "{warnings:?}");
-}
-
-#[test]
 fn interpolation_reaches_every_value_and_a_failure_names_the_field() {
     let mut warnings = vec![];
     let file = parse(

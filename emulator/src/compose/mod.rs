@@ -12,9 +12,14 @@
 //! # Layout
 //! - [`file`]: the compose model (serde), interpolation, `.env` and
 //!   `env_file`, the warnings for fields not read.
+//! - [`interpolate`]: `${VAR}` and its forms.
 //! - [`ecs_params`]: ecs-cli's `ecs-params.yml`.
-//! - [`translate`]: pure: the model to the requests, in creation order.
-//! - `apply`: `up` and `scale` through the AWS SDK, with progress bars.
+//! - [`translate`]: pure: the model to the requests, in creation order;
+//!   `units` (sizes, durations, Fargate sizes) and `compare` (whether a
+//!   service changed) serve it.
+//! - `apply`: `up` and `scale` through the AWS SDK, with progress bars;
+//!   `setup` makes what the services need first (network, cluster, log
+//!   group, namespace, load balancer).
 //! - `down`: deletes what carries the project's tag.
 //! - `ps`: the task table and the ALB's URLs.
 //! - `logs`: the tasks' output from CloudWatch Logs.
@@ -24,12 +29,16 @@
 //! commands need `--endpoint`, since a fresh emulator holds no project.
 
 mod apply;
+mod compare;
 mod down;
 pub mod ecs_params;
 pub mod file;
+pub mod interpolate;
 mod logs;
 mod ps;
+mod setup;
 pub mod translate;
+mod units;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

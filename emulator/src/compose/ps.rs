@@ -133,12 +133,7 @@ pub async fn describe(
     Ok(tasks)
 }
 
-/// The ENI's private IPv4 address from `attachments`.
+/// The task's private IP, as text.
 pub fn private_ip(task: &Task) -> Option<String> {
-    task.attachments()
-        .iter()
-        .flat_map(|a| a.details())
-        .find(|d| d.name() == Some("privateIPv4Address"))
-        .and_then(|d| d.value())
-        .map(str::to_string)
+    crate::embedded::private_ip(task).map(|ip| ip.to_string())
 }

@@ -14,8 +14,7 @@ use aws_sdk_ecs::types::{
     PortMapping, Task, TaskOverride,
 };
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, ProtocolEnum, TargetDescription, TargetGroupAttribute,
-    TargetHealthStateEnum, TargetTypeEnum,
+    Action, ActionTypeEnum, ProtocolEnum, TargetDescription, TargetGroupAttribute, TargetTypeEnum,
 };
 
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
@@ -651,20 +650,14 @@ async fn describe_tasks(aws: &Aws, cluster: &str, arns: &[String]) -> Result<Vec
 
 /// The IPs of the target group's healthy targets.
 async fn healthy_targets(aws: &Aws, target_group: &str) -> Result<BTreeSet<Ipv4Addr>, DemoError> {
-    Ok(aws
-        .elbv2
-        .describe_target_health()
-        .target_group_arn(target_group)
-        .send()
-        .await
-        .map_err(DemoError::aws("DescribeTargetHealth"))?
-        .target_health_descriptions()
-        .iter()
-        .filter(|d| {
-            d.target_health().and_then(|h| h.state()) == Some(&TargetHealthStateEnum::Healthy)
-        })
-        .filter_map(|d| d.target()?.id()?.parse().ok())
-        .collect())
+    Ok(
+        crate::embedded::healthy_target_ids(&aws.elbv2, target_group)
+            .await
+            .map_err(DemoError::aws("DescribeTargetHealth"))?
+            .iter()
+            .filter_map(|id| id.parse().ok())
+            .collect(),
+    )
 }
 
 /// A stopped task is an error; a missing image gets the build hint.
@@ -688,15 +681,7 @@ fn check_not_stopped(task: &Task, image: &str) -> Result<(), DemoError> {
     })
 }
 
-/// The ENI's private IPv4 address from `attachments`.
-fn private_ip(task: &Task) -> Option<Ipv4Addr> {
-    task.attachments()
-        .iter()
-        .flat_map(|a| a.details())
-        .find(|d| d.name() == Some("privateIPv4Address"))
-        .and_then(|d| d.value())
-        .and_then(|v| v.parse().ok())
-}
+use crate::embedded::private_ip;
 
 /// The last segment of a task ARN.
 fn task_id(arn: &str) -> String {
