@@ -291,3 +291,53 @@ fn parse_counts(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(clap::Subcommand)]
+    enum Command {
+        Compose(ComposeOptions),
+    }
+
+    fn parse(args: &[&str]) -> ComposeOptions {
+        let Command::Compose(options) = Cli::try_parse_from(args).unwrap().command;
+        options
+    }
+
+    #[test]
+    fn options_follow_the_action_as_in_docker_compose() {
+        let o = parse(&[
+            "emulator",
+            "compose",
+            "up",
+            "-f",
+            "app/compose.yml",
+            "--project-name",
+            "shop",
+            "--endpoint",
+            "http://127.0.0.1:4566",
+        ]);
+        assert!(matches!(o.action, Action::Up));
+        assert_eq!(o.file, PathBuf::from("app/compose.yml"));
+        assert_eq!(o.project_name.as_deref(), Some("shop"));
+        assert_eq!(o.endpoint.as_deref(), Some("http://127.0.0.1:4566"));
+        let o = parse(&["emulator", "compose", "logs", "web", "--follow"]);
+        assert!(
+            matches!(o.action, Action::Logs { ref services, follow: true } if services == &["web"])
+        );
+        assert_eq!(o.file, PathBuf::from("docker-compose.yml"));
+        let o = parse(&["emulator", "compose", "-p", "x", "scale", "web=3"]);
+        assert!(matches!(o.action, Action::Scale { ref counts } if counts == &["web=3"]));
+        assert!(Cli::try_parse_from(["emulator", "compose", "scale"]).is_err());
+    }
+}

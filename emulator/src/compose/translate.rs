@@ -147,6 +147,14 @@ pub fn plan(project: &Project, params: &EcsParams, region: &str) -> Result<Plan,
             named_volumes: &project.file.volumes.keys().cloned().collect(),
         };
         let planned = context.plan(&mut warnings)?;
+        for (dependency, condition) in &planned.depends_on {
+            if *condition == Condition::ServiceCompletedSuccessfully {
+                warnings.push(format!(
+                    "services.{service_name}.depends_on.{dependency}: service_completed_successfully \
+                     waits only until {dependency} runs: an ECS service replaces a task that exits"
+                ));
+            }
+        }
         for listener in &planned.listeners {
             if let Some(other) = published.insert(listener.port, service_name.clone()) {
                 return Err(format!(

@@ -51,6 +51,35 @@ impl Project {
     }
 }
 
+/// The ECS service `service` of the project's cluster.
+async fn project_service(
+    emu: &TestEmulator,
+    cluster: &str,
+    service: &str,
+) -> aws_sdk_ecs::types::Service {
+    emu.ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .unwrap()
+        .services()
+        .iter()
+        .find(|s| s.service_name() == Some(service))
+        .unwrap_or_else(|| panic!("no service {service}"))
+        .clone()
+}
+
+/// The revision number a service of the project runs.
+async fn revision(emu: &TestEmulator, cluster: &str, service: &str) -> String {
+    let definition = project_service(emu, cluster, service)
+        .await
+        .task_definition
+        .unwrap();
+    definition.rsplit(':').next().unwrap().to_string()
+}
+
 fn env_value(container: &aws_sdk_ecs::types::ContainerDefinition, name: &str) -> Option<String> {
     container
         .environment()
@@ -124,24 +153,10 @@ async fn compose_up_deploys_the_example_rolls_an_edit_without_failures_and_down_
     assert!(backend.port_mappings().is_empty());
 
     // Services with the replica counts, web behind the target group.
-    let services = emu
-        .ecs
-        .describe_services()
-        .cluster(name)
-        .services("web")
-        .services("backend")
-        .send()
-        .await
-        .unwrap();
-    let service = |n: &str| {
-        services
-            .services()
-            .iter()
-            .find(|s| s.service_name() == Some(n))
-            .unwrap()
-            .clone()
-    };
-    let (web_service, backend_service) = (service("web"), service("backend"));
+    let (web_service, backend_service) = (
+        project_service(&emu, name, "web").await,
+        project_service(&emu, name, "backend").await,
+    );
     assert_eq!(
         (web_service.desired_count(), web_service.running_count()),
         (2, 2)
@@ -273,30 +288,9 @@ async fn compose_up_deploys_the_example_rolls_an_edit_without_failures_and_down_
     )
     .await;
     assert_eq!(after.by_field.get("web-v2"), Some(&20), "{after:?}");
-    let revisions = emu
-        .ecs
-        .describe_services()
-        .cluster(name)
-        .services("web")
-        .services("backend")
-        .send()
-        .await
-        .unwrap();
-    let revision_of = |n: &str| {
-        revisions
-            .services()
-            .iter()
-            .find(|s| s.service_name() == Some(n))
-            .and_then(|s| s.task_definition())
-            .unwrap()
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .to_string()
-    };
-    assert_eq!(revision_of("web"), "2");
+    assert_eq!(revision(&emu, name, "web").await, "2");
     assert_eq!(
-        revision_of("backend"),
+        revision(&emu, name, "backend").await,
         "1",
         "an unchanged service is not rolled"
     );
