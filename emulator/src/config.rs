@@ -77,7 +77,8 @@ pub struct Config {
     pub task_endpoint_url: bool,
 
     /// Serve task metadata and task-role credentials at 169.254.170.2 inside
-    /// each task, as Fargate does (needs root on a Linux Docker host).
+    /// each task, as Fargate does, and there the DNS server that answers
+    /// Cloud Map's SRV records (needs root on a Linux Docker host).
     /// `false`, or where that is not possible: metadata on the task
     /// network's gateway, and the task role's credentials as
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.

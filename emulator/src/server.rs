@@ -119,7 +119,13 @@ impl Emulator {
                 None
             }
         };
-        let runner = TaskRunner::new(store.clone(), runtime.clone(), endpoints, shutdown.clone());
+        let runner = TaskRunner::new(
+            store.clone(),
+            runtime.clone(),
+            app.dataplane.clone(),
+            endpoints,
+            shutdown.clone(),
+        );
         app.reset.attach(runner.clone(), runtime.clone());
         let reconcilers = TaskTracker::new();
         reconcilers.spawn(runner.run(resumed));

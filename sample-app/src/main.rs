@@ -18,9 +18,9 @@
 //! - `PUT /file?path=P`     writes the body to the file (500 with the error)
 //! - `GET /process`          JSON `{uid, gid, pid, cwd, nofile: [soft, hard]}`
 //! - `GET /resolve?name=N`   JSON `{addresses}`: what N resolves to (404 if nothing)
-//! - `GET /call?url=U`       GETs `http://HOST[:PORT]/PATH` (HOST a name or an IP,
-//!   3 s timeouts) and answers JSON `{status, body}`; 502 with `{error}` if it fails.
-//!   How a test sees one task reach another by name.
+//! - `GET /resolve?name=N&type=SRV`  JSON `{records: [{priority, weight, port, target}]}`
+//! - `GET /call?url=U`       GETs `http://HOST[:PORT]/PATH` from this task, on a new
+//!   connection, and answers with its status and body (502 if unreachable)
 //! - `POST /admin/healthy`, `POST /admin/unhealthy`
 //! - `POST /admin/exit?code=N`  exit with N (default 1) just after answering
 //! - `GET /aws/identity`     JSON `{arn, account, userId}` from STS
@@ -35,7 +35,7 @@
 
 use std::convert::Infallible;
 use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -289,6 +289,17 @@ async fn handle(
             }
         }
         (&Method::GET, "/process") => json_response(StatusCode::OK, &process_info()),
+        (&Method::GET, "/resolve") if query_arg(&args, "type") == Some("SRV") => {
+            let name = query_arg(&args, "name").unwrap_or("").to_string();
+            match tokio::task::spawn_blocking(move || srv_lookup(&name)).await {
+                Ok(Ok(records)) => json_response(StatusCode::OK, &json!({ "records": records })),
+                Ok(Err(e)) => text(StatusCode::NOT_FOUND, &format!("SRV lookup: {e}\n")),
+                Err(e) => text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("SRV lookup: {e}\n"),
+                ),
+            }
+        }
         (&Method::GET, "/resolve") => {
             let name = query_arg(&args, "name").unwrap_or("").to_string();
             let found = tokio::net::lookup_host(format!("{name}:0")).await;
@@ -302,10 +313,7 @@ async fn handle(
                 Err(e) => text(StatusCode::NOT_FOUND, &format!("{name}: {e}\n")),
             }
         }
-        (&Method::GET, "/call") => {
-            let url = query_arg(&args, "url").unwrap_or("").to_string();
-            call(url).await
-        }
+        (&Method::GET, "/call") => call(query_arg(&args, "url").unwrap_or("").to_string()).await,
         (&Method::GET, "/metadata") => task_metadata().await,
         (&Method::GET, "/aws/identity") => aws_identity().await,
         (&Method::POST, "/admin/alloc") => {
@@ -670,21 +678,6 @@ async fn aws_identity() -> Response<Body> {
     }
 }
 
-/// `GET /call?url=U`: U's status and body.
-async fn call(url: String) -> Response<Body> {
-    match tokio::task::spawn_blocking(move || fetch(&url)).await {
-        Ok(Ok((status, body))) => json_response(
-            StatusCode::OK,
-            &json!({ "status": status, "body": String::from_utf8_lossy(&body) }),
-        ),
-        Ok(Err(e)) => json_response(StatusCode::BAD_GATEWAY, &json!({ "error": e.to_string() })),
-        Err(e) => json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &json!({ "error": e.to_string() }),
-        ),
-    }
-}
-
 async fn task_metadata() -> Response<Body> {
     let Ok(uri) = std::env::var("ECS_CONTAINER_METADATA_URI_V4") else {
         return text(
@@ -714,10 +707,69 @@ async fn task_metadata() -> Response<Body> {
     }
 }
 
-/// A blocking HTTP/1.1 GET of `http://HOST[:PORT]/PATH`, read to the end;
-/// HOST is an IP or a name the task's resolver knows.
+/// The SRV records of `name`, asked of the first nameserver in
+/// /etc/resolv.conf, as `{priority, weight, port, target}`.
+fn srv_lookup(name: &str) -> std::io::Result<Vec<serde_json::Value>> {
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::{Name, RData, RecordType};
+    let other = |e: &dyn std::fmt::Display| std::io::Error::other(e.to_string());
+    let server = std::fs::read_to_string("/etc/resolv.conf")?
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("nameserver")
+                .map(|s| s.trim().to_string())
+        })
+        .ok_or_else(|| other(&"no nameserver in /etc/resolv.conf"))?;
+    let mut query = Message::new();
+    query
+        .set_id(std::process::id() as u16)
+        .set_recursion_desired(true)
+        .add_query(Query::query(
+            Name::from_ascii(name).map_err(|e| other(&e))?,
+            RecordType::SRV,
+        ));
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
+    socket.set_read_timeout(Some(Duration::from_secs(3)))?;
+    socket.send_to(
+        &query.to_vec().map_err(|e| other(&e))?,
+        (server.as_str(), 53),
+    )?;
+    let mut buf = vec![0u8; 4096];
+    let len = socket.recv(&mut buf)?;
+    let reply = Message::from_vec(&buf[..len]).map_err(|e| other(&e))?;
+    Ok(reply
+        .answers()
+        .iter()
+        .filter_map(|r| match r.data() {
+            RData::SRV(srv) => Some(json!({
+                "priority": srv.priority(),
+                "weight": srv.weight(),
+                "port": srv.port(),
+                "target": srv.target().to_ascii(),
+            })),
+            _ => None,
+        })
+        .collect())
+}
+
+/// `GET /call?url=http://HOST[:PORT]/PATH`: this task GETs the URL (on a
+/// new connection, names resolved by the task's resolver) and answers with
+/// the upstream's status and body; 502 when it cannot be reached.
+async fn call(url: String) -> Response<Body> {
+    match tokio::task::spawn_blocking(move || fetch(&url)).await {
+        Ok(Ok((status, body))) => {
+            let mut r = Response::new(BodyExt::boxed(Full::new(Bytes::from(body))));
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            r
+        }
+        Ok(Err(e)) => text(StatusCode::BAD_GATEWAY, &format!("call: {e}\n")),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("call: {e}\n")),
+    }
+}
+
+/// A blocking HTTP/1.1 GET of `http://HOST[:PORT]/PATH`, read to the end.
 fn fetch(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
-    use std::net::ToSocketAddrs;
     let invalid = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, m.to_string());
     let rest = url
         .strip_prefix("http://")
@@ -725,15 +777,18 @@ fn fetch(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let timeout = Duration::from_secs(3);
     // Fargate's metadata URL names no port: 80.
-    let has_port = authority
+    let with_port = if authority
         .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.ends_with(':') && port.parse::<u16>().is_ok());
-    let addr = match authority.parse::<IpAddr>() {
-        Ok(ip) => Some(SocketAddr::new(ip, 80)),
-        Err(_) if has_port => authority.to_socket_addrs()?.next(),
-        Err(_) => (authority, 80).to_socket_addrs()?.next(),
-    }
-    .ok_or_else(|| invalid("the host resolves to no address"))?;
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let addr: SocketAddr = with_port
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| invalid("the host name has no address"))?;
     let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
     s.set_read_timeout(Some(timeout))?;
     let path = if path.is_empty() { "/" } else { path };
@@ -765,28 +820,6 @@ fn parse_status_line(buf: &[u8]) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fetch_reaches_a_host_by_name_and_port() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = std::thread::spawn(move || {
-            let (mut stream, _) = listener.accept().unwrap();
-            let mut request = [0u8; 1024];
-            let n = stream.read(&mut request).unwrap();
-            let head = String::from_utf8_lossy(&request[..n]).into_owned();
-            stream
-                .write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
-                )
-                .unwrap();
-            head
-        });
-        let (status, body) = fetch(&format!("http://localhost:{port}/hi")).unwrap();
-        assert_eq!((status, body.as_slice()), (200, b"hello".as_slice()));
-        assert!(server.join().unwrap().starts_with("GET /hi HTTP/1.1"));
-        assert!(fetch("ftp://x/").is_err());
-    }
 
     #[test]
     fn query_pairs_are_split_and_decoded() {

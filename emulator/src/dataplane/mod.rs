@@ -33,6 +33,7 @@ pub mod listener;
 pub mod pool;
 pub mod proxy;
 pub mod response;
+pub mod service_connect;
 pub mod snapshot;
 pub mod sticky;
 
@@ -46,6 +47,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
+use tokio_util::sync::CancellationToken;
 
 use crate::domain::Store;
 use snapshot::{ListenerRoutes, Snapshot, StatsRegistry};
@@ -66,6 +68,9 @@ struct Inner {
     /// Open listeners by ARN. Only the control plane takes this lock (open,
     /// close, publishing a snapshot); connections hold their own slot.
     listeners: Mutex<HashMap<String, listener::ListenerHandle>>,
+    /// Service Connect endpoints being served, by route key; a handle
+    /// whose token is cancelled is dropped at the next publish.
+    service_connect: Mutex<Vec<(String, RoutesSlot, CancellationToken)>>,
     /// Counters that survive rebuilds; only the snapshot builder locks it.
     registry: Mutex<StatsRegistry>,
     /// The store version the current snapshot was built from.
@@ -82,6 +87,7 @@ impl Dataplane {
                 shared,
                 store,
                 listeners: Mutex::new(HashMap::new()),
+                service_connect: Mutex::new(Vec::new()),
                 registry: Mutex::new(StatsRegistry::default()),
                 published: AtomicU64::new(0),
             }),
@@ -156,6 +162,59 @@ impl Dataplane {
             old.token.cancel();
         }
         tracing::info!(listener = listener_arn, addr = %actual, "ALB listener open");
+        Ok(())
+    }
+
+    /// Serves the Service Connect endpoint `key` on a socket bound
+    /// elsewhere (inside a task's network namespace) until `token` is
+    /// cancelled: per request when `http`, else per connection.
+    pub fn serve_service_connect(
+        &self,
+        key: &str,
+        socket: std::net::TcpListener,
+        http: bool,
+        token: CancellationToken,
+    ) -> std::io::Result<()> {
+        let shared = &self.inner.shared;
+        // Ends with the caller's token or with the data plane.
+        let caller = token;
+        let token = shared.shutdown.child_token();
+        let combined = token.clone();
+        shared.tasks.spawn(async move {
+            tokio::select! {
+                _ = caller.cancelled() => combined.cancel(),
+                _ = combined.cancelled() => {}
+            }
+        });
+        if !http {
+            let listener = tokio::net::TcpListener::from_std(socket)?;
+            shared.tasks.spawn(service_connect::serve_tcp(
+                shared.clone(),
+                listener,
+                key.to_string(),
+                token,
+            ));
+            return Ok(());
+        }
+        let routes = shared
+            .snapshot
+            .load()
+            .service_connect
+            .get(key)
+            .map(|e| e.routes.clone());
+        let slot: RoutesSlot = Arc::new(ArcSwapOption::new(routes));
+        listener::serve(
+            shared.clone(),
+            socket,
+            slot.clone(),
+            token.clone(),
+            shared.tasks.clone(),
+        )?;
+        self.inner
+            .service_connect
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((key.to_string(), slot, token));
         Ok(())
     }
 
@@ -275,6 +334,7 @@ impl Dataplane {
             self.inner.store.read(|state| {
                 Snapshot::build(
                     &state.elbv2,
+                    &crate::domain::ecs::service_connect::endpoints(state),
                     &config,
                     &mut registry,
                     std::time::Instant::now(),
@@ -285,6 +345,17 @@ impl Dataplane {
         self.inner.shared.snapshot.store(snapshot.clone());
         for (arn, handle) in self.lock_listeners().iter() {
             handle.slot.store(snapshot.listeners.get(arn).cloned());
+        }
+        {
+            let mut served = self
+                .inner
+                .service_connect
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            served.retain(|(_, _, token)| !token.is_cancelled());
+            for (key, slot, _) in served.iter() {
+                slot.store(snapshot.service_connect.get(key).map(|e| e.routes.clone()));
+            }
         }
         self.inner.published.store(version, Ordering::Release);
     }

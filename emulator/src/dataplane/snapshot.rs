@@ -20,6 +20,7 @@ use super::headers::ResponseHeaders;
 use super::pool::Pool;
 use super::sticky;
 use crate::config::Config;
+use crate::domain::ecs::service_connect::Endpoint;
 use crate::domain::elbv2::matching::CompiledCondition;
 use crate::domain::elbv2::{
     ActionKind, Elbv2State, FixedResponseConfig, RedirectConfig, TargetGroup, TargetState,
@@ -39,7 +40,23 @@ pub struct Snapshot {
     pub lb_hosts: HashMap<String, Vec<Arc<ListenerRoutes>>>,
     /// By target group ARN.
     pub target_groups: HashMap<String, Arc<TargetGroupRoutes>>,
+    /// Service Connect endpoints by route key.
+    pub service_connect: HashMap<String, Arc<ServiceConnectRoutes>>,
 }
+
+/// One Service Connect endpoint: its serving tasks as a target group, and
+/// the listener routes that forward every request to them.
+pub struct ServiceConnectRoutes {
+    pub group: Arc<TargetGroupRoutes>,
+    pub routes: Arc<ListenerRoutes>,
+    /// Balanced per request; otherwise per TCP connection.
+    pub http: bool,
+}
+
+/// Service Connect's idle timeouts when none is configured: 5 minutes for
+/// HTTP, 1 hour for TCP.
+const SERVICE_CONNECT_HTTP_IDLE: Duration = Duration::from_secs(300);
+pub const SERVICE_CONNECT_TCP_IDLE: Duration = Duration::from_secs(3600);
 
 impl Snapshot {
     /// The listener a control-port request with this Host header goes to, if
@@ -64,6 +81,7 @@ impl Snapshot {
     /// Builds the snapshot from the model. `now` anchors slow-start ramps.
     pub fn build(
         state: &Elbv2State,
+        endpoints: &[Endpoint],
         config: &Config,
         registry: &mut StatsRegistry,
         now: Instant,
@@ -75,7 +93,20 @@ impl Snapshot {
                 Arc::new(TargetGroupRoutes::build(tg, config, registry, now)),
             );
         }
-        registry.retain(&target_groups);
+        let service_connect: HashMap<String, Arc<ServiceConnectRoutes>> = endpoints
+            .iter()
+            .map(|e| {
+                (
+                    e.key.clone(),
+                    Arc::new(ServiceConnectRoutes::build(e, registry)),
+                )
+            })
+            .collect();
+        registry.retain(
+            target_groups
+                .values()
+                .chain(service_connect.values().map(|e| &e.group)),
+        );
 
         // Rules of each listener, default rule last.
         let mut rules_by_listener: HashMap<&str, Vec<&crate::domain::elbv2::Rule>> = HashMap::new();
@@ -150,6 +181,72 @@ impl Snapshot {
             listeners,
             lb_hosts,
             target_groups,
+            service_connect,
+        }
+    }
+}
+
+impl ServiceConnectRoutes {
+    /// Every serving task is a healthy round-robin target: ECS leaves out
+    /// the tasks that stopped or turned unhealthy.
+    fn build(endpoint: &Endpoint, registry: &mut StatsRegistry) -> Self {
+        let targets: Vec<Arc<Target>> = endpoint
+            .targets
+            .iter()
+            .map(|addr| {
+                Arc::new(Target {
+                    addr: *addr,
+                    authority: authority_of(*addr),
+                    host: HeaderValue::try_from(addr.to_string())
+                        .expect("a socket address is a valid header value"),
+                    pool: registry.pool(*addr),
+                    cookie: String::new(),
+                    stats: registry.stats(&endpoint.key, *addr),
+                    healthy: true,
+                    draining: false,
+                    slow_start_until: None,
+                })
+            })
+            .collect();
+        let group = Arc::new(TargetGroupRoutes {
+            arn: endpoint.key.clone(),
+            algorithm: Algorithm::RoundRobin,
+            candidates: targets.clone(),
+            targets,
+            cursor: registry.cursor(&endpoint.key),
+            stickiness_seconds: None,
+            slow_start: false,
+            cookie: String::new(),
+        });
+        let idle_timeout = match endpoint.idle_timeout_seconds {
+            Some(s) => Duration::from_secs(s.into()),
+            None if endpoint.http => SERVICE_CONNECT_HTTP_IDLE,
+            None => SERVICE_CONNECT_TCP_IDLE,
+        };
+        let routes = Arc::new(ListenerRoutes {
+            arn: endpoint.key.clone(),
+            port: endpoint.port,
+            forwarded_port: HeaderValue::from(endpoint.port),
+            https: false,
+            idle_timeout,
+            desync_mode: super::desync::Mode::default(),
+            rules: vec![RouteRule {
+                priority: 0,
+                conditions: vec![],
+                action: RouteAction::Forward(ForwardPlan {
+                    groups: vec![(group.clone(), 1)],
+                    total_weight: 1,
+                    stickiness_seconds: None,
+                    cursor: AtomicUsize::new(0),
+                }),
+            }],
+            response_headers: ResponseHeaders::default(),
+            lb_metrics: Default::default(),
+        });
+        Self {
+            group,
+            routes,
+            http: endpoint.http,
         }
     }
 }
@@ -478,13 +575,16 @@ impl StatsRegistry {
     }
 
     /// Forgets targets and groups that are gone.
-    fn retain(&mut self, groups: &HashMap<String, Arc<TargetGroupRoutes>>) {
+    fn retain<'a>(&mut self, groups: impl Iterator<Item = &'a Arc<TargetGroupRoutes>>) {
+        let groups: HashMap<&str, &Arc<TargetGroupRoutes>> =
+            groups.map(|g| (g.arn.as_str(), g)).collect();
         self.targets.retain(|(arn, addr), _| {
             groups
-                .get(arn)
+                .get(arn.as_str())
                 .is_some_and(|g| g.targets.iter().any(|t| t.addr == *addr))
         });
-        self.cursors.retain(|arn, _| groups.contains_key(arn));
+        self.cursors
+            .retain(|arn, _| groups.contains_key(arn.as_str()));
         self.pools.retain(|addr, pool| {
             let routed = groups
                 .values()

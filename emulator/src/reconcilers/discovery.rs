@@ -3,14 +3,16 @@
 //! attributes ECS gives it; when it stops, the instance goes. Names in a DNS
 //! namespace resolve inside the VPC through the task network's DNS: each
 //! task's sandbox carries the alias `SERVICE.NAMESPACE` (see [`dns_names`]).
+//! A Service Connect service's tasks are instances of the Cloud Map service
+//! of each of its discovery names too.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
 use crate::domain::arn::last_segment;
-use crate::domain::ecs::service::{Service, ServiceRegistry};
-use crate::domain::ecs::{Task, TaskStatus};
+use crate::domain::ecs::service::Service;
+use crate::domain::ecs::Task;
 use crate::domain::servicediscovery::NamespaceType;
 use crate::domain::State;
 
@@ -25,11 +27,8 @@ const SERVICE_ATTRIBUTE: &str = "ECS_SERVICE_NAME";
 pub fn sync(state: &mut State, now: OffsetDateTime) -> bool {
     let mut changes: Vec<(String, Change)> = vec![];
     for service in state.ecs.services.values() {
-        for registry in &service.service_registries {
-            let Some(cloud_map) = state
-                .servicediscovery
-                .service_by_arn(&registry.registry_arn)
-            else {
+        for (registry_arn, port) in registrations(service, state) {
+            let Some(cloud_map) = state.servicediscovery.service_by_arn(&registry_arn) else {
                 continue;
             };
             let wanted: BTreeMap<String, BTreeMap<String, String>> = state
@@ -37,7 +36,7 @@ pub fn sync(state: &mut State, now: OffsetDateTime) -> bool {
                 .tasks
                 .values()
                 .filter(|t| is_registered(t, service))
-                .map(|t| (t.id().to_string(), attributes(t, service, registry)))
+                .map(|t| (t.id().to_string(), attributes(t, service, port)))
                 .collect();
             let cluster = last_segment(&service.cluster_arn);
             let ours: BTreeSet<&String> = cloud_map
@@ -89,22 +88,44 @@ enum Change {
     Deregister(String),
 }
 
-/// A task of `service` counts as an instance while it runs and is meant to.
-fn is_registered(task: &Task, service: &Service) -> bool {
-    task.cluster_arn == service.cluster_arn
-        && task.group.as_deref() == Some(service.task_group().as_str())
-        && task.last_status == TaskStatus::Running
-        && task.desired_status == TaskStatus::Running
-        && task.private_ip().is_some()
+/// The Cloud Map services a service's tasks are instances of, with the
+/// port they are registered with: its `serviceRegistries` (the registry's
+/// `port`, else its `containerPort`), and the Service Connect discovery
+/// names (the container port of the named port mapping).
+fn registrations(service: &Service, state: &State) -> Vec<(String, Option<u16>)> {
+    let mut all: Vec<(String, Option<u16>)> = service
+        .service_registries
+        .iter()
+        .map(|r| (r.registry_arn.clone(), r.port.or(r.container_port)))
+        .collect();
+    let definition = state.ecs.find_task_definition(&service.task_definition);
+    for resource in &service.service_connect_resources {
+        let port = service
+            .service_connect_configuration
+            .iter()
+            .flat_map(|c| &c.services)
+            .find(|s| s.discovery_name() == resource.discovery_name)
+            .and_then(|s| {
+                definition?
+                    .container_definitions
+                    .iter()
+                    .flat_map(|c| &c.port_mappings)
+                    .find(|m| m.name.as_deref() == Some(s.port_name.as_str()))
+            })
+            .map(|m| m.container_port);
+        all.push((resource.discovery_arn.clone(), port));
+    }
+    all
 }
 
-/// The attributes ECS registers a task with. `AWS_INSTANCE_PORT` comes
-/// from the registry's `port`, else its `containerPort`.
-fn attributes(
-    task: &Task,
-    service: &Service,
-    registry: &ServiceRegistry,
-) -> BTreeMap<String, String> {
+/// A task of `service` counts as an instance while it runs, is meant to,
+/// and has an address.
+fn is_registered(task: &Task, service: &Service) -> bool {
+    service.runs(task) && task.private_ip().is_some()
+}
+
+/// The attributes ECS registers a task with; `port` is `AWS_INSTANCE_PORT`.
+fn attributes(task: &Task, service: &Service, port: Option<u16>) -> BTreeMap<String, String> {
     let region = crate::domain::arn::region_of(&task.task_arn).unwrap_or("us-east-1");
     let mut attrs = BTreeMap::from([
         ("AWS_INIT_HEALTH_STATUS".to_string(), "HEALTHY".to_string()),
@@ -127,7 +148,7 @@ fn attributes(
         ),
         ("REGION".to_string(), region.to_string()),
     ]);
-    if let Some(port) = registry.port.or(registry.container_port) {
+    if let Some(port) = port {
         attrs.insert("AWS_INSTANCE_PORT".to_string(), port.to_string());
     }
     attrs
@@ -136,9 +157,7 @@ fn attributes(
 /// The DNS names a task answers to inside its VPC: `SERVICE.NAMESPACE` for
 /// each registry of its ECS service whose Cloud Map namespace is a DNS one.
 pub fn dns_names(state: &State, task: &Task) -> Vec<String> {
-    let Some(service) = state.ecs.services.values().find(|s| {
-        s.cluster_arn == task.cluster_arn && task.group.as_deref() == Some(s.task_group().as_str())
-    }) else {
+    let Some(service) = state.ecs.services.values().find(|s| s.owns(task)) else {
         return vec![];
     };
     let discovery = &state.servicediscovery;

@@ -148,6 +148,12 @@ pub struct SandboxAddress {
     /// Names the task answers to on the network (Docker's DNS resolves
     /// each to every container that carries it).
     pub dns_names: Vec<String>,
+    /// `NAME:IP` lines for the task's hosts file, which every container
+    /// of the task shares with the sandbox.
+    pub extra_hosts: Vec<String>,
+    /// Where Docker's DNS forwards the names it does not know (empty: the
+    /// host's nameservers).
+    pub dns_servers: Vec<String>,
 }
 
 /// What a state restored from the state file still uses on Docker: kept at
@@ -298,6 +304,8 @@ impl DockerRuntime {
             host_config: Some(HostConfig {
                 network_mode: Some(network.name.clone()),
                 init: Some(false),
+                extra_hosts: (!address.extra_hosts.is_empty()).then(|| address.extra_hosts.clone()),
+                dns: (!address.dns_servers.is_empty()).then(|| address.dns_servers.clone()),
                 ..Default::default()
             }),
             mac_address: Some(address.mac.clone()),

@@ -25,32 +25,75 @@ pub const TASK_ENDPOINT_PORT: u16 = 80;
 /// A listener on `addr` inside the network namespace of process `pid`, with
 /// `addr`'s IP added to that namespace's loopback device.
 pub async fn listen_in(pid: u32, addr: SocketAddrV4) -> io::Result<tokio::net::TcpListener> {
+    let listener = in_namespace(pid, *addr.ip(), move || {
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        Ok(listener)
+    })
+    .await?;
+    tokio::net::TcpListener::from_std(listener)
+}
+
+/// A UDP socket bound to `addr` inside the network namespace of process
+/// `pid`, with `addr`'s IP added to that namespace's loopback device.
+pub async fn udp_in(pid: u32, addr: SocketAddrV4) -> io::Result<tokio::net::UdpSocket> {
+    let socket = in_namespace(pid, *addr.ip(), move || {
+        let socket = std::net::UdpSocket::bind(addr)?;
+        socket.set_nonblocking(true)?;
+        Ok(socket)
+    })
+    .await?;
+    tokio::net::UdpSocket::from_std(socket)
+}
+
+/// Whether this process may enter network namespaces (tried on its own,
+/// in a thread that then ends).
+pub fn can_enter() -> bool {
+    std::thread::spawn(|| enter_own_namespace().is_ok())
+        .join()
+        .unwrap_or(false)
+}
+
+#[cfg(target_os = "linux")]
+fn enter_own_namespace() -> io::Result<()> {
+    let namespace = std::fs::File::open("/proc/self/ns/net")?;
+    nix::sched::setns(&namespace, nix::sched::CloneFlags::CLONE_NEWNET)?;
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn enter_own_namespace() -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Runs `bind` inside the namespace of `pid`, after adding `ip` to its
+/// loopback device. A socket stays in the namespace it was made in.
+async fn in_namespace<T: Send + 'static>(
+    pid: u32,
+    ip: Ipv4Addr,
+    bind: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     // A thread of its own: it leaves the emulator's namespace for good, so
     // it must not be one that later runs anything else (as a pool's would).
     std::thread::Builder::new()
         .name("task-netns".into())
         .spawn(move || {
-            let _ = tx.send(bind_in_namespace(pid, addr));
+            let _ = tx.send(enter_namespace(pid, ip).and_then(|()| bind()));
         })?;
-    let listener = rx
-        .await
-        .map_err(|_| io::Error::other("namespace thread ended without an answer"))??;
-    tokio::net::TcpListener::from_std(listener)
+    rx.await
+        .map_err(|_| io::Error::other("namespace thread ended without an answer"))?
 }
 
 #[cfg(target_os = "linux")]
-fn bind_in_namespace(pid: u32, addr: SocketAddrV4) -> io::Result<std::net::TcpListener> {
+fn enter_namespace(pid: u32, ip: Ipv4Addr) -> io::Result<()> {
     let namespace = std::fs::File::open(format!("/proc/{pid}/ns/net"))?;
     nix::sched::setns(&namespace, nix::sched::CloneFlags::CLONE_NEWNET)?;
-    add_loopback_address(*addr.ip())?;
-    let listener = std::net::TcpListener::bind(addr)?;
-    listener.set_nonblocking(true)?;
-    Ok(listener)
+    add_loopback_address(ip)
 }
 
 #[cfg(not(target_os = "linux"))]
-fn bind_in_namespace(_pid: u32, _addr: SocketAddrV4) -> io::Result<std::net::TcpListener> {
+fn enter_namespace(_pid: u32, _ip: Ipv4Addr) -> io::Result<()> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "network namespaces exist only on Linux",

@@ -25,6 +25,7 @@ mod logs;
 mod metrics;
 mod reset;
 mod restart;
+mod service_connect;
 mod service_deployments;
 mod service_discovery;
 mod services;

@@ -11,14 +11,29 @@ use tests::{ecs, http_get, unique, wait_until, TestEmulator};
 
 const WAIT: Duration = Duration::from_secs(90);
 
-/// A private DNS namespace `NAME` and an A-record service `backend` in it;
-/// the service's ARN.
-async fn backend_registry(emu: &TestEmulator, namespace: &str) -> String {
+/// The id of the default VPC, where tasks run by default.
+async fn default_vpc(emu: &TestEmulator) -> String {
+    let ec2 = aws_sdk_ec2::Client::new(&tests::sdk_config(&emu.endpoint_url()).await);
+    ec2.describe_vpcs()
+        .send()
+        .await
+        .unwrap()
+        .vpcs()
+        .iter()
+        .find(|v| v.is_default() == Some(true))
+        .and_then(|v| v.vpc_id())
+        .expect("a default VPC")
+        .to_string()
+}
+
+/// A private DNS namespace `NAME` in the default VPC and a service
+/// `backend` in it with records of `types`; the service's ARN.
+async fn backend_registry(emu: &TestEmulator, namespace: &str, types: &[RecordType]) -> String {
     let cloud_map = &emu.cloud_map;
     let operation = cloud_map
         .create_private_dns_namespace()
         .name(namespace)
-        .vpc("vpc-default")
+        .vpc(default_vpc(emu).await)
         .send()
         .await
         .unwrap()
@@ -35,19 +50,23 @@ async fn backend_registry(emu: &TestEmulator, namespace: &str) -> String {
         .targets
         .unwrap()[&OperationTargetType::Namespace]
         .clone();
+    let records = types
+        .iter()
+        .map(|t| {
+            DnsRecord::builder()
+                .r#type(t.clone())
+                .ttl(10)
+                .build()
+                .unwrap()
+        })
+        .collect();
     cloud_map
         .create_service()
         .name("backend")
         .namespace_id(namespace_id)
         .dns_config(
             DnsConfig::builder()
-                .dns_records(
-                    DnsRecord::builder()
-                        .r#type(RecordType::A)
-                        .ttl(10)
-                        .build()
-                        .unwrap(),
-                )
+                .set_dns_records(Some(records))
                 .build()
                 .unwrap(),
         )
@@ -105,7 +124,7 @@ async fn resolved_in(ip: &str, name: &str) -> BTreeSet<String> {
 async fn a_services_tasks_are_cloud_map_instances_whose_name_resolves_in_the_vpc() {
     let emu = TestEmulator::start().await;
     let namespace = format!("{}.internal", unique("ns"));
-    let registry = backend_registry(&emu, &namespace).await;
+    let registry = backend_registry(&emu, &namespace, &[RecordType::A]).await;
     let (service, family) = (unique("backend"), unique("backend"));
     ecs::register(
         &emu.ecs,
@@ -210,5 +229,101 @@ async fn a_registry_that_does_not_exist_is_refused() {
         .unwrap_err()
         .into_service_error();
     assert!(err.is_invalid_parameter_exception(), "{err:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn srv_records_name_each_task_and_its_port_inside_the_vpc() {
+    let emu = TestEmulator::start().await;
+    let namespace = format!("{}.internal", unique("srv"));
+    let registry = backend_registry(&emu, &namespace, &[RecordType::Srv, RecordType::A]).await;
+    let (service, family) = (unique("backend"), unique("backend"));
+    ecs::register(
+        &emu.ecs,
+        &family,
+        vec![ecs::sample_container("app").build()],
+    )
+    .await;
+    emu.ecs
+        .create_service()
+        .service_name(&service)
+        .task_definition(&family)
+        .desired_count(2)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(ecs::network())
+        .service_registries(
+            ServiceRegistry::builder()
+                .registry_arn(&registry)
+                .container_name("app")
+                .container_port(8080)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    emu.ecs
+        .wait_until_services_stable()
+        .services(&service)
+        .wait(WAIT)
+        .await
+        .expect("the service becomes stable");
+    let tasks = ecs::running_tasks(&emu.ecs, &service).await;
+    assert_eq!(tasks.len(), 2);
+    // `1 1 PORT TASKID.backend.NAMESPACE.` for each task, as Cloud Map
+    // writes them.
+    let expected: BTreeSet<String> = tasks
+        .iter()
+        .map(|(arn, _)| {
+            let id = arn.rsplit('/').next().unwrap();
+            format!("1 1 8080 {id}.backend.{namespace}.")
+        })
+        .collect();
+
+    let client = unique("client");
+    ecs::register(
+        &emu.ecs,
+        &client,
+        vec![ecs::sample_container("app").build()],
+    )
+    .await;
+    let (_, client_ip) = ecs::run_one_running(&emu.ecs, &client).await;
+    let name = format!("backend.{namespace}");
+    wait_until("the SRV records name both tasks", WAIT, || async {
+        let url = format!("http://{client_ip}:8080/resolve?name={name}&type=SRV");
+        let (status, body) = http_get(&url).await.ok()?;
+        if status != 200 {
+            return None;
+        }
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let found: BTreeSet<String> = v["records"]
+            .as_array()?
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {}",
+                    r["priority"],
+                    r["weight"],
+                    r["port"],
+                    r["target"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        (found == expected).then_some(())
+    })
+    .await;
+    // Each SRV target resolves to its task's address.
+    for (arn, ip) in &tasks {
+        let id = arn.rsplit('/').next().unwrap();
+        let target = format!("{id}.backend.{namespace}");
+        assert_eq!(
+            resolved_in(&client_ip, &target).await,
+            BTreeSet::from([ip.clone()]),
+            "{target}"
+        );
+    }
+    // A name of the namespace that Cloud Map does not hold does not exist.
+    assert!(resolved_in(&client_ip, &format!("nope.{namespace}"))
+        .await
+        .is_empty());
     emu.shutdown().await;
 }

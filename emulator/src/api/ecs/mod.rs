@@ -4,6 +4,7 @@
 mod account;
 mod capacity_providers;
 mod clusters;
+mod service_connect;
 mod service_deployments;
 mod services;
 mod task_definitions;

@@ -12,6 +12,7 @@ use crate::domain::ecs::service::{
     DeploymentConfiguration, LoadBalancerRef, Service, ServiceRegistry, ServiceRuntime,
     MAX_LOAD_BALANCERS,
 };
+use crate::domain::ecs::service_connect::ServiceConnectConfiguration;
 use crate::domain::ecs::service_deployment::ContainerImage;
 use crate::domain::ecs::validate::EcsError;
 use crate::domain::ecs::{EcsState, Tag, TaskDefinition};
@@ -44,6 +45,7 @@ pub(super) struct CreateServiceInput {
     propagate_tags: Option<String>,
     #[serde(default)]
     service_registries: Vec<ServiceRegistry>,
+    service_connect_configuration: Option<ServiceConnectConfiguration>,
     /// Members the emulator does not act on (logged once each).
     #[serde(flatten)]
     ignored: serde_json::Map<String, Value>,
@@ -64,6 +66,7 @@ pub(super) struct UpdateServiceInput {
     load_balancers: Option<Vec<LoadBalancerRef>>,
     capacity_provider_strategy: Option<Vec<StrategyItem>>,
     service_registries: Option<Vec<ServiceRegistry>>,
+    service_connect_configuration: Option<ServiceConnectConfiguration>,
     /// Members the emulator does not act on (logged once each).
     #[serde(flatten)]
     ignored: serde_json::Map<String, Value>,
@@ -150,12 +153,24 @@ impl Handler<'_> {
                     return Err(EcsError::invalid("Creation of service was not idempotent."));
                 }
             }
+            let (service_connect_configuration, service_connect_resources) = match input
+                .service_connect_configuration
+            {
+                Some(config) => {
+                    let (config, resources) =
+                        self.apply_service_connect(s, &service_arn, &cluster_arn, &def, config)?;
+                    (Some(config), resources)
+                }
+                None => (None, vec![]),
+            };
             let mut service = Service {
                 service_arn: service_arn.clone(),
                 service_name: input.service_name.clone(),
                 cluster_arn,
                 load_balancers: input.load_balancers,
                 service_registries: input.service_registries.clone(),
+                service_connect_configuration,
+                service_connect_resources,
                 status: "ACTIVE",
                 desired_count,
                 running_count: 0,
@@ -245,6 +260,16 @@ impl Handler<'_> {
             if let Some(network) = &input.network_configuration {
                 self.check_network_in_ec2(s, network)?;
             }
+            let service_connect = match input.service_connect_configuration {
+                Some(config) => Some(self.apply_service_connect(
+                    s,
+                    &arn,
+                    &current.cluster_arn,
+                    &def_for_checks,
+                    config,
+                )?),
+                None => None,
+            };
             let images = ContainerImage::of(&def_for_checks);
             let service = s.ecs.services.get_mut(&arn).expect("checked above");
             if let Some(strategy) = input.capacity_provider_strategy {
@@ -278,6 +303,11 @@ impl Handler<'_> {
             if let Some(registries) = input.service_registries {
                 redeploy |= registries != service.service_registries;
                 service.service_registries = registries;
+            }
+            if let Some((config, resources)) = service_connect {
+                redeploy |= Some(&config) != service.service_connect_configuration.as_ref();
+                service.service_connect_configuration = Some(config);
+                service.service_connect_resources = resources;
             }
             if let Some(def) = new_def {
                 redeploy |= def.task_definition_arn != service.task_definition;

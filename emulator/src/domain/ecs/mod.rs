@@ -11,6 +11,7 @@ pub mod container_options;
 pub mod dependencies;
 pub mod network;
 pub mod service;
+pub mod service_connect;
 pub mod service_deployment;
 pub mod task;
 pub mod task_definition;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::capacity::{Placement, StrategyItem};
+use super::service_connect::{ServiceConnectConfiguration, ServiceConnectResource};
 use super::service_deployment::{
     ContainerImage, RevisionCounts, Rollback, ServiceDeploymentRecord, ServiceDeploymentStatus,
     ServiceRevision,
@@ -154,6 +155,10 @@ pub struct Deployment {
     )]
     pub rollout_state: &'static str,
     pub rollout_state_reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_connect_configuration: Option<ServiceConnectConfiguration>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_connect_resources: Vec<ServiceConnectResource>,
     /// Tasks already counted in `failed_tasks`.
     #[serde(skip)]
     pub counted_failures: BTreeSet<String>,
@@ -188,6 +193,8 @@ impl Deployment {
             platform_family: "Linux",
             network_configuration: network,
             rollout_state: "IN_PROGRESS",
+            service_connect_configuration: None,
+            service_connect_resources: vec![],
             counted_failures: BTreeSet::new(),
             service_revision_arn: String::new(),
         }
@@ -215,6 +222,12 @@ pub struct Service {
     pub cluster_arn: String,
     pub load_balancers: Vec<LoadBalancerRef>,
     pub service_registries: Vec<ServiceRegistry>,
+    /// Shown on each deployment, as AWS does.
+    #[serde(skip)]
+    pub service_connect_configuration: Option<ServiceConnectConfiguration>,
+    /// The Cloud Map services of its discovery names.
+    #[serde(skip)]
+    pub service_connect_resources: Vec<ServiceConnectResource>,
     /// ACTIVE, DRAINING or INACTIVE.
     #[borsh(
         serialize_with = "field::static_str::serialize",
@@ -311,6 +324,20 @@ impl Service {
         format!("service:{}", self.service_name)
     }
 
+    /// Whether `task` is one of this service's tasks.
+    pub fn owns(&self, task: &super::Task) -> bool {
+        task.cluster_arn == self.cluster_arn
+            && task.group.as_deref() == Some(self.task_group().as_str())
+    }
+
+    /// Whether `task` is one of this service's tasks that runs and is meant
+    /// to: what Cloud Map and Service Connect route to.
+    pub fn runs(&self, task: &super::Task) -> bool {
+        self.owns(task)
+            && task.last_status == super::TaskStatus::Running
+            && task.desired_status == super::TaskStatus::Running
+    }
+
     /// How the service places its tasks.
     pub fn placement(&self) -> Placement {
         if self.capacity_provider_strategy.is_empty() {
@@ -364,6 +391,7 @@ impl Service {
             platform_family: self.platform_family,
             load_balancers: self.load_balancers.clone(),
             service_registries: self.service_registries.clone(),
+            service_connect_configuration: self.service_connect_configuration.clone(),
             network_configuration: self.network_configuration.clone(),
             container_images: images,
             guard_duty_enabled: false,
@@ -494,6 +522,8 @@ impl Service {
             &self.placement(),
         );
         deployment.service_revision_arn = revision_arn;
+        deployment.service_connect_configuration = self.service_connect_configuration.clone();
+        deployment.service_connect_resources = self.service_connect_resources.clone();
         let id = deployment.id.clone();
         self.task_definition = task_definition;
         self.deployments.insert(0, deployment);

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use super::capacity::StrategyItem;
 use super::service::{DeploymentConfiguration, LoadBalancerRef, ServiceRegistry};
+use super::service_connect::ServiceConnectConfiguration;
 use super::ts;
 use crate::domain::persist::field;
 
@@ -91,6 +92,8 @@ pub struct ServiceRevision {
     pub platform_family: &'static str,
     pub load_balancers: Vec<LoadBalancerRef>,
     pub service_registries: Vec<ServiceRegistry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_connect_configuration: Option<ServiceConnectConfiguration>,
     #[borsh(
         serialize_with = "field::json::serialize",
         deserialize_with = "field::json::deserialize"

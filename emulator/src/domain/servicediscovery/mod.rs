@@ -11,6 +11,7 @@
 //! finds a registry's service, and [`ServiceDiscoveryState::register_instance`]
 //! / [`ServiceDiscoveryState::deregister_instance`] take its id or ARN.
 
+pub mod dns;
 mod instances;
 mod namespaces;
 mod services;

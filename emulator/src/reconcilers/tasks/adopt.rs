@@ -74,7 +74,7 @@ impl TaskRunner {
             .filter_map(|c| Some((c.name.clone(), c.runtime_id.clone()?)))
             .collect();
         let sandbox = restored_sandbox(&task);
-        let mut endpoint = None;
+        let mut endpoints = vec![];
         if !adopts_containers(&task) {
             self.update(&arn, |t| {
                 t.request_stop(StopCode::TaskFailedToStart, INTERRUPTED_LAUNCH_REASON)
@@ -82,7 +82,9 @@ impl TaskRunner {
         } else if let Some(sandbox) = &sandbox {
             if task.last_status == TaskStatus::Running {
                 tracing::info!(task = %arn, ip = %sandbox.ip, "task adopted");
-                endpoint = self.serve_in_namespace(&task, sandbox).await;
+                endpoints.extend(self.serve_in_namespace(&task, sandbox).await);
+                endpoints.extend(self.serve_service_connect(&task, sandbox).await);
+                endpoints.extend(self.serve_task_dns(&task, sandbox).await);
                 self.resume_log_shipping(&task, &containers);
                 self.monitor(&arn, sandbox, &containers).await;
             }
@@ -96,7 +98,7 @@ impl TaskRunner {
             });
         }
         self.stop(&arn, sandbox.as_ref(), &containers).await;
-        drop(endpoint);
+        drop(endpoints);
     }
 
     /// Ships what the containers wrote after the last event the store has.

@@ -17,7 +17,7 @@ use tokio_util::sync::DropGuard;
 
 use crate::domain::ecs::Task;
 use crate::runtime::docker::Sandbox;
-use crate::runtime::metadata;
+use crate::runtime::{metadata, task_dns};
 
 use super::TaskRunner;
 
@@ -103,6 +103,46 @@ impl TaskRunner {
                          credentials are given as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"
                     );
                 }
+                None
+            }
+        }
+    }
+
+    /// The DNS server for a task of `vpc`: the emulator's own inside the
+    /// task when the VPC sees a Cloud Map DNS namespace (for SRV records)
+    /// and the emulator can serve it; else Docker's default.
+    pub(super) fn task_dns_servers(&self, vpc: &str) -> Vec<String> {
+        let serves = self.inner.store.config().task_link_local_endpoint
+            && !self.inner.no_namespace_endpoint.load(Ordering::Relaxed)
+            && self
+                .inner
+                .store
+                .read(|s| s.servicediscovery.has_dns_namespace_for(vpc));
+        if serves {
+            vec![task_dns::address().to_string()]
+        } else {
+            vec![]
+        }
+    }
+
+    /// Starts the task's DNS server if its sandbox was given it (see
+    /// [`Self::task_dns_servers`]); it stops when the guard is dropped.
+    pub(super) async fn serve_task_dns(&self, task: &Task, sandbox: &Sandbox) -> Option<DropGuard> {
+        let vpc = task.runtime.vpc_id.clone()?;
+        if self.task_dns_servers(&vpc).is_empty() {
+            return None;
+        }
+        let pid = self
+            .inner
+            .runtime
+            .process_id(&sandbox.container_id)
+            .await
+            .ok()?;
+        let token = self.inner.shutdown.child_token();
+        match task_dns::start_in_task(self.inner.store.clone(), pid, vpc, token.clone()).await {
+            Ok(()) => Some(token.drop_guard()),
+            Err(e) => {
+                tracing::warn!(task = %task.task_arn, error = %e, "no DNS server inside the task: its names outside Cloud Map do not resolve");
                 None
             }
         }

@@ -124,6 +124,8 @@ impl TaskRunner {
             ip: eni.ip,
             mac: eni.mac.clone(),
             dns_names,
+            extra_hosts: self.service_connect_hosts(task),
+            dns_servers: self.task_dns_servers(&eni.vpc_id),
         })
     }
 

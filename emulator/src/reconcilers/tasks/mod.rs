@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
+use crate::dataplane::Dataplane;
 use crate::domain::ecs::task::StopCode;
 use crate::domain::ecs::{KeyValuePair, Task, TaskStatus};
 use crate::domain::Store;
@@ -30,6 +31,7 @@ mod adopt;
 mod endpoint;
 mod eni;
 mod ordering;
+mod service_connect;
 mod spec;
 
 pub use adopt::{adoptable, resumable};
@@ -58,6 +60,8 @@ pub struct TaskRunner {
 struct Inner {
     store: Store,
     runtime: DockerRuntime,
+    /// Serves the Service Connect endpoints inside tasks.
+    dataplane: Dataplane,
     endpoints: Option<TaskEndpoints>,
     shutdown: CancellationToken,
     drivers: TaskTracker,
@@ -70,10 +74,27 @@ struct Inner {
     world: std::sync::Mutex<TaskTracker>,
 }
 
+/// Whether the emulator can serve endpoints inside tasks' namespaces;
+/// warns once when it is asked to and cannot.
+fn namespaces_enterable() -> bool {
+    let can = crate::runtime::netns::can_enter();
+    if !can {
+        tracing::warn!(
+            "cannot enter tasks' network namespaces (this needs root on a Linux Docker host): \
+             task metadata is served on the task network's gateway instead, task roles' \
+             credentials are given as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and \
+             AWS_SESSION_TOKEN, Service Connect aliases refuse connections and Cloud Map \
+             SRV records are not served"
+        );
+    }
+    can
+}
+
 impl TaskRunner {
     pub fn new(
         store: Store,
         runtime: DockerRuntime,
+        dataplane: Dataplane,
         endpoints: Option<TaskEndpoints>,
         shutdown: CancellationToken,
     ) -> Self {
@@ -83,10 +104,11 @@ impl TaskRunner {
                 container_events,
                 store,
                 runtime,
+                dataplane,
                 endpoints,
                 shutdown,
                 drivers: TaskTracker::new(),
-                no_namespace_endpoint: AtomicBool::new(false),
+                no_namespace_endpoint: AtomicBool::new(!namespaces_enterable()),
                 world: Default::default(),
             }),
         }
@@ -186,9 +208,9 @@ impl TaskRunner {
     async fn drive(&self, arn: String) {
         let mut containers: Vec<(String, String)> = vec![];
         let mut sandbox: Option<Sandbox> = None;
-        let mut endpoint: Option<DropGuard> = None;
+        let mut endpoints: Vec<DropGuard> = vec![];
         match self
-            .start(&arn, &mut sandbox, &mut endpoint, &mut containers)
+            .start(&arn, &mut sandbox, &mut endpoints, &mut containers)
             .await
         {
             Ok(()) => {
@@ -204,7 +226,7 @@ impl TaskRunner {
             }
         }
         self.stop(&arn, sandbox.as_ref(), &containers).await;
-        drop(endpoint);
+        drop(endpoints);
     }
 
     /// PROVISIONING → PENDING → RUNNING. `Err` is the task's stoppedReason.
@@ -212,7 +234,7 @@ impl TaskRunner {
         &self,
         arn: &str,
         sandbox_slot: &mut Option<Sandbox>,
-        endpoint_slot: &mut Option<DropGuard>,
+        endpoint_slot: &mut Vec<DropGuard>,
         containers: &mut Vec<(String, String)>,
     ) -> Result<(), String> {
         // Read before the task: if the task is there, it is of this generation.
@@ -277,7 +299,12 @@ impl TaskRunner {
         });
 
         let (endpoint, endpoint_env) = self.task_endpoint(&task, &sandbox).await;
-        *endpoint_slot = endpoint;
+        endpoint_slot.extend(endpoint);
+        endpoint_slot.extend(self.serve_service_connect(&task, &sandbox).await);
+        // Read again: the ENI's VPC is in it now.
+        if let Some(attached) = self.snapshot(arn) {
+            endpoint_slot.extend(self.serve_task_dns(&attached, &sandbox).await);
+        }
 
         // Fargate fetches secrets after attaching the ENI, before pulling.
         let secrets = self
