@@ -30,13 +30,18 @@
 //!   the emulator does not serve to another emulator, unchanged.
 //! - [`demo`]: `emulator demo`, which drives an emulator through the AWS SDK
 //!   to show uneven load without a load balancer and even load through it.
+//! - [`compose`]: `emulator compose up|down|ps|scale|logs`, which deploys a
+//!   docker-compose.yml as task definitions, services and an ALB.
+//! - [`embedded`]: the in-process emulator `demo` and `compose` start.
 
 pub mod api;
+pub mod compose;
 pub mod config;
 pub mod dashboard;
 pub mod dataplane;
 pub mod demo;
 pub mod domain;
+pub mod embedded;
 pub mod observability;
 pub mod persistence;
 pub mod protocol;

@@ -1,7 +1,10 @@
 //! `cargo run -p emulator`: the control API, reconcilers and listeners.
 //! `cargo run -p emulator -- demo`: the uneven-versus-balanced demo.
+//! `cargo run -p emulator -- compose up -f docker-compose.yml`: a compose
+//! file on the emulated Fargate.
 
 use clap::{Parser, Subcommand};
+use emulator::compose::{self, ComposeOptions};
 use emulator::demo::{self, DemoOptions};
 use emulator::{Config, Emulator};
 
@@ -28,6 +31,9 @@ enum Command {
     /// Show skewed load without a load balancer, then even load through the
     /// ALB (about a minute; leaves nothing running).
     Demo(DemoOptions),
+    /// Deploy a docker-compose.yml as ECS task definitions and services
+    /// behind one ALB: `compose up|down|ps|scale|logs -f FILE`.
+    Compose(ComposeOptions),
 }
 
 fn main() -> std::process::ExitCode {
@@ -64,7 +70,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // The demo owns the terminal: only warnings unless RUST_LOG says otherwise.
     let default_level = match command {
         Command::Serve => "info",
-        Command::Demo(_) => "warn",
+        Command::Demo(_) | Command::Compose(_) => "warn",
     };
     init_tracing(cli.config.log_json, default_level);
     match command {
@@ -74,6 +80,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(_) => Ok(()),
                 // Cleaned up already; 130 is the shell's code for Ctrl-C.
                 Err(demo::DemoError::Cancelled) => std::process::exit(130),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Compose(options) => {
+            match compose::run(options, cli.config, demo_stop_signal()).await {
+                Ok(()) => Ok(()),
+                Err(compose::ComposeError::Cancelled) => std::process::exit(130),
                 Err(e) => Err(e.into()),
             }
         }

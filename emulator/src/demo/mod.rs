@@ -45,7 +45,7 @@ use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use indicatif::{MultiProgress, ProgressDrawTarget};
 
 use crate::config::Config;
-use crate::Emulator;
+use crate::embedded::{EmbeddedEmulator, StartError};
 
 pub use driver::dns_assignment;
 pub use report::{DemoReport, DemoTask, LatencySummary, PhaseReport, Route};
@@ -336,31 +336,15 @@ pub async fn run_with(
         Some(endpoint) => endpoint.clone(),
         None => {
             let instance = format!("demo-{run_id}");
-            let config = Config {
-                listen: "127.0.0.1:0".parse().expect("literal address"),
-                instance: instance.clone(),
-                time_scale: DEMO_TIME_SCALE,
-                // A throwaway instance: nothing of it is worth keeping.
-                state_dir: None,
-                in_memory: true,
-                ..config
-            };
             console.step(&format!("starting an emulator (instance {instance})"));
-            let started = tokio::select! {
-                started = Emulator::start(config) => started.map_err(DemoError::Emulator),
-                _ = &mut cancel => Err(DemoError::Cancelled),
-            };
-            let emulator = match started {
-                Ok(emulator) => emulator,
-                Err(e) => {
-                    // Start-up may have created the network before it stopped.
-                    let _ = crate::runtime::docker::cleanup_instance(&instance).await;
-                    return Err(e);
-                }
-            };
-            let guard = OwnedEmulator::new(emulator, instance);
-            let url = guard.endpoint_url();
-            owned = Some(guard);
+            let emulator = EmbeddedEmulator::start(config, &instance, DEMO_TIME_SCALE, &mut cancel)
+                .await
+                .map_err(|e| match e {
+                    StartError::Failed(e) => DemoError::Emulator(e),
+                    StartError::Cancelled => DemoError::Cancelled,
+                })?;
+            let url = emulator.endpoint_url();
+            owned = Some(emulator);
             url
         }
     };
@@ -499,55 +483,6 @@ fn rate_note(rate: Option<u64>) -> String {
     rate.map(|r| format!(" at {r} req/s")).unwrap_or_default()
 }
 
-/// The emulator the demo started. Shut down explicitly; if the demo's future
-/// is dropped instead (a caller's timeout, a panic), drop removes its Docker
-/// objects from a separate thread, as the test harness does.
-struct OwnedEmulator {
-    emulator: Option<Emulator>,
-    instance: String,
-}
-
-impl OwnedEmulator {
-    fn new(emulator: Emulator, instance: String) -> Self {
-        Self {
-            emulator: Some(emulator),
-            instance,
-        }
-    }
-
-    fn endpoint_url(&self) -> String {
-        self.emulator
-            .as_ref()
-            .map(Emulator::endpoint_url)
-            .unwrap_or_default()
-    }
-
-    async fn shutdown(mut self) {
-        if let Some(emulator) = self.emulator.take() {
-            emulator.shutdown().await;
-        }
-    }
-}
-
-impl Drop for OwnedEmulator {
-    fn drop(&mut self) {
-        if self.emulator.is_none() {
-            return;
-        }
-        let instance = self.instance.clone();
-        // Drop cannot await on the caller's runtime: a private one does it.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(rt) = rt {
-                let _ = rt.block_on(crate::runtime::docker::cleanup_instance(&instance));
-            }
-        })
-        .join();
-    }
-}
-
 /// Terminal output: step lines and tables on stdout, progress bars on
 /// stderr (hidden when stderr is not a terminal), nothing when quiet.
 pub(crate) struct Console {
@@ -556,7 +491,7 @@ pub(crate) struct Console {
 }
 
 impl Console {
-    fn new(quiet: bool) -> Self {
+    pub(crate) fn new(quiet: bool) -> Self {
         let target = if quiet {
             ProgressDrawTarget::hidden()
         } else {
@@ -604,7 +539,12 @@ impl Console {
         phase
     }
 
-    fn clear(&self) {
+    /// A bar of `len` steps, e.g. one per task.
+    pub(crate) fn bar(&self, len: u64) -> indicatif::ProgressBar {
+        self.bars.add(indicatif::ProgressBar::new(len))
+    }
+
+    pub(crate) fn clear(&self) {
         let _ = self.bars.clear();
     }
 }

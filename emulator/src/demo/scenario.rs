@@ -8,15 +8,13 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, ContainerOverride,
     DesiredStatus, KeyValuePair, LaunchType, LoadBalancer, NetworkConfiguration, NetworkMode,
     PortMapping, Task, TaskOverride,
 };
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, ProtocolEnum, TargetDescription, TargetGroupAttribute,
-    TargetHealthStateEnum, TargetTypeEnum,
+    Action, ActionTypeEnum, ProtocolEnum, TargetDescription, TargetGroupAttribute, TargetTypeEnum,
 };
 
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
@@ -48,12 +46,7 @@ pub struct Aws {
 impl Aws {
     /// Clients with static credentials and us-east-1, as the README shows.
     pub async fn new(endpoint: &str) -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("demo", "demo", None, None, "demo"))
-            .load()
-            .await;
+        let config = crate::embedded::sdk_config(endpoint).await;
         Self {
             ecs: aws_sdk_ecs::Client::new(&config),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
@@ -657,20 +650,14 @@ async fn describe_tasks(aws: &Aws, cluster: &str, arns: &[String]) -> Result<Vec
 
 /// The IPs of the target group's healthy targets.
 async fn healthy_targets(aws: &Aws, target_group: &str) -> Result<BTreeSet<Ipv4Addr>, DemoError> {
-    Ok(aws
-        .elbv2
-        .describe_target_health()
-        .target_group_arn(target_group)
-        .send()
-        .await
-        .map_err(DemoError::aws("DescribeTargetHealth"))?
-        .target_health_descriptions()
-        .iter()
-        .filter(|d| {
-            d.target_health().and_then(|h| h.state()) == Some(&TargetHealthStateEnum::Healthy)
-        })
-        .filter_map(|d| d.target()?.id()?.parse().ok())
-        .collect())
+    Ok(
+        crate::embedded::healthy_target_ids(&aws.elbv2, target_group)
+            .await
+            .map_err(DemoError::aws("DescribeTargetHealth"))?
+            .iter()
+            .filter_map(|id| id.parse().ok())
+            .collect(),
+    )
 }
 
 /// A stopped task is an error; a missing image gets the build hint.
@@ -694,15 +681,7 @@ fn check_not_stopped(task: &Task, image: &str) -> Result<(), DemoError> {
     })
 }
 
-/// The ENI's private IPv4 address from `attachments`.
-fn private_ip(task: &Task) -> Option<Ipv4Addr> {
-    task.attachments()
-        .iter()
-        .flat_map(|a| a.details())
-        .find(|d| d.name() == Some("privateIPv4Address"))
-        .and_then(|d| d.value())
-        .and_then(|v| v.parse().ok())
-}
+use crate::embedded::private_ip;
 
 /// The last segment of a task ARN.
 fn task_id(arn: &str) -> String {

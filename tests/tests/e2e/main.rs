@@ -8,6 +8,7 @@ mod api_errors;
 mod autoscaling;
 mod blue_green;
 mod cloud_map;
+mod compose;
 mod container_order;
 mod dashboard;
 mod demo;
