@@ -105,13 +105,7 @@ fn registrations(service: &Service, state: &State) -> Vec<(String, Option<u16>)>
             .iter()
             .flat_map(|c| &c.services)
             .find(|s| s.discovery_name() == resource.discovery_name)
-            .and_then(|s| {
-                definition?
-                    .container_definitions
-                    .iter()
-                    .flat_map(|c| &c.port_mappings)
-                    .find(|m| m.name.as_deref() == Some(s.port_name.as_str()))
-            })
+            .and_then(|s| definition?.named_port(&s.port_name))
             .map(|m| m.container_port);
         all.push((resource.discovery_arn.clone(), port));
     }

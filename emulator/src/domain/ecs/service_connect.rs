@@ -188,7 +188,7 @@ pub fn validate(
     }
     let mut names = BTreeSet::new();
     for service in &mut config.services {
-        let Some(mapping) = port_mapping(definition, &service.port_name) else {
+        let Some(mapping) = definition.named_port(&service.port_name) else {
             return Err(EcsError::invalid(format!(
                 "The portName '{}' of serviceConnectConfiguration.services does not match \
                  the name of a portMapping in the task definition.",
@@ -257,17 +257,6 @@ pub fn validate(
         }
     }
     Ok(config)
-}
-
-fn port_mapping<'a>(
-    definition: &'a TaskDefinition,
-    name: &str,
-) -> Option<&'a super::task_definition::PortMapping> {
-    definition
-        .container_definitions
-        .iter()
-        .flat_map(|c| &c.port_mappings)
-        .find(|m| m.name.as_deref() == Some(name))
 }
 
 /// Whether an `appProtocol` is balanced per request (HTTP/1 here) rather
@@ -347,12 +336,12 @@ pub fn endpoints(state: &State) -> Vec<Endpoint> {
                 if let Some(mapping) = state
                     .ecs
                     .find_task_definition(&service.task_definition)
-                    .and_then(|d| port_mapping(d, &offered.port_name))
+                    .and_then(|d| d.named_port(&offered.port_name))
                 {
                     entry.http = is_http(mapping.app_protocol.as_deref());
                 }
                 for task in &tasks {
-                    let Some(mapping) = port_mapping(&task.definition, &offered.port_name) else {
+                    let Some(mapping) = task.definition.named_port(&offered.port_name) else {
                         continue;
                     };
                     if let Some(ip) = task.private_ip().and_then(|ip| ip.parse().ok()) {

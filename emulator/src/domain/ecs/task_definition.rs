@@ -255,6 +255,15 @@ impl TaskDefinition {
         self.container_definitions.iter().find(|c| c.name == name)
     }
 
+    /// The port mapping named `name`, in any container (Service Connect's
+    /// `portName`).
+    pub fn named_port(&self, name: &str) -> Option<&PortMapping> {
+        self.container_definitions
+            .iter()
+            .flat_map(|c| &c.port_mappings)
+            .find(|m| m.name.as_deref() == Some(name))
+    }
+
     /// The `requiresAttributes` ECS derives from what the definition uses.
     pub fn required_attributes(&self) -> Vec<RequiredAttribute> {
         const DOCKER_API: &str = "com.amazonaws.ecs.capability.docker-remote-api.";
