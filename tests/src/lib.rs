@@ -558,6 +558,34 @@ pub mod ecs {
             .build()
     }
 
+    /// CreateService for a Fargate service of `count` tasks of `family` in
+    /// `default`, on the default network; callers add what they test.
+    pub fn fargate_service(
+        client: &aws_sdk_ecs::Client,
+        service: &str,
+        family: &str,
+        count: i32,
+    ) -> aws_sdk_ecs::operation::create_service::builders::CreateServiceFluentBuilder {
+        client
+            .create_service()
+            .service_name(service)
+            .task_definition(family)
+            .desired_count(count)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(network())
+    }
+
+    /// Waits (90 s at most) until the services of `default` are stable.
+    pub async fn wait_stable(client: &aws_sdk_ecs::Client, services: &[&str]) {
+        use aws_sdk_ecs::client::Waiters;
+        client
+            .wait_until_services_stable()
+            .set_services(Some(services.iter().map(|s| s.to_string()).collect()))
+            .wait(std::time::Duration::from_secs(90))
+            .await
+            .expect("the services become stable");
+    }
+
     /// A Fargate service of `count` tasks of `family` whose `app` container
     /// (port 8080) is registered in `target_group_arn`; returns once stable.
     pub async fn create_stable_service(

@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use aws_sdk_ecs::client::Waiters;
 use aws_sdk_ecs::types::{
     ApplicationProtocol, ContainerDefinition, LaunchType, PortMapping, ServiceConnectClientAlias,
     ServiceConnectConfiguration, ServiceConnectService,
@@ -116,13 +115,7 @@ async fn a_client_alias_is_balanced_over_the_serving_tasks() {
     ecs::register(&emu.ecs, &backend_family, vec![backend_container()]).await;
     let backend_alias = unique("backend");
     let tcp_alias = format!("{backend_alias}-tcp.{namespace_name}");
-    emu.ecs
-        .create_service()
-        .service_name(&backend)
-        .task_definition(&backend_family)
-        .desired_count(2)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(ecs::network())
+    ecs::fargate_service(&emu.ecs, &backend, &backend_family, 2)
         .service_connect_configuration(
             ServiceConnectConfiguration::builder()
                 .enabled(true)
@@ -142,13 +135,7 @@ async fn a_client_alias_is_balanced_over_the_serving_tasks() {
         vec![ecs::sample_container("app").build()],
     )
     .await;
-    emu.ecs
-        .create_service()
-        .service_name(&client)
-        .task_definition(&client_family)
-        .desired_count(1)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(ecs::network())
+    ecs::fargate_service(&emu.ecs, &client, &client_family, 1)
         .service_connect_configuration(
             ServiceConnectConfiguration::builder()
                 .enabled(true)
@@ -158,13 +145,7 @@ async fn a_client_alias_is_balanced_over_the_serving_tasks() {
         .send()
         .await
         .unwrap();
-    emu.ecs
-        .wait_until_services_stable()
-        .services(&backend)
-        .services(&client)
-        .wait(WAIT)
-        .await
-        .expect("both services become stable");
+    ecs::wait_stable(&emu.ecs, &[&backend, &client]).await;
 
     // DescribeServices shows the configuration on the deployment, with
     // the namespace's ARN and the Cloud Map service of each discovery name.

@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use aws_sdk_ecs::client::Waiters;
 use aws_sdk_ecs::types::{LaunchType, ServiceRegistry};
 use aws_sdk_servicediscovery::types::{DnsConfig, DnsRecord, OperationTargetType, RecordType};
 use tests::{ecs, http_get, unique, wait_until, TestEmulator};
@@ -132,23 +131,12 @@ async fn a_services_tasks_are_cloud_map_instances_whose_name_resolves_in_the_vpc
         vec![ecs::sample_container("app").build()],
     )
     .await;
-    emu.ecs
-        .create_service()
-        .service_name(&service)
-        .task_definition(&family)
-        .desired_count(2)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(ecs::network())
+    ecs::fargate_service(&emu.ecs, &service, &family, 2)
         .service_registries(ServiceRegistry::builder().registry_arn(&registry).build())
         .send()
         .await
         .unwrap();
-    emu.ecs
-        .wait_until_services_stable()
-        .services(&service)
-        .wait(WAIT)
-        .await
-        .expect("the service becomes stable");
+    ecs::wait_stable(&emu.ecs, &[&service]).await;
 
     let running = task_ips(&emu, &service).await;
     assert_eq!(running.len(), 2);
@@ -244,13 +232,7 @@ async fn srv_records_name_each_task_and_its_port_inside_the_vpc() {
         vec![ecs::sample_container("app").build()],
     )
     .await;
-    emu.ecs
-        .create_service()
-        .service_name(&service)
-        .task_definition(&family)
-        .desired_count(2)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(ecs::network())
+    ecs::fargate_service(&emu.ecs, &service, &family, 2)
         .service_registries(
             ServiceRegistry::builder()
                 .registry_arn(&registry)
@@ -261,12 +243,7 @@ async fn srv_records_name_each_task_and_its_port_inside_the_vpc() {
         .send()
         .await
         .unwrap();
-    emu.ecs
-        .wait_until_services_stable()
-        .services(&service)
-        .wait(WAIT)
-        .await
-        .expect("the service becomes stable");
+    ecs::wait_stable(&emu.ecs, &[&service]).await;
     let tasks = ecs::running_tasks(&emu.ecs, &service).await;
     assert_eq!(tasks.len(), 2);
     // `1 1 PORT TASKID.backend.NAMESPACE.` for each task, as Cloud Map
