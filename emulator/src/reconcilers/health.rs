@@ -3,8 +3,11 @@
 //!
 //! A supervisor watches the store. Every registration of a target group that
 //! a listener or rule forwards to gets its own check task: an HTTP GET of the
-//! health-check path every interval, bounded by the timeout (both scaled by
-//! `time_scale`). Results move the target through the states:
+//! health-check path every interval (scaled by `time_scale`), bounded by the
+//! timeout. The timeout is not scaled: it bounds the target's real response
+//! time, which a faster clock does not shorten; one check per target is in
+//! flight at a time, so a timeout longer than the scaled interval delays the
+//! next check. Results move the target through the states:
 //!
 //! - `initial` (`Elb.InitialHealthChecking`) while the first checks run; one
 //!   passing check makes a new target `healthy`; `unhealthy_threshold`
@@ -171,7 +174,7 @@ async fn check_loop(
 ) {
     let config = store.config().clone();
     let interval = config.scaled(Duration::from_secs(spec.settings.interval_seconds.into()));
-    let timeout = config.scaled(Duration::from_secs(spec.settings.timeout_seconds.into()));
+    let timeout = Duration::from_secs(spec.settings.timeout_seconds.into());
     let Some(current) = current_health(&store, &key) else {
         return;
     };

@@ -407,8 +407,9 @@ async fn health_transitions_with_reason_codes_and_recovery() {
     }
     assert!(seen_a, "a gets traffic again");
 
-    // Too slow for the 2 s (0.2 s scaled) timeout: Target.Timeout.
-    a.health_delay_ms.store(1_000, Ordering::SeqCst);
+    // Too slow for the 2 s timeout (not scaled: it bounds real response
+    // time): Target.Timeout.
+    a.health_delay_ms.store(3_000, Ordering::SeqCst);
     let health = wait_until("a timing out", WAIT, || async {
         health_of(&emu.elbv2, &alb.tg_arn, &a)
             .await

@@ -149,10 +149,12 @@ impl TaskRunner {
         let capabilities = linux.and_then(|l| l.capabilities.as_ref());
         let scaled_ns =
             |secs: u32| config.scaled(Duration::from_secs(secs.into())).as_nanos() as i64;
+        // The timeout bounds the command's real run time (a `docker exec`
+        // on a loaded host takes what it takes), so only waits are scaled.
         let health_check = def.health_check.as_ref().map(|hc| HealthConfig {
             test: Some(hc.command.clone()),
             interval: Some(scaled_ns(hc.interval)),
-            timeout: Some(scaled_ns(hc.timeout)),
+            timeout: Some(Duration::from_secs(hc.timeout.into()).as_nanos() as i64),
             retries: Some(hc.retries.into()),
             start_period: hc.start_period.map(scaled_ns),
             start_interval: None,
