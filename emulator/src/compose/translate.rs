@@ -23,7 +23,7 @@ pub use super::units::{aws_name, cpu_units, fargate_size, mebibytes, seconds};
 use super::units::{http_path, is_dns_label, is_ecs_name};
 
 /// The tag every resource `up` creates carries; `down` deletes by it.
-pub const PROJECT_TAG: &str = "compose-project";
+pub const PROJECT_TAG: &str = crate::domain::servicediscovery::COMPOSE_PROJECT_TAG;
 pub const SERVICE_TAG: &str = "compose-service";
 /// ELBv2 names (load balancers, target groups) are at most 32 characters.
 const ELB_NAME_MAX: usize = 32;

@@ -3,6 +3,9 @@
 //! attributes ECS gives it; when it stops, the instance goes. Names in a DNS
 //! namespace resolve inside the VPC through the task network's DNS: each
 //! task's sandbox carries the alias `SERVICE.NAMESPACE` (see [`dns_names`]).
+//! A namespace tagged [`COMPOSE_PROJECT_TAG`] is also a search domain of its
+//! tasks, so a compose file's bare service names resolve (see
+//! [`dns_search_domains`]).
 //! A Service Connect service's tasks are instances of the Cloud Map service
 //! of each of its discovery names too.
 
@@ -13,7 +16,7 @@ use time::OffsetDateTime;
 use crate::domain::arn::last_segment;
 use crate::domain::ecs::service::Service;
 use crate::domain::ecs::Task;
-use crate::domain::servicediscovery::NamespaceType;
+use crate::domain::servicediscovery::{Namespace, NamespaceType, COMPOSE_PROJECT_TAG};
 use crate::domain::State;
 
 /// The attributes ECS sets that say which ECS service registered an
@@ -151,18 +154,44 @@ fn attributes(task: &Task, service: &Service, port: Option<u16>) -> BTreeMap<Str
 /// The DNS names a task answers to inside its VPC: `SERVICE.NAMESPACE` for
 /// each registry of its ECS service whose Cloud Map namespace is a DNS one.
 pub fn dns_names(state: &State, task: &Task) -> Vec<String> {
-    let Some(service) = state.ecs.services.values().find(|s| s.owns(task)) else {
-        return vec![];
-    };
+    dns_registries(state, task)
+        .map(|(service, namespace)| format!("{service}.{}", namespace.name))
+        .collect()
+}
+
+/// The search domains of a task's resolver: the DNS namespaces of its
+/// registries that a compose project created. Docker's ECS integration
+/// added its project's namespace to each task's search list (through a
+/// sidecar), so that the bare service names of a compose file resolve;
+/// elsewhere ECS adds none and names are written in full.
+pub fn dns_search_domains(state: &State, task: &Task) -> Vec<String> {
+    let mut domains: Vec<String> = dns_registries(state, task)
+        .filter(|(_, namespace)| {
+            namespace
+                .tags
+                .iter()
+                .any(|(key, _)| key == COMPOSE_PROJECT_TAG)
+        })
+        .map(|(_, namespace)| namespace.name.clone())
+        .collect();
+    domains.dedup();
+    domains
+}
+
+/// The Cloud Map service name and DNS namespace of each registry of the
+/// task's ECS service.
+fn dns_registries<'a>(
+    state: &'a State,
+    task: &Task,
+) -> impl Iterator<Item = (&'a str, &'a Namespace)> + 'a {
+    let service = state.ecs.services.values().find(|s| s.owns(task));
     let discovery = &state.servicediscovery;
     service
-        .service_registries
-        .iter()
-        .filter_map(|r| {
+        .into_iter()
+        .flat_map(|s| s.service_registries.iter())
+        .filter_map(move |r| {
             let cloud_map = discovery.service_by_arn(&r.registry_arn)?;
             let namespace = discovery.namespace(&cloud_map.namespace_id).ok()?;
-            (namespace.kind != NamespaceType::Http)
-                .then(|| format!("{}.{}", cloud_map.name, namespace.name))
+            (namespace.kind != NamespaceType::Http).then_some((cloud_map.name.as_str(), namespace))
         })
-        .collect()
 }

@@ -154,6 +154,8 @@ pub struct SandboxAddress {
     /// Where Docker's DNS forwards the names it does not know (empty: the
     /// host's nameservers).
     pub dns_servers: Vec<String>,
+    /// The resolver's search domains (empty: Docker's default).
+    pub dns_search: Vec<String>,
 }
 
 /// What a state restored from the state file still uses on Docker: kept at
@@ -306,6 +308,7 @@ impl DockerRuntime {
                 init: Some(false),
                 extra_hosts: (!address.extra_hosts.is_empty()).then(|| address.extra_hosts.clone()),
                 dns: (!address.dns_servers.is_empty()).then(|| address.dns_servers.clone()),
+                dns_search: (!address.dns_search.is_empty()).then(|| address.dns_search.clone()),
                 ..Default::default()
             }),
             mac_address: Some(address.mac.clone()),

@@ -247,18 +247,21 @@ async fn compose_up_deploys_the_example_rolls_an_edit_without_failures_and_down_
         "uneven: {spread:?}"
     );
 
-    // Web reaches the backend by name.
-    let call = format!("{url}call?url=http://backend.{name}:8080/");
-    let answer = wait_until("web reaches backend by name", WAIT, || async {
-        match http_get(&call).await {
-            Ok((200, body)) => Some(body),
-            _ => None,
-        }
-    })
-    .await;
-    // sample-app's /call answers with the called task's status and body.
-    let backend_answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
-    assert_eq!(backend_answer["version"], "backend-v1");
+    // Web reaches the backend by its bare compose name (the project's
+    // namespace is the task's search domain) and by its Cloud Map name.
+    for host in ["backend".to_string(), format!("backend.{name}")] {
+        let call = format!("{url}call?url=http://{host}:8080/");
+        let answer = wait_until(&format!("web reaches {host}"), WAIT, || async {
+            match http_get(&call).await {
+                Ok((200, body)) => Some(body),
+                _ => None,
+            }
+        })
+        .await;
+        // sample-app's /call answers with the called task's status and body.
+        let backend_answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(backend_answer["version"], "backend-v1", "{host}");
+    }
 
     // An edit rolls web alone, under load, without a failed request.
     let text = std::fs::read_to_string(&file).unwrap();

@@ -33,6 +33,9 @@ use time::OffsetDateTime;
 
 use crate::domain::persist::field;
 
+/// The tag `emulator compose up` puts on what it creates, the project's
+/// namespace included; such a namespace is a search domain of its tasks.
+pub const COMPOSE_PROJECT_TAG: &str = "compose-project";
 /// Longest description (AWS: 1,024).
 pub const MAX_DESCRIPTION_LEN: usize = 1024;
 /// Longest CreatorRequestId, instance id and VPC id (AWS: 64).

@@ -115,10 +115,12 @@ impl TaskRunner {
                     format!("ResourceInitializationError: failed to configure ENI: network of {}: {e}", eni.vpc_id)
                 })?
         };
-        let dns_names = self
-            .inner
-            .store
-            .read(|s| crate::reconcilers::discovery::dns_names(s, task));
+        let (dns_names, dns_search) = self.inner.store.read(|s| {
+            (
+                crate::reconcilers::discovery::dns_names(s, task),
+                crate::reconcilers::discovery::dns_search_domains(s, task),
+            )
+        });
         Ok(SandboxAddress {
             network,
             ip: eni.ip,
@@ -126,6 +128,7 @@ impl TaskRunner {
             dns_names,
             extra_hosts: self.service_connect_hosts(task),
             dns_servers: self.task_dns_servers(&eni.vpc_id),
+            dns_search,
         })
     }
 
