@@ -16,7 +16,8 @@ use crate::domain::autoscaling::{
     SuspendedState, TargetKey, TargetTrackingConfiguration, ECS_DESIRED_COUNT, ECS_NAMESPACE,
     ECS_SERVICE_LINKED_ROLE, MAX_POLICIES_PER_TARGET, MAX_SCALABLE_TARGETS, TARGET_TRACKING,
 };
-use crate::protocol::json::{self, epoch_seconds, JsonError};
+use crate::domain::epoch_seconds;
+use crate::protocol::json::{self, JsonError};
 
 /// DescribeScalableTargets and DescribeScalingActivities page size by
 /// default and at most (AWS: 50).

@@ -11,7 +11,7 @@ use crate::domain::ecs::service_deployment::{
     RevisionCounts, ServiceDeploymentRecord, ServiceDeploymentStatus,
 };
 use crate::domain::ecs::validate::EcsError;
-use crate::protocol::json::epoch_seconds;
+use crate::domain::epoch_seconds;
 
 /// DescribeServiceDeployments / DescribeServiceRevisions take at most 20 ARNs.
 const MAX_DESCRIBE: usize = 20;

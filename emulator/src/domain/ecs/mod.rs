@@ -182,6 +182,3 @@ impl EcsState {
         }
     }
 }
-
-/// `epoch_seconds` re-exported for the submodules' serde attributes.
-pub(crate) use crate::protocol::json::epoch_seconds as ts;

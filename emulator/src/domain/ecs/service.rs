@@ -1,5 +1,6 @@
 //! ECS services and deployments.
 
+use crate::domain::epoch_seconds;
 use crate::domain::persist::field;
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -18,7 +19,7 @@ use super::service_deployment::{
     ContainerImage, RevisionCounts, ServiceDeploymentRecord, ServiceDeploymentStatus,
     ServiceRevision,
 };
-use super::{ts, Tag};
+use super::Tag;
 
 /// At most this many events are kept per service, newest first (AWS: 100).
 pub const MAX_SERVICE_EVENTS: usize = 100;
@@ -133,13 +134,13 @@ pub struct Deployment {
     pub pending_count: u32,
     pub running_count: u32,
     pub failed_tasks: u32,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"
     )]
     pub created_at: OffsetDateTime,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"
@@ -231,7 +232,7 @@ impl Deployment {
 #[serde(rename_all = "camelCase")]
 pub struct ServiceEvent {
     pub id: String,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"
@@ -285,7 +286,7 @@ pub struct Service {
     pub deployment_configuration: DeploymentConfiguration,
     pub deployments: Vec<Deployment>,
     pub events: VecDeque<ServiceEvent>,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::capacity::StrategyItem;
 use super::service::{DeploymentConfiguration, LoadBalancerRef, ServiceRegistry};
 use super::service_connect::ServiceConnectConfiguration;
-use super::ts;
+use crate::domain::epoch_seconds;
 use crate::domain::persist::field;
 
 /// How far a service deployment has got (`ServiceDeploymentStatus`).
@@ -101,7 +101,7 @@ pub struct ServiceRevision {
     pub network_configuration: serde_json::Value,
     pub container_images: Vec<ContainerImage>,
     pub guard_duty_enabled: bool,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"
@@ -122,7 +122,7 @@ pub struct RevisionCounts {
 #[serde(rename_all = "camelCase")]
 pub struct Rollback {
     pub reason: String,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"

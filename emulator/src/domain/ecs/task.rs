@@ -1,5 +1,6 @@
 //! Tasks and their lifecycle.
 
+use crate::domain::epoch_seconds;
 use crate::domain::persist::field;
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -9,7 +10,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::task_definition::TaskDefinition;
-use super::{ts, KeyValuePair, Tag};
+use super::{KeyValuePair, Tag};
 
 /// `lastStatus` of a task, in lifecycle order.
 #[derive(
@@ -94,49 +95,70 @@ pub struct Task {
         deserialize_with = "field::static_str_opt::deserialize"
     )]
     pub connectivity: Option<&'static str>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub connectivity_at: Option<OffsetDateTime>,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"
     )]
     pub created_at: OffsetDateTime,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub pull_started_at: Option<OffsetDateTime>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub pull_stopped_at: Option<OffsetDateTime>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub started_at: Option<OffsetDateTime>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub stopping_at: Option<OffsetDateTime>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub stopped_at: Option<OffsetDateTime>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"

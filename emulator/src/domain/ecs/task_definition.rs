@@ -2,6 +2,7 @@
 //! input, plus what ECS adds). Unknown members are kept and echoed back, so
 //! fields the emulator does not act on still round-trip.
 
+use crate::domain::epoch_seconds;
 use crate::domain::persist::field;
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -13,7 +14,7 @@ use super::container_options::{
     DockerLabels, EphemeralStorage, LinuxParameters, MountPoint, SystemControl, Ulimit, Volume,
     VolumeFrom,
 };
-use super::{ts, KeyValuePair};
+use super::KeyValuePair;
 
 #[derive(Debug, Clone, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,13 +43,21 @@ pub struct TaskDefinition {
     pub execution_role_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_role_arn: Option<String>,
-    #[serde(default, with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub registered_at: Option<OffsetDateTime>,
-    #[serde(default, with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
