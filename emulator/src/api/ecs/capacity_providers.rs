@@ -7,9 +7,12 @@ use serde_json::{json, Value};
 
 use super::{merge_tags, paginate, Handler, Output, PageInput};
 use crate::domain::arn::last_segment;
-use crate::domain::ecs::capacity::{self, CapacityProvider, FARGATE, FARGATE_SPOT};
+use crate::domain::ecs::capacity::{
+    self, CapacityProvider, CapacityProviderStatus, CapacityProviderUpdateStatus, FARGATE,
+    FARGATE_SPOT,
+};
 use crate::domain::ecs::validate::EcsError;
-use crate::domain::ecs::Tag;
+use crate::domain::ecs::{ClusterStatus, Tag};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -82,7 +85,7 @@ impl Handler<'_> {
             if ecs
                 .capacity_providers
                 .get(&input.name)
-                .is_some_and(|p| p.status == "ACTIVE")
+                .is_some_and(|p| p.status == CapacityProviderStatus::Active)
             {
                 return Err(EcsError::invalid(
                     "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.",
@@ -91,7 +94,7 @@ impl Handler<'_> {
             let provider = CapacityProvider {
                 capacity_provider_arn: arn.clone(),
                 name: input.name.clone(),
-                status: "ACTIVE",
+                status: CapacityProviderStatus::Active,
                 auto_scaling_group_provider: input.auto_scaling_group_provider,
                 managed_instances_provider: input.managed_instances_provider,
                 update_status: None,
@@ -142,7 +145,7 @@ impl Handler<'_> {
                         .ecs
                         .capacity_providers
                         .values()
-                        .filter(|p| p.status == "ACTIVE")
+                        .filter(|p| p.status == CapacityProviderStatus::Active)
                         .map(|p| p.name.clone());
                     let all: Vec<Value> = [FARGATE.to_string(), FARGATE_SPOT.to_string()]
                         .into_iter()
@@ -168,7 +171,7 @@ impl Handler<'_> {
                 .ecs
                 .capacity_providers
                 .get_mut(last_segment(&input.name))
-                .filter(|p| p.status == "ACTIVE")
+                .filter(|p| p.status == CapacityProviderStatus::Active)
                 .ok_or_else(not_found)?;
             if let Some(update) = input.auto_scaling_group_provider {
                 if let (Some(Value::Object(current)), Value::Object(update)) =
@@ -180,7 +183,7 @@ impl Handler<'_> {
             if let Some(update) = input.managed_instances_provider {
                 provider.managed_instances_provider = Some(update);
             }
-            provider.update_status = Some("UPDATE_COMPLETE");
+            provider.update_status = Some(CapacityProviderUpdateStatus::UpdateComplete);
             Ok(json!({ "capacityProvider": provider }))
         })
     }
@@ -197,7 +200,7 @@ impl Handler<'_> {
             let associated = ecs
                 .clusters
                 .values()
-                .any(|c| c.status == "ACTIVE" && c.capacity_providers.contains(&name));
+                .any(|c| c.status == ClusterStatus::Active && c.capacity_providers.contains(&name));
             if associated {
                 return Err(EcsError {
                     code: "ResourceInUseException",
@@ -207,10 +210,10 @@ impl Handler<'_> {
             let provider = ecs
                 .capacity_providers
                 .get_mut(&name)
-                .filter(|p| p.status == "ACTIVE")
+                .filter(|p| p.status == CapacityProviderStatus::Active)
                 .ok_or_else(not_found)?;
-            provider.status = "INACTIVE";
-            provider.update_status = Some("DELETE_COMPLETE");
+            provider.status = CapacityProviderStatus::Inactive;
+            provider.update_status = Some(CapacityProviderUpdateStatus::DeleteComplete);
             Ok(json!({ "capacityProvider": provider }))
         })
     }

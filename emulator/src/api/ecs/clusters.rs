@@ -6,9 +6,12 @@ use serde_json::{json, Value};
 
 use super::{merge_tags, missing, paginate, Handler, Output, PageInput};
 use crate::domain::arn::last_segment;
-use crate::domain::ecs::capacity::{self, StrategyItem};
+use crate::domain::ecs::capacity::{self, CapacityProviderStatus, StrategyItem};
+use crate::domain::ecs::service::ServiceStatus;
 use crate::domain::ecs::validate::EcsError;
-use crate::domain::ecs::{Cluster, EcsState, KeyValuePair, Tag, TaskStatus, DEFAULT_CLUSTER};
+use crate::domain::ecs::{
+    Cluster, ClusterStatus, EcsState, KeyValuePair, Tag, TaskStatus, DEFAULT_CLUSTER,
+};
 
 /// The one cluster setting ECS has, and the values it takes.
 const CONTAINER_INSIGHTS: &str = "containerInsights";
@@ -107,7 +110,7 @@ impl Handler<'_> {
         let cluster = Cluster {
             cluster_arn: self.arn(&format!("cluster/{name}")),
             cluster_name: name.to_string(),
-            status: "ACTIVE".into(),
+            status: ClusterStatus::Active,
             created_at: Some(Self::now()),
             settings,
             capacity_providers: spec.capacity_providers,
@@ -143,7 +146,7 @@ impl Handler<'_> {
             )?;
             // Creating an existing ACTIVE cluster returns it unchanged, as AWS does.
             let cluster = match ecs.clusters.get(&name) {
-                Some(c) if c.status == "ACTIVE" => c.clone(),
+                Some(c) if c.status == ClusterStatus::Active => c.clone(),
                 _ => self.insert_cluster(
                     ecs,
                     &name,
@@ -193,7 +196,7 @@ impl Handler<'_> {
             s.ecs
                 .clusters
                 .values()
-                .filter(|c| c.status == "ACTIVE")
+                .filter(|c| c.status == ClusterStatus::Active)
                 .map(|c| c.cluster_arn.clone())
                 .collect()
         });
@@ -206,10 +209,9 @@ impl Handler<'_> {
             let ecs = &mut s.ecs;
             let name = last_segment(&input.cluster).to_string();
             let cluster = active_cluster(ecs, &input.cluster)?.clone();
-            let has_services = ecs
-                .services
-                .values()
-                .any(|svc| svc.cluster_arn == cluster.cluster_arn && svc.status != "INACTIVE");
+            let has_services = ecs.services.values().any(|svc| {
+                svc.cluster_arn == cluster.cluster_arn && svc.status != ServiceStatus::Inactive
+            });
             if has_services {
                 return Err(EcsError {
                     code: "ClusterContainsServicesException",
@@ -226,9 +228,9 @@ impl Handler<'_> {
                 });
             }
             let mut view = ecs.cluster_view(&cluster, false);
-            view.cluster.status = "INACTIVE".into();
+            view.cluster.status = ClusterStatus::Inactive;
             if let Some(c) = ecs.clusters.get_mut(&name) {
-                c.status = "INACTIVE".into();
+                c.status = ClusterStatus::Inactive;
             }
             Ok(json!({ "cluster": view }))
         })
@@ -279,7 +281,7 @@ impl Handler<'_> {
             // A provider that a service's strategy uses stays associated.
             let in_use = ecs.services.values().any(|svc| {
                 svc.cluster_arn == cluster_arn
-                    && svc.status != "INACTIVE"
+                    && svc.status != ServiceStatus::Inactive
                     && svc
                         .capacity_provider_strategy
                         .iter()
@@ -304,7 +306,7 @@ impl Handler<'_> {
 /// An ACTIVE cluster by name or ARN.
 fn active_cluster<'e>(ecs: &'e EcsState, reference: &str) -> Result<&'e Cluster, EcsError> {
     match ecs.clusters.get(last_segment(reference)) {
-        Some(c) if c.status == "ACTIVE" => Ok(c),
+        Some(c) if c.status == ClusterStatus::Active => Ok(c),
         _ => Err(EcsError::cluster_not_found()),
     }
 }
@@ -314,7 +316,7 @@ fn active_cluster_mut<'e>(
     reference: &str,
 ) -> Result<&'e mut Cluster, EcsError> {
     match ecs.clusters.get_mut(last_segment(reference)) {
-        Some(c) if c.status == "ACTIVE" => Ok(c),
+        Some(c) if c.status == ClusterStatus::Active => Ok(c),
         _ => Err(EcsError::cluster_not_found()),
     }
 }
@@ -359,7 +361,7 @@ fn check_association(
             || ecs
                 .capacity_providers
                 .get(last_segment(name))
-                .is_some_and(|p| p.status == "ACTIVE");
+                .is_some_and(|p| p.status == CapacityProviderStatus::Active);
         if !known {
             return Err(EcsError::invalid(format!(
                 "The specified capacity provider '{name}' does not exist. Specify a valid name or ARN and try again."

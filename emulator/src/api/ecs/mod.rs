@@ -24,7 +24,8 @@ use crate::domain::ecs::network;
 use crate::domain::ecs::task::{StopCode, TaskLaunch};
 use crate::domain::ecs::validate::{self, EcsError};
 use crate::domain::ecs::{
-    EcsState, KeyValuePair, Tag, Task, TaskDefinition, TaskStatus, DEFAULT_CLUSTER,
+    ClusterStatus, EcsState, KeyValuePair, Tag, Task, TaskDefinition, TaskDefinitionStatus,
+    TaskStatus, DEFAULT_CLUSTER,
 };
 use crate::protocol::json::{self, JsonError};
 
@@ -209,7 +210,7 @@ impl Handler<'_> {
             self.insert_cluster(ecs, DEFAULT_CLUSTER, clusters::ClusterSpec::default());
         }
         match ecs.clusters.get(name) {
-            Some(c) if c.status == "ACTIVE" => Ok(c.cluster_arn.clone()),
+            Some(c) if c.status == ClusterStatus::Active => Ok(c.cluster_arn.clone()),
             _ => Err(EcsError::cluster_not_found()),
         }
     }
@@ -240,7 +241,7 @@ impl Handler<'_> {
                 .find_task_definition(&input.task_definition)
                 .cloned()
                 .ok_or_else(|| EcsError::client("TaskDefinition not found."))?;
-            if def.status != "ACTIVE" {
+            if def.status != TaskDefinitionStatus::Active {
                 return Err(EcsError::client("TaskDefinition is inactive"));
             }
             if !def.is_fargate() {

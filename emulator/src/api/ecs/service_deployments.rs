@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::{paginate, Handler, Output, PageInput};
-use crate::domain::ecs::service::Service;
+use crate::domain::ecs::service::{RolloutState, Service};
 use crate::domain::ecs::service_deployment::{
     RevisionCounts, ServiceDeploymentRecord, ServiceDeploymentStatus,
 };
@@ -193,7 +193,7 @@ impl Handler<'_> {
                 });
             }
             if let Some(d) = service.deployments.get_mut(1) {
-                d.rollout_state = "FAILED";
+                d.rollout_state = RolloutState::Failed;
                 d.rollout_state_reason = "Service deployment stopped and rolled back.".into();
             }
             Ok(json!({ "serviceDeploymentArn": input.service_deployment_arn }))

@@ -11,12 +11,12 @@ use crate::domain::ecs::blue_green;
 use crate::domain::ecs::capacity::{self, StrategyItem};
 use crate::domain::ecs::service::{
     DeploymentConfiguration, LoadBalancerRef, Service, ServiceRegistry, ServiceRuntime,
-    MAX_LOAD_BALANCERS,
+    ServiceStatus, MAX_LOAD_BALANCERS,
 };
 use crate::domain::ecs::service_connect::ServiceConnectConfiguration;
 use crate::domain::ecs::service_deployment::ContainerImage;
 use crate::domain::ecs::validate::EcsError;
-use crate::domain::ecs::{EcsState, Tag, TaskDefinition};
+use crate::domain::ecs::{EcsState, Tag, TaskDefinition, TaskDefinitionStatus};
 use crate::domain::State;
 
 /// ListServices page size when `maxResults` is absent (AWS: 10).
@@ -151,7 +151,7 @@ impl Handler<'_> {
                 input.service_name
             );
             if let Some(existing) = s.ecs.services.get(&service_arn) {
-                if existing.status != "INACTIVE" {
+                if existing.status != ServiceStatus::Inactive {
                     return Err(EcsError::invalid("Creation of service was not idempotent."));
                 }
             }
@@ -173,7 +173,7 @@ impl Handler<'_> {
                 service_registries: input.service_registries.clone(),
                 service_connect_configuration,
                 service_connect_resources,
-                status: "ACTIVE",
+                status: ServiceStatus::Active,
                 desired_count,
                 running_count: 0,
                 pending_count: 0,
@@ -223,7 +223,7 @@ impl Handler<'_> {
                 .get(&arn)
                 .cloned()
                 .ok_or_else(service_not_found)?;
-            if current.status != "ACTIVE" {
+            if current.status != ServiceStatus::Active {
                 return Err(EcsError {
                     code: "ServiceNotActiveException",
                     message: "Service was not ACTIVE.".into(),
@@ -335,7 +335,7 @@ impl Handler<'_> {
         self.app.store.write(|s| {
             let arn = self.service_arn(&mut s.ecs, input.cluster.as_deref(), &input.service)?;
             let service = s.ecs.services.get_mut(&arn).ok_or_else(service_not_found)?;
-            if service.status != "ACTIVE" {
+            if service.status != ServiceStatus::Active {
                 return Err(EcsError {
                     code: "ServiceNotActiveException",
                     message: "Service was not ACTIVE.".into(),
@@ -350,7 +350,7 @@ impl Handler<'_> {
             for d in &mut service.deployments {
                 d.desired_count = 0;
             }
-            service.status = "DRAINING";
+            service.status = ServiceStatus::Draining;
             Ok(json!({ "service": service }))
         })
     }
@@ -391,7 +391,9 @@ impl Handler<'_> {
                 s.ecs
                     .services
                     .values()
-                    .filter(|svc| svc.cluster_arn == cluster_arn && svc.status != "INACTIVE")
+                    .filter(|svc| {
+                        svc.cluster_arn == cluster_arn && svc.status != ServiceStatus::Inactive
+                    })
                     .map(|svc| svc.service_arn.clone())
                     .collect::<Vec<_>>(),
             )
@@ -579,7 +581,7 @@ fn active_task_definition(ecs: &EcsState, reference: &str) -> Result<TaskDefinit
         .find_task_definition(reference)
         .cloned()
         .ok_or_else(|| EcsError::invalid("TaskDefinition not found."))?;
-    if def.status != "ACTIVE" {
+    if def.status != TaskDefinitionStatus::Active {
         return Err(EcsError::invalid(format!(
             "TaskDefinition is inactive: {}",
             def.task_definition_arn

@@ -43,12 +43,7 @@ pub struct StrategyItem {
 pub struct CapacityProvider {
     pub capacity_provider_arn: String,
     pub name: String,
-    /// ACTIVE or INACTIVE (after DeleteCapacityProvider).
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub status: &'static str,
+    pub status: CapacityProviderStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[borsh(
         serialize_with = "field::json::serialize",
@@ -62,11 +57,7 @@ pub struct CapacityProvider {
     )]
     pub managed_instances_provider: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::static_str_opt::serialize",
-        deserialize_with = "field::static_str_opt::deserialize"
-    )]
-    pub update_status: Option<&'static str>,
+    pub update_status: Option<CapacityProviderUpdateStatus>,
     pub tags: Vec<Tag>,
     /// EC2_AUTOSCALING or MANAGED_INSTANCES.
     #[serde(rename = "type")]
@@ -77,6 +68,23 @@ pub struct CapacityProvider {
     pub kind: &'static str,
 }
 
+/// `status` of a capacity provider: ACTIVE, or INACTIVE once deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CapacityProviderStatus {
+    Active,
+    Inactive,
+}
+
+/// `updateStatus` of a capacity provider, after UpdateCapacityProvider or
+/// DeleteCapacityProvider (both finish at once here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CapacityProviderUpdateStatus {
+    UpdateComplete,
+    DeleteComplete,
+}
+
 /// The custom capacity providers, by name.
 pub type CapacityProviders = BTreeMap<String, CapacityProvider>;
 
@@ -85,7 +93,7 @@ pub fn describe_fargate(region: &str, account: &str, name: &str) -> serde_json::
     serde_json::json!({
         "capacityProviderArn": format!("arn:aws:ecs:{region}:{account}:capacity-provider/{name}"),
         "name": name,
-        "status": "ACTIVE",
+        "status": CapacityProviderStatus::Active,
         "tags": [],
         "type": name,
     })

@@ -118,17 +118,51 @@ impl Default for DeploymentConfiguration {
     }
 }
 
+/// `status` of a service: ACTIVE until DeleteService, DRAINING while its
+/// tasks stop, then INACTIVE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ServiceStatus {
+    Active,
+    Draining,
+    Inactive,
+}
+
+impl ServiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Draining => "DRAINING",
+            Self::Inactive => "INACTIVE",
+        }
+    }
+}
+
+/// `status` of a `deployments[]` entry: the newest is PRIMARY, the ones it
+/// replaces ACTIVE until their tasks are gone (ECS's INACTIVE deployments
+/// are dropped from the list here, not kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeploymentStatus {
+    Primary,
+    Active,
+}
+
+/// `rolloutState` of a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RolloutState {
+    InProgress,
+    Completed,
+    Failed,
+}
+
 #[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
     /// `ecs-svc/` and 19 digits.
     pub id: String,
-    /// PRIMARY or ACTIVE.
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub status: &'static str,
+    pub status: DeploymentStatus,
     pub task_definition: String,
     pub desired_count: u32,
     pub pending_count: u32,
@@ -169,12 +203,7 @@ pub struct Deployment {
         deserialize_with = "field::json::deserialize"
     )]
     pub network_configuration: serde_json::Value,
-    /// IN_PROGRESS, COMPLETED or FAILED.
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub rollout_state: &'static str,
+    pub rollout_state: RolloutState,
     pub rollout_state_reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_connect_configuration: Option<ServiceConnectConfiguration>,
@@ -205,7 +234,7 @@ impl Deployment {
         Self {
             rollout_state_reason: format!("ECS deployment {id} in progress."),
             id,
-            status: "PRIMARY",
+            status: DeploymentStatus::Primary,
             task_definition,
             desired_count,
             pending_count: 0,
@@ -218,7 +247,7 @@ impl Deployment {
             platform_version: "1.4.0",
             platform_family: "Linux",
             network_configuration: network,
-            rollout_state: "IN_PROGRESS",
+            rollout_state: RolloutState::InProgress,
             service_connect_configuration: None,
             service_connect_resources: vec![],
             counted_failures: BTreeSet::new(),
@@ -255,12 +284,7 @@ pub struct Service {
     /// The Cloud Map services of its discovery names.
     #[serde(skip)]
     pub service_connect_resources: Vec<ServiceConnectResource>,
-    /// ACTIVE, DRAINING or INACTIVE.
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub status: &'static str,
+    pub status: ServiceStatus,
     pub desired_count: u32,
     pub running_count: u32,
     pub pending_count: u32,
@@ -492,7 +516,7 @@ impl Service {
             .deployments
             .iter()
             .skip(1)
-            .find(|d| d.rollout_state == "COMPLETED")
+            .find(|d| d.rollout_state == RolloutState::Completed)
             .map(|d| (d.task_definition.clone(), d.service_revision_arn.clone()));
         let Some((task_definition, revision_arn)) = last_good else {
             return false;
@@ -528,16 +552,16 @@ impl Service {
         let Some(blue) = self
             .deployments
             .iter()
-            .position(|d| d.id != green_id && d.rollout_state == "COMPLETED")
+            .position(|d| d.id != green_id && d.rollout_state == RolloutState::Completed)
         else {
             return false;
         };
         let now = OffsetDateTime::now_utc();
         let mut blue = self.deployments.remove(blue);
         for d in &mut self.deployments {
-            d.status = "ACTIVE";
+            d.status = DeploymentStatus::Active;
         }
-        blue.status = "PRIMARY";
+        blue.status = DeploymentStatus::Primary;
         blue.updated_at = now;
         self.task_definition = blue.task_definition.clone();
         let (blue_id, revision_arn) = (blue.id.clone(), blue.service_revision_arn.clone());
@@ -595,7 +619,7 @@ impl Service {
     /// A new PRIMARY deployment of `task_definition` as `revision_arn`.
     fn launch(&mut self, task_definition: String, revision_arn: String) -> String {
         for d in &mut self.deployments {
-            d.status = "ACTIVE";
+            d.status = DeploymentStatus::Active;
         }
         let mut deployment = Deployment::new(
             task_definition.clone(),

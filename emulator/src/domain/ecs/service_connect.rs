@@ -23,9 +23,9 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::service::Service;
+use super::service::{Service, ServiceStatus};
 use super::validate::EcsError;
-use super::{Task, TaskDefinition};
+use super::{HealthStatus, Task, TaskDefinition};
 use crate::domain::persist::field;
 use crate::domain::servicediscovery::{Namespace, ServiceDiscoveryState};
 use crate::domain::State;
@@ -209,7 +209,7 @@ pub fn validate(
         }
         let taken = services.values().any(|other| {
             other.service_arn != this_service_arn
-                && other.status != "INACTIVE"
+                && other.status != ServiceStatus::Inactive
                 && other.service_connect_in(&namespace.arn).is_some_and(|c| {
                     c.services
                         .iter()
@@ -305,7 +305,7 @@ pub fn endpoints(state: &State) -> Vec<Endpoint> {
         let (true, Some(namespace), false) = (
             config.enabled,
             config.namespace.as_deref(),
-            service.status == "INACTIVE",
+            service.status == ServiceStatus::Inactive,
         ) else {
             continue;
         };
@@ -359,7 +359,7 @@ pub fn endpoints(state: &State) -> Vec<Endpoint> {
 /// A task of `service` serves its endpoints while it runs, is meant to,
 /// and is not unhealthy.
 fn serves(task: &Task, service: &Service) -> bool {
-    service.runs(task) && task.health_status != "UNHEALTHY"
+    service.runs(task) && task.health_status != HealthStatus::Unhealthy
 }
 
 /// One alias as a task sees it: the name in its hosts file, the loopback

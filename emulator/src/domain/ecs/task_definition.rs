@@ -24,8 +24,10 @@ pub struct TaskDefinition {
     pub family: String,
     #[serde(default)]
     pub revision: u32,
-    #[serde(default)]
-    pub status: String,
+    /// Set at registration: a `status` member of RegisterTaskDefinition's
+    /// input is read as a string and ignored.
+    #[serde(default, deserialize_with = "TaskDefinitionStatus::ignore_input")]
+    pub status: TaskDefinitionStatus,
     pub container_definitions: Vec<ContainerDefinition>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
@@ -87,6 +89,34 @@ pub struct TaskDefinition {
         deserialize_with = "field::json::deserialize"
     )]
     pub extra: Map<String, Value>,
+}
+
+/// `status` of a task definition revision: ACTIVE when registered,
+/// INACTIVE once deregistered, DELETE_IN_PROGRESS once deleted.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskDefinitionStatus {
+    #[default]
+    Active,
+    Inactive,
+    DeleteInProgress,
+}
+
+impl TaskDefinitionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Inactive => "INACTIVE",
+            Self::DeleteInProgress => "DELETE_IN_PROGRESS",
+        }
+    }
+
+    fn ignore_input<'de, D: serde::Deserializer<'de>>(input: D) -> Result<Self, D::Error> {
+        <String as Deserialize>::deserialize(input)?;
+        Ok(Self::default())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
