@@ -49,8 +49,8 @@ pub(super) struct DeleteCapacityProviderInput {
 }
 
 fn not_found() -> EcsError {
-    EcsError::invalid(
-        "The specified capacity provider does not exist. Specify a valid name or ARN and try again.",
+    EcsError::InvalidParameter(
+        "The specified capacity provider does not exist. Specify a valid name or ARN and try again.".into(),
     )
 }
 
@@ -68,15 +68,16 @@ impl Handler<'_> {
                         .and_then(Value::as_str)
                         .is_none()
                     {
-                        return Err(EcsError::invalid(
-                            "autoScalingGroupProvider.autoScalingGroupArn is required.",
+                        return Err(EcsError::InvalidParameter(
+                            "autoScalingGroupProvider.autoScalingGroupArn is required.".into(),
                         ));
                     }
                     "EC2_AUTOSCALING"
                 }
                 (None, Some(_)) => "MANAGED_INSTANCES",
-                _ => return Err(EcsError::invalid(
-                    "Specify exactly one of autoScalingGroupProvider or managedInstancesProvider.",
+                _ => return Err(EcsError::InvalidParameter(
+                    "Specify exactly one of autoScalingGroupProvider or managedInstancesProvider."
+                        .into(),
                 )),
             };
         let arn = self.arn(&format!("capacity-provider/{}", input.name));
@@ -87,8 +88,8 @@ impl Handler<'_> {
                 .get(&input.name)
                 .is_some_and(|p| p.status == CapacityProviderStatus::Active)
             {
-                return Err(EcsError::invalid(
-                    "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.",
+                return Err(EcsError::InvalidParameter(
+                    "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.".into(),
                 ));
             }
             let provider = CapacityProvider {
@@ -162,8 +163,8 @@ impl Handler<'_> {
 
     pub(super) fn update_capacity_provider(&self, input: UpdateCapacityProviderInput) -> Output {
         if capacity::is_fargate(&input.name) {
-            return Err(EcsError::invalid(
-                "The Fargate capacity providers cannot be updated.",
+            return Err(EcsError::InvalidParameter(
+                "The Fargate capacity providers cannot be updated.".into(),
             ));
         }
         self.app.store.write(|s| {
@@ -191,8 +192,8 @@ impl Handler<'_> {
     pub(super) fn delete_capacity_provider(&self, input: DeleteCapacityProviderInput) -> Output {
         let name = last_segment(&input.capacity_provider).to_string();
         if capacity::is_fargate(&name) {
-            return Err(EcsError::invalid(
-                "The Fargate capacity providers cannot be deleted.",
+            return Err(EcsError::InvalidParameter(
+                "The Fargate capacity providers cannot be deleted.".into(),
             ));
         }
         self.app.store.write(|s| {
@@ -202,10 +203,9 @@ impl Handler<'_> {
                 .values()
                 .any(|c| c.status == ClusterStatus::Active && c.capacity_providers.contains(&name));
             if associated {
-                return Err(EcsError {
-                    code: "ResourceInUseException",
-                    message: "The specified capacity provider is in use and cannot be deleted. Disassociate the capacity provider from all clusters and try again.".into(),
-                });
+                return Err(EcsError::ResourceInUse(
+                    "The specified capacity provider is in use and cannot be deleted. Disassociate the capacity provider from all clusters and try again.".into(),
+                ));
             }
             let provider = ecs
                 .capacity_providers

@@ -132,8 +132,8 @@ impl Handler<'_> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
-            return Err(EcsError::invalid(
-                "Cluster name can have up to 255 characters: letters, numbers, hyphens and underscores.",
+            return Err(EcsError::InvalidParameter(
+                "Cluster name can have up to 255 characters: letters, numbers, hyphens and underscores.".into(),
             ));
         }
         check_settings(&input.settings)?;
@@ -213,19 +213,13 @@ impl Handler<'_> {
                 svc.cluster_arn == cluster.cluster_arn && svc.status != ServiceStatus::Inactive
             });
             if has_services {
-                return Err(EcsError {
-                    code: "ClusterContainsServicesException",
-                    message: "The Cluster cannot be deleted while Services are active.".into(),
-                });
+                return Err(EcsError::ClusterContainsServices);
             }
             let has_tasks = ecs.tasks.values().any(|t| {
                 t.cluster_arn == cluster.cluster_arn && t.last_status != TaskStatus::Stopped
             });
             if has_tasks {
-                return Err(EcsError {
-                    code: "ClusterContainsTasksException",
-                    message: "The Cluster cannot be deleted while Tasks are active.".into(),
-                });
+                return Err(EcsError::ClusterContainsTasks);
             }
             let mut view = ecs.cluster_view(&cluster, false);
             view.cluster.status = ClusterStatus::Inactive;
@@ -288,11 +282,9 @@ impl Handler<'_> {
                         .any(|i| !input.capacity_providers.contains(&i.capacity_provider))
             });
             if in_use {
-                return Err(EcsError {
-                    code: "ResourceInUseException",
-                    message: "The specified capacity provider is in use and cannot be removed."
-                        .into(),
-                });
+                return Err(EcsError::ResourceInUse(
+                    "The specified capacity provider is in use and cannot be removed.".into(),
+                ));
             }
             let cluster = active_cluster_mut(ecs, &input.cluster)?;
             cluster.capacity_providers = input.capacity_providers;
@@ -307,7 +299,7 @@ impl Handler<'_> {
 fn active_cluster<'e>(ecs: &'e EcsState, reference: &str) -> Result<&'e Cluster, EcsError> {
     match ecs.clusters.get(last_segment(reference)) {
         Some(c) if c.status == ClusterStatus::Active => Ok(c),
-        _ => Err(EcsError::cluster_not_found()),
+        _ => Err(EcsError::ClusterNotFound),
     }
 }
 
@@ -317,20 +309,20 @@ fn active_cluster_mut<'e>(
 ) -> Result<&'e mut Cluster, EcsError> {
     match ecs.clusters.get_mut(last_segment(reference)) {
         Some(c) if c.status == ClusterStatus::Active => Ok(c),
-        _ => Err(EcsError::cluster_not_found()),
+        _ => Err(EcsError::ClusterNotFound),
     }
 }
 
 fn check_settings(settings: &[KeyValuePair]) -> Result<(), EcsError> {
     for setting in settings {
         if setting.name != CONTAINER_INSIGHTS {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "Invalid cluster setting name '{}'. Valid names are: {CONTAINER_INSIGHTS}.",
                 setting.name
             )));
         }
         if !CONTAINER_INSIGHTS_VALUES.contains(&setting.value.as_str()) {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "Invalid value '{}' for cluster setting {CONTAINER_INSIGHTS}. Valid values are: {}.",
                 setting.value,
                 CONTAINER_INSIGHTS_VALUES.join(", ")
@@ -363,7 +355,7 @@ fn check_association(
                 .get(last_segment(name))
                 .is_some_and(|p| p.status == CapacityProviderStatus::Active);
         if !known {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "The specified capacity provider '{name}' does not exist. Specify a valid name or ARN and try again."
             )));
         }
@@ -373,8 +365,8 @@ fn check_association(
         .iter()
         .any(|i| !providers.contains(&i.capacity_provider))
     {
-        return Err(EcsError::invalid(
-            "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.",
+        return Err(EcsError::InvalidParameter(
+            "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.".into(),
         ));
     }
     Ok(())

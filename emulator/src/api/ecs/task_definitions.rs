@@ -74,22 +74,22 @@ impl Handler<'_> {
 
     pub(super) fn deregister_task_definition(&self, input: TaskDefinitionRef) -> Output {
         if !input.task_definition.contains(':') {
-            return Err(EcsError::client(
-                "Revision must be specified: use family:revision or the full ARN.",
+            return Err(EcsError::Client(
+                "Revision must be specified: use family:revision or the full ARN.".into(),
             ));
         }
         self.app.store.write(|s| {
             let found = s.ecs.find_task_definition(&input.task_definition).cloned();
             let Some(def) = found else {
-                return Err(EcsError::client(
-                    "The specified task definition does not exist.",
+                return Err(EcsError::Client(
+                    "The specified task definition does not exist.".into(),
                 ));
             };
             let revisions = s.ecs.task_definitions.get_mut(&def.family);
             let slot = revisions.and_then(|r| r.get_mut(def.revision as usize - 1));
             let Some(slot) = slot else {
-                return Err(EcsError::client(
-                    "The specified task definition does not exist.",
+                return Err(EcsError::Client(
+                    "The specified task definition does not exist.".into(),
                 ));
             };
             if slot.status == TaskDefinitionStatus::Active {
@@ -105,7 +105,7 @@ impl Handler<'_> {
             let def = s
                 .ecs
                 .find_task_definition(&input.task_definition)
-                .ok_or_else(|| EcsError::client("Unable to describe task definition."))?;
+                .ok_or_else(|| EcsError::Client("Unable to describe task definition.".into()))?;
             let mut out = json!({ "taskDefinition": def });
             if input.include.iter().any(|i| i == "TAGS") {
                 out["tags"] = json!(s.ecs.tags_of(&def.task_definition_arn));
@@ -172,7 +172,7 @@ impl Handler<'_> {
         if input.task_definitions.is_empty()
             || input.task_definitions.len() > MAX_DELETE_TASK_DEFINITIONS
         {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "taskDefinitions must contain between 1 and {MAX_DELETE_TASK_DEFINITIONS} items."
             )));
         }

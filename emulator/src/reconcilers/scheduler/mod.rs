@@ -586,7 +586,7 @@ fn service_placements(state: &mut State, svc: &Service) -> Vec<network::Placemen
     match network::resolve(state.ec2.region(region, &account), &subnets, &groups) {
         Ok(placements) => placements,
         Err(e) => {
-            tracing::warn!(service = %svc.service_arn, error = %e.message, "cannot place tasks");
+            tracing::warn!(service = %svc.service_arn, error = %e, "cannot place tasks");
             vec![]
         }
     }
