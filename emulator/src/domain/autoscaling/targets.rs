@@ -99,7 +99,7 @@ impl AutoScalingState {
 }
 
 fn target_not_found(key: &TargetKey) -> ScalingError {
-    ScalingError::not_found(format!(
+    ScalingError::ObjectNotFound(format!(
         "No scalable target registered for {}",
         key.describe()
     ))
