@@ -277,6 +277,7 @@ impl Handler<'_> {
                 svc.cluster_arn == cluster_arn
                     && svc.status != ServiceStatus::Inactive
                     && svc
+                        .launch
                         .capacity_provider_strategy
                         .iter()
                         .any(|i| !input.capacity_providers.contains(&i.capacity_provider))

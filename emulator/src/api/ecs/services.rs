@@ -10,8 +10,8 @@ use crate::domain::arn::last_segment;
 use crate::domain::ecs::blue_green;
 use crate::domain::ecs::capacity::{self, StrategyItem};
 use crate::domain::ecs::service::{
-    DeploymentConfiguration, LoadBalancerRef, Service, ServiceRegistry, ServiceRuntime,
-    ServiceStatus, MAX_LOAD_BALANCERS,
+    DeploymentConfiguration, LaunchSettings, LoadBalancerRef, Service, ServiceRegistry,
+    ServiceRuntime, ServiceStatus, MAX_LOAD_BALANCERS,
 };
 use crate::domain::ecs::service_connect::ServiceConnectConfiguration;
 use crate::domain::ecs::service_deployment::ContainerImage;
@@ -182,10 +182,7 @@ impl Handler<'_> {
                 desired_count,
                 running_count: 0,
                 pending_count: 0,
-                launch_type: placement.launch_type(),
-                capacity_provider_strategy: placement.strategy().to_vec(),
-                platform_version: "LATEST",
-                platform_family: "Linux",
+                launch: LaunchSettings::fargate(&placement, "LATEST"),
                 task_definition: def.task_definition_arn.clone(),
                 deployment_configuration,
                 deployments: vec![],
@@ -286,9 +283,9 @@ impl Handler<'_> {
             let service = s.ecs.services.get_mut(&arn).expect("checked above");
             if let Some(strategy) = input.capacity_provider_strategy {
                 // An empty strategy keeps the current placement.
-                if !strategy.is_empty() && strategy != service.capacity_provider_strategy {
-                    service.capacity_provider_strategy = strategy;
-                    service.launch_type = None;
+                if !strategy.is_empty() && strategy != service.launch.capacity_provider_strategy {
+                    service.launch.capacity_provider_strategy = strategy;
+                    service.launch.launch_type = None;
                     redeploy_for_strategy = true;
                 }
             }

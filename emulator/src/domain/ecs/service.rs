@@ -118,6 +118,52 @@ impl Default for DeploymentConfiguration {
     }
 }
 
+/// Where a service's tasks run: the members a service, each of its
+/// deployments and each of its revisions show, in this order.
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[borsh(
+        serialize_with = "field::static_str_opt::serialize",
+        deserialize_with = "field::static_str_opt::deserialize"
+    )]
+    pub launch_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<StrategyItem>,
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
+    pub platform_version: &'static str,
+    #[borsh(
+        serialize_with = "field::static_str::serialize",
+        deserialize_with = "field::static_str::deserialize"
+    )]
+    pub platform_family: &'static str,
+}
+
+impl LaunchSettings {
+    /// Linux tasks on Fargate `platform_version`, placed by `placement`.
+    pub fn fargate(placement: &Placement, platform_version: &'static str) -> Self {
+        Self {
+            launch_type: placement.launch_type(),
+            capacity_provider_strategy: placement.strategy().to_vec(),
+            platform_version,
+            platform_family: "Linux",
+        }
+    }
+
+    /// How the tasks are placed.
+    pub fn placement(&self) -> Placement {
+        if self.capacity_provider_strategy.is_empty() {
+            Placement::LaunchType
+        } else {
+            Placement::Strategy(self.capacity_provider_strategy.clone())
+        }
+    }
+}
+
 /// `status` of a service: ACTIVE until DeleteService, DRAINING while its
 /// tasks stop, then INACTIVE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
@@ -180,24 +226,8 @@ pub struct Deployment {
         deserialize_with = "field::time::deserialize"
     )]
     pub updated_at: OffsetDateTime,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::static_str_opt::serialize",
-        deserialize_with = "field::static_str_opt::deserialize"
-    )]
-    pub launch_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub capacity_provider_strategy: Vec<StrategyItem>,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub platform_version: &'static str,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub platform_family: &'static str,
+    #[serde(flatten)]
+    pub launch: LaunchSettings,
     #[borsh(
         serialize_with = "field::json::serialize",
         deserialize_with = "field::json::deserialize"
@@ -242,10 +272,7 @@ impl Deployment {
             failed_tasks: 0,
             created_at: now,
             updated_at: now,
-            launch_type: placement.launch_type(),
-            capacity_provider_strategy: placement.strategy().to_vec(),
-            platform_version: "1.4.0",
-            platform_family: "Linux",
+            launch: LaunchSettings::fargate(placement, "1.4.0"),
             network_configuration: network,
             rollout_state: RolloutState::InProgress,
             service_connect_configuration: None,
@@ -288,24 +315,8 @@ pub struct Service {
     pub desired_count: u32,
     pub running_count: u32,
     pub pending_count: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::static_str_opt::serialize",
-        deserialize_with = "field::static_str_opt::deserialize"
-    )]
-    pub launch_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub capacity_provider_strategy: Vec<StrategyItem>,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub platform_version: &'static str,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub platform_family: &'static str,
+    #[serde(flatten)]
+    pub launch: LaunchSettings,
     pub task_definition: String,
     pub deployment_configuration: DeploymentConfiguration,
     pub deployments: Vec<Deployment>,
@@ -389,15 +400,6 @@ impl Service {
             && task.desired_status == super::TaskStatus::Running
     }
 
-    /// How the service places its tasks.
-    pub fn placement(&self) -> Placement {
-        if self.capacity_provider_strategy.is_empty() {
-            Placement::LaunchType
-        } else {
-            Placement::Strategy(self.capacity_provider_strategy.clone())
-        }
-    }
-
     pub fn primary(&self) -> Option<&Deployment> {
         self.deployments.first()
     }
@@ -436,10 +438,7 @@ impl Service {
             service_arn: self.service_arn.clone(),
             cluster_arn: self.cluster_arn.clone(),
             task_definition: task_definition.clone(),
-            launch_type: self.launch_type,
-            capacity_provider_strategy: self.capacity_provider_strategy.clone(),
-            platform_version: self.platform_version,
-            platform_family: self.platform_family,
+            launch: self.launch.clone(),
             load_balancers: self.load_balancers.clone(),
             service_registries: self.service_registries.clone(),
             service_connect_configuration: self.service_connect_configuration.clone(),
@@ -625,7 +624,7 @@ impl Service {
             task_definition.clone(),
             self.desired_count,
             self.network_configuration.clone(),
-            &self.placement(),
+            &self.launch.placement(),
         );
         deployment.service_revision_arn = revision_arn;
         deployment.service_connect_configuration = self.service_connect_configuration.clone();
@@ -643,3 +642,41 @@ impl Service {
 /// Circuit-breaker threshold bounds (AWS: 3-200).
 const BREAKER_MIN_THRESHOLD: u32 = 3;
 const BREAKER_MAX_THRESHOLD: u32 = 200;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launch_settings_are_members_of_the_deployment_itself() {
+        let by_type = Deployment::new(
+            "td".into(),
+            1,
+            serde_json::json!({}),
+            &Placement::LaunchType,
+        );
+        let json = serde_json::to_value(&by_type).unwrap();
+        assert_eq!(json["launchType"], "FARGATE");
+        assert_eq!(json["platformVersion"], "1.4.0");
+        assert_eq!(json["platformFamily"], "Linux");
+        assert!(json.get("capacityProviderStrategy").is_none());
+        assert!(json.get("launch").is_none());
+        let strategy = vec![StrategyItem {
+            capacity_provider: "FARGATE_SPOT".into(),
+            weight: 1,
+            base: 0,
+        }];
+        let by_strategy = Deployment::new(
+            "td".into(),
+            1,
+            serde_json::json!({}),
+            &Placement::Strategy(strategy),
+        );
+        let json = serde_json::to_value(&by_strategy).unwrap();
+        assert!(json.get("launchType").is_none());
+        assert_eq!(
+            json["capacityProviderStrategy"],
+            serde_json::json!([{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}])
+        );
+    }
+}

@@ -9,8 +9,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::capacity::StrategyItem;
-use super::service::{DeploymentConfiguration, LoadBalancerRef, ServiceRegistry};
+use super::service::{DeploymentConfiguration, LaunchSettings, LoadBalancerRef, ServiceRegistry};
 use super::service_connect::ServiceConnectConfiguration;
 use crate::domain::epoch_seconds;
 use crate::domain::persist::field;
@@ -72,24 +71,8 @@ pub struct ServiceRevision {
     pub service_arn: String,
     pub cluster_arn: String,
     pub task_definition: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::static_str_opt::serialize",
-        deserialize_with = "field::static_str_opt::deserialize"
-    )]
-    pub launch_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub capacity_provider_strategy: Vec<StrategyItem>,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub platform_version: &'static str,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub platform_family: &'static str,
+    #[serde(flatten)]
+    pub launch: LaunchSettings,
     pub load_balancers: Vec<LoadBalancerRef>,
     pub service_registries: Vec<ServiceRegistry>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -419,7 +419,7 @@ fn apply(
             let placements = service_placements(state, svc);
             if let (Some(definition), false) = (definition, placements.is_empty()) {
                 let definition = std::sync::Arc::new(definition);
-                let placement = svc.placement();
+                let placement = svc.launch.placement();
                 let mut placed = providers_in_use(&state.ecs, svc);
                 let mut ids = vec![];
                 let live = live_tasks(&state.ecs, svc);
