@@ -16,7 +16,8 @@ use crate::domain::autoscaling::{
     SuspendedState, TargetKey, TargetTrackingConfiguration, ECS_DESIRED_COUNT, ECS_NAMESPACE,
     ECS_SERVICE_LINKED_ROLE, MAX_POLICIES_PER_TARGET, MAX_SCALABLE_TARGETS, TARGET_TRACKING,
 };
-use crate::protocol::json::{self, epoch_seconds, JsonError};
+use crate::domain::epoch_seconds;
+use crate::protocol::json::{self, JsonError};
 
 /// DescribeScalableTargets and DescribeScalingActivities page size by
 /// default and at most (AWS: 50).
@@ -29,6 +30,14 @@ const MAX_FILTER_NAMES: usize = 50;
 const SCALABLE_TARGET_ID_HEX: usize = 36;
 
 type Output = Result<Value, ScalingError>;
+
+/// Every Application Auto Scaling error is a client error (HTTP 400) whose
+/// `__type` is its code.
+impl From<ScalingError> for JsonError {
+    fn from(e: ScalingError) -> Self {
+        JsonError::client(e.code(), e.to_string())
+    }
+}
 
 pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
     json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
@@ -142,7 +151,7 @@ fn capacity(name: &str, value: Option<i64>) -> Result<Option<u32>, ScalingError>
     value
         .map(|v| {
             u32::try_from(v).map_err(|_| {
-                ScalingError::validation(format!("{name} must be a non-negative integer, not {v}."))
+                ScalingError::Validation(format!("{name} must be a non-negative integer, not {v}."))
             })
         })
         .transpose()
@@ -153,7 +162,7 @@ fn page_size(value: Option<i64>, max: usize) -> Result<usize, ScalingError> {
     match value {
         None => Ok(max),
         Some(n) if (1..=max as i64).contains(&n) => Ok(n as usize),
-        Some(n) => Err(ScalingError::validation(format!(
+        Some(n) => Err(ScalingError::Validation(format!(
             "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and {max}"
         ))),
     }
@@ -168,7 +177,7 @@ fn paginate<T>(
     let start = match token {
         Some(t) => t
             .parse::<usize>()
-            .map_err(|_| ScalingError::invalid_next_token())?,
+            .map_err(|_| ScalingError::InvalidNextToken)?,
         None => 0,
     };
     let total = items.len();
@@ -189,8 +198,8 @@ fn check_filters(
         TargetKey::new(namespace, "service/c/s", ECS_DESIRED_COUNT)?;
     }
     if dimension.is_some() && !has_resource_filter {
-        return Err(ScalingError::validation(
-            "If you specify a scalable dimension, you must also specify a resource ID.",
+        return Err(ScalingError::Validation(
+            "If you specify a scalable dimension, you must also specify a resource ID.".into(),
         ));
     }
     Ok(())
@@ -265,7 +274,7 @@ impl Handler<'_> {
         let now = OffsetDateTime::now_utc();
         self.app.store.write(|s| {
             let Some(desired) = ecs_service(s, &key).map(|svc| svc.desired_count) else {
-                return Err(ScalingError::validation(format!(
+                return Err(ScalingError::Validation(format!(
                     "ECS service doesn't exist: {}",
                     key.resource_id
                 )));
@@ -276,17 +285,18 @@ impl Handler<'_> {
                     (min.unwrap_or(t.min_capacity), max.unwrap_or(t.max_capacity))
                 }
                 (None, Some(min), Some(max)) => (min, max),
-                (None, _, _) => return Err(ScalingError::validation(
-                    "MinCapacity and MaxCapacity are required to register a new scalable target.",
+                (None, _, _) => return Err(ScalingError::Validation(
+                    "MinCapacity and MaxCapacity are required to register a new scalable target."
+                        .into(),
                 )),
             };
             if min > max {
-                return Err(ScalingError::validation(format!(
+                return Err(ScalingError::Validation(format!(
                     "Minimum capacity ({min}) cannot be greater than maximum capacity ({max})."
                 )));
             }
             if existing.is_none() && s.autoscaling.targets.len() >= MAX_SCALABLE_TARGETS {
-                return Err(ScalingError::limit_exceeded(format!(
+                return Err(ScalingError::LimitExceeded(format!(
                     "You can register at most {MAX_SCALABLE_TARGETS} scalable targets."
                 )));
             }
@@ -343,7 +353,7 @@ impl Handler<'_> {
             input.scalable_dimension.as_deref(),
         )?;
         if ids.len() > MAX_FILTER_NAMES {
-            return Err(ScalingError::validation(format!(
+            return Err(ScalingError::Validation(format!(
                 "ResourceIds holds at most {MAX_FILTER_NAMES} resource IDs."
             )));
         }
@@ -371,7 +381,10 @@ impl Handler<'_> {
         let key = input.key()?;
         self.app.store.write(|s| {
             s.autoscaling.targets.remove(&key).ok_or_else(|| {
-                ScalingError::not_found(format!("No scalable target found for {}", key.describe()))
+                ScalingError::ObjectNotFound(format!(
+                    "No scalable target found for {}",
+                    key.describe()
+                ))
             })?;
             Ok(json!({}))
         })
@@ -381,31 +394,31 @@ impl Handler<'_> {
         let key = input.target.key()?;
         let name = input.policy_name;
         if name.is_empty() || name.chars().count() > 256 {
-            return Err(ScalingError::validation(
-                "PolicyName must be 1 to 256 characters long.",
+            return Err(ScalingError::Validation(
+                "PolicyName must be 1 to 256 characters long.".into(),
             ));
         }
         match input.policy_type.as_deref() {
             Some(TARGET_TRACKING) => {}
             Some("StepScaling") => {
-                return Err(ScalingError::validation(
-                    "StepScaling policies are not supported by this emulator: they are driven by CloudWatch alarms, which it does not emulate. Use PolicyType TargetTrackingScaling.",
+                return Err(ScalingError::Validation(
+                    "StepScaling policies are not supported by this emulator: they are driven by CloudWatch alarms, which it does not emulate. Use PolicyType TargetTrackingScaling.".into(),
                 ))
             }
             Some(other) => {
-                return Err(ScalingError::validation(format!(
+                return Err(ScalingError::Validation(format!(
                     "Unsupported PolicyType {other}. This emulator supports TargetTrackingScaling only."
                 )))
             }
             None => {
-                return Err(ScalingError::validation(
-                    "PolicyType must be specified; this emulator supports TargetTrackingScaling.",
+                return Err(ScalingError::Validation(
+                    "PolicyType must be specified; this emulator supports TargetTrackingScaling.".into(),
                 ))
             }
         }
         let Some(configuration) = input.target_tracking_scaling_policy_configuration else {
-            return Err(ScalingError::validation(
-                "TargetTrackingScalingPolicyConfiguration must be specified for a TargetTrackingScaling policy.",
+            return Err(ScalingError::Validation(
+                "TargetTrackingScalingPolicyConfiguration must be specified for a TargetTrackingScaling policy.".into(),
             ));
         };
         let account = self.app.account_id().to_string();
@@ -420,7 +433,7 @@ impl Handler<'_> {
                 }
                 None => {
                     if target.policies.len() >= MAX_POLICIES_PER_TARGET {
-                        return Err(ScalingError::limit_exceeded(format!(
+                        return Err(ScalingError::LimitExceeded(format!(
                             "A scalable target can have at most {MAX_POLICIES_PER_TARGET} scaling policies."
                         )));
                     }
@@ -441,7 +454,7 @@ impl Handler<'_> {
         )?;
         let names = input.policy_names.unwrap_or_default();
         if names.len() > MAX_FILTER_NAMES {
-            return Err(ScalingError::validation(format!(
+            return Err(ScalingError::Validation(format!(
                 "PolicyNames holds at most {MAX_FILTER_NAMES} names."
             )));
         }
@@ -482,7 +495,7 @@ impl Handler<'_> {
                 .and_then(|t| t.policies.remove(&input.policy_name));
             match removed {
                 Some(_) => Ok(json!({})),
-                None => Err(ScalingError::not_found(format!(
+                None => Err(ScalingError::ObjectNotFound(format!(
                     "No scaling policy found for {}, policy name: {}",
                     key.describe(),
                     input.policy_name
@@ -546,7 +559,7 @@ mod tests {
         let (page, next) = paginate(vec![1, 2, 3], 2, Some("2")).unwrap();
         assert_eq!((page, next), (vec![3], None));
         assert_eq!(
-            paginate(vec![1], 2, Some("x")).unwrap_err().code,
+            paginate(vec![1], 2, Some("x")).unwrap_err().code(),
             "InvalidNextTokenException"
         );
     }

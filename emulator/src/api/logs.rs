@@ -25,6 +25,13 @@ const MAX_EVENTS_LIMIT: usize = 10_000;
 
 type Output = Result<Value, LogsError>;
 
+/// Every Logs error is a client error (HTTP 400) whose `__type` is its code.
+impl From<LogsError> for JsonError {
+    fn from(e: LogsError) -> Self {
+        JsonError::client(e.code(), e.to_string())
+    }
+}
+
 pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
     json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
 }
@@ -142,11 +149,11 @@ impl GroupRef {
         match (&self.log_group_name, &self.log_group_identifier) {
             (Some(name), None) => Ok(name),
             (None, Some(id)) => Ok(group_name_from_identifier(id)),
-            (Some(_), Some(_)) => Err(LogsError::invalid(
-                "LogGroupName and LogGroupIdentifier are mutually exclusive parameters.",
+            (Some(_), Some(_)) => Err(LogsError::InvalidParameter(
+                "LogGroupName and LogGroupIdentifier are mutually exclusive parameters.".into(),
             )),
-            (None, None) => Err(LogsError::invalid(
-                "Either LogGroupName or LogGroupIdentifier must be specified.",
+            (None, None) => Err(LogsError::InvalidParameter(
+                "Either LogGroupName or LogGroupIdentifier must be specified.".into(),
             )),
         }
     }
@@ -213,7 +220,7 @@ fn limit(value: Option<i64>, max: usize) -> Result<usize, LogsError> {
     match value {
         None => Ok(max),
         Some(n) if (1..=max as i64).contains(&n) => Ok(n as usize),
-        Some(n) => Err(LogsError::invalid(format!(
+        Some(n) => Err(LogsError::InvalidParameter(format!(
             "1 validation error detected: Value '{n}' at 'limit' failed to satisfy constraint: Member must have value between 1 and {max}"
         ))),
     }
@@ -226,9 +233,9 @@ fn paginate<T>(
     token: Option<&str>,
 ) -> Result<(Vec<T>, Option<String>), LogsError> {
     let start = match token {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| LogsError::invalid("The specified nextToken is invalid."))?,
+        Some(t) => t.parse::<usize>().map_err(|_| {
+            LogsError::InvalidParameter("The specified nextToken is invalid.".into())
+        })?,
         None => 0,
     };
     let total = items.len();
@@ -298,7 +305,7 @@ impl Handler<'_> {
     fn create_log_group(&self, input: CreateLogGroupInput) -> Output {
         let class = input.log_group_class.unwrap_or_else(|| "STANDARD".into());
         if !LOG_GROUP_CLASSES.contains(&class.as_str()) {
-            return Err(LogsError::invalid(format!(
+            return Err(LogsError::InvalidParameter(format!(
                 "1 validation error detected: Value '{class}' at 'logGroupClass' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
                 LOG_GROUP_CLASSES.join(", ")
             )));
@@ -358,7 +365,7 @@ impl Handler<'_> {
     /// The group a TagResource-style ARN names; only log groups carry tags here.
     fn tagged_group(arn: &str) -> Result<&str, LogsError> {
         if !arn.starts_with("arn:") || !arn.contains(":log-group:") {
-            return Err(LogsError::invalid(format!(
+            return Err(LogsError::InvalidParameter(format!(
                 "Invalid resource ARN '{arn}': tags are supported on log groups (arn:aws:logs:REGION:ACCOUNT:log-group:NAME)."
             )));
         }
@@ -393,8 +400,9 @@ impl Handler<'_> {
     fn describe_log_groups(&self, input: DescribeLogGroupsInput) -> Output {
         let limit = limit(input.limit, MAX_DESCRIBE_LIMIT)?;
         if input.log_group_name_prefix.is_some() && input.log_group_name_pattern.is_some() {
-            return Err(LogsError::invalid(
-                "LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters.",
+            return Err(LogsError::InvalidParameter(
+                "LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters."
+                    .into(),
             ));
         }
         let groups: Vec<Value> = self.app.store.read(|s| {
@@ -449,14 +457,14 @@ impl Handler<'_> {
             None | Some("LogStreamName") => false,
             Some("LastEventTime") => true,
             Some(other) => {
-                return Err(LogsError::invalid(format!(
+                return Err(LogsError::InvalidParameter(format!(
                     "orderBy must be LogStreamName or LastEventTime, not {other}."
                 )))
             }
         };
         if by_last_event && input.log_stream_name_prefix.is_some() {
-            return Err(LogsError::invalid(
-                "Cannot order by LastEventTime with a logStreamNamePrefix.",
+            return Err(LogsError::InvalidParameter(
+                "Cannot order by LastEventTime with a logStreamNamePrefix.".into(),
             ));
         }
         let group_name = input.group.name()?;
@@ -558,8 +566,8 @@ impl Handler<'_> {
         let limit = limit(input.limit, MAX_EVENTS_LIMIT)?;
         let group_name = input.group.name()?;
         if input.log_stream_names.is_some() && input.log_stream_name_prefix.is_some() {
-            return Err(LogsError::invalid(
-                "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.",
+            return Err(LogsError::InvalidParameter(
+                "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.".into(),
             ));
         }
         let query = FilterQuery {

@@ -11,12 +11,13 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::{ignored_once, App, RequestContext};
+use crate::domain::epoch_seconds;
 use crate::domain::secretsmanager::{
     random_password, Changed, CreateRequest, PasswordRules, Secret, SecretValue, SecretVersion,
     SecretsError,
 };
 use crate::domain::ssm::{constraint_violation, offset_page};
-use crate::protocol::json::{self, epoch_seconds, JsonError};
+use crate::protocol::json::{self, JsonError};
 
 /// ListSecrets / ListSecretVersionIds page size by default and at most (AWS: 100).
 const MAX_LIST_RESULTS: i64 = 100;

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::{ignored_once, App, RequestContext};
 use crate::domain::arn::arn;
+use crate::domain::epoch_seconds;
 use crate::domain::secretsmanager::SecretValue;
 use crate::domain::ssm::{
     constraint_violation, is_under, offset_page, validate_path, FilterContext, Parameter,
@@ -16,7 +17,7 @@ use crate::domain::ssm::{
     DEFAULT_DATA_TYPE,
 };
 use crate::domain::State;
-use crate::protocol::json::{self, epoch_seconds, JsonError};
+use crate::protocol::json::{self, JsonError};
 
 /// GetParametersByPath page size by default and at most (AWS: 10).
 const MAX_BY_PATH_RESULTS: i64 = 10;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
-    Compatibility, DesiredStatus, LaunchType, LoadBalancer, NetworkMode, PropagateTags,
-    ServiceRegistry,
+    Compatibility, DesiredStatus, HealthStatus, LaunchType, LoadBalancer, NetworkMode,
+    PropagateTags, ServiceRegistry,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -19,6 +19,8 @@ use super::setup::{self, ecs_tags, Network};
 use super::translate::{differences, Plan, ServicePlan};
 use super::ComposeError;
 use crate::demo::Console;
+use crate::domain::ecs::service::ServiceStatus;
+use crate::domain::ecs::TaskStatus;
 
 /// How often waits poll the API.
 pub(super) const POLL: Duration = Duration::from_millis(500);
@@ -156,7 +158,7 @@ async fn deploy_service(
         .services
         .unwrap_or_default()
         .into_iter()
-        .find(|s| s.status() == Some("ACTIVE"));
+        .find(|s| s.status() == Some(ServiceStatus::Active.as_str()));
     // The revision to compare with: the service's, else the family's latest.
     let current = existing
         .as_ref()
@@ -308,14 +310,14 @@ async fn wait(
             .iter()
             .filter(|t| {
                 t.task_definition_arn() == Some(task_definition)
-                    && t.last_status() == Some("RUNNING")
+                    && t.last_status() == Some(TaskStatus::Running.as_str())
             })
             .collect();
         let healthy: BTreeSet<String> = running
             .iter()
             .filter(|t| {
                 service.task.container.health_check().is_none()
-                    || t.health_status().map(|h| h.as_str()) == Some("HEALTHY")
+                    || t.health_status() == Some(&HealthStatus::Healthy)
             })
             .filter_map(|t| super::ps::private_ip(t))
             .collect();

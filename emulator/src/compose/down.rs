@@ -14,6 +14,7 @@ use super::apply::{Aws, POLL};
 use super::translate::PROJECT_TAG;
 use super::ComposeError;
 use crate::demo::Console;
+use crate::domain::ecs::{ClusterStatus, TaskStatus};
 
 pub async fn down(
     aws: &Aws,
@@ -39,7 +40,7 @@ pub async fn down(
         .map_err(ComposeError::aws("DescribeClusters"))?
         .clusters()
         .iter()
-        .find(|c| c.status() == Some("ACTIVE"))
+        .find(|c| c.status() == Some(ClusterStatus::Active.as_str()))
         .map(|c| ours(c.tags()));
     if cluster_active.is_some() {
         let arns = aws
@@ -91,7 +92,7 @@ pub async fn down(
             let stopping = super::ps::describe(aws, cluster, &stopped_arns(aws, cluster).await?)
                 .await?
                 .iter()
-                .filter(|t| t.last_status() != Some("STOPPED"))
+                .filter(|t| t.last_status() != Some(TaskStatus::Stopped.as_str()))
                 .count();
             let services_left = aws
                 .ecs

@@ -22,7 +22,8 @@ use time::OffsetDateTime;
 
 use crate::api::App;
 use crate::dataplane::snapshot::Target;
-use crate::domain::ecs::TaskStatus;
+use crate::domain::ecs::service::ServiceStatus;
+use crate::domain::ecs::{ClusterStatus, TaskStatus};
 use crate::domain::elbv2::{ActionKind, Condition, Elbv2State, Listener, Rule};
 use crate::domain::State as StoreState;
 use crate::observability::rates::{Rates, TargetSample};
@@ -90,7 +91,7 @@ fn build(
     let clusters: Vec<Value> = ecs
         .clusters
         .values()
-        .filter(|c| c.status == "ACTIVE")
+        .filter(|c| c.status == ClusterStatus::Active)
         .map(|c| {
             let view = ecs.cluster_view(c, false);
             json!({
@@ -107,7 +108,7 @@ fn build(
     let services: Vec<Value> = ecs
         .services
         .values()
-        .filter(|svc| svc.status != "INACTIVE")
+        .filter(|svc| svc.status != ServiceStatus::Inactive)
         .map(|svc| {
             json!({
                 "name": svc.service_name,

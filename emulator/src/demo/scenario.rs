@@ -21,6 +21,7 @@ use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 
 use super::report::DemoTask;
 use super::{aws_message, Algorithm, Console, DemoError, DemoOptions, Scenario, APP_PORT};
+use crate::domain::ecs::TaskStatus;
 
 /// Name of the container in the demo's task definition.
 const CONTAINER: &str = "app";
@@ -352,7 +353,7 @@ impl Resources {
             let described = describe_tasks(aws, &cluster, std::slice::from_ref(&arn)).await?;
             if let Some(task) = described.first() {
                 check_not_stopped(task, &options.image)?;
-                if task.last_status() == Some("RUNNING") {
+                if task.last_status() == Some(TaskStatus::Running.as_str()) {
                     if let Some(ip) = private_ip(task) {
                         break ip;
                     }
@@ -406,7 +407,7 @@ impl Resources {
             let running: Vec<DemoTask> = describe_tasks(aws, &cluster, &arns)
                 .await?
                 .iter()
-                .filter(|t| t.last_status() == Some("RUNNING"))
+                .filter(|t| t.last_status() == Some(TaskStatus::Running.as_str()))
                 .filter(|t| slow_task.is_none_or(|(arn, _)| t.task_arn() != Some(arn.as_str())))
                 .filter_map(|t| {
                     Some(DemoTask {
@@ -662,7 +663,8 @@ async fn healthy_targets(aws: &Aws, target_group: &str) -> Result<BTreeSet<Ipv4A
 
 /// A stopped task is an error; a missing image gets the build hint.
 fn check_not_stopped(task: &Task, image: &str) -> Result<(), DemoError> {
-    if task.last_status() != Some("STOPPED") && task.desired_status() != Some("STOPPED") {
+    let stopped = Some(TaskStatus::Stopped.as_str());
+    if task.last_status() != stopped && task.desired_status() != stopped {
         return Ok(());
     }
     let reason = task

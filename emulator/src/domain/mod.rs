@@ -5,6 +5,7 @@ pub mod autoscaling;
 pub mod ec2;
 pub mod ecs;
 pub mod elbv2;
+pub mod epoch_seconds;
 pub mod iam;
 pub mod logs;
 pub mod persist;

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use crate::domain::arn::last_segment;
 use crate::domain::ecs::service::Service;
 use crate::domain::ecs::Task;
-use crate::domain::servicediscovery::{Namespace, NamespaceType, COMPOSE_PROJECT_TAG};
+use crate::domain::servicediscovery::{self, Namespace, NamespaceType, COMPOSE_PROJECT_TAG};
 use crate::domain::State;
 
 /// The attributes ECS sets that say which ECS service registered an
@@ -125,7 +125,10 @@ fn is_registered(task: &Task, service: &Service) -> bool {
 fn attributes(task: &Task, service: &Service, port: Option<u16>) -> BTreeMap<String, String> {
     let region = crate::domain::arn::region_of(&task.task_arn).unwrap_or("us-east-1");
     let mut attrs = BTreeMap::from([
-        ("AWS_INIT_HEALTH_STATUS".to_string(), "HEALTHY".to_string()),
+        (
+            servicediscovery::INIT_HEALTH_STATUS.to_string(),
+            servicediscovery::HealthStatus::Healthy.as_str().to_string(),
+        ),
         (
             "AWS_INSTANCE_IPV4".to_string(),
             task.private_ip().unwrap_or_default().to_string(),

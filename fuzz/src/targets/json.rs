@@ -7,7 +7,8 @@
 //! `SerializationException`); a timestamp in range reads back to within a
 //! millisecond, and one out of range is a validation error, not a panic.
 
-use emulator::protocol::json::{self, epoch_seconds};
+use emulator::domain::epoch_seconds;
+use emulator::protocol::json;
 use proptest::prelude::*;
 use serde_json::Value;
 

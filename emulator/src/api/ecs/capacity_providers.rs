@@ -7,9 +7,12 @@ use serde_json::{json, Value};
 
 use super::{merge_tags, paginate, Handler, Output, PageInput};
 use crate::domain::arn::last_segment;
-use crate::domain::ecs::capacity::{self, CapacityProvider, FARGATE, FARGATE_SPOT};
+use crate::domain::ecs::capacity::{
+    self, CapacityProvider, CapacityProviderStatus, CapacityProviderUpdateStatus, FARGATE,
+    FARGATE_SPOT,
+};
 use crate::domain::ecs::validate::EcsError;
-use crate::domain::ecs::Tag;
+use crate::domain::ecs::{ClusterStatus, Tag};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -46,8 +49,8 @@ pub(super) struct DeleteCapacityProviderInput {
 }
 
 fn not_found() -> EcsError {
-    EcsError::invalid(
-        "The specified capacity provider does not exist. Specify a valid name or ARN and try again.",
+    EcsError::InvalidParameter(
+        "The specified capacity provider does not exist. Specify a valid name or ARN and try again.".into(),
     )
 }
 
@@ -65,15 +68,16 @@ impl Handler<'_> {
                         .and_then(Value::as_str)
                         .is_none()
                     {
-                        return Err(EcsError::invalid(
-                            "autoScalingGroupProvider.autoScalingGroupArn is required.",
+                        return Err(EcsError::InvalidParameter(
+                            "autoScalingGroupProvider.autoScalingGroupArn is required.".into(),
                         ));
                     }
                     "EC2_AUTOSCALING"
                 }
                 (None, Some(_)) => "MANAGED_INSTANCES",
-                _ => return Err(EcsError::invalid(
-                    "Specify exactly one of autoScalingGroupProvider or managedInstancesProvider.",
+                _ => return Err(EcsError::InvalidParameter(
+                    "Specify exactly one of autoScalingGroupProvider or managedInstancesProvider."
+                        .into(),
                 )),
             };
         let arn = self.arn(&format!("capacity-provider/{}", input.name));
@@ -82,16 +86,16 @@ impl Handler<'_> {
             if ecs
                 .capacity_providers
                 .get(&input.name)
-                .is_some_and(|p| p.status == "ACTIVE")
+                .is_some_and(|p| p.status == CapacityProviderStatus::Active)
             {
-                return Err(EcsError::invalid(
-                    "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.",
+                return Err(EcsError::InvalidParameter(
+                    "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.".into(),
                 ));
             }
             let provider = CapacityProvider {
                 capacity_provider_arn: arn.clone(),
                 name: input.name.clone(),
-                status: "ACTIVE",
+                status: CapacityProviderStatus::Active,
                 auto_scaling_group_provider: input.auto_scaling_group_provider,
                 managed_instances_provider: input.managed_instances_provider,
                 update_status: None,
@@ -142,7 +146,7 @@ impl Handler<'_> {
                         .ecs
                         .capacity_providers
                         .values()
-                        .filter(|p| p.status == "ACTIVE")
+                        .filter(|p| p.status == CapacityProviderStatus::Active)
                         .map(|p| p.name.clone());
                     let all: Vec<Value> = [FARGATE.to_string(), FARGATE_SPOT.to_string()]
                         .into_iter()
@@ -159,8 +163,8 @@ impl Handler<'_> {
 
     pub(super) fn update_capacity_provider(&self, input: UpdateCapacityProviderInput) -> Output {
         if capacity::is_fargate(&input.name) {
-            return Err(EcsError::invalid(
-                "The Fargate capacity providers cannot be updated.",
+            return Err(EcsError::InvalidParameter(
+                "The Fargate capacity providers cannot be updated.".into(),
             ));
         }
         self.app.store.write(|s| {
@@ -168,7 +172,7 @@ impl Handler<'_> {
                 .ecs
                 .capacity_providers
                 .get_mut(last_segment(&input.name))
-                .filter(|p| p.status == "ACTIVE")
+                .filter(|p| p.status == CapacityProviderStatus::Active)
                 .ok_or_else(not_found)?;
             if let Some(update) = input.auto_scaling_group_provider {
                 if let (Some(Value::Object(current)), Value::Object(update)) =
@@ -180,7 +184,7 @@ impl Handler<'_> {
             if let Some(update) = input.managed_instances_provider {
                 provider.managed_instances_provider = Some(update);
             }
-            provider.update_status = Some("UPDATE_COMPLETE");
+            provider.update_status = Some(CapacityProviderUpdateStatus::UpdateComplete);
             Ok(json!({ "capacityProvider": provider }))
         })
     }
@@ -188,8 +192,8 @@ impl Handler<'_> {
     pub(super) fn delete_capacity_provider(&self, input: DeleteCapacityProviderInput) -> Output {
         let name = last_segment(&input.capacity_provider).to_string();
         if capacity::is_fargate(&name) {
-            return Err(EcsError::invalid(
-                "The Fargate capacity providers cannot be deleted.",
+            return Err(EcsError::InvalidParameter(
+                "The Fargate capacity providers cannot be deleted.".into(),
             ));
         }
         self.app.store.write(|s| {
@@ -197,20 +201,19 @@ impl Handler<'_> {
             let associated = ecs
                 .clusters
                 .values()
-                .any(|c| c.status == "ACTIVE" && c.capacity_providers.contains(&name));
+                .any(|c| c.status == ClusterStatus::Active && c.capacity_providers.contains(&name));
             if associated {
-                return Err(EcsError {
-                    code: "ResourceInUseException",
-                    message: "The specified capacity provider is in use and cannot be deleted. Disassociate the capacity provider from all clusters and try again.".into(),
-                });
+                return Err(EcsError::ResourceInUse(
+                    "The specified capacity provider is in use and cannot be deleted. Disassociate the capacity provider from all clusters and try again.".into(),
+                ));
             }
             let provider = ecs
                 .capacity_providers
                 .get_mut(&name)
-                .filter(|p| p.status == "ACTIVE")
+                .filter(|p| p.status == CapacityProviderStatus::Active)
                 .ok_or_else(not_found)?;
-            provider.status = "INACTIVE";
-            provider.update_status = Some("DELETE_COMPLETE");
+            provider.status = CapacityProviderStatus::Inactive;
+            provider.update_status = Some(CapacityProviderUpdateStatus::DeleteComplete);
             Ok(json!({ "capacityProvider": provider }))
         })
     }

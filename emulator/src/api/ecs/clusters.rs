@@ -6,9 +6,12 @@ use serde_json::{json, Value};
 
 use super::{merge_tags, missing, paginate, Handler, Output, PageInput};
 use crate::domain::arn::last_segment;
-use crate::domain::ecs::capacity::{self, StrategyItem};
+use crate::domain::ecs::capacity::{self, CapacityProviderStatus, StrategyItem};
+use crate::domain::ecs::service::ServiceStatus;
 use crate::domain::ecs::validate::EcsError;
-use crate::domain::ecs::{Cluster, EcsState, KeyValuePair, Tag, TaskStatus, DEFAULT_CLUSTER};
+use crate::domain::ecs::{
+    Cluster, ClusterStatus, EcsState, KeyValuePair, Tag, TaskStatus, DEFAULT_CLUSTER,
+};
 
 /// The one cluster setting ECS has, and the values it takes.
 const CONTAINER_INSIGHTS: &str = "containerInsights";
@@ -107,7 +110,7 @@ impl Handler<'_> {
         let cluster = Cluster {
             cluster_arn: self.arn(&format!("cluster/{name}")),
             cluster_name: name.to_string(),
-            status: "ACTIVE".into(),
+            status: ClusterStatus::Active,
             created_at: Some(Self::now()),
             settings,
             capacity_providers: spec.capacity_providers,
@@ -129,8 +132,8 @@ impl Handler<'_> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
-            return Err(EcsError::invalid(
-                "Cluster name can have up to 255 characters: letters, numbers, hyphens and underscores.",
+            return Err(EcsError::InvalidParameter(
+                "Cluster name can have up to 255 characters: letters, numbers, hyphens and underscores.".into(),
             ));
         }
         check_settings(&input.settings)?;
@@ -143,7 +146,7 @@ impl Handler<'_> {
             )?;
             // Creating an existing ACTIVE cluster returns it unchanged, as AWS does.
             let cluster = match ecs.clusters.get(&name) {
-                Some(c) if c.status == "ACTIVE" => c.clone(),
+                Some(c) if c.status == ClusterStatus::Active => c.clone(),
                 _ => self.insert_cluster(
                     ecs,
                     &name,
@@ -193,7 +196,7 @@ impl Handler<'_> {
             s.ecs
                 .clusters
                 .values()
-                .filter(|c| c.status == "ACTIVE")
+                .filter(|c| c.status == ClusterStatus::Active)
                 .map(|c| c.cluster_arn.clone())
                 .collect()
         });
@@ -206,29 +209,22 @@ impl Handler<'_> {
             let ecs = &mut s.ecs;
             let name = last_segment(&input.cluster).to_string();
             let cluster = active_cluster(ecs, &input.cluster)?.clone();
-            let has_services = ecs
-                .services
-                .values()
-                .any(|svc| svc.cluster_arn == cluster.cluster_arn && svc.status != "INACTIVE");
+            let has_services = ecs.services.values().any(|svc| {
+                svc.cluster_arn == cluster.cluster_arn && svc.status != ServiceStatus::Inactive
+            });
             if has_services {
-                return Err(EcsError {
-                    code: "ClusterContainsServicesException",
-                    message: "The Cluster cannot be deleted while Services are active.".into(),
-                });
+                return Err(EcsError::ClusterContainsServices);
             }
             let has_tasks = ecs.tasks.values().any(|t| {
                 t.cluster_arn == cluster.cluster_arn && t.last_status != TaskStatus::Stopped
             });
             if has_tasks {
-                return Err(EcsError {
-                    code: "ClusterContainsTasksException",
-                    message: "The Cluster cannot be deleted while Tasks are active.".into(),
-                });
+                return Err(EcsError::ClusterContainsTasks);
             }
             let mut view = ecs.cluster_view(&cluster, false);
-            view.cluster.status = "INACTIVE".into();
+            view.cluster.status = ClusterStatus::Inactive;
             if let Some(c) = ecs.clusters.get_mut(&name) {
-                c.status = "INACTIVE".into();
+                c.status = ClusterStatus::Inactive;
             }
             Ok(json!({ "cluster": view }))
         })
@@ -279,18 +275,17 @@ impl Handler<'_> {
             // A provider that a service's strategy uses stays associated.
             let in_use = ecs.services.values().any(|svc| {
                 svc.cluster_arn == cluster_arn
-                    && svc.status != "INACTIVE"
+                    && svc.status != ServiceStatus::Inactive
                     && svc
+                        .launch
                         .capacity_provider_strategy
                         .iter()
                         .any(|i| !input.capacity_providers.contains(&i.capacity_provider))
             });
             if in_use {
-                return Err(EcsError {
-                    code: "ResourceInUseException",
-                    message: "The specified capacity provider is in use and cannot be removed."
-                        .into(),
-                });
+                return Err(EcsError::ResourceInUse(
+                    "The specified capacity provider is in use and cannot be removed.".into(),
+                ));
             }
             let cluster = active_cluster_mut(ecs, &input.cluster)?;
             cluster.capacity_providers = input.capacity_providers;
@@ -304,8 +299,8 @@ impl Handler<'_> {
 /// An ACTIVE cluster by name or ARN.
 fn active_cluster<'e>(ecs: &'e EcsState, reference: &str) -> Result<&'e Cluster, EcsError> {
     match ecs.clusters.get(last_segment(reference)) {
-        Some(c) if c.status == "ACTIVE" => Ok(c),
-        _ => Err(EcsError::cluster_not_found()),
+        Some(c) if c.status == ClusterStatus::Active => Ok(c),
+        _ => Err(EcsError::ClusterNotFound),
     }
 }
 
@@ -314,21 +309,21 @@ fn active_cluster_mut<'e>(
     reference: &str,
 ) -> Result<&'e mut Cluster, EcsError> {
     match ecs.clusters.get_mut(last_segment(reference)) {
-        Some(c) if c.status == "ACTIVE" => Ok(c),
-        _ => Err(EcsError::cluster_not_found()),
+        Some(c) if c.status == ClusterStatus::Active => Ok(c),
+        _ => Err(EcsError::ClusterNotFound),
     }
 }
 
 fn check_settings(settings: &[KeyValuePair]) -> Result<(), EcsError> {
     for setting in settings {
         if setting.name != CONTAINER_INSIGHTS {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "Invalid cluster setting name '{}'. Valid names are: {CONTAINER_INSIGHTS}.",
                 setting.name
             )));
         }
         if !CONTAINER_INSIGHTS_VALUES.contains(&setting.value.as_str()) {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "Invalid value '{}' for cluster setting {CONTAINER_INSIGHTS}. Valid values are: {}.",
                 setting.value,
                 CONTAINER_INSIGHTS_VALUES.join(", ")
@@ -359,9 +354,9 @@ fn check_association(
             || ecs
                 .capacity_providers
                 .get(last_segment(name))
-                .is_some_and(|p| p.status == "ACTIVE");
+                .is_some_and(|p| p.status == CapacityProviderStatus::Active);
         if !known {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "The specified capacity provider '{name}' does not exist. Specify a valid name or ARN and try again."
             )));
         }
@@ -371,8 +366,8 @@ fn check_association(
         .iter()
         .any(|i| !providers.contains(&i.capacity_provider))
     {
-        return Err(EcsError::invalid(
-            "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.",
+        return Err(EcsError::InvalidParameter(
+            "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.".into(),
         ));
     }
     Ok(())

@@ -24,7 +24,8 @@ use crate::domain::ecs::network;
 use crate::domain::ecs::task::{StopCode, TaskLaunch};
 use crate::domain::ecs::validate::{self, EcsError};
 use crate::domain::ecs::{
-    EcsState, KeyValuePair, Tag, Task, TaskDefinition, TaskStatus, DEFAULT_CLUSTER,
+    ClusterStatus, EcsState, KeyValuePair, Tag, Task, TaskDefinition, TaskDefinitionStatus,
+    TaskStatus, DEFAULT_CLUSTER,
 };
 use crate::protocol::json::{self, JsonError};
 
@@ -34,6 +35,13 @@ const MAX_RUN_TASK_COUNT: u32 = 10;
 const DEFAULT_PAGE_SIZE: usize = 100;
 
 type Output = Result<Value, EcsError>;
+
+/// Every ECS error is a client error (HTTP 400) whose `__type` is its code.
+impl From<EcsError> for JsonError {
+    fn from(e: EcsError) -> Self {
+        JsonError::client(e.code(), e.to_string())
+    }
+}
 
 pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
     json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
@@ -209,23 +217,26 @@ impl Handler<'_> {
             self.insert_cluster(ecs, DEFAULT_CLUSTER, clusters::ClusterSpec::default());
         }
         match ecs.clusters.get(name) {
-            Some(c) if c.status == "ACTIVE" => Ok(c.cluster_arn.clone()),
-            _ => Err(EcsError::cluster_not_found()),
+            Some(c) if c.status == ClusterStatus::Active => Ok(c.cluster_arn.clone()),
+            _ => Err(EcsError::ClusterNotFound),
         }
     }
 
     fn run_task(&self, input: RunTaskInput) -> Output {
         let count = input.count.unwrap_or(1);
         if !(1..=MAX_RUN_TASK_COUNT).contains(&count) {
-            return Err(EcsError::invalid("count must be between 1 and 10."));
+            return Err(EcsError::InvalidParameter(
+                "count must be between 1 and 10.".into(),
+            ));
         }
         let awsvpc = input
             .network_configuration
             .as_ref()
             .and_then(|n| n.awsvpc_configuration.clone());
         let Some(awsvpc) = awsvpc else {
-            return Err(EcsError::invalid(
-                "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+            return Err(EcsError::InvalidParameter(
+                "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+                    .into(),
             ));
         };
         self.app.store.write(|s| {
@@ -239,13 +250,13 @@ impl Handler<'_> {
                 .ecs
                 .find_task_definition(&input.task_definition)
                 .cloned()
-                .ok_or_else(|| EcsError::client("TaskDefinition not found."))?;
-            if def.status != "ACTIVE" {
-                return Err(EcsError::client("TaskDefinition is inactive"));
+                .ok_or_else(|| EcsError::Client("TaskDefinition not found.".into()))?;
+            if def.status != TaskDefinitionStatus::Active {
+                return Err(EcsError::Client("TaskDefinition is inactive".into()));
             }
             if !def.is_fargate() {
-                return Err(EcsError::client(
-                    "Task definition does not support launch_type FARGATE.",
+                return Err(EcsError::Client(
+                    "Task definition does not support launch_type FARGATE.".into(),
                 ));
             }
             let def = Arc::new(apply_overrides(
@@ -290,7 +301,9 @@ impl Handler<'_> {
                 .ecs
                 .find_task(&cluster_arn, &input.task)
                 .map(|t| t.task_arn.clone())
-                .ok_or_else(|| EcsError::invalid("The referenced task was not found."))?;
+                .ok_or_else(|| {
+                    EcsError::InvalidParameter("The referenced task was not found.".into())
+                })?;
             let task = s.ecs.tasks.get_mut(&arn).expect("found above");
             let reason = input
                 .reason
@@ -302,8 +315,8 @@ impl Handler<'_> {
 
     fn describe_tasks(&self, input: DescribeTasksInput) -> Output {
         if input.tasks.len() > 100 {
-            return Err(EcsError::invalid(
-                "Tasks cannot have more than 100 elements",
+            return Err(EcsError::InvalidParameter(
+                "Tasks cannot have more than 100 elements".into(),
             ));
         }
         let with_tags = input.include.iter().any(|i| i == "TAGS");
@@ -334,7 +347,9 @@ impl Handler<'_> {
             Some("STOPPED") => TaskStatus::Stopped,
             Some("PENDING") => TaskStatus::Pending,
             Some(other) => {
-                return Err(EcsError::invalid(format!("Invalid desiredStatus: {other}")))
+                return Err(EcsError::InvalidParameter(format!(
+                    "Invalid desiredStatus: {other}"
+                )))
             }
         };
         if input.launch_type.as_deref().is_some_and(|l| l != "FARGATE") {
@@ -432,10 +447,9 @@ fn ensure_resource_exists(ecs: &EcsState, arn: &str) -> Result<(), EcsError> {
     if exists {
         Ok(())
     } else {
-        Err(EcsError {
-            code: "InvalidParameterException",
-            message: "The specified resource is not found.".into(),
-        })
+        Err(EcsError::InvalidParameter(
+            "The specified resource is not found.".into(),
+        ))
     }
 }
 
@@ -447,14 +461,14 @@ fn apply_overrides(
     if let Some(cpu) = overrides.cpu {
         def.cpu = Some(
             validate::normalize_cpu(&cpu)
-                .ok_or_else(|| EcsError::invalid("Invalid cpu override"))?
+                .ok_or_else(|| EcsError::InvalidParameter("Invalid cpu override".into()))?
                 .to_string(),
         );
     }
     if let Some(memory) = overrides.memory {
         def.memory = Some(
             validate::normalize_memory(&memory)
-                .ok_or_else(|| EcsError::invalid("Invalid memory override"))?
+                .ok_or_else(|| EcsError::InvalidParameter("Invalid memory override".into()))?
                 .to_string(),
         );
     }
@@ -464,7 +478,7 @@ fn apply_overrides(
             .iter_mut()
             .find(|c| c.name == o.name)
             .ok_or_else(|| {
-                EcsError::invalid(format!(
+                EcsError::InvalidParameter(format!(
                     "Container {} is not in the task definition.",
                     o.name
                 ))
@@ -516,16 +530,50 @@ fn paginate<T: serde::Serialize>(
 ) -> Result<(Vec<T>, Option<String>), EcsError> {
     let size = page.max_results.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=100).contains(&size) {
-        return Err(EcsError::invalid("maxResults must be between 1 and 100."));
+        return Err(EcsError::InvalidParameter(
+            "maxResults must be between 1 and 100.".into(),
+        ));
     }
     let start = match &page.next_token {
         Some(token) => token
             .parse::<usize>()
-            .map_err(|_| EcsError::invalid("Invalid nextToken."))?,
+            .map_err(|_| EcsError::InvalidParameter("Invalid nextToken.".into()))?,
         None => 0,
     };
     let total = items.len();
     let page_items: Vec<T> = items.into_iter().skip(start).take(size).collect();
     let next = (start + size < total).then(|| (start + size).to_string());
     Ok((page_items, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_their_shape_name_and_message_as_client_errors() {
+        for (error, code, message) in [
+            (
+                EcsError::ClusterNotFound,
+                "ClusterNotFoundException",
+                "Cluster not found.",
+            ),
+            (
+                EcsError::ServiceNotActive,
+                "ServiceNotActiveException",
+                "Service was not ACTIVE.",
+            ),
+            (
+                EcsError::Client("TaskDefinition is inactive".into()),
+                "ClientException",
+                "TaskDefinition is inactive",
+            ),
+        ] {
+            let wire = JsonError::from(error);
+            assert_eq!(
+                (wire.code.as_str(), wire.message.as_str(), wire.status),
+                (code, message, http::StatusCode::BAD_REQUEST)
+            );
+        }
+    }
 }

@@ -82,7 +82,7 @@ impl Handler<'_> {
                             self.app.account_id(),
                             OffsetDateTime::now_utc(),
                         )
-                        .map_err(|e| EcsError::invalid(e.to_string()))?
+                        .map_err(|e| EcsError::InvalidParameter(e.to_string()))?
                         .arn
                 }
             };

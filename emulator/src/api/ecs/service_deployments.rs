@@ -6,12 +6,12 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::{paginate, Handler, Output, PageInput};
-use crate::domain::ecs::service::Service;
+use crate::domain::ecs::service::{RolloutState, Service};
 use crate::domain::ecs::service_deployment::{
     RevisionCounts, ServiceDeploymentRecord, ServiceDeploymentStatus,
 };
 use crate::domain::ecs::validate::EcsError;
-use crate::protocol::json::epoch_seconds;
+use crate::domain::epoch_seconds;
 
 /// DescribeServiceDeployments / DescribeServiceRevisions take at most 20 ARNs.
 const MAX_DESCRIBE: usize = 20;
@@ -62,7 +62,7 @@ impl Handler<'_> {
             .iter()
             .map(|s| {
                 ServiceDeploymentStatus::parse(s)
-                    .ok_or_else(|| EcsError::invalid(format!("Invalid status: {s}")))
+                    .ok_or_else(|| EcsError::InvalidParameter(format!("Invalid status: {s}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.app.store.write(|s| {
@@ -142,16 +142,12 @@ impl Handler<'_> {
         match input.stop_type.as_deref() {
             None | Some("ROLLBACK") => {}
             Some(other) => {
-                return Err(EcsError::invalid(format!(
+                return Err(EcsError::InvalidParameter(format!(
                     "Invalid stopType: {other}. The valid values are ROLLBACK."
                 )))
             }
         }
         self.app.store.write(|s| {
-            let not_found = || EcsError {
-                code: "ServiceDeploymentNotFoundException",
-                message: "The service deployment does not exist.".into(),
-            };
             let service = s
                 .ecs
                 .services
@@ -161,39 +157,34 @@ impl Handler<'_> {
                         .iter()
                         .any(|r| r.arn == input.service_deployment_arn)
                 })
-                .ok_or_else(not_found)?;
+                .ok_or(EcsError::ServiceDeploymentNotFound)?;
             let record = service
                 .history
                 .iter()
                 .find(|r| r.arn == input.service_deployment_arn)
-                .ok_or_else(not_found)?;
+                .ok_or(EcsError::ServiceDeploymentNotFound)?;
             if record.status != ServiceDeploymentStatus::InProgress {
-                return Err(EcsError {
-                    code: "ConflictException",
-                    message: format!(
-                        "The service deployment is {}; only one in progress can be stopped.",
-                        status_name(record.status)
-                    ),
-                });
+                return Err(EcsError::Conflict(format!(
+                    "The service deployment is {}; only one in progress can be stopped.",
+                    status_name(record.status)
+                )));
             }
             let primary = service.primary().map(|d| d.id.clone());
             if primary.as_deref() != Some(record.deployment_id.as_str()) {
-                return Err(EcsError {
-                    code: "ConflictException",
-                    message: "The service deployment is no longer the service's latest.".into(),
-                });
+                return Err(EcsError::Conflict(
+                    "The service deployment is no longer the service's latest.".into(),
+                ));
             }
             if !service.start_rollback(
                 "Service deployment rolled back because of a stop request.",
                 true,
             ) {
-                return Err(EcsError {
-                    code: "ConflictException",
-                    message: "The service has no earlier revision to roll back to.".into(),
-                });
+                return Err(EcsError::Conflict(
+                    "The service has no earlier revision to roll back to.".into(),
+                ));
             }
             if let Some(d) = service.deployments.get_mut(1) {
-                d.rollout_state = "FAILED";
+                d.rollout_state = RolloutState::Failed;
                 d.rollout_state_reason = "Service deployment stopped and rolled back.".into();
             }
             Ok(json!({ "serviceDeploymentArn": input.service_deployment_arn }))
@@ -203,7 +194,7 @@ impl Handler<'_> {
 
 fn check_count(arns: &[String], member: &str) -> Result<(), EcsError> {
     if arns.is_empty() || arns.len() > MAX_DESCRIBE {
-        return Err(EcsError::invalid(format!(
+        return Err(EcsError::InvalidParameter(format!(
             "{member} must hold 1 to {MAX_DESCRIBE} ARNs."
         )));
     }

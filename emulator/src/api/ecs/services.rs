@@ -10,13 +10,13 @@ use crate::domain::arn::last_segment;
 use crate::domain::ecs::blue_green;
 use crate::domain::ecs::capacity::{self, StrategyItem};
 use crate::domain::ecs::service::{
-    DeploymentConfiguration, LoadBalancerRef, Service, ServiceRegistry, ServiceRuntime,
-    MAX_LOAD_BALANCERS,
+    DeploymentConfiguration, LaunchSettings, LoadBalancerRef, Service, ServiceRegistry,
+    ServiceRuntime, ServiceStatus, MAX_LOAD_BALANCERS,
 };
 use crate::domain::ecs::service_connect::ServiceConnectConfiguration;
 use crate::domain::ecs::service_deployment::ContainerImage;
 use crate::domain::ecs::validate::EcsError;
-use crate::domain::ecs::{EcsState, Tag, TaskDefinition};
+use crate::domain::ecs::{EcsState, Tag, TaskDefinition, TaskDefinitionStatus};
 use crate::domain::State;
 
 /// ListServices page size when `maxResults` is absent (AWS: 10).
@@ -109,8 +109,8 @@ impl Handler<'_> {
             .as_deref()
             .is_some_and(|s| s != "REPLICA")
         {
-            return Err(EcsError::invalid(
-                "This emulator supports the REPLICA scheduling strategy only.",
+            return Err(EcsError::InvalidParameter(
+                "This emulator supports the REPLICA scheduling strategy only.".into(),
             ));
         }
         let desired_count = count(input.desired_count.unwrap_or(0))?;
@@ -121,13 +121,16 @@ impl Handler<'_> {
         let deployment_configuration = input.deployment_configuration.unwrap_or_default();
         validate_deployment_configuration(&deployment_configuration)?;
         let network = input.network_configuration.ok_or_else(|| {
-            EcsError::invalid(
-                "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+            EcsError::InvalidParameter(
+                "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+                    .into(),
             )
         })?;
         validate_network(&network)?;
         let Some(task_definition) = input.task_definition else {
-            return Err(EcsError::invalid("TaskDefinition must be specified."));
+            return Err(EcsError::InvalidParameter(
+                "TaskDefinition must be specified.".into(),
+            ));
         };
         self.app.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
@@ -151,8 +154,10 @@ impl Handler<'_> {
                 input.service_name
             );
             if let Some(existing) = s.ecs.services.get(&service_arn) {
-                if existing.status != "INACTIVE" {
-                    return Err(EcsError::invalid("Creation of service was not idempotent."));
+                if existing.status != ServiceStatus::Inactive {
+                    return Err(EcsError::InvalidParameter(
+                        "Creation of service was not idempotent.".into(),
+                    ));
                 }
             }
             let (service_connect_configuration, service_connect_resources) = match input
@@ -173,14 +178,11 @@ impl Handler<'_> {
                 service_registries: input.service_registries.clone(),
                 service_connect_configuration,
                 service_connect_resources,
-                status: "ACTIVE",
+                status: ServiceStatus::Active,
                 desired_count,
                 running_count: 0,
                 pending_count: 0,
-                launch_type: placement.launch_type(),
-                capacity_provider_strategy: placement.strategy().to_vec(),
-                platform_version: "LATEST",
-                platform_family: "Linux",
+                launch: LaunchSettings::fargate(&placement, "LATEST"),
                 task_definition: def.task_definition_arn.clone(),
                 deployment_configuration,
                 deployments: vec![],
@@ -222,12 +224,9 @@ impl Handler<'_> {
                 .services
                 .get(&arn)
                 .cloned()
-                .ok_or_else(service_not_found)?;
-            if current.status != "ACTIVE" {
-                return Err(EcsError {
-                    code: "ServiceNotActiveException",
-                    message: "Service was not ACTIVE.".into(),
-                });
+                .ok_or(EcsError::ServiceNotFound)?;
+            if current.status != ServiceStatus::Active {
+                return Err(EcsError::ServiceNotActive);
             }
             let new_def = match &input.task_definition {
                 Some(reference) => Some(active_task_definition(&s.ecs, reference)?),
@@ -239,7 +238,7 @@ impl Handler<'_> {
                     s.ecs
                         .find_task_definition(&current.task_definition)
                         .cloned()
-                        .ok_or_else(|| EcsError::client("TaskDefinition not found."))
+                        .ok_or_else(|| EcsError::Client("TaskDefinition not found.".into()))
                 })?,
             };
             let load_balancers = input
@@ -284,9 +283,9 @@ impl Handler<'_> {
             let service = s.ecs.services.get_mut(&arn).expect("checked above");
             if let Some(strategy) = input.capacity_provider_strategy {
                 // An empty strategy keeps the current placement.
-                if !strategy.is_empty() && strategy != service.capacity_provider_strategy {
-                    service.capacity_provider_strategy = strategy;
-                    service.launch_type = None;
+                if !strategy.is_empty() && strategy != service.launch.capacity_provider_strategy {
+                    service.launch.capacity_provider_strategy = strategy;
+                    service.launch.launch_type = None;
                     redeploy_for_strategy = true;
                 }
             }
@@ -334,30 +333,33 @@ impl Handler<'_> {
     pub(super) fn delete_service(&self, input: DeleteServiceInput) -> Output {
         self.app.store.write(|s| {
             let arn = self.service_arn(&mut s.ecs, input.cluster.as_deref(), &input.service)?;
-            let service = s.ecs.services.get_mut(&arn).ok_or_else(service_not_found)?;
-            if service.status != "ACTIVE" {
-                return Err(EcsError {
-                    code: "ServiceNotActiveException",
-                    message: "Service was not ACTIVE.".into(),
-                });
+            let service = s
+                .ecs
+                .services
+                .get_mut(&arn)
+                .ok_or(EcsError::ServiceNotFound)?;
+            if service.status != ServiceStatus::Active {
+                return Err(EcsError::ServiceNotActive);
             }
             if service.desired_count > 0 && !input.force {
-                return Err(EcsError::invalid(
-                    "The service cannot be stopped while it is scaled above 0.",
+                return Err(EcsError::InvalidParameter(
+                    "The service cannot be stopped while it is scaled above 0.".into(),
                 ));
             }
             service.desired_count = 0;
             for d in &mut service.deployments {
                 d.desired_count = 0;
             }
-            service.status = "DRAINING";
+            service.status = ServiceStatus::Draining;
             Ok(json!({ "service": service }))
         })
     }
 
     pub(super) fn describe_services(&self, input: DescribeServicesInput) -> Output {
         if input.services.len() > 10 {
-            return Err(EcsError::invalid("services can have at most 10 items."));
+            return Err(EcsError::InvalidParameter(
+                "services can have at most 10 items.".into(),
+            ));
         }
         let with_tags = input.include.iter().any(|i| i == "TAGS");
         self.app.store.write(|s| {
@@ -391,7 +393,9 @@ impl Handler<'_> {
                 s.ecs
                     .services
                     .values()
-                    .filter(|svc| svc.cluster_arn == cluster_arn && svc.status != "INACTIVE")
+                    .filter(|svc| {
+                        svc.cluster_arn == cluster_arn && svc.status != ServiceStatus::Inactive
+                    })
                     .map(|svc| svc.service_arn.clone())
                     .collect::<Vec<_>>(),
             )
@@ -415,7 +419,7 @@ impl Handler<'_> {
         if ecs.services.contains_key(&arn) {
             Ok(arn)
         } else {
-            Err(service_not_found())
+            Err(EcsError::ServiceNotFound)
         }
     }
 }
@@ -432,13 +436,6 @@ fn service_arn_in(cluster_arn: &str, reference: &str) -> String {
     format!("{prefix}service/{}/{reference}", last_segment(cluster_arn))
 }
 
-fn service_not_found() -> EcsError {
-    EcsError {
-        code: "ServiceNotFoundException",
-        message: "Service not found.".into(),
-    }
-}
-
 fn validate_name(name: &str) -> Result<(), EcsError> {
     let ok = !name.is_empty()
         && name.len() <= 255
@@ -448,17 +445,16 @@ fn validate_name(name: &str) -> Result<(), EcsError> {
     if ok {
         Ok(())
     } else {
-        Err(EcsError::invalid(
-            "Service name can have up to 255 characters: letters, numbers, hyphens and underscores.",
+        Err(EcsError::InvalidParameter(
+            "Service name can have up to 255 characters: letters, numbers, hyphens and underscores.".into(),
         ))
     }
 }
 
 fn count(n: i64) -> Result<u32, EcsError> {
-    u32::try_from(n)
-        .ok()
-        .filter(|n| *n <= 5000)
-        .ok_or_else(|| EcsError::invalid("desiredCount must be between 0 and 5000."))
+    u32::try_from(n).ok().filter(|n| *n <= 5000).ok_or_else(|| {
+        EcsError::InvalidParameter("desiredCount must be between 0 and 5000.".into())
+    })
 }
 
 fn grace_period(
@@ -469,15 +465,18 @@ fn grace_period(
         return Ok(None);
     };
     if load_balancers.is_empty() {
-        return Err(EcsError::invalid(
-            "Health check grace period is only valid for services configured to use load balancers",
+        return Err(EcsError::InvalidParameter(
+            "Health check grace period is only valid for services configured to use load balancers"
+                .into(),
         ));
     }
     u32::try_from(seconds)
         .ok()
         .filter(|s| *s <= 2_147_483_647)
         .map(Some)
-        .ok_or_else(|| EcsError::invalid("healthCheckGracePeriodSeconds must be 0 or more."))
+        .ok_or_else(|| {
+            EcsError::InvalidParameter("healthCheckGracePeriodSeconds must be 0 or more.".into())
+        })
 }
 
 /// At most one registry (AWS), naming a Cloud Map service that exists; a
@@ -489,8 +488,8 @@ fn validate_registries(
     registries: &[ServiceRegistry],
 ) -> Result<(), EcsError> {
     if registries.len() > 1 {
-        return Err(EcsError::invalid(
-            "A service can be associated with one service registry.",
+        return Err(EcsError::InvalidParameter(
+            "A service can be associated with one service registry.".into(),
         ));
     }
     for registry in registries {
@@ -498,14 +497,14 @@ fn validate_registries(
             .service_by_arn(&registry.registry_arn)
             .is_none()
         {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "The service registry {} does not exist.",
                 registry.registry_arn
             )));
         }
         if let Some(name) = &registry.container_name {
             if def.container(name).is_none() {
-                return Err(EcsError::invalid(format!(
+                return Err(EcsError::InvalidParameter(format!(
                     "The container {name} of serviceRegistries is not in the task definition."
                 )));
             }
@@ -524,13 +523,13 @@ fn log_ignored(action: &str, members: &serde_json::Map<String, Value>) {
 
 fn validate_deployment_configuration(dc: &DeploymentConfiguration) -> Result<(), EcsError> {
     if dc.minimum_healthy_percent > 100 {
-        return Err(EcsError::invalid(
-            "minimumHealthyPercent must be between 0 and 100.",
+        return Err(EcsError::InvalidParameter(
+            "minimumHealthyPercent must be between 0 and 100.".into(),
         ));
     }
     if dc.maximum_percent < 100 || dc.maximum_percent > 200 {
-        return Err(EcsError::invalid(
-            "maximumPercent must be between 100 and 200.",
+        return Err(EcsError::InvalidParameter(
+            "maximumPercent must be between 100 and 200.".into(),
         ));
     }
     blue_green::validate_strategy(dc)?;
@@ -549,8 +548,10 @@ fn validate_deployment_configuration(dc: &DeploymentConfiguration) -> Result<(),
 impl Handler<'_> {
     /// The subnets and security groups exist in EC2 (placeholders aside).
     fn check_network_in_ec2(&self, s: &mut State, network: &Value) -> Result<(), EcsError> {
-        let decoded: NetworkConfiguration = serde_json::from_value(network.clone())
-            .map_err(|e| EcsError::invalid(format!("Invalid networkConfiguration: {e}")))?;
+        let decoded: NetworkConfiguration =
+            serde_json::from_value(network.clone()).map_err(|e| {
+                EcsError::InvalidParameter(format!("Invalid networkConfiguration: {e}"))
+            })?;
         let awsvpc = decoded.awsvpc_configuration.unwrap_or_default();
         crate::domain::ecs::network::resolve(
             s.ec2.region(&self.ctx.region, self.app.account_id()),
@@ -563,13 +564,15 @@ impl Handler<'_> {
 
 fn validate_network(network: &Value) -> Result<(), EcsError> {
     let decoded: NetworkConfiguration = serde_json::from_value(network.clone())
-        .map_err(|e| EcsError::invalid(format!("Invalid networkConfiguration: {e}")))?;
+        .map_err(|e| EcsError::InvalidParameter(format!("Invalid networkConfiguration: {e}")))?;
     let subnets = decoded
         .awsvpc_configuration
         .map(|a| a.subnets)
         .unwrap_or_default();
     if subnets.is_empty() {
-        return Err(EcsError::invalid("subnets can not be empty."));
+        return Err(EcsError::InvalidParameter(
+            "subnets can not be empty.".into(),
+        ));
     }
     Ok(())
 }
@@ -578,16 +581,16 @@ fn active_task_definition(ecs: &EcsState, reference: &str) -> Result<TaskDefinit
     let def = ecs
         .find_task_definition(reference)
         .cloned()
-        .ok_or_else(|| EcsError::invalid("TaskDefinition not found."))?;
-    if def.status != "ACTIVE" {
-        return Err(EcsError::invalid(format!(
+        .ok_or_else(|| EcsError::InvalidParameter("TaskDefinition not found.".into()))?;
+    if def.status != TaskDefinitionStatus::Active {
+        return Err(EcsError::InvalidParameter(format!(
             "TaskDefinition is inactive: {}",
             def.task_definition_arn
         )));
     }
     if !def.is_fargate() {
-        return Err(EcsError::invalid(
-            "Task definition does not support launch_type FARGATE.",
+        return Err(EcsError::InvalidParameter(
+            "Task definition does not support launch_type FARGATE.".into(),
         ));
     }
     Ok(def)
@@ -601,29 +604,29 @@ fn validate_load_balancers(
     lbs: &[LoadBalancerRef],
 ) -> Result<(), EcsError> {
     if lbs.len() > MAX_LOAD_BALANCERS {
-        return Err(EcsError::invalid(
-            "A service can use at most 5 target groups.",
+        return Err(EcsError::InvalidParameter(
+            "A service can use at most 5 target groups.".into(),
         ));
     }
     for lb in lbs {
         if lb.load_balancer_name.is_some() {
-            return Err(EcsError::invalid(
-                "Classic Load Balancers are not supported; use targetGroupArn.",
+            return Err(EcsError::InvalidParameter(
+                "Classic Load Balancers are not supported; use targetGroupArn.".into(),
             ));
         }
         let Some(tg_arn) = lb.target_group_arn.as_deref() else {
-            return Err(EcsError::invalid(
-                "targetGroupArn is required for an Application Load Balancer.",
+            return Err(EcsError::InvalidParameter(
+                "targetGroupArn is required for an Application Load Balancer.".into(),
             ));
         };
         check_target_group(state, tg_arn)?;
         let (Some(name), Some(port)) = (lb.container_name.as_deref(), lb.container_port) else {
-            return Err(EcsError::invalid(
-                "containerName and containerPort are required.",
+            return Err(EcsError::InvalidParameter(
+                "containerName and containerPort are required.".into(),
             ));
         };
         let Some(container) = def.container(name) else {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "The container {name} does not exist in the task definition."
             )));
         };
@@ -632,7 +635,7 @@ fn validate_load_balancers(
             .iter()
             .any(|p| p.container_port == port)
         {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "The container {name} did not have a container port {port} defined."
             )));
         }
@@ -644,18 +647,18 @@ fn validate_load_balancers(
 /// sits behind a load balancer.
 fn check_target_group(state: &State, tg_arn: &str) -> Result<(), EcsError> {
     let Some(tg) = state.elbv2.target_groups.get(tg_arn) else {
-        return Err(EcsError::invalid(format!(
+        return Err(EcsError::InvalidParameter(format!(
             "Unable to find target group {tg_arn}."
         )));
     };
     if tg.target_type != "ip" {
-        return Err(EcsError::invalid(format!(
+        return Err(EcsError::InvalidParameter(format!(
         "The provided target group {tg_arn} has target type {}, which is incompatible with the awsvpc network mode specified in the task definition.",
         tg.target_type
         )));
     }
     if !state.elbv2.target_group_in_use(tg_arn) {
-        return Err(EcsError::invalid(format!(
+        return Err(EcsError::InvalidParameter(format!(
         "The target group with targetGroupArn {tg_arn} does not have an associated load balancer."
         )));
     }
@@ -686,7 +689,7 @@ fn validate_traffic_rules(
             .chain(&advanced.test_listener_rule)
         {
             if !state.elbv2.rules.contains_key(rule) {
-                return Err(EcsError::invalid(format!(
+                return Err(EcsError::InvalidParameter(format!(
                     "Unable to find listener rule {rule}."
                 )));
             }
@@ -699,7 +702,9 @@ fn validate_traffic_rules(
         let forwards = |tg: &str| forwards_to.iter().any(|(arn, _)| arn == tg);
         let both = lb.target_group_arn.as_deref().is_some_and(forwards) && forwards(alternate);
         if !both && advanced.test_listener_rule.is_none() {
-            return Err(EcsError::invalid("For Application LoadBalancer, testListenerRule is required when productionListenerRule is not associated with both targetGroup and alternateTargetGroup"));
+            return Err(EcsError::InvalidParameter(
+                "For Application LoadBalancer, testListenerRule is required when productionListenerRule is not associated with both targetGroup and alternateTargetGroup".into(),
+            ));
         }
     }
     Ok(())

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{merge_tags, paginate, Handler, Output, PageInput};
 use crate::domain::ecs::validate::{self, EcsError};
-use crate::domain::ecs::{Tag, TaskDefinition};
+use crate::domain::ecs::{Tag, TaskDefinition, TaskDefinitionStatus};
 
 /// DeleteTaskDefinitions takes at most this many (AWS: 10).
 const MAX_DELETE_TASK_DEFINITIONS: usize = 10;
@@ -56,7 +56,7 @@ impl Handler<'_> {
             def.revision = revisions.len() as u32 + 1;
             def.task_definition_arn =
                 self.arn(&format!("task-definition/{}:{}", def.family, def.revision));
-            def.status = "ACTIVE".into();
+            def.status = TaskDefinitionStatus::Active;
             def.registered_at = Some(Self::now());
             def.registered_by = Some(self.root_principal());
             def.requires_attributes = def.required_attributes();
@@ -74,26 +74,26 @@ impl Handler<'_> {
 
     pub(super) fn deregister_task_definition(&self, input: TaskDefinitionRef) -> Output {
         if !input.task_definition.contains(':') {
-            return Err(EcsError::client(
-                "Revision must be specified: use family:revision or the full ARN.",
+            return Err(EcsError::Client(
+                "Revision must be specified: use family:revision or the full ARN.".into(),
             ));
         }
         self.app.store.write(|s| {
             let found = s.ecs.find_task_definition(&input.task_definition).cloned();
             let Some(def) = found else {
-                return Err(EcsError::client(
-                    "The specified task definition does not exist.",
+                return Err(EcsError::Client(
+                    "The specified task definition does not exist.".into(),
                 ));
             };
             let revisions = s.ecs.task_definitions.get_mut(&def.family);
             let slot = revisions.and_then(|r| r.get_mut(def.revision as usize - 1));
             let Some(slot) = slot else {
-                return Err(EcsError::client(
-                    "The specified task definition does not exist.",
+                return Err(EcsError::Client(
+                    "The specified task definition does not exist.".into(),
                 ));
             };
-            if slot.status == "ACTIVE" {
-                slot.status = "INACTIVE".into();
+            if slot.status == TaskDefinitionStatus::Active {
+                slot.status = TaskDefinitionStatus::Inactive;
                 slot.deregistered_at = Some(Self::now());
             }
             Ok(json!({ "taskDefinition": slot.clone() }))
@@ -105,7 +105,7 @@ impl Handler<'_> {
             let def = s
                 .ecs
                 .find_task_definition(&input.task_definition)
-                .ok_or_else(|| EcsError::client("Unable to describe task definition."))?;
+                .ok_or_else(|| EcsError::Client("Unable to describe task definition.".into()))?;
             let mut out = json!({ "taskDefinition": def });
             if input.include.iter().any(|i| i == "TAGS") {
                 out["tags"] = json!(s.ecs.tags_of(&def.task_definition_arn));
@@ -115,7 +115,10 @@ impl Handler<'_> {
     }
 
     pub(super) fn list_task_definitions(&self, input: ListTaskDefinitionsInput) -> Output {
-        let status = input.status.as_deref().unwrap_or("ACTIVE");
+        let status = input
+            .status
+            .as_deref()
+            .unwrap_or(TaskDefinitionStatus::Active.as_str());
         let mut arns: Vec<String> = self.app.store.read(|s| {
             s.ecs
                 .task_definitions
@@ -127,7 +130,7 @@ impl Handler<'_> {
                         .is_none_or(|p| family.starts_with(p))
                 })
                 .flat_map(|(_, revisions)| revisions.iter())
-                .filter(|d| d.status == status)
+                .filter(|d| d.status.as_str() == status)
                 .map(|d| d.task_definition_arn.clone())
                 .collect()
         });
@@ -139,7 +142,10 @@ impl Handler<'_> {
     }
 
     pub(super) fn list_task_definition_families(&self, input: ListTaskDefinitionsInput) -> Output {
-        let status = input.status.as_deref().unwrap_or("ACTIVE");
+        let status = input
+            .status
+            .as_deref()
+            .unwrap_or(TaskDefinitionStatus::Active.as_str());
         let families: Vec<String> = self.app.store.read(|s| {
             s.ecs
                 .task_definitions
@@ -151,7 +157,7 @@ impl Handler<'_> {
                         .is_none_or(|p| family.starts_with(p))
                 })
                 .filter(|(_, revisions)| {
-                    status == "ALL" || revisions.iter().any(|d| d.status == status)
+                    status == "ALL" || revisions.iter().any(|d| d.status.as_str() == status)
                 })
                 .map(|(family, _)| family.clone())
                 .collect()
@@ -166,7 +172,7 @@ impl Handler<'_> {
         if input.task_definitions.is_empty()
             || input.task_definitions.len() > MAX_DELETE_TASK_DEFINITIONS
         {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "taskDefinitions must contain between 1 and {MAX_DELETE_TASK_DEFINITIONS} items."
             )));
         }
@@ -186,8 +192,8 @@ impl Handler<'_> {
                         .get_mut(revision as usize - 1)
                 });
                 match slot {
-                    Some(def) if def.status == "INACTIVE" => {
-                        def.status = "DELETE_IN_PROGRESS".into();
+                    Some(def) if def.status == TaskDefinitionStatus::Inactive => {
+                        def.status = TaskDefinitionStatus::DeleteInProgress;
                         deleted.push(def.clone());
                     }
                     // The reason's wording is the emulator's: AWS documents

@@ -13,13 +13,14 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use super::{ignored_once, App, RequestContext};
+use crate::domain::epoch_seconds;
 use crate::domain::servicediscovery::{
     paginate, CloudMapError, DiscoverQuery, DnsConfig, Filter, HealthFilter, HealthStatus,
     Instance, Namespace, NamespaceChange, NamespaceRequest, NamespaceType, Operation, Service,
     ServiceChange, ServiceDiscoveryState, ServiceRequest, NAMESPACE_FILTERS, OPERATION_FILTERS,
     SERVICE_FILTERS,
 };
-use crate::protocol::json::{self, epoch_seconds, JsonError};
+use crate::protocol::json::{self, JsonError};
 use input::*;
 
 /// List page size by default and at most (AWS: 100).

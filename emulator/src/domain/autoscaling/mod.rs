@@ -66,40 +66,34 @@ pub const ALARM_LOW_MIN_DATAPOINTS: u32 = 3;
 /// service-linked role for ECS.
 pub const ECS_SERVICE_LINKED_ROLE: &str = "role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService";
 
-/// An Application Auto Scaling error, mapped to the awsJson1_1 shape by the API.
+/// Why an Application Auto Scaling request was refused: one variant per
+/// error shape, whose text is the client-facing message. The API layer maps
+/// it to the awsJson1_1 error (`api::autoscaling`); [`ScalingError::code`]
+/// is the `__type`. Every variant is a client error (HTTP 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct ScalingError {
-    pub code: &'static str,
-    pub message: String,
+#[non_exhaustive]
+pub enum ScalingError {
+    /// A parameter that is missing, malformed or out of range.
+    #[error("{0}")]
+    Validation(String),
+    /// A scalable target or scaling policy that does not exist.
+    #[error("{0}")]
+    ObjectNotFound(String),
+    /// Too many scalable targets, or scaling policies on one.
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("The NextToken value is not valid.")]
+    InvalidNextToken,
 }
 
 impl ScalingError {
-    pub fn validation(message: impl Into<String>) -> Self {
-        Self {
-            code: "ValidationException",
-            message: message.into(),
-        }
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self {
-            code: "ObjectNotFoundException",
-            message: message.into(),
-        }
-    }
-
-    pub fn limit_exceeded(message: impl Into<String>) -> Self {
-        Self {
-            code: "LimitExceededException",
-            message: message.into(),
-        }
-    }
-
-    pub fn invalid_next_token() -> Self {
-        Self {
-            code: "InvalidNextTokenException",
-            message: "The NextToken value is not valid.".into(),
+    /// The wire error code (the error shape's name).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScalingError::Validation(_) => "ValidationException",
+            ScalingError::ObjectNotFound(_) => "ObjectNotFoundException",
+            ScalingError::LimitExceeded(_) => "LimitExceededException",
+            ScalingError::InvalidNextToken => "InvalidNextTokenException",
         }
     }
 }
@@ -117,18 +111,18 @@ impl TargetKey {
     /// resource id of the form `service/CLUSTER/SERVICE`.
     pub fn new(namespace: &str, resource_id: &str, dimension: &str) -> Result<Self, ScalingError> {
         if namespace != ECS_NAMESPACE {
-            return Err(ScalingError::validation(format!(
+            return Err(ScalingError::Validation(format!(
                 "Unsupported service namespace: {namespace}. This emulator scales ECS services only (ServiceNamespace=ecs)."
             )));
         }
         if dimension != ECS_DESIRED_COUNT {
-            return Err(ScalingError::validation(format!(
+            return Err(ScalingError::Validation(format!(
                 "Unsupported scalable dimension: {dimension}. The scalable dimension of an ECS service is {ECS_DESIRED_COUNT}."
             )));
         }
         let parts: Vec<&str> = resource_id.split('/').collect();
         if parts.len() != 3 || parts[0] != "service" || parts.iter().any(|p| p.is_empty()) {
-            return Err(ScalingError::validation(format!(
+            return Err(ScalingError::Validation(format!(
                 "Unsupported resource ID: {resource_id}. An ECS service's resource ID is service/CLUSTER/SERVICE."
             )));
         }
@@ -358,12 +352,6 @@ pub struct AutoScalingState {
     /// Newest first, at most [`MAX_ACTIVITIES_PER_TARGET`] per target. They
     /// outlive the target, as in AWS.
     pub activities: BTreeMap<TargetKey, VecDeque<ScalingActivity>>,
-}
-
-impl From<ScalingError> for crate::protocol::json::JsonError {
-    fn from(e: ScalingError) -> Self {
-        Self::client(e.code, e.message)
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::{
     AutoScalingState, ScalableTarget, ScalingActivity, ScalingError, TargetKey,
     MAX_ACTIVITIES_PER_TARGET,
 };
-use crate::domain::ecs::service::Service;
+use crate::domain::ecs::service::{Service, ServiceStatus};
 use crate::domain::State;
 
 impl ScalingActivity {
@@ -41,7 +41,7 @@ pub fn ecs_service<'s>(state: &'s State, key: &TargetKey) -> Option<&'s Service>
         .ecs
         .services
         .values()
-        .find(|s| s.status == "ACTIVE" && s.service_arn.ends_with(&suffix))
+        .find(|s| s.status == ServiceStatus::Active && s.service_arn.ends_with(&suffix))
 }
 
 fn service_arn_suffix(key: &TargetKey) -> String {
@@ -65,7 +65,7 @@ pub fn scale_service(
         .ecs
         .services
         .values_mut()
-        .find(|s| s.status == "ACTIVE" && s.service_arn.ends_with(&suffix))
+        .find(|s| s.status == ServiceStatus::Active && s.service_arn.ends_with(&suffix))
     else {
         return false;
     };
@@ -99,7 +99,7 @@ impl AutoScalingState {
 }
 
 fn target_not_found(key: &TargetKey) -> ScalingError {
-    ScalingError::not_found(format!(
+    ScalingError::ObjectNotFound(format!(
         "No scalable target registered for {}",
         key.describe()
     ))

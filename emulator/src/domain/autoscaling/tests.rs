@@ -64,7 +64,7 @@ fn keys_are_ecs_services_only() {
         ("ecs", "service//web", ECS_DESIRED_COUNT),
     ] {
         let e = TargetKey::new(ns, id, dim).unwrap_err();
-        assert_eq!(e.code, "ValidationException", "{ns} {id} {dim}");
+        assert_eq!(e.code(), "ValidationException", "{ns} {id} {dim}");
     }
 }
 
@@ -179,7 +179,7 @@ fn resource_labels_split_into_load_balancer_and_target_group() {
         "app/web//targetgroup/tg/fedcba9876543210",
     ] {
         assert_eq!(
-            parse_resource_label(bad).unwrap_err().code,
+            parse_resource_label(bad).unwrap_err().code(),
             "ValidationException",
             "{bad}"
         );
@@ -187,6 +187,6 @@ fn resource_labels_split_into_load_balancer_and_target_group() {
     let empty = Elbv2State::default();
     assert!(resolve_resource_label(&empty, ok)
         .unwrap_err()
-        .message
+        .to_string()
         .contains("load balancer that does not exist"));
 }

@@ -22,7 +22,7 @@ impl TargetTrackingConfiguration {
     /// `ResourceLabel` must name an existing load balancer and target group.
     pub fn validate(&self, elbv2: &Elbv2State) -> Result<Metric, ScalingError> {
         if !(self.target_value.is_finite() && self.target_value > 0.0) {
-            return Err(ScalingError::validation(format!(
+            return Err(ScalingError::Validation(format!(
                 "TargetValue must be a positive number, not {}.",
                 self.target_value
             )));
@@ -32,37 +32,37 @@ impl TargetTrackingConfiguration {
             ("ScaleInCooldown", self.scale_in_cooldown),
         ] {
             if value.is_some_and(|v| !(0..=MAX_COOLDOWN_SECS).contains(&v)) {
-                return Err(ScalingError::validation(format!(
+                return Err(ScalingError::Validation(format!(
                     "{name} must be between 0 and {MAX_COOLDOWN_SECS} seconds."
                 )));
             }
         }
         if self.customized_metric_specification.is_some() {
-            return Err(ScalingError::validation(
-                "CustomizedMetricSpecification is not supported by this emulator (it has no CloudWatch); use a PredefinedMetricSpecification.",
+            return Err(ScalingError::Validation(
+                "CustomizedMetricSpecification is not supported by this emulator (it has no CloudWatch); use a PredefinedMetricSpecification.".into(),
             ));
         }
         let Some(spec) = &self.predefined_metric_specification else {
-            return Err(ScalingError::validation(
-                "A target tracking policy needs a PredefinedMetricSpecification or a CustomizedMetricSpecification.",
+            return Err(ScalingError::Validation(
+                "A target tracking policy needs a PredefinedMetricSpecification or a CustomizedMetricSpecification.".into(),
             ));
         };
         match spec.predefined_metric_type.as_str() {
             ALB_REQUEST_COUNT_PER_TARGET => {
                 let Some(label) = spec.resource_label.as_deref() else {
-                    return Err(ScalingError::validation(format!(
+                    return Err(ScalingError::Validation(format!(
                         "ResourceLabel must be specified for {ALB_REQUEST_COUNT_PER_TARGET}, as app/LB_NAME/LB_ID/targetgroup/TG_NAME/TG_ID."
                     )));
                 };
                 let target_group_arn = resolve_resource_label(elbv2, label)?;
                 Ok(Metric::AlbRequestCountPerTarget { target_group_arn })
             }
-            other if spec.resource_label.is_some() => Err(ScalingError::validation(format!(
+            other if spec.resource_label.is_some() => Err(ScalingError::Validation(format!(
                 "ResourceLabel is only valid with {ALB_REQUEST_COUNT_PER_TARGET}, not with {other}."
             ))),
             ECS_CPU => Ok(Metric::EcsCpu),
             ECS_MEMORY => Ok(Metric::EcsMemory),
-            other => Err(ScalingError::validation(format!(
+            other => Err(ScalingError::Validation(format!(
                 "Unsupported metric type {other} for an ECS service; use {ALB_REQUEST_COUNT_PER_TARGET}, {ECS_CPU} or {ECS_MEMORY}."
             ))),
         }
@@ -89,7 +89,7 @@ fn cooldown(secs: Option<i64>) -> Duration {
 /// Splits a `ResourceLabel` into `app/<lb>/<lbid>` and `<tg>/<tgid>`.
 pub(super) fn parse_resource_label(label: &str) -> Result<(&str, &str), ScalingError> {
     let invalid = || {
-        ScalingError::validation(format!(
+        ScalingError::Validation(format!(
             "Invalid ResourceLabel {label}: expected app/LB_NAME/LB_ID/targetgroup/TG_NAME/TG_ID."
         ))
     };
@@ -112,7 +112,7 @@ pub fn resolve_resource_label(elbv2: &Elbv2State, label: &str) -> Result<String,
         .keys()
         .any(|arn| arn.ends_with(&lb_suffix))
     {
-        return Err(ScalingError::validation(format!(
+        return Err(ScalingError::Validation(format!(
             "ResourceLabel {label} names a load balancer that does not exist: {lb_part}."
         )));
     }
@@ -123,7 +123,7 @@ pub fn resolve_resource_label(elbv2: &Elbv2State, label: &str) -> Result<String,
         .find(|arn| arn.ends_with(&tg_suffix))
         .cloned()
         .ok_or_else(|| {
-            ScalingError::validation(format!(
+            ScalingError::Validation(format!(
                 "ResourceLabel {label} names a target group that does not exist: targetgroup/{tg_part}."
             ))
         })

@@ -71,7 +71,7 @@ fn allowed_values(name: &str) -> Result<&'static [&'static str], EcsError> {
         .find(|(n, _, _)| *n == name)
         .map(|(_, allowed, _)| *allowed)
         .ok_or_else(|| {
-            EcsError::invalid(format!(
+            EcsError::InvalidParameter(format!(
                 "Invalid setting name '{name}'. Valid names are: {}.",
                 SETTINGS
                     .iter()
@@ -86,7 +86,7 @@ fn allowed_values(name: &str) -> Result<&'static [&'static str], EcsError> {
 pub fn check(name: &str, value: &str) -> Result<(), EcsError> {
     let allowed = allowed_values(name)?;
     if !allowed.contains(&value) {
-        return Err(EcsError::invalid(format!(
+        return Err(EcsError::InvalidParameter(format!(
             "Invalid value '{value}' for setting '{name}'. Valid values are: {}.",
             allowed.join(", ")
         )));

@@ -279,7 +279,7 @@ pub fn forward_weights(green_tenths: u32) -> (u32, u32) {
 }
 
 fn invalid(message: impl Into<String>) -> Result<(), EcsError> {
-    Err(EcsError::invalid(message))
+    Err(EcsError::InvalidParameter(message.into()))
 }
 
 fn check_bake(name: &str, minutes: Option<i64>) -> Result<(), EcsError> {
@@ -447,7 +447,7 @@ mod tests {
     }
 
     fn message(r: Result<(), EcsError>) -> String {
-        r.unwrap_err().message
+        r.unwrap_err().to_string()
     }
 
     #[test]

@@ -43,12 +43,7 @@ pub struct StrategyItem {
 pub struct CapacityProvider {
     pub capacity_provider_arn: String,
     pub name: String,
-    /// ACTIVE or INACTIVE (after DeleteCapacityProvider).
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub status: &'static str,
+    pub status: CapacityProviderStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[borsh(
         serialize_with = "field::json::serialize",
@@ -62,11 +57,7 @@ pub struct CapacityProvider {
     )]
     pub managed_instances_provider: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::static_str_opt::serialize",
-        deserialize_with = "field::static_str_opt::deserialize"
-    )]
-    pub update_status: Option<&'static str>,
+    pub update_status: Option<CapacityProviderUpdateStatus>,
     pub tags: Vec<Tag>,
     /// EC2_AUTOSCALING or MANAGED_INSTANCES.
     #[serde(rename = "type")]
@@ -77,6 +68,23 @@ pub struct CapacityProvider {
     pub kind: &'static str,
 }
 
+/// `status` of a capacity provider: ACTIVE, or INACTIVE once deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CapacityProviderStatus {
+    Active,
+    Inactive,
+}
+
+/// `updateStatus` of a capacity provider, after UpdateCapacityProvider or
+/// DeleteCapacityProvider (both finish at once here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CapacityProviderUpdateStatus {
+    UpdateComplete,
+    DeleteComplete,
+}
+
 /// The custom capacity providers, by name.
 pub type CapacityProviders = BTreeMap<String, CapacityProvider>;
 
@@ -85,7 +93,7 @@ pub fn describe_fargate(region: &str, account: &str, name: &str) -> serde_json::
     serde_json::json!({
         "capacityProviderArn": format!("arn:aws:ecs:{region}:{account}:capacity-provider/{name}"),
         "name": name,
-        "status": "ACTIVE",
+        "status": CapacityProviderStatus::Active,
         "tags": [],
         "type": name,
     })
@@ -108,8 +116,8 @@ pub fn check_provider_name(name: &str) -> Result<(), EcsError> {
         .iter()
         .any(|p| lower.starts_with(p));
     if !valid_chars || reserved {
-        return Err(EcsError::invalid(
-            "The specified capacity provider name is invalid. Up to 255 characters are allowed, including letters (upper and lowercase), numbers, underscores, and hyphens. The name cannot be prefixed with \"aws\", \"ecs\", or \"fargate\".",
+        return Err(EcsError::InvalidParameter(
+            "The specified capacity provider name is invalid. Up to 255 characters are allowed, including letters (upper and lowercase), numbers, underscores, and hyphens. The name cannot be prefixed with \"aws\", \"ecs\", or \"fargate\".".into(),
         ));
     }
     Ok(())
@@ -118,19 +126,19 @@ pub fn check_provider_name(name: &str) -> Result<(), EcsError> {
 /// The shape rules every strategy follows, wherever it is given.
 pub fn check_strategy(items: &[StrategyItem]) -> Result<(), EcsError> {
     if items.len() > MAX_STRATEGY_ITEMS {
-        return Err(EcsError::invalid(format!(
+        return Err(EcsError::InvalidParameter(format!(
             "A capacity provider strategy can contain a maximum of {MAX_STRATEGY_ITEMS} capacity providers."
         )));
     }
     for item in items {
         if item.weight > MAX_WEIGHT {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "The specified capacity provider strategy weight {} is invalid. The weight must be between 0 and {MAX_WEIGHT}.",
                 item.weight
             )));
         }
         if item.base > MAX_BASE {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "The specified capacity provider strategy base {} is invalid. The base must be between 0 and {MAX_BASE}.",
                 item.base
             )));
@@ -139,18 +147,19 @@ pub fn check_strategy(items: &[StrategyItem]) -> Result<(), EcsError> {
     let mut names: Vec<&str> = items.iter().map(|i| i.capacity_provider.as_str()).collect();
     names.sort_unstable();
     if names.windows(2).any(|w| w[0] == w[1]) {
-        return Err(EcsError::invalid(
-            "The specified capacity provider strategy cannot contain duplicate capacity providers.",
+        return Err(EcsError::InvalidParameter(
+            "The specified capacity provider strategy cannot contain duplicate capacity providers."
+                .into(),
         ));
     }
     if items.iter().filter(|i| i.base > 0).count() > 1 {
-        return Err(EcsError::invalid(
-            "The specified capacity provider strategy cannot specify a base for more than one capacity provider.",
+        return Err(EcsError::InvalidParameter(
+            "The specified capacity provider strategy cannot specify a base for more than one capacity provider.".into(),
         ));
     }
     if !items.is_empty() && items.iter().all(|i| i.weight == 0) {
-        return Err(EcsError::invalid(
-            "The specified capacity provider strategy must contain at least one capacity provider with a weight greater than zero.",
+        return Err(EcsError::InvalidParameter(
+            "The specified capacity provider strategy must contain at least one capacity provider with a weight greater than zero.".into(),
         ));
     }
     let fargate = items
@@ -158,8 +167,8 @@ pub fn check_strategy(items: &[StrategyItem]) -> Result<(), EcsError> {
         .filter(|i| is_fargate(&i.capacity_provider))
         .count();
     if fargate != 0 && fargate != items.len() {
-        return Err(EcsError::invalid(
-            "The specified capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again.",
+        return Err(EcsError::InvalidParameter(
+            "The specified capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again.".into(),
         ));
     }
     Ok(())
@@ -174,12 +183,12 @@ pub fn check_placement(
     check_strategy(items)?;
     for item in items {
         if !cluster_providers.contains(&item.capacity_provider) {
-            return Err(EcsError::invalid(
-                "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.",
+            return Err(EcsError::InvalidParameter(
+                "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.".into(),
             ));
         }
         if !is_fargate(&item.capacity_provider) {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "Capacity provider {} uses an Auto Scaling group: this emulator runs Fargate tasks only (FARGATE, FARGATE_SPOT).",
                 item.capacity_provider
             )));
@@ -221,11 +230,11 @@ pub fn resolve_placement(
     cluster: &Cluster,
 ) -> Result<Placement, EcsError> {
     match (launch_type, strategy.is_empty()) {
-        (Some(_), false) => Err(EcsError::invalid(
-            "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.",
+        (Some(_), false) => Err(EcsError::InvalidParameter(
+            "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.".into(),
         )),
         (Some(FARGATE), true) => Ok(Placement::LaunchType),
-        (Some(other), true) => Err(EcsError::invalid(format!(
+        (Some(other), true) => Err(EcsError::InvalidParameter(format!(
             "This emulator runs Fargate tasks only; launchType {other} is not supported."
         ))),
         (None, false) => {
@@ -315,7 +324,7 @@ mod tests {
         ];
         for case in cases {
             let e = check_strategy(&case).unwrap_err();
-            assert_eq!(e.code, "InvalidParameterException", "{case:?}");
+            assert_eq!(e.code(), "InvalidParameterException", "{case:?}");
         }
         let many: Vec<_> = (0..21).map(|i| item(&format!("p{i}"), 1, 0)).collect();
         assert!(check_strategy(&many).is_err());
@@ -326,9 +335,17 @@ mod tests {
         let cluster = vec![FARGATE.to_string()];
         assert!(check_placement(&[item(FARGATE, 1, 0)], &cluster).is_ok());
         let e = check_placement(&[item(FARGATE_SPOT, 1, 0)], &cluster).unwrap_err();
-        assert!(e.message.contains("not associated"), "{}", e.message);
+        assert!(
+            e.to_string().contains("not associated"),
+            "{}",
+            e.to_string()
+        );
         let e = check_placement(&[item("asg", 1, 0)], &["asg".to_string()]).unwrap_err();
-        assert!(e.message.contains("Fargate tasks only"), "{}", e.message);
+        assert!(
+            e.to_string().contains("Fargate tasks only"),
+            "{}",
+            e.to_string()
+        );
     }
 
     #[test]

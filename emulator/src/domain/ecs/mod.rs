@@ -23,8 +23,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use task::{Attachment, Container, Task, TaskStatus};
-pub use task_definition::{ContainerDefinition, TaskDefinition};
+pub use task::{Attachment, Container, HealthStatus, Task, TaskStatus};
+pub use task_definition::{ContainerDefinition, TaskDefinition, TaskDefinitionStatus};
 
 /// The cluster used when a request names none. AWS creates it on first use;
 /// so does the emulator, for any request that leaves `cluster` out.
@@ -60,13 +60,29 @@ pub struct KeyValuePair {
     pub value: String,
 }
 
+/// `status` of a cluster: ACTIVE, or INACTIVE once deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ClusterStatus {
+    Active,
+    Inactive,
+}
+
+impl ClusterStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Inactive => "INACTIVE",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Cluster {
     pub cluster_arn: String,
     pub cluster_name: String,
-    /// ACTIVE or INACTIVE.
-    pub status: String,
+    pub status: ClusterStatus,
     #[serde(skip)]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
@@ -135,7 +151,10 @@ impl EcsState {
             active_services_count: self
                 .services
                 .values()
-                .filter(|svc| svc.cluster_arn == cluster.cluster_arn && svc.status == "ACTIVE")
+                .filter(|svc| {
+                    svc.cluster_arn == cluster.cluster_arn
+                        && svc.status == service::ServiceStatus::Active
+                })
                 .count() as u32,
             statistics: vec![],
             attachments: vec![],
@@ -166,7 +185,7 @@ impl EcsState {
                 .get(reference)?
                 .iter()
                 .rev()
-                .find(|d| d.status == "ACTIVE"),
+                .find(|d| d.status == TaskDefinitionStatus::Active),
         }
     }
 
@@ -183,5 +202,82 @@ impl EcsState {
     }
 }
 
-/// `epoch_seconds` re-exported for the submodules' serde attributes.
-pub(crate) use crate::protocol::json::epoch_seconds as ts;
+#[cfg(test)]
+mod tests {
+    use super::capacity::{CapacityProviderStatus, CapacityProviderUpdateStatus};
+    use super::service::{DeploymentStatus, RolloutState, ServiceStatus};
+    use super::task::AttachmentStatus;
+    use super::*;
+
+    fn wire(value: impl Serialize) -> String {
+        serde_json::to_value(value)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn statuses_serialise_as_aws_strings() {
+        for (s, text) in [
+            (ServiceStatus::Active, "ACTIVE"),
+            (ServiceStatus::Draining, "DRAINING"),
+            (ServiceStatus::Inactive, "INACTIVE"),
+        ] {
+            assert_eq!((wire(s), s.as_str()), (text.to_string(), text));
+        }
+        for (s, text) in [
+            (ClusterStatus::Active, "ACTIVE"),
+            (ClusterStatus::Inactive, "INACTIVE"),
+        ] {
+            assert_eq!((wire(s), s.as_str()), (text.to_string(), text));
+        }
+        for (s, text) in [
+            (TaskDefinitionStatus::Active, "ACTIVE"),
+            (TaskDefinitionStatus::Inactive, "INACTIVE"),
+            (TaskDefinitionStatus::DeleteInProgress, "DELETE_IN_PROGRESS"),
+        ] {
+            assert_eq!((wire(s), s.as_str()), (text.to_string(), text));
+        }
+        assert_eq!(wire(DeploymentStatus::Primary), "PRIMARY");
+        assert_eq!(wire(DeploymentStatus::Active), "ACTIVE");
+        assert_eq!(wire(RolloutState::InProgress), "IN_PROGRESS");
+        assert_eq!(wire(RolloutState::Completed), "COMPLETED");
+        assert_eq!(wire(RolloutState::Failed), "FAILED");
+        assert_eq!(wire(HealthStatus::Healthy), "HEALTHY");
+        assert_eq!(wire(HealthStatus::Unhealthy), "UNHEALTHY");
+        assert_eq!(wire(HealthStatus::Unknown), "UNKNOWN");
+        assert_eq!(wire(AttachmentStatus::Precreated), "PRECREATED");
+        assert_eq!(wire(AttachmentStatus::Attached), "ATTACHED");
+        assert_eq!(wire(AttachmentStatus::Detaching), "DETACHING");
+        assert_eq!(wire(AttachmentStatus::Deleted), "DELETED");
+        assert_eq!(wire(CapacityProviderStatus::Active), "ACTIVE");
+        assert_eq!(wire(CapacityProviderStatus::Inactive), "INACTIVE");
+        assert_eq!(
+            wire(CapacityProviderUpdateStatus::UpdateComplete),
+            "UPDATE_COMPLETE"
+        );
+        assert_eq!(
+            wire(CapacityProviderUpdateStatus::DeleteComplete),
+            "DELETE_COMPLETE"
+        );
+    }
+
+    #[test]
+    fn a_status_in_registration_input_is_read_as_a_string_and_ignored() {
+        let input = |status: serde_json::Value| {
+            serde_json::from_value::<TaskDefinition>(serde_json::json!({
+                "family": "f",
+                "containerDefinitions": [],
+                "status": status,
+            }))
+        };
+        let def = input("DELETE_IN_PROGRESS".into()).unwrap();
+        assert_eq!(def.status, TaskDefinitionStatus::Active);
+        assert_eq!(
+            input("ANYTHING".into()).unwrap().status,
+            TaskDefinitionStatus::Active
+        );
+        assert!(input(3.into()).is_err());
+    }
+}

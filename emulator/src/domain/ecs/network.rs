@@ -23,7 +23,9 @@ pub fn resolve(
     security_groups: &[String],
 ) -> Result<Vec<Placement>, EcsError> {
     if subnets.is_empty() {
-        return Err(EcsError::invalid("subnets can not be empty."));
+        return Err(EcsError::InvalidParameter(
+            "subnets can not be empty.".into(),
+        ));
     }
     let mut resolved = Vec::with_capacity(subnets.len());
     for id in subnets {
@@ -38,8 +40,8 @@ pub fn resolve(
     }
     let vpc_id = resolved[0].1.clone();
     if resolved.iter().any(|(_, vpc, _)| *vpc != vpc_id) {
-        return Err(EcsError::invalid(
-            "Subnets must all belong to the same VPC.",
+        return Err(EcsError::InvalidParameter(
+            "Subnets must all belong to the same VPC.".into(),
         ));
     }
     let groups = ec2
@@ -57,7 +59,7 @@ pub fn resolve(
 
 /// ECS relays EC2's refusal inside its own InvalidParameterException.
 fn ec2_error(what: &str, ids: &[String], e: &Ec2Error) -> EcsError {
-    EcsError::invalid(format!(
+    EcsError::InvalidParameter(format!(
         "Error retrieving {what} information for [{}]: {e} (Service: AmazonEC2; Status Code: 400; Error Code: {})",
         ids.join(", "),
         e.code()

@@ -1,5 +1,6 @@
 //! ECS services and deployments.
 
+use crate::domain::epoch_seconds;
 use crate::domain::persist::field;
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -18,7 +19,7 @@ use super::service_deployment::{
     ContainerImage, RevisionCounts, ServiceDeploymentRecord, ServiceDeploymentStatus,
     ServiceRevision,
 };
-use super::{ts, Tag};
+use super::Tag;
 
 /// At most this many events are kept per service, newest first (AWS: 100).
 pub const MAX_SERVICE_EVENTS: usize = 100;
@@ -117,34 +118,11 @@ impl Default for DeploymentConfiguration {
     }
 }
 
+/// Where a service's tasks run: the members a service, each of its
+/// deployments and each of its revisions show, in this order.
 #[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Deployment {
-    /// `ecs-svc/` and 19 digits.
-    pub id: String,
-    /// PRIMARY or ACTIVE.
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub status: &'static str,
-    pub task_definition: String,
-    pub desired_count: u32,
-    pub pending_count: u32,
-    pub running_count: u32,
-    pub failed_tasks: u32,
-    #[serde(with = "ts")]
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "ts")]
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
-    pub updated_at: OffsetDateTime,
+pub struct LaunchSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[borsh(
         serialize_with = "field::static_str_opt::serialize",
@@ -163,17 +141,99 @@ pub struct Deployment {
         deserialize_with = "field::static_str::deserialize"
     )]
     pub platform_family: &'static str,
+}
+
+impl LaunchSettings {
+    /// Linux tasks on Fargate `platform_version`, placed by `placement`.
+    pub fn fargate(placement: &Placement, platform_version: &'static str) -> Self {
+        Self {
+            launch_type: placement.launch_type(),
+            capacity_provider_strategy: placement.strategy().to_vec(),
+            platform_version,
+            platform_family: "Linux",
+        }
+    }
+
+    /// How the tasks are placed.
+    pub fn placement(&self) -> Placement {
+        if self.capacity_provider_strategy.is_empty() {
+            Placement::LaunchType
+        } else {
+            Placement::Strategy(self.capacity_provider_strategy.clone())
+        }
+    }
+}
+
+/// `status` of a service: ACTIVE until DeleteService, DRAINING while its
+/// tasks stop, then INACTIVE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ServiceStatus {
+    Active,
+    Draining,
+    Inactive,
+}
+
+impl ServiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Draining => "DRAINING",
+            Self::Inactive => "INACTIVE",
+        }
+    }
+}
+
+/// `status` of a `deployments[]` entry: the newest is PRIMARY, the ones it
+/// replaces ACTIVE until their tasks are gone (ECS's INACTIVE deployments
+/// are dropped from the list here, not kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeploymentStatus {
+    Primary,
+    Active,
+}
+
+/// `rolloutState` of a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RolloutState {
+    InProgress,
+    Completed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// `ecs-svc/` and 19 digits.
+    pub id: String,
+    pub status: DeploymentStatus,
+    pub task_definition: String,
+    pub desired_count: u32,
+    pub pending_count: u32,
+    pub running_count: u32,
+    pub failed_tasks: u32,
+    #[serde(with = "epoch_seconds")]
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "epoch_seconds")]
+    #[borsh(
+        serialize_with = "field::time::serialize",
+        deserialize_with = "field::time::deserialize"
+    )]
+    pub updated_at: OffsetDateTime,
+    #[serde(flatten)]
+    pub launch: LaunchSettings,
     #[borsh(
         serialize_with = "field::json::serialize",
         deserialize_with = "field::json::deserialize"
     )]
     pub network_configuration: serde_json::Value,
-    /// IN_PROGRESS, COMPLETED or FAILED.
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub rollout_state: &'static str,
+    pub rollout_state: RolloutState,
     pub rollout_state_reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_connect_configuration: Option<ServiceConnectConfiguration>,
@@ -204,7 +264,7 @@ impl Deployment {
         Self {
             rollout_state_reason: format!("ECS deployment {id} in progress."),
             id,
-            status: "PRIMARY",
+            status: DeploymentStatus::Primary,
             task_definition,
             desired_count,
             pending_count: 0,
@@ -212,12 +272,9 @@ impl Deployment {
             failed_tasks: 0,
             created_at: now,
             updated_at: now,
-            launch_type: placement.launch_type(),
-            capacity_provider_strategy: placement.strategy().to_vec(),
-            platform_version: "1.4.0",
-            platform_family: "Linux",
+            launch: LaunchSettings::fargate(placement, "1.4.0"),
             network_configuration: network,
-            rollout_state: "IN_PROGRESS",
+            rollout_state: RolloutState::InProgress,
             service_connect_configuration: None,
             service_connect_resources: vec![],
             counted_failures: BTreeSet::new(),
@@ -231,7 +288,7 @@ impl Deployment {
 #[serde(rename_all = "camelCase")]
 pub struct ServiceEvent {
     pub id: String,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"
@@ -254,38 +311,17 @@ pub struct Service {
     /// The Cloud Map services of its discovery names.
     #[serde(skip)]
     pub service_connect_resources: Vec<ServiceConnectResource>,
-    /// ACTIVE, DRAINING or INACTIVE.
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub status: &'static str,
+    pub status: ServiceStatus,
     pub desired_count: u32,
     pub running_count: u32,
     pub pending_count: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::static_str_opt::serialize",
-        deserialize_with = "field::static_str_opt::deserialize"
-    )]
-    pub launch_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub capacity_provider_strategy: Vec<StrategyItem>,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub platform_version: &'static str,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub platform_family: &'static str,
+    #[serde(flatten)]
+    pub launch: LaunchSettings,
     pub task_definition: String,
     pub deployment_configuration: DeploymentConfiguration,
     pub deployments: Vec<Deployment>,
     pub events: VecDeque<ServiceEvent>,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"
@@ -364,15 +400,6 @@ impl Service {
             && task.desired_status == super::TaskStatus::Running
     }
 
-    /// How the service places its tasks.
-    pub fn placement(&self) -> Placement {
-        if self.capacity_provider_strategy.is_empty() {
-            Placement::LaunchType
-        } else {
-            Placement::Strategy(self.capacity_provider_strategy.clone())
-        }
-    }
-
     pub fn primary(&self) -> Option<&Deployment> {
         self.deployments.first()
     }
@@ -411,10 +438,7 @@ impl Service {
             service_arn: self.service_arn.clone(),
             cluster_arn: self.cluster_arn.clone(),
             task_definition: task_definition.clone(),
-            launch_type: self.launch_type,
-            capacity_provider_strategy: self.capacity_provider_strategy.clone(),
-            platform_version: self.platform_version,
-            platform_family: self.platform_family,
+            launch: self.launch.clone(),
             load_balancers: self.load_balancers.clone(),
             service_registries: self.service_registries.clone(),
             service_connect_configuration: self.service_connect_configuration.clone(),
@@ -491,7 +515,7 @@ impl Service {
             .deployments
             .iter()
             .skip(1)
-            .find(|d| d.rollout_state == "COMPLETED")
+            .find(|d| d.rollout_state == RolloutState::Completed)
             .map(|d| (d.task_definition.clone(), d.service_revision_arn.clone()));
         let Some((task_definition, revision_arn)) = last_good else {
             return false;
@@ -527,16 +551,16 @@ impl Service {
         let Some(blue) = self
             .deployments
             .iter()
-            .position(|d| d.id != green_id && d.rollout_state == "COMPLETED")
+            .position(|d| d.id != green_id && d.rollout_state == RolloutState::Completed)
         else {
             return false;
         };
         let now = OffsetDateTime::now_utc();
         let mut blue = self.deployments.remove(blue);
         for d in &mut self.deployments {
-            d.status = "ACTIVE";
+            d.status = DeploymentStatus::Active;
         }
-        blue.status = "PRIMARY";
+        blue.status = DeploymentStatus::Primary;
         blue.updated_at = now;
         self.task_definition = blue.task_definition.clone();
         let (blue_id, revision_arn) = (blue.id.clone(), blue.service_revision_arn.clone());
@@ -594,13 +618,13 @@ impl Service {
     /// A new PRIMARY deployment of `task_definition` as `revision_arn`.
     fn launch(&mut self, task_definition: String, revision_arn: String) -> String {
         for d in &mut self.deployments {
-            d.status = "ACTIVE";
+            d.status = DeploymentStatus::Active;
         }
         let mut deployment = Deployment::new(
             task_definition.clone(),
             self.desired_count,
             self.network_configuration.clone(),
-            &self.placement(),
+            &self.launch.placement(),
         );
         deployment.service_revision_arn = revision_arn;
         deployment.service_connect_configuration = self.service_connect_configuration.clone();
@@ -618,3 +642,41 @@ impl Service {
 /// Circuit-breaker threshold bounds (AWS: 3-200).
 const BREAKER_MIN_THRESHOLD: u32 = 3;
 const BREAKER_MAX_THRESHOLD: u32 = 200;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launch_settings_are_members_of_the_deployment_itself() {
+        let by_type = Deployment::new(
+            "td".into(),
+            1,
+            serde_json::json!({}),
+            &Placement::LaunchType,
+        );
+        let json = serde_json::to_value(&by_type).unwrap();
+        assert_eq!(json["launchType"], "FARGATE");
+        assert_eq!(json["platformVersion"], "1.4.0");
+        assert_eq!(json["platformFamily"], "Linux");
+        assert!(json.get("capacityProviderStrategy").is_none());
+        assert!(json.get("launch").is_none());
+        let strategy = vec![StrategyItem {
+            capacity_provider: "FARGATE_SPOT".into(),
+            weight: 1,
+            base: 0,
+        }];
+        let by_strategy = Deployment::new(
+            "td".into(),
+            1,
+            serde_json::json!({}),
+            &Placement::Strategy(strategy),
+        );
+        let json = serde_json::to_value(&by_strategy).unwrap();
+        assert!(json.get("launchType").is_none());
+        assert_eq!(
+            json["capacityProviderStrategy"],
+            serde_json::json!([{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}])
+        );
+    }
+}

@@ -23,9 +23,9 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::service::Service;
+use super::service::{Service, ServiceStatus};
 use super::validate::EcsError;
-use super::{Task, TaskDefinition};
+use super::{HealthStatus, Task, TaskDefinition};
 use crate::domain::persist::field;
 use crate::domain::servicediscovery::{Namespace, ServiceDiscoveryState};
 use crate::domain::State;
@@ -158,18 +158,16 @@ pub fn resolve_namespace<'a>(
     cluster_default: Option<&str>,
 ) -> Result<&'a Namespace, EcsError> {
     let Some(reference) = named.or(cluster_default) else {
-        return Err(EcsError::invalid(
+        return Err(EcsError::InvalidParameter(
             "Service Connect needs a namespace: set serviceConnectConfiguration.namespace \
-             or the cluster's serviceConnectDefaults.",
+             or the cluster's serviceConnectDefaults."
+                .into(),
         ));
     };
     discovery
         .namespace(reference)
         .or_else(|_| discovery.namespace_by_name(reference))
-        .map_err(|_| EcsError {
-            code: "NamespaceNotFoundException",
-            message: "The specified namespace wasn't found.".into(),
-        })
+        .map_err(|_| EcsError::NamespaceNotFound)
 }
 
 /// Checks a configuration against the task definition and the other
@@ -189,7 +187,7 @@ pub fn validate(
     let mut names = BTreeSet::new();
     for service in &mut config.services {
         let Some(mapping) = definition.named_port(&service.port_name) else {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "The portName '{}' of serviceConnectConfiguration.services does not match \
                  the name of a portMapping in the task definition.",
                 service.port_name
@@ -197,19 +195,19 @@ pub fn validate(
         };
         let discovery_name = service.discovery_name().to_string();
         if !valid_discovery_name(&discovery_name) {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "The discoveryName '{discovery_name}' must be 1-64 lowercase letters, numbers, \
                  underscores and hyphens, and can't start with a hyphen."
             )));
         }
         if !names.insert(discovery_name.clone()) {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "The discoveryName '{discovery_name}' is used twice in serviceConnectConfiguration."
             )));
         }
         let taken = services.values().any(|other| {
             other.service_arn != this_service_arn
-                && other.status != "INACTIVE"
+                && other.status != ServiceStatus::Inactive
                 && other.service_connect_in(&namespace.arn).is_some_and(|c| {
                     c.services
                         .iter()
@@ -217,28 +215,28 @@ pub fn validate(
                 })
         });
         if taken {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "The discoveryName '{discovery_name}' is already used by another service \
                  in the namespace {}.",
                 namespace.name
             )));
         }
         if service.client_aliases.len() > MAX_CLIENT_ALIASES {
-            return Err(EcsError::invalid(format!(
+            return Err(EcsError::InvalidParameter(format!(
                 "clientAliases can have at most {MAX_CLIENT_ALIASES} item."
             )));
         }
         for alias in &mut service.client_aliases {
             if alias.port == 0 {
-                return Err(EcsError::invalid(
-                    "The clientAliases port must be between 1 and 65535.",
+                return Err(EcsError::InvalidParameter(
+                    "The clientAliases port must be between 1 and 65535.".into(),
                 ));
             }
             let dns_name = alias
                 .dns_name
                 .get_or_insert_with(|| format!("{discovery_name}.{}", namespace.name));
             if !valid_dns_name(dns_name) {
-                return Err(EcsError::invalid(format!(
+                return Err(EcsError::InvalidParameter(format!(
                     "The clientAliases dnsName '{dns_name}' must be up to 127 lowercase letters, \
                      numbers, underscores, hyphens and periods, and can't start with a hyphen."
                 )));
@@ -250,9 +248,10 @@ pub fn validate(
             .as_ref()
             .and_then(|t| t.per_request_timeout_seconds);
         if tcp && per_request.is_some() {
-            return Err(EcsError::invalid(
+            return Err(EcsError::InvalidParameter(
                 "perRequestTimeoutSeconds can only be set when the port mapping's appProtocol \
-                 is http, http2 or grpc.",
+                 is http, http2 or grpc."
+                    .into(),
             ));
         }
     }
@@ -305,7 +304,7 @@ pub fn endpoints(state: &State) -> Vec<Endpoint> {
         let (true, Some(namespace), false) = (
             config.enabled,
             config.namespace.as_deref(),
-            service.status == "INACTIVE",
+            service.status == ServiceStatus::Inactive,
         ) else {
             continue;
         };
@@ -359,7 +358,7 @@ pub fn endpoints(state: &State) -> Vec<Endpoint> {
 /// A task of `service` serves its endpoints while it runs, is meant to,
 /// and is not unhealthy.
 fn serves(task: &Task, service: &Service) -> bool {
-    service.runs(task) && task.health_status != "UNHEALTHY"
+    service.runs(task) && task.health_status != HealthStatus::Unhealthy
 }
 
 /// One alias as a task sees it: the name in its hosts file, the loopback
@@ -490,9 +489,9 @@ mod tests {
             arn
         );
         let e = resolve_namespace(&discovery, Some("nowhere"), None).unwrap_err();
-        assert_eq!(e.code, "NamespaceNotFoundException");
+        assert_eq!(e.code(), "NamespaceNotFoundException");
         let e = resolve_namespace(&discovery, None, None).unwrap_err();
-        assert_eq!(e.code, "InvalidParameterException");
+        assert_eq!(e.code(), "InvalidParameterException");
     }
 
     #[test]
@@ -525,23 +524,23 @@ mod tests {
             validate(config(services_json), &definition(), ns, "svc", &services).unwrap_err()
         };
         let e = refused(json!([{"portName": "nope"}]));
-        assert!(e.message.contains("'nope'"), "{}", e.message);
+        assert!(e.to_string().contains("'nope'"), "{}", e.to_string());
         let e = refused(json!([{"portName": "api", "discoveryName": "-x"}]));
-        assert!(e.message.contains("discoveryName"), "{}", e.message);
+        assert!(e.to_string().contains("discoveryName"), "{}", e.to_string());
         let e = refused(json!([{"portName": "api"}, {"portName": "api"}]));
-        assert!(e.message.contains("twice"), "{}", e.message);
+        assert!(e.to_string().contains("twice"), "{}", e.to_string());
         let e = refused(json!([{"portName": "api", "clientAliases": [{"port": 1}, {"port": 2}]}]));
-        assert!(e.message.contains("at most 1"), "{}", e.message);
+        assert!(e.to_string().contains("at most 1"), "{}", e.to_string());
         let e = refused(json!([{"portName": "raw", "timeout": {"perRequestTimeoutSeconds": 5}}]));
         assert!(
-            e.message.contains("perRequestTimeoutSeconds"),
+            e.to_string().contains("perRequestTimeoutSeconds"),
             "{}",
-            e.message
+            e.to_string()
         );
         let e = refused(
             json!([{"portName": "api", "clientAliases": [{"port": 80, "dnsName": "Bad Name"}]}]),
         );
-        assert!(e.message.contains("dnsName"), "{}", e.message);
+        assert!(e.to_string().contains("dnsName"), "{}", e.to_string());
     }
 
     #[test]

@@ -9,10 +9,9 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::capacity::StrategyItem;
-use super::service::{DeploymentConfiguration, LoadBalancerRef, ServiceRegistry};
+use super::service::{DeploymentConfiguration, LaunchSettings, LoadBalancerRef, ServiceRegistry};
 use super::service_connect::ServiceConnectConfiguration;
-use super::ts;
+use crate::domain::epoch_seconds;
 use crate::domain::persist::field;
 
 /// How far a service deployment has got (`ServiceDeploymentStatus`).
@@ -72,24 +71,8 @@ pub struct ServiceRevision {
     pub service_arn: String,
     pub cluster_arn: String,
     pub task_definition: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::static_str_opt::serialize",
-        deserialize_with = "field::static_str_opt::deserialize"
-    )]
-    pub launch_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub capacity_provider_strategy: Vec<StrategyItem>,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub platform_version: &'static str,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub platform_family: &'static str,
+    #[serde(flatten)]
+    pub launch: LaunchSettings,
     pub load_balancers: Vec<LoadBalancerRef>,
     pub service_registries: Vec<ServiceRegistry>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,7 +84,7 @@ pub struct ServiceRevision {
     pub network_configuration: serde_json::Value,
     pub container_images: Vec<ContainerImage>,
     pub guard_duty_enabled: bool,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"
@@ -122,7 +105,7 @@ pub struct RevisionCounts {
 #[serde(rename_all = "camelCase")]
 pub struct Rollback {
     pub reason: String,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"

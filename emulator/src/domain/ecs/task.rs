@@ -1,5 +1,6 @@
 //! Tasks and their lifecycle.
 
+use crate::domain::epoch_seconds;
 use crate::domain::persist::field;
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -9,7 +10,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::task_definition::TaskDefinition;
-use super::{ts, KeyValuePair, Tag};
+use super::{KeyValuePair, Tag};
 
 /// `lastStatus` of a task, in lifecycle order.
 #[derive(
@@ -48,6 +49,26 @@ impl TaskStatus {
             TaskStatus::Provisioning | TaskStatus::Pending | TaskStatus::Activating
         )
     }
+}
+
+/// `healthStatus` of a task or a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HealthStatus {
+    Healthy,
+    Unhealthy,
+    Unknown,
+}
+
+/// `status` of the task's ENI attachment, in lifecycle order (ECS also has
+/// ATTACHING, which the emulator passes over).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AttachmentStatus {
+    Precreated,
+    Attached,
+    Detaching,
+    Deleted,
 }
 
 /// Why a task stopped (`stopCode`).
@@ -94,49 +115,70 @@ pub struct Task {
         deserialize_with = "field::static_str_opt::deserialize"
     )]
     pub connectivity: Option<&'static str>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub connectivity_at: Option<OffsetDateTime>,
-    #[serde(with = "ts")]
+    #[serde(with = "epoch_seconds")]
     #[borsh(
         serialize_with = "field::time::serialize",
         deserialize_with = "field::time::deserialize"
     )]
     pub created_at: OffsetDateTime,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub pull_started_at: Option<OffsetDateTime>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub pull_stopped_at: Option<OffsetDateTime>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub started_at: Option<OffsetDateTime>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub stopping_at: Option<OffsetDateTime>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub stopped_at: Option<OffsetDateTime>,
-    #[serde(with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
@@ -150,12 +192,8 @@ pub struct Task {
     pub group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub started_by: Option<String>,
-    /// HEALTHY, UNHEALTHY or UNKNOWN, from the essential containers.
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub health_status: &'static str,
+    /// From the essential containers.
+    pub health_status: HealthStatus,
     pub containers: Vec<Container>,
     pub attachments: Vec<Attachment>,
     #[borsh(
@@ -239,12 +277,7 @@ pub struct Container {
     )]
     pub network_bindings: Vec<serde_json::Value>,
     pub network_interfaces: Vec<NetworkInterface>,
-    /// HEALTHY, UNHEALTHY or UNKNOWN.
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub health_status: &'static str,
+    pub health_status: HealthStatus,
     pub cpu: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
@@ -270,12 +303,7 @@ pub struct Attachment {
         deserialize_with = "field::static_str::deserialize"
     )]
     pub kind: &'static str,
-    /// PRECREATED, ATTACHING, ATTACHED, DETACHING or DELETED.
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
-    pub status: &'static str,
+    pub status: AttachmentStatus,
     pub details: Vec<KeyValuePair>,
 }
 
@@ -327,7 +355,7 @@ impl Task {
                 reason: None,
                 network_bindings: vec![],
                 network_interfaces: vec![],
-                health_status: "UNKNOWN",
+                health_status: HealthStatus::Unknown,
                 cpu: c.cpu.to_string(),
                 memory: c.memory.map(|m| m.to_string()),
                 essential: c.essential,
@@ -363,12 +391,12 @@ impl Task {
                     .unwrap_or_else(|| format!("family:{}", def.family)),
             ),
             started_by: launch.started_by,
-            health_status: "UNKNOWN",
+            health_status: HealthStatus::Unknown,
             containers,
             attachments: vec![Attachment {
                 id: uuid::Uuid::new_v4().to_string(),
                 kind: "ElasticNetworkInterface",
-                status: "PRECREATED",
+                status: AttachmentStatus::Precreated,
                 details: vec![KeyValuePair {
                     name: "subnetId".into(),
                     value: launch.network.subnet_id.clone(),
@@ -423,30 +451,34 @@ impl Task {
     /// Derives the task health from its essential containers.
     pub fn refresh_health(&mut self) {
         let essential = self.containers.iter().filter(|c| c.essential);
-        let mut status = "HEALTHY";
+        let mut status = HealthStatus::Healthy;
         let mut any_checked = false;
         for c in essential {
             match c.health_status {
-                "UNHEALTHY" => {
-                    status = "UNHEALTHY";
+                HealthStatus::Unhealthy => {
+                    status = HealthStatus::Unhealthy;
                     any_checked = true;
                     break;
                 }
-                "HEALTHY" => any_checked = true,
-                _ => {
+                HealthStatus::Healthy => any_checked = true,
+                HealthStatus::Unknown => {
                     if self
                         .definition
                         .container(&c.name)
                         .and_then(|d| d.health_check.as_ref())
                         .is_some()
                     {
-                        status = "UNKNOWN";
+                        status = HealthStatus::Unknown;
                         any_checked = true;
                     }
                 }
             }
         }
-        self.health_status = if any_checked { status } else { "UNKNOWN" };
+        self.health_status = if any_checked {
+            status
+        } else {
+            HealthStatus::Unknown
+        };
     }
 
     /// Environment from the definition, then overrides.

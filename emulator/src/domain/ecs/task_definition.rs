@@ -2,6 +2,7 @@
 //! input, plus what ECS adds). Unknown members are kept and echoed back, so
 //! fields the emulator does not act on still round-trip.
 
+use crate::domain::epoch_seconds;
 use crate::domain::persist::field;
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -13,7 +14,7 @@ use super::container_options::{
     DockerLabels, EphemeralStorage, LinuxParameters, MountPoint, SystemControl, Ulimit, Volume,
     VolumeFrom,
 };
-use super::{ts, KeyValuePair};
+use super::KeyValuePair;
 
 #[derive(Debug, Clone, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,8 +24,10 @@ pub struct TaskDefinition {
     pub family: String,
     #[serde(default)]
     pub revision: u32,
-    #[serde(default)]
-    pub status: String,
+    /// Set at registration: a `status` member of RegisterTaskDefinition's
+    /// input is read as a string and ignored.
+    #[serde(default, deserialize_with = "TaskDefinitionStatus::ignore_input")]
+    pub status: TaskDefinitionStatus,
     pub container_definitions: Vec<ContainerDefinition>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
@@ -42,13 +45,21 @@ pub struct TaskDefinition {
     pub execution_role_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_role_arn: Option<String>,
-    #[serde(default, with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
     )]
     pub registered_at: Option<OffsetDateTime>,
-    #[serde(default, with = "ts::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "epoch_seconds::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[borsh(
         serialize_with = "field::time_opt::serialize",
         deserialize_with = "field::time_opt::deserialize"
@@ -78,6 +89,34 @@ pub struct TaskDefinition {
         deserialize_with = "field::json::deserialize"
     )]
     pub extra: Map<String, Value>,
+}
+
+/// `status` of a task definition revision: ACTIVE when registered,
+/// INACTIVE once deregistered, DELETE_IN_PROGRESS once deleted.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskDefinitionStatus {
+    #[default]
+    Active,
+    Inactive,
+    DeleteInProgress,
+}
+
+impl TaskDefinitionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Inactive => "INACTIVE",
+            Self::DeleteInProgress => "DELETE_IN_PROGRESS",
+        }
+    }
+
+    fn ignore_input<'de, D: serde::Deserializer<'de>>(input: D) -> Result<Self, D::Error> {
+        <String as Deserialize>::deserialize(input)?;
+        Ok(Self::default())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]

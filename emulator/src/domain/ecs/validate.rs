@@ -4,31 +4,60 @@ use super::container_options::ULIMIT_NAMES;
 use super::dependencies::{find_cycle, Condition};
 use super::task_definition::{ContainerDefinition, TaskDefinition};
 
-/// A rejected ECS request: the error shape name and its message.
+/// Why an ECS request was refused: one variant per ECS error shape, whose
+/// text is the client-facing message. The API layer maps it to the
+/// awsJson1_1 error (`api::ecs`); [`EcsError::code`] is the `__type`. Every
+/// variant is a client error (HTTP 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct EcsError {
-    pub code: &'static str,
-    pub message: String,
+#[non_exhaustive]
+pub enum EcsError {
+    /// The generic refusal of a request ECS cannot act on.
+    #[error("{0}")]
+    Client(String),
+    /// A parameter that is missing, malformed or out of range.
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("Cluster not found.")]
+    ClusterNotFound,
+    #[error("Service not found.")]
+    ServiceNotFound,
+    /// UpdateService or DeleteService on a DRAINING or INACTIVE service.
+    #[error("Service was not ACTIVE.")]
+    ServiceNotActive,
+    #[error("The service deployment does not exist.")]
+    ServiceDeploymentNotFound,
+    /// The Cloud Map namespace of a Service Connect configuration.
+    #[error("The specified namespace wasn't found.")]
+    NamespaceNotFound,
+    /// DeleteCluster while services are active.
+    #[error("The Cluster cannot be deleted while Services are active.")]
+    ClusterContainsServices,
+    /// DeleteCluster while tasks are active.
+    #[error("The Cluster cannot be deleted while Tasks are active.")]
+    ClusterContainsTasks,
+    /// A capacity provider still used by a cluster or a service.
+    #[error("{0}")]
+    ResourceInUse(String),
+    /// StopServiceDeployment on a deployment that cannot be stopped.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl EcsError {
-    pub fn client(message: impl Into<String>) -> Self {
-        Self {
-            code: "ClientException",
-            message: message.into(),
-        }
-    }
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self {
-            code: "InvalidParameterException",
-            message: message.into(),
-        }
-    }
-    pub fn cluster_not_found() -> Self {
-        Self {
-            code: "ClusterNotFoundException",
-            message: "Cluster not found.".into(),
+    /// The wire error code (the error shape's name).
+    pub fn code(&self) -> &'static str {
+        match self {
+            EcsError::Client(_) => "ClientException",
+            EcsError::InvalidParameter(_) => "InvalidParameterException",
+            EcsError::ClusterNotFound => "ClusterNotFoundException",
+            EcsError::ServiceNotFound => "ServiceNotFoundException",
+            EcsError::ServiceNotActive => "ServiceNotActiveException",
+            EcsError::ServiceDeploymentNotFound => "ServiceDeploymentNotFoundException",
+            EcsError::NamespaceNotFound => "NamespaceNotFoundException",
+            EcsError::ClusterContainsServices => "ClusterContainsServicesException",
+            EcsError::ClusterContainsTasks => "ClusterContainsTasksException",
+            EcsError::ResourceInUse(_) => "ResourceInUseException",
+            EcsError::Conflict(_) => "ConflictException",
         }
     }
 }
@@ -87,12 +116,12 @@ fn is_valid_family(family: &str) -> bool {
 /// Checks and normalizes a task definition being registered.
 pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
     if !is_valid_family(&def.family) {
-        return Err(EcsError::client(
-            "Family contains invalid characters or is too long: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.",
+        return Err(EcsError::Client(
+            "Family contains invalid characters or is too long: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.".into(),
         ));
     }
     if def.container_definitions.is_empty() {
-        return Err(EcsError::client("Container list cannot be empty."));
+        return Err(EcsError::Client("Container list cannot be empty.".into()));
     }
     if let Some(bad) = def.requires_compatibilities.iter().find(|c| {
         !matches!(
@@ -100,41 +129,43 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
             "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES"
         )
     }) {
-        return Err(EcsError::invalid(format!(
+        return Err(EcsError::InvalidParameter(format!(
             "Invalid requiresCompatibilities value: {bad}"
         )));
     }
     if let Some(cpu) = def.cpu.clone() {
         let units = normalize_cpu(&cpu)
-            .ok_or_else(|| EcsError::client(format!("Invalid 'cpu' setting for task: {cpu}")))?;
+            .ok_or_else(|| EcsError::Client(format!("Invalid 'cpu' setting for task: {cpu}")))?;
         def.cpu = Some(units.to_string());
     }
     if let Some(memory) = def.memory.clone() {
         let mib = normalize_memory(&memory).ok_or_else(|| {
-            EcsError::client(format!("Invalid 'memory' setting for task: {memory}"))
+            EcsError::Client(format!("Invalid 'memory' setting for task: {memory}"))
         })?;
         def.memory = Some(mib.to_string());
     }
     if def.is_fargate() {
         if def.network_mode.as_deref() != Some("awsvpc") {
-            return Err(EcsError::client(
-                "Fargate only supports network mode 'awsvpc'.",
+            return Err(EcsError::Client(
+                "Fargate only supports network mode 'awsvpc'.".into(),
             ));
         }
         let (Some(cpu), Some(memory)) = (def.cpu_units(), def.memory_mib()) else {
-            return Err(EcsError::client(
-                "Fargate requires that 'cpu' be defined at the task level.",
+            return Err(EcsError::Client(
+                "Fargate requires that 'cpu' be defined at the task level.".into(),
             ));
         };
         if !is_valid_fargate_size(cpu, memory) {
-            return Err(EcsError::client(format!(
+            return Err(EcsError::Client(format!(
                 "No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. See the Amazon ECS documentation for the valid values."
             )));
         }
     }
     if let Some(mode) = def.network_mode.as_deref() {
         if !matches!(mode, "awsvpc" | "bridge" | "host" | "none") {
-            return Err(EcsError::invalid(format!("Invalid networkMode: {mode}")));
+            return Err(EcsError::InvalidParameter(format!(
+                "Invalid networkMode: {mode}"
+            )));
         }
     }
     // Tools that copy a definition send absent roles as "": they mean none.
@@ -148,20 +179,20 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
         .iter()
         .any(|c| !c.secrets.is_empty());
     if has_secrets && def.execution_role_arn.is_none() {
-        return Err(EcsError::client(
-            "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+        return Err(EcsError::Client(
+            "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.".into(),
         ));
     }
     let awsvpc = def.network_mode.as_deref() == Some("awsvpc");
     let mut names = std::collections::HashSet::new();
     for container in &mut def.container_definitions {
         if container.name.is_empty() || container.image.is_empty() {
-            return Err(EcsError::client(
-                "Container.name and Container.image should not be null or empty.",
+            return Err(EcsError::Client(
+                "Container.name and Container.image should not be null or empty.".into(),
             ));
         }
         if !names.insert(container.name.clone()) {
-            return Err(EcsError::client(format!(
+            return Err(EcsError::Client(format!(
                 "Duplicate container name found: {}",
                 container.name
             )));
@@ -171,8 +202,8 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
                 match mapping.host_port {
                     None => mapping.host_port = Some(mapping.container_port),
                     Some(h) if h != mapping.container_port => {
-                        return Err(EcsError::client(
-                            "When networkMode=awsvpc, the host ports and container ports in port mappings must match.",
+                        return Err(EcsError::Client(
+                            "When networkMode=awsvpc, the host ports and container ports in port mappings must match.".into(),
                         ))
                     }
                     Some(_) => {}
@@ -180,14 +211,16 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
             }
             let protocol = mapping.protocol.get_or_insert_with(|| "tcp".into());
             if !matches!(protocol.as_str(), "tcp" | "udp") {
-                return Err(EcsError::invalid(format!("Invalid protocol: {protocol}")));
+                return Err(EcsError::InvalidParameter(format!(
+                    "Invalid protocol: {protocol}"
+                )));
             }
         }
         if let Some(hc) = &container.health_check {
             let first = hc.command.first().map(String::as_str);
             if !matches!(first, Some("CMD" | "CMD-SHELL")) {
-                return Err(EcsError::client(
-                    "The healthCheck command must start with CMD or CMD-SHELL.",
+                return Err(EcsError::Client(
+                    "The healthCheck command must start with CMD or CMD-SHELL.".into(),
                 ));
             }
             let in_range = (5..=300).contains(&hc.interval)
@@ -195,8 +228,8 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
                 && (1..=10).contains(&hc.retries)
                 && hc.start_period.is_none_or(|s| s <= 300);
             if !in_range {
-                return Err(EcsError::client(
-                    "Health check values out of range: interval 5-300, timeout 2-60, retries 1-10, startPeriod 0-300.",
+                return Err(EcsError::Client(
+                    "Health check values out of range: interval 5-300, timeout 2-60, retries 1-10, startPeriod 0-300.".into(),
                 ));
             }
         }
@@ -205,8 +238,8 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
             .is_some_and(|t| !(0..=120).contains(&t))
             && def.requires_compatibilities.iter().any(|c| c == "FARGATE")
         {
-            return Err(EcsError::client(
-                "stopTimeout must be between 0 and 120 seconds on Fargate.",
+            return Err(EcsError::Client(
+                "stopTimeout must be between 0 and 120 seconds on Fargate.".into(),
             ));
         }
         if container
@@ -214,13 +247,13 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
             .is_some_and(|t| !(2..=120).contains(&t))
             && def.requires_compatibilities.iter().any(|c| c == "FARGATE")
         {
-            return Err(EcsError::client(
-                "startTimeout must be between 2 and 120 seconds on Fargate.",
+            return Err(EcsError::Client(
+                "startTimeout must be between 2 and 120 seconds on Fargate.".into(),
             ));
         }
         for dep in &container.depends_on {
             if Condition::parse(&dep.condition).is_none() {
-                return Err(EcsError::invalid(format!(
+                return Err(EcsError::InvalidParameter(format!(
                     "Invalid dependsOn condition: {}",
                     dep.condition
                 )));
@@ -228,8 +261,8 @@ pub fn task_definition(def: &mut TaskDefinition) -> Result<(), EcsError> {
         }
     }
     if !def.container_definitions.iter().any(|c| c.essential) {
-        return Err(EcsError::client(
-            "Task definition does not have any essential container.",
+        return Err(EcsError::Client(
+            "Task definition does not have any essential container.".into(),
         ));
     }
     dependencies(&def.container_definitions)?;
@@ -244,7 +277,7 @@ fn container_options(def: &TaskDefinition) -> Result<(), EcsError> {
     let mut volume_names = std::collections::HashSet::new();
     for volume in &def.volumes {
         if volume.name.is_empty() || !volume_names.insert(volume.name.as_str()) {
-            return Err(EcsError::client(format!(
+            return Err(EcsError::Client(format!(
                 "Volume names must be present and unique: '{}'.",
                 volume.name
             )));
@@ -255,7 +288,7 @@ fn container_options(def: &TaskDefinition) -> Result<(), EcsError> {
                 .as_ref()
                 .is_some_and(|h| h.source_path.is_some())
             {
-                return Err(EcsError::client(format!(
+                return Err(EcsError::Client(format!(
                     "Volume '{}': host.sourcePath is not supported on Fargate; leave it out for a volume the task's containers share.",
                     volume.name
                 )));
@@ -265,7 +298,7 @@ fn container_options(def: &TaskDefinition) -> Result<(), EcsError> {
                 .keys()
                 .find(|k| k.ends_with("VolumeConfiguration"))
             {
-                return Err(EcsError::client(format!(
+                return Err(EcsError::Client(format!(
                     "Volume '{}': {kind} is not supported on Fargate.",
                     volume.name
                 )));
@@ -273,7 +306,7 @@ fn container_options(def: &TaskDefinition) -> Result<(), EcsError> {
         }
         if let Some(efs) = &volume.efs_volume_configuration {
             if efs.file_system_id.is_empty() {
-                return Err(EcsError::client(format!(
+                return Err(EcsError::Client(format!(
                     "Volume '{}': efsVolumeConfiguration.fileSystemId is required.",
                     volume.name
                 )));
@@ -282,8 +315,8 @@ fn container_options(def: &TaskDefinition) -> Result<(), EcsError> {
     }
     if let Some(storage) = def.ephemeral_storage {
         if fargate && !(21..=200).contains(&storage.size_in_gib) {
-            return Err(EcsError::client(
-                "ephemeralStorage.sizeInGiB must be between 21 and 200 on Fargate.",
+            return Err(EcsError::Client(
+                "ephemeralStorage.sizeInGiB must be between 21 and 200 on Fargate.".into(),
             ));
         }
     }
@@ -291,13 +324,13 @@ fn container_options(def: &TaskDefinition) -> Result<(), EcsError> {
     for c in containers {
         for mount in &c.mount_points {
             if !volume_names.contains(mount.source_volume.as_str()) {
-                return Err(EcsError::client(format!(
+                return Err(EcsError::Client(format!(
                     "Container {}: mountPoints sourceVolume '{}' is not a volume of the task definition.",
                     c.name, mount.source_volume
                 )));
             }
             if !mount.container_path.starts_with('/') {
-                return Err(EcsError::client(format!(
+                return Err(EcsError::Client(format!(
                     "Container {}: mountPoints containerPath '{}' must be an absolute path.",
                     c.name, mount.container_path
                 )));
@@ -307,7 +340,7 @@ fn container_options(def: &TaskDefinition) -> Result<(), EcsError> {
             if from.source_container == c.name
                 || !containers.iter().any(|o| o.name == from.source_container)
             {
-                return Err(EcsError::client(format!(
+                return Err(EcsError::Client(format!(
                     "Container {}: volumesFrom sourceContainer '{}' is not another container of the task definition.",
                     c.name, from.source_container
                 )));
@@ -315,19 +348,19 @@ fn container_options(def: &TaskDefinition) -> Result<(), EcsError> {
         }
         for limit in &c.ulimits {
             if !ULIMIT_NAMES.contains(&limit.name.as_str()) {
-                return Err(EcsError::invalid(format!(
+                return Err(EcsError::InvalidParameter(format!(
                     "Invalid ulimit name: {}",
                     limit.name
                 )));
             }
             if limit.soft_limit > limit.hard_limit {
-                return Err(EcsError::client(format!(
+                return Err(EcsError::Client(format!(
                     "Container {}: the {} ulimit's softLimit is above its hardLimit.",
                     c.name, limit.name
                 )));
             }
             if fargate && limit.name == "nofile" && limit.hard_limit > FARGATE_MAX_NOFILE {
-                return Err(EcsError::client(format!(
+                return Err(EcsError::Client(format!(
                     "Container {}: the nofile ulimit can be at most {FARGATE_MAX_NOFILE} on Fargate.",
                     c.name
                 )));
@@ -335,14 +368,14 @@ fn container_options(def: &TaskDefinition) -> Result<(), EcsError> {
         }
         if let Some(linux) = c.linux_parameters.as_ref().filter(|_| fargate) {
             if let Some(field) = linux.extra.keys().next() {
-                return Err(EcsError::client(format!(
+                return Err(EcsError::Client(format!(
                     "Container {}: linuxParameters.{field} is not supported on Fargate.",
                     c.name
                 )));
             }
             let added = linux.capabilities.iter().flat_map(|k| &k.add);
             if let Some(cap) = added.into_iter().find(|cap| cap.as_str() != "SYS_PTRACE") {
-                return Err(EcsError::client(format!(
+                return Err(EcsError::Client(format!(
                     "Container {}: Fargate can only add the SYS_PTRACE kernel capability, not {cap}.",
                     c.name
                 )));
@@ -374,7 +407,7 @@ fn refused_on_fargate(def: &TaskDefinition) -> Result<(), EcsError> {
             .iter()
             .find(|m| c.extra.contains_key(**m))
         {
-            return Err(EcsError::client(format!(
+            return Err(EcsError::Client(format!(
                 "Container {}: {member} is not supported on Fargate (awsvpc network mode).",
                 c.name
             )));
@@ -431,19 +464,19 @@ fn dependencies(containers: &[ContainerDefinition]) -> Result<(), EcsError> {
         for dep in &container.depends_on {
             let Some(dependency) = containers.iter().find(|c| c.name == dep.container_name) else {
                 // AWS's message, stray `+` included.
-                return Err(EcsError::client(format!(
+                return Err(EcsError::Client(format!(
                     "Cannot depend on container + '{}' because it does not exist",
                     dep.container_name
                 )));
             };
             match Condition::parse(&dep.condition) {
                 Some(Condition::Complete | Condition::Success) if dependency.essential => {
-                    return Err(EcsError::client(
-                        "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container",
+                    return Err(EcsError::Client(
+                        "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container".into(),
                     ));
                 }
                 Some(Condition::Healthy) if dependency.health_check.is_none() => {
-                    return Err(EcsError::client(format!(
+                    return Err(EcsError::Client(format!(
                         "Container {} depends on container {} being HEALTHY, but {} has no healthCheck.",
                         container.name, dependency.name, dependency.name
                     )));
@@ -453,19 +486,13 @@ fn dependencies(containers: &[ContainerDefinition]) -> Result<(), EcsError> {
         }
     }
     if let Some(cycle) = find_cycle(containers) {
-        return Err(EcsError::client(format!(
+        return Err(EcsError::Client(format!(
             "The container dependencies form a cycle: {} -> {}.",
             cycle.join(" -> "),
             cycle[0]
         )));
     }
     Ok(())
-}
-
-impl From<EcsError> for crate::protocol::json::JsonError {
-    fn from(e: EcsError) -> Self {
-        Self::client(e.code, e.message)
-    }
 }
 
 #[cfg(test)]
@@ -522,13 +549,13 @@ mod tests {
         let mut d = fargate("256", "4096");
         assert!(task_definition(&mut d)
             .unwrap_err()
-            .message
+            .to_string()
             .contains("No Fargate configuration"));
         let mut d = fargate("256", "512");
         d.network_mode = Some("bridge".into());
         assert!(task_definition(&mut d)
             .unwrap_err()
-            .message
+            .to_string()
             .contains("awsvpc"));
         let mut d = fargate("256", "512");
         d.container_definitions[0].port_mappings[0].host_port = Some(80);
@@ -537,7 +564,7 @@ mod tests {
         d.container_definitions[0].essential = false;
         assert!(task_definition(&mut d)
             .unwrap_err()
-            .message
+            .to_string()
             .contains("essential"));
         let mut d = fargate("256", "512");
         d.family = "bad family!".into();
@@ -549,7 +576,7 @@ mod tests {
         let with = |containers: serde_json::Value| {
             let mut d = fargate("256", "512");
             d.container_definitions = serde_json::from_value(containers).unwrap();
-            task_definition(&mut d).map_err(|e| e.message)
+            task_definition(&mut d).map_err(|e| e.to_string())
         };
         let app = |deps: serde_json::Value| serde_json::json!({"name": "app", "image": "a", "dependsOn": deps});
         let init = serde_json::json!({"name": "init", "image": "i", "essential": false});
@@ -606,7 +633,7 @@ mod tests {
                 d[k] = v.clone();
             }
             let mut d: TaskDefinition = serde_json::from_value(d).unwrap();
-            task_definition(&mut d).map_err(|e| e.message)
+            task_definition(&mut d).map_err(|e| e.to_string())
         };
         let app = |extra: serde_json::Value| {
             let mut c = serde_json::json!({"name": "app", "image": "a"});
@@ -685,6 +712,9 @@ mod tests {
             name: "X".into(),
             value_from: "/x".into(),
         }];
-        assert_eq!(task_definition(&mut d).unwrap_err().code, "ClientException");
+        assert_eq!(
+            task_definition(&mut d).unwrap_err().code(),
+            "ClientException"
+        );
     }
 }

@@ -29,41 +29,40 @@ pub const EVENT_OVERHEAD_BYTES: usize = 26;
 /// Longest group and stream names (AWS: 512).
 const MAX_NAME_LEN: usize = 512;
 
-/// A rejected Logs request: the error shape name and its message.
+/// Why a CloudWatch Logs request was refused: one variant per error shape,
+/// whose text is the client-facing message. The API layer maps it to the
+/// awsJson1_1 error (`api::logs`); [`LogsError::code`] is the `__type`.
+/// Every variant is a client error (HTTP 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct LogsError {
-    pub code: &'static str,
-    pub message: String,
+#[non_exhaustive]
+pub enum LogsError {
+    /// A parameter that is missing, malformed or out of range.
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// A log group or stream that does not exist.
+    #[error("{0}")]
+    ResourceNotFound(String),
+    /// CreateLogGroup or CreateLogStream with a name in use.
+    #[error("{0}")]
+    ResourceAlreadyExists(String),
 }
 
 impl LogsError {
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self {
-            code: "InvalidParameterException",
-            message: message.into(),
+    /// The wire error code (the error shape's name).
+    pub fn code(&self) -> &'static str {
+        match self {
+            LogsError::InvalidParameter(_) => "InvalidParameterException",
+            LogsError::ResourceNotFound(_) => "ResourceNotFoundException",
+            LogsError::ResourceAlreadyExists(_) => "ResourceAlreadyExistsException",
         }
     }
 
     pub fn group_not_found() -> Self {
-        Self {
-            code: "ResourceNotFoundException",
-            message: "The specified log group does not exist.".into(),
-        }
+        LogsError::ResourceNotFound("The specified log group does not exist.".into())
     }
 
     pub fn stream_not_found() -> Self {
-        Self {
-            code: "ResourceNotFoundException",
-            message: "The specified log stream does not exist.".into(),
-        }
-    }
-
-    fn already_exists(message: &str) -> Self {
-        Self {
-            code: "ResourceAlreadyExistsException",
-            message: message.into(),
-        }
+        LogsError::ResourceNotFound("The specified log stream does not exist.".into())
     }
 }
 
@@ -158,22 +157,24 @@ pub struct BatchCheck {
 /// <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html>
 pub fn check_batch(events: &[(i64, &str)], now: i64) -> Result<BatchCheck, LogsError> {
     if events.is_empty() || events.len() > MAX_BATCH_EVENTS {
-        return Err(LogsError::invalid(format!(
+        return Err(LogsError::InvalidParameter(format!(
             "logEvents must hold 1 to {MAX_BATCH_EVENTS} events."
         )));
     }
     if events.iter().any(|(_, m)| m.is_empty()) {
-        return Err(LogsError::invalid("A log event message must not be empty."));
+        return Err(LogsError::InvalidParameter(
+            "A log event message must not be empty.".into(),
+        ));
     }
     if events.windows(2).any(|w| w[1].0 < w[0].0) {
-        return Err(LogsError::invalid(
-            "Log events in a single PutLogEvents request must be in chronological order.",
+        return Err(LogsError::InvalidParameter(
+            "Log events in a single PutLogEvents request must be in chronological order.".into(),
         ));
     }
     let (first, last) = (events[0].0, events[events.len() - 1].0);
     if last - first > MAX_BATCH_SPAN_MILLIS {
-        return Err(LogsError::invalid(
-            "A batch of log events in a single request cannot span more than 24 hours.",
+        return Err(LogsError::InvalidParameter(
+            "A batch of log events in a single request cannot span more than 24 hours.".into(),
         ));
     }
     let bytes: usize = events
@@ -181,7 +182,7 @@ pub fn check_batch(events: &[(i64, &str)], now: i64) -> Result<BatchCheck, LogsE
         .map(|(_, m)| m.len() + EVENT_OVERHEAD_BYTES)
         .sum();
     if bytes > MAX_BATCH_BYTES {
-        return Err(LogsError::invalid(format!(
+        return Err(LogsError::InvalidParameter(format!(
             "The batch of log events is {bytes} bytes; at most {MAX_BATCH_BYTES} are allowed."
         )));
     }
@@ -205,7 +206,7 @@ pub fn validate_group_name(name: &str) -> Result<(), LogsError> {
     if valid {
         Ok(())
     } else {
-        Err(LogsError::invalid(format!(
+        Err(LogsError::InvalidParameter(format!(
             "Log group name '{name}' must be 1 to 512 characters of a-z, A-Z, 0-9, '.', '-', '_', '/' and '#'."
         )))
     }
@@ -216,7 +217,7 @@ pub fn validate_stream_name(name: &str) -> Result<(), LogsError> {
     if !name.is_empty() && name.len() <= MAX_NAME_LEN && !name.contains([':', '*']) {
         Ok(())
     } else {
-        Err(LogsError::invalid(format!(
+        Err(LogsError::InvalidParameter(format!(
             "Log stream name '{name}' must be 1 to 512 characters and contain no ':' or '*'."
         )))
     }
@@ -237,8 +238,8 @@ impl LogsState {
     pub fn create_group(&mut self, name: &str, now: i64) -> Result<(), LogsError> {
         validate_group_name(name)?;
         if self.groups.contains_key(name) {
-            return Err(LogsError::already_exists(
-                "The specified log group already exists",
+            return Err(LogsError::ResourceAlreadyExists(
+                "The specified log group already exists".into(),
             ));
         }
         self.groups
@@ -310,8 +311,8 @@ impl LogGroup {
     pub fn create_stream(&mut self, name: &str, now: i64) -> Result<(), LogsError> {
         validate_stream_name(name)?;
         if self.streams.contains_key(name) {
-            return Err(LogsError::already_exists(
-                "The specified log stream already exists",
+            return Err(LogsError::ResourceAlreadyExists(
+                "The specified log stream already exists".into(),
             ));
         }
         self.streams
@@ -374,7 +375,7 @@ pub enum Cursor {
 impl Cursor {
     /// Parses `f/N` or `b/N`, the tokens [`Page`] hands out.
     pub fn parse(token: &str) -> Result<Self, LogsError> {
-        let invalid = || LogsError::invalid("The specified nextToken is invalid.");
+        let invalid = || LogsError::InvalidParameter("The specified nextToken is invalid.".into());
         let (direction, position) = token.split_once('/').ok_or_else(invalid)?;
         let position = position.parse().map_err(|_| invalid())?;
         match direction {
@@ -566,8 +567,8 @@ impl FilterPattern {
     pub fn parse(pattern: &str) -> Result<Self, LogsError> {
         let trimmed = pattern.trim();
         if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            return Err(LogsError::invalid(
-                "This emulator supports filter patterns of terms, \"quoted phrases\", -term and ?term; not JSON or space-delimited patterns.",
+            return Err(LogsError::InvalidParameter(
+                "This emulator supports filter patterns of terms, \"quoted phrases\", -term and ?term; not JSON or space-delimited patterns.".into(),
             ));
         }
         let mut out = Self::default();
@@ -597,7 +598,7 @@ impl FilterPattern {
                     }
                 }
                 if !closed {
-                    return Err(LogsError::invalid(format!(
+                    return Err(LogsError::InvalidParameter(format!(
                         "Invalid filter pattern: unterminated quote in {pattern}"
                     )));
                 }
@@ -630,7 +631,7 @@ pub struct FilterCursor {
 
 impl FilterCursor {
     pub fn parse(token: &str) -> Result<Self, LogsError> {
-        let invalid = || LogsError::invalid("The specified nextToken is invalid.");
+        let invalid = || LogsError::InvalidParameter("The specified nextToken is invalid.".into());
         let rest = token.strip_prefix("e/").ok_or_else(invalid)?;
         let (timestamp, id) = rest.split_once('/').ok_or_else(invalid)?;
         Ok(Self {
@@ -713,12 +714,6 @@ impl LogGroup {
             searched: streams.iter().map(|s| s.name.as_str()).collect(),
             next,
         }
-    }
-}
-
-impl From<LogsError> for crate::protocol::json::JsonError {
-    fn from(e: LogsError) -> Self {
-        Self::client(e.code, e.message)
     }
 }
 

@@ -20,7 +20,7 @@ pub fn check_retention(days: i64) -> Result<u32, LogsError> {
         .ok()
         .filter(|d| RETENTION_DAYS.contains(d))
         .ok_or_else(|| {
-            LogsError::invalid(format!(
+            LogsError::InvalidParameter(format!(
                 "1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
                 RETENTION_DAYS.map(|d| d.to_string()).join(", ")
             ))
@@ -46,7 +46,7 @@ impl LogGroup {
         let mut merged = self.tags.clone();
         merged.extend(tags);
         if merged.len() > MAX_TAGS {
-            return Err(LogsError::invalid(format!(
+            return Err(LogsError::InvalidParameter(format!(
                 "A log group can have at most {MAX_TAGS} tags."
             )));
         }
@@ -74,7 +74,11 @@ mod tests {
         assert!(check_retention(2).is_err());
         assert!(check_retention(-1).is_err());
         let e = check_retention(8).unwrap_err();
-        assert!(e.message.contains("retentionInDays"), "{}", e.message);
+        assert!(
+            e.to_string().contains("retentionInDays"),
+            "{}",
+            e.to_string()
+        );
     }
 
     #[test]

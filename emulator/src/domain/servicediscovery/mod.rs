@@ -16,7 +16,9 @@ mod instances;
 mod namespaces;
 mod services;
 
-pub use instances::{DiscoverQuery, Discovered, HealthFilter, HealthStatus, Instance};
+pub use instances::{
+    DiscoverQuery, Discovered, HealthFilter, HealthStatus, Instance, INIT_HEALTH_STATUS,
+};
 pub use namespaces::{
     Namespace, NamespaceChange, NamespaceRequest, NamespaceType, NAMESPACE_FILTERS,
 };

@@ -46,6 +46,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::dataplane::snapshot::Snapshot;
+use crate::domain::ecs::service::ServiceStatus;
 use crate::domain::elbv2::{arns, TargetState};
 use crate::domain::State;
 
@@ -609,7 +610,7 @@ impl Metrics {
             .ecs
             .services
             .values()
-            .filter(|svc| svc.status != "INACTIVE")
+            .filter(|svc| svc.status != ServiceStatus::Inactive)
             .map(|svc| {
                 (
                     vec![

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::domain::ecs::service::Service;
+use crate::domain::ecs::service::{RolloutState, Service, ServiceStatus};
 use crate::domain::ecs::service_deployment::RevisionCounts;
 use crate::domain::ecs::task::{StopCode, TaskLaunch};
 use crate::domain::ecs::{capacity, network};
@@ -85,7 +85,7 @@ fn reconcile_service(state: &mut State, config: &Config, now: OffsetDateTime, ar
     let Some(service) = state.ecs.services.get(arn).cloned() else {
         return false;
     };
-    if service.status == "INACTIVE" {
+    if service.status == ServiceStatus::Inactive {
         if service.runtime.expires_at.is_some_and(|at| at <= now) {
             state.ecs.services.remove(arn);
             return true;
@@ -129,7 +129,9 @@ fn reconcile_service(state: &mut State, config: &Config, now: OffsetDateTime, ar
     let min_healthy =
         (desired * svc.deployment_configuration.minimum_healthy_percent).div_ceil(100);
     let primary_id = svc.primary().map(|d| d.id.clone()).unwrap_or_default();
-    let primary_failed = svc.primary().is_some_and(|d| d.rollout_state == "FAILED");
+    let primary_failed = svc
+        .primary()
+        .is_some_and(|d| d.rollout_state == RolloutState::Failed);
     let primary_live = live_in(&primary_id);
     let old_live: Vec<&TaskView> = views
         .iter()
@@ -149,7 +151,7 @@ fn reconcile_service(state: &mut State, config: &Config, now: OffsetDateTime, ar
     let live_total = (primary_live.len() + old_live.len()) as u32;
     let may_launch = !primary_failed
         && shift.may_launch()
-        && svc.status == "ACTIVE"
+        && svc.status == ServiceStatus::Active
         && svc.runtime.launch_not_before.is_none_or(|t| t <= now);
     if may_launch {
         // Green scales up to the full desired count beside blue.
@@ -251,10 +253,12 @@ fn count_failures(svc: &mut Service, views: &[TaskView], now: OffsetDateTime, co
     let Some(primary) = svc.deployments.first_mut() else {
         return;
     };
-    if breaker.enable && primary.rollout_state == "IN_PROGRESS" && primary.failed_tasks >= threshold
+    if breaker.enable
+        && primary.rollout_state == RolloutState::InProgress
+        && primary.failed_tasks >= threshold
     {
         const REASON: &str = "ECS deployment circuit breaker: tasks failed to start.";
-        primary.rollout_state = "FAILED";
+        primary.rollout_state = RolloutState::Failed;
         primary.rollout_state_reason = REASON.into();
         primary.updated_at = now;
         let failed_id = primary.id.clone();
@@ -415,7 +419,7 @@ fn apply(
             let placements = service_placements(state, svc);
             if let (Some(definition), false) = (definition, placements.is_empty()) {
                 let definition = std::sync::Arc::new(definition);
-                let placement = svc.placement();
+                let placement = svc.launch.placement();
                 let mut placed = providers_in_use(&state.ecs, svc);
                 let mut ids = vec![];
                 let live = live_tasks(&state.ecs, svc);
@@ -462,8 +466,8 @@ fn apply(
         .retain(|d| Some(&d.id) == primary_id.as_ref() || live_by_deployment(&d.id) > 0);
     if complete {
         if let Some(primary) = svc.deployments.first_mut() {
-            if primary.rollout_state == "IN_PROGRESS" {
-                primary.rollout_state = "COMPLETED";
+            if primary.rollout_state == RolloutState::InProgress {
+                primary.rollout_state = RolloutState::Completed;
                 primary.rollout_state_reason = format!("ECS deployment {} completed.", primary.id);
                 primary.updated_at = now;
                 let id = primary.id.clone();
@@ -483,7 +487,7 @@ fn apply(
             svc.event(format!("(service {name}) has reached a steady state."));
         }
     }
-    if svc.status == "DRAINING"
+    if svc.status == ServiceStatus::Draining
         && views.iter().all(|v| !v.live)
         && svc.running_count == 0
         && svc.pending_count == 0
@@ -496,7 +500,7 @@ fn apply(
                 .is_some_and(|t| t.last_status != TaskStatus::Stopped)
         });
         if !draining_left {
-            svc.status = "INACTIVE";
+            svc.status = ServiceStatus::Inactive;
             svc.runtime.expires_at = Some(now + config.scaled(INACTIVE_SERVICE_RETENTION));
             changed = true;
         }
@@ -582,7 +586,7 @@ fn service_placements(state: &mut State, svc: &Service) -> Vec<network::Placemen
     match network::resolve(state.ec2.region(region, &account), &subnets, &groups) {
         Ok(placements) => placements,
         Err(e) => {
-            tracing::warn!(service = %svc.service_arn, error = %e.message, "cannot place tasks");
+            tracing::warn!(service = %svc.service_arn, error = %e, "cannot place tasks");
             vec![]
         }
     }

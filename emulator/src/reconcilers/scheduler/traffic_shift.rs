@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::views::TaskView;
 use crate::config::Config;
 use crate::domain::ecs::blue_green::{forward_weights, LifecycleStage, ShiftRoute};
-use crate::domain::ecs::service::Service;
+use crate::domain::ecs::service::{RolloutState, Service};
 use crate::domain::ecs::service_deployment::ServiceDeploymentStatus;
 use crate::domain::State;
 
@@ -212,7 +212,7 @@ fn roll_back(
 /// Fails the deployment: a rollback to blue if there is one, else STOPPED.
 fn fail(svc: &mut Service, green_id: &str, reason: &str) {
     if let Some(green) = svc.deployments.first_mut() {
-        green.rollout_state = "FAILED";
+        green.rollout_state = RolloutState::Failed;
         green.rollout_state_reason = reason.to_string();
     }
     if !svc.start_rollback(reason, false) {

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::domain::ecs::service::Service;
 use crate::domain::ecs::task::TargetRef;
-use crate::domain::ecs::{Task, TaskStatus};
+use crate::domain::ecs::{HealthStatus, Task, TaskStatus};
 use crate::domain::elbv2::TargetState;
 use crate::domain::State;
 
@@ -86,8 +86,8 @@ pub(super) fn task_views(state: &State, service: &Service, now: OffsetDateTime) 
                     && states
                         .iter()
                         .all(|(_, s, _)| *s == Some(TargetState::Healthy)));
-            let container_healthy = t.health_status != "UNHEALTHY"
-                && (t.health_status == "HEALTHY" || !has_container_health_checks(t));
+            let container_healthy = t.health_status != HealthStatus::Unhealthy
+                && (t.health_status == HealthStatus::Healthy || !has_container_health_checks(t));
             let past_grace = t.started_at.is_some_and(|s| s + grace <= now);
             let failed_health = if !live || !running || !past_grace {
                 None
@@ -98,7 +98,7 @@ pub(super) fn task_views(state: &State, service: &Service, now: OffsetDateTime) 
                 Some(format!(
                     "Task failed ELB health checks in (target-group {tg})"
                 ))
-            } else if t.health_status == "UNHEALTHY" {
+            } else if t.health_status == HealthStatus::Unhealthy {
                 Some("Task failed container health checks".to_string())
             } else {
                 None

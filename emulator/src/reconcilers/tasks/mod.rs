@@ -17,8 +17,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
 use crate::dataplane::Dataplane;
-use crate::domain::ecs::task::StopCode;
-use crate::domain::ecs::{KeyValuePair, Task, TaskStatus};
+use crate::domain::ecs::task::{AttachmentStatus, StopCode};
+use crate::domain::ecs::{HealthStatus, KeyValuePair, Task, TaskStatus};
 use crate::domain::Store;
 use crate::runtime::docker::{
     self, DockerRuntime, Sandbox, LABEL_CLUSTER, LABEL_FAMILY, LABEL_REVISION, LABEL_TASK_ARN,
@@ -267,7 +267,7 @@ impl TaskRunner {
                 .next()
                 .unwrap_or(eni.subnet_cidr.addr());
             if let Some(attachment) = t.attachments.first_mut() {
-                attachment.status = "ATTACHED";
+                attachment.status = AttachmentStatus::Attached;
                 let mut details = vec![
                     kv("networkInterfaceId", eni.id.clone()),
                     kv("macAddress", eni.mac.clone()),
@@ -519,7 +519,7 @@ impl TaskRunner {
         &self,
         arn: &str,
         containers: &[(String, String)],
-    ) -> HashMap<String, &'static str> {
+    ) -> HashMap<String, HealthStatus> {
         let mut statuses = HashMap::new();
         for (name, id) in containers {
             let health = self
@@ -532,9 +532,9 @@ impl TaskRunner {
                 .and_then(|s| s.health)
                 .and_then(|h| h.status);
             let status = match health {
-                Some(HealthStatusEnum::HEALTHY) => "HEALTHY",
-                Some(HealthStatusEnum::UNHEALTHY) => "UNHEALTHY",
-                _ => "UNKNOWN",
+                Some(HealthStatusEnum::HEALTHY) => HealthStatus::Healthy,
+                Some(HealthStatusEnum::UNHEALTHY) => HealthStatus::Unhealthy,
+                _ => HealthStatus::Unknown,
             };
             statuses.insert(name.clone(), status);
         }
@@ -549,7 +549,7 @@ impl TaskRunner {
             self.update(arn, |t| {
                 for c in &mut t.containers {
                     if let Some(status) = statuses.get(&c.name) {
-                        c.health_status = status;
+                        c.health_status = *status;
                     }
                 }
                 t.refresh_health();
@@ -648,7 +648,7 @@ impl TaskRunner {
             t.execution_stopped_at = Some(OffsetDateTime::now_utc());
             t.advance(TaskStatus::Deprovisioning);
             if let Some(eni) = t.attachments.first_mut() {
-                eni.status = "DETACHING";
+                eni.status = AttachmentStatus::Detaching;
             }
         });
         for (_, id) in containers {
@@ -671,7 +671,7 @@ impl TaskRunner {
         ));
         self.update(arn, |t| {
             if let Some(eni) = t.attachments.first_mut() {
-                eni.status = "DELETED";
+                eni.status = AttachmentStatus::Deleted;
             }
             t.stopped_at = Some(OffsetDateTime::now_utc());
             t.runtime.expires_at = Some(OffsetDateTime::now_utc() + retention);

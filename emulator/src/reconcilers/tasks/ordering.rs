@@ -11,7 +11,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::{log_destination, TaskRunner};
 use crate::domain::ecs::dependencies::{gate, stop_waves, Gate, Progress};
 use crate::domain::ecs::task::StopCode;
-use crate::domain::ecs::{Task, TaskStatus};
+use crate::domain::ecs::{HealthStatus, Task, TaskStatus};
 
 /// How often the started containers are read while others wait on them
 /// (Docker's events cut the wait short when one ends).
@@ -126,7 +126,7 @@ impl TaskRunner {
             if let Some(exit_code) = self.check_container(arn, name, id).await {
                 p.exited = Some(exit_code);
             }
-            p.healthy = health.get(name) == Some(&"HEALTHY");
+            p.healthy = health.get(name) == Some(&HealthStatus::Healthy);
             let timeout = task
                 .definition
                 .container(name)
