@@ -6,7 +6,6 @@
 //! created is removed on [`TestEmulator::shutdown`] or, if a test panics
 //! first, on drop.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -16,6 +15,8 @@ use emulator::{Config, Emulator};
 pub mod process;
 pub mod soak;
 pub mod web;
+
+pub use test_support::{ports, target, text, wait_until, Backend, BoxBody};
 
 /// The image `cargo xtask sample-image` builds.
 pub const SAMPLE_IMAGE: &str = "sample-app:latest";
@@ -118,6 +119,8 @@ pub fn remove_instance_objects(instance: &str) {
                 } else {
                     0
                 };
+                // The pace of the sweep: a container created late shows
+                // up on the next one.
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         });
@@ -171,78 +174,12 @@ impl aws_sdk_servicediscovery::config::Intercept for StripDataHostPrefix {
     }
 }
 
-/// Polls `check` until it returns `Some`, or panics after `timeout` with `what`.
-pub async fn wait_until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// A unique, valid resource name: `prefix-<8 hex>`.
 pub fn unique(prefix: &str) -> String {
     format!(
         "{prefix}-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     )
-}
-
-/// A port that was free a moment ago on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral port")
-}
-
-/// An HTTP/1 server on 127.0.0.`octet` (Linux routes all of 127/8 to
-/// loopback), any port, answering with `handle` until `stop` is cancelled.
-/// Returns its address.
-pub async fn serve_loopback<F, Fut>(
-    octet: u8,
-    stop: tokio_util::sync::CancellationToken,
-    handle: F,
-) -> SocketAddr
-where
-    F: Fn(hyper::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<
-            Output = Result<
-                hyper::Response<http_body_util::Full<bytes::Bytes>>,
-                std::convert::Infallible,
-            >,
-        > + Send
-        + 'static,
-{
-    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::new(127, 0, 0, octet), 0))
-        .await
-        .expect("bind a loopback alias");
-    let addr = listener.local_addr().expect("bound address");
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = tokio::select! {
-                _ = stop.cancelled() => return,
-                a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
-            };
-            let handle = handle.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(handle);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    addr
 }
 
 /// A plain HTTP/1.1 GET with a fresh connection; returns status and body.
@@ -714,7 +651,7 @@ pub mod alb {
             .load_balancer_arn()
             .unwrap()
             .to_string();
-        let port = super::free_port();
+        let port = super::ports::reserve();
         let listener = client
             .create_listener()
             .load_balancer_arn(&load_balancer_arn)

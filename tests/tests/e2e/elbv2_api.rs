@@ -16,7 +16,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     TargetTypeEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
-use tests::{free_port, http_get, unique, wait_until, TestEmulator};
+use tests::{http_get, ports, unique, wait_until, TestEmulator};
 
 /// The error code of a request that must fail.
 fn code<T: std::fmt::Debug, E: ProvideErrorMetadata>(result: Result<T, E>) -> String {
@@ -470,7 +470,7 @@ async fn listeners_bind_sockets_and_manage_their_default_rule() {
     let c = &e.elbv2;
     let lb = create_lb(c, &unique("lb")).await;
     let tg = create_tg(c, &unique("tg"), 80).await;
-    let port = free_port();
+    let port = ports::reserve();
 
     let listener = create_listener(c, &lb, port, forward(&tg)).await;
     assert!(listener.contains(":listener/app/"));
@@ -546,21 +546,21 @@ async fn listeners_bind_sockets_and_manage_their_default_rule() {
         c.create_listener()
             .load_balancer_arn(&lb)
             .protocol(ProtocolEnum::Https)
-            .port(i32::from(free_port()))
+            .port(i32::from(ports::reserve()))
             .default_actions(fixed("200"))
             .send()
             .await,
         c.create_listener()
             .load_balancer_arn(&lb)
             .protocol(ProtocolEnum::Http)
-            .port(i32::from(free_port()))
+            .port(i32::from(ports::reserve()))
             .default_actions(forward(&tg.replace("targetgroup/", "targetgroup/x")))
             .send()
             .await,
         c.create_listener()
             .load_balancer_arn(lb.replace("loadbalancer/app/", "loadbalancer/app/x"))
             .protocol(ProtocolEnum::Http)
-            .port(i32::from(free_port()))
+            .port(i32::from(ports::reserve()))
             .default_actions(fixed("200"))
             .send()
             .await,
@@ -583,14 +583,14 @@ async fn listeners_bind_sockets_and_manage_their_default_rule() {
         .create_listener()
         .load_balancer_arn(&other_lb)
         .protocol(ProtocolEnum::Http)
-        .port(i32::from(free_port()))
+        .port(i32::from(ports::reserve()))
         .default_actions(forward(&tg))
         .send()
         .await;
     assert_eq!(code(r), "TargetGroupAssociationLimit");
 
     // ModifyListener moves the socket and replaces the default actions.
-    let new_port = free_port();
+    let new_port = ports::reserve();
     let out = c
         .modify_listener()
         .listener_arn(&listener)
@@ -655,7 +655,7 @@ async fn listeners_bind_sockets_and_manage_their_default_rule() {
 
     // DeleteListener closes its socket too.
     let lb3 = create_lb(c, &unique("lb3")).await;
-    let port3 = free_port();
+    let port3 = ports::reserve();
     let l3 = create_listener(c, &lb3, port3, fixed("200")).await;
     assert_eq!(
         http_get(&format!("http://127.0.0.1:{port3}/"))
@@ -688,7 +688,7 @@ async fn rules_conditions_priorities_and_limits() {
     let c = &e.elbv2;
     let lb = create_lb(c, &unique("lb")).await;
     let tg = create_tg(c, &unique("tg"), 80).await;
-    let listener = create_listener(c, &lb, free_port(), fixed("404")).await;
+    let listener = create_listener(c, &lb, ports::reserve(), fixed("404")).await;
 
     let all_conditions = vec![
         path(&["/api/*"]),
@@ -1088,7 +1088,7 @@ async fn target_health_from_registration_to_draining_and_gone() {
 
     // Once a listener forwards to it: initial, then healthy.
     let lb = create_lb(c, &unique("lb")).await;
-    create_listener(c, &lb, free_port(), forward(&tg)).await;
+    create_listener(c, &lb, ports::reserve(), forward(&tg)).await;
     let h = health(vec![]).await;
     assert_eq!(h[0].1, "initial", "{h:?}");
     assert!(
@@ -1197,7 +1197,7 @@ async fn tags_on_every_resource_kind() {
         .unwrap()
         .to_string();
     let tg = create_tg(c, &unique("tg"), 80).await;
-    let listener = create_listener(c, &lb, free_port(), forward(&tg)).await;
+    let listener = create_listener(c, &lb, ports::reserve(), forward(&tg)).await;
     let rule = c
         .create_rule()
         .listener_arn(&listener)
