@@ -55,6 +55,14 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+mod outbound;
+mod query;
+mod websocket;
+
+use outbound::{aws_identity, call, parse_status_line, srv_lookup, task_metadata};
+use query::{parse_query, query_arg, query_u64};
+use websocket::websocket;
+
 type Body = BoxBody<Bytes, Infallible>;
 
 /// Size of one chunk of `/bytes`.
@@ -451,60 +459,6 @@ fn bytes_body(n: u64) -> Response<Body> {
     r
 }
 
-/// `/ws`: answers the upgrade, then echoes messages on the upgraded stream.
-fn websocket(mut req: Request<Incoming>) -> Response<Body> {
-    let is_upgrade = header_has_token(&req, header::CONNECTION, "upgrade")
-        && header_has_token(&req, header::UPGRADE, "websocket");
-    let key = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned();
-    let Some(key) = key.filter(|_| is_upgrade) else {
-        return text(StatusCode::BAD_REQUEST, "expected a WebSocket upgrade\n");
-    };
-    let on_upgrade = hyper::upgrade::on(&mut req);
-    tokio::spawn(async move {
-        let upgraded = match on_upgrade.await {
-            Ok(u) => u,
-            Err(e) => {
-                log(&format!("sample-app: ws upgrade failed: {e}"));
-                return;
-            }
-        };
-        let mut ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-        while let Some(msg) = ws.next().await {
-            let reply = match msg {
-                Ok(m @ (Message::Text(_) | Message::Binary(_))) => m,
-                // Pings are answered by tungstenite itself; a Close is
-                // answered too, after which next() returns None.
-                Ok(_) => continue,
-                Err(_) => break,
-            };
-            if ws.send(reply).await.is_err() {
-                break;
-            }
-        }
-    });
-    let mut r = Response::new(empty());
-    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = r.headers_mut();
-    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    h.insert(
-        header::SEC_WEBSOCKET_ACCEPT,
-        HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
-            .expect("base64 is a valid header"),
-    );
-    r
-}
-
-/// Whether a comma-separated header (any of its occurrences) holds `token`.
-fn header_has_token(req: &Request<Incoming>, name: header::HeaderName, token: &str) -> bool {
-    req.headers().get_all(name).iter().any(|v| {
-        v.to_str()
-            .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-            .unwrap_or(false)
-    })
-}
-
 /// Sleeps `RESPONSE_DELAY_MS` plus this request's `?delay_ms=`.
 async fn delay(app: &App, args: &[(String, String)]) {
     let ms = total_delay_ms(app.base_delay_ms, query_u64(args, "delay_ms"));
@@ -516,55 +470,6 @@ async fn delay(app: &App, args: &[(String, String)]) {
 fn total_delay_ms(base: u64, per_request: Option<u64>) -> u64 {
     base.saturating_add(per_request.unwrap_or(0))
         .min(MAX_DELAY_MS)
-}
-
-/// Splits a query string into decoded `(name, value)` pairs, in order.
-/// `+` means space and `%XX` is decoded, as in form encoding.
-fn parse_query(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
-}
-
-/// The last value of `name`, if any.
-fn query_arg<'a>(args: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    args.iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn query_u64(args: &[(String, String)], name: &str) -> Option<u64> {
-    query_arg(args, name).and_then(|v| v.trim().parse().ok())
 }
 
 fn hostname() -> String {
@@ -652,174 +557,10 @@ fn probe(port: u16) -> std::io::Result<u16> {
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad status line"))
 }
 
-/// `GET /metadata`: this task's metadata document, fetched from
-/// `$ECS_CONTAINER_METADATA_URI_V4/task` as an application would.
-/// `/aws/identity`: who the SDK's default credentials are, as STS says.
-async fn aws_identity() -> Response<Body> {
-    // Plain HTTP only: the emulator's endpoints need no TLS.
-    let http = aws_smithy_http_client::Builder::new().build_http();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await;
-    match aws_sdk_sts::Client::new(&config)
-        .get_caller_identity()
-        .send()
-        .await
-    {
-        Ok(id) => json_response(
-            StatusCode::OK,
-            &json!({ "arn": id.arn(), "account": id.account(), "userId": id.user_id() }),
-        ),
-        Err(e) => {
-            let error = aws_sdk_sts::error::DisplayErrorContext(&e).to_string();
-            json_response(StatusCode::BAD_GATEWAY, &json!({ "error": error }))
-        }
-    }
-}
-
-async fn task_metadata() -> Response<Body> {
-    let Ok(uri) = std::env::var("ECS_CONTAINER_METADATA_URI_V4") else {
-        return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ECS_CONTAINER_METADATA_URI_V4 is not set\n",
-        );
-    };
-    let fetched = tokio::task::spawn_blocking(move || fetch(&format!("{uri}/task"))).await;
-    match fetched {
-        Ok(Ok((200, body))) => {
-            let mut r = Response::new(BodyExt::boxed(Full::new(Bytes::from(body))));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            r
-        }
-        Ok(Ok((status, _))) => text(
-            StatusCode::BAD_GATEWAY,
-            &format!("metadata status {status}\n"),
-        ),
-        Ok(Err(e)) => text(StatusCode::BAD_GATEWAY, &format!("metadata: {e}\n")),
-        Err(e) => text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("metadata: {e}\n"),
-        ),
-    }
-}
-
-/// The SRV records of `name`, asked of the first nameserver in
-/// /etc/resolv.conf, as `{priority, weight, port, target}`.
-fn srv_lookup(name: &str) -> std::io::Result<Vec<serde_json::Value>> {
-    use hickory_proto::op::{Message, Query};
-    use hickory_proto::rr::{Name, RData, RecordType};
-    let other = |e: &dyn std::fmt::Display| std::io::Error::other(e.to_string());
-    let server = std::fs::read_to_string("/etc/resolv.conf")?
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("nameserver")
-                .map(|s| s.trim().to_string())
-        })
-        .ok_or_else(|| other(&"no nameserver in /etc/resolv.conf"))?;
-    let mut query = Message::new();
-    query
-        .set_id(std::process::id() as u16)
-        .set_recursion_desired(true)
-        .add_query(Query::query(
-            Name::from_ascii(name).map_err(|e| other(&e))?,
-            RecordType::SRV,
-        ));
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
-    socket.set_read_timeout(Some(Duration::from_secs(3)))?;
-    socket.send_to(
-        &query.to_vec().map_err(|e| other(&e))?,
-        (server.as_str(), 53),
-    )?;
-    let mut buf = vec![0u8; 4096];
-    let len = socket.recv(&mut buf)?;
-    let reply = Message::from_vec(&buf[..len]).map_err(|e| other(&e))?;
-    Ok(reply
-        .answers()
-        .iter()
-        .filter_map(|r| match r.data() {
-            RData::SRV(srv) => Some(json!({
-                "priority": srv.priority(),
-                "weight": srv.weight(),
-                "port": srv.port(),
-                "target": srv.target().to_ascii(),
-            })),
-            _ => None,
-        })
-        .collect())
-}
-
-/// `GET /call?url=http://HOST[:PORT]/PATH`: this task GETs the URL (on a
-/// new connection, names resolved by the task's resolver) and answers with
-/// the upstream's status and body; 502 when it cannot be reached.
-async fn call(url: String) -> Response<Body> {
-    match tokio::task::spawn_blocking(move || fetch(&url)).await {
-        Ok(Ok((status, body))) => {
-            let mut r = Response::new(BodyExt::boxed(Full::new(Bytes::from(body))));
-            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-            r
-        }
-        Ok(Err(e)) => text(StatusCode::BAD_GATEWAY, &format!("call: {e}\n")),
-        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("call: {e}\n")),
-    }
-}
-
-/// A blocking HTTP/1.1 GET of `http://HOST[:PORT]/PATH`, read to the end.
-fn fetch(url: &str) -> std::io::Result<(u16, Vec<u8>)> {
-    let invalid = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, m.to_string());
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| invalid("not an http URL"))?;
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let timeout = Duration::from_secs(3);
-    // Fargate's metadata URL names no port: 80.
-    let with_port = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
-    let addr: SocketAddr = with_port
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| invalid("the host name has no address"))?;
-    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
-    s.set_read_timeout(Some(timeout))?;
-    let path = if path.is_empty() { "/" } else { path };
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf)?;
-    let status = parse_status_line(&buf).ok_or_else(|| invalid("bad status line"))?;
-    let body_start = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
-        .unwrap_or(buf.len());
-    Ok((status, buf[body_start..].to_vec()))
-}
-
-/// `HTTP/1.1 200 OK` -> 200.
-fn parse_status_line(buf: &[u8]) -> Option<u16> {
-    let line = buf.split(|&c| c == b'\n').next()?;
-    let line = std::str::from_utf8(line).ok()?;
-    let mut parts = line.split_whitespace();
-    if !parts.next()?.starts_with("HTTP/") {
-        return None;
-    }
-    parts.next()?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::percent_decode;
 
     #[test]
     fn query_pairs_are_split_and_decoded() {

@@ -43,7 +43,10 @@ pub fn emulator_binary() -> PathBuf {
 }
 
 /// One emulator instance run as a child process, restartable on the same
-/// control port, instance name and state directory. Dropping it kills the
+/// control port, instance name and state directory. The port comes from
+/// [`crate::ports::reserve`]: outside the ephemeral range, so no other
+/// socket takes it while the process is down between a crash and a
+/// restart. Dropping it kills the
 /// process, removes the instance's Docker objects and the state directory.
 pub struct EmulatorProcess {
     child: Option<Child>,
@@ -63,7 +66,7 @@ impl EmulatorProcess {
             child: None,
             log: state_dir.join("emulator.log"),
             instance,
-            port: crate::free_port(),
+            port: crate::ports::reserve(),
             state_dir,
         };
         process.restart().await;
@@ -97,11 +100,7 @@ impl EmulatorProcess {
         let url = self.endpoint_url();
         wait_until("the emulator answers", Duration::from_secs(60), || {
             let url = url.clone();
-            async move {
-                crate::http_get(&format!("{url}/_emulator/health"))
-                    .await
-                    .ok()
-            }
+            async move { crate::http_get(&format!("{url}/_emulator/health")).await }
         })
         .await;
     }
@@ -143,22 +142,20 @@ impl EmulatorProcess {
             .status()
             .unwrap();
         assert!(status.success());
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                assert!(
-                    status.success(),
-                    "emulator exited with {status}: {}",
-                    self.log_tail()
-                );
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "emulator did not exit on SIGTERM"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let status = wait_until(
+            "the emulator to exit on SIGTERM",
+            Duration::from_secs(60),
+            || {
+                let exited = child.try_wait().unwrap();
+                async move { exited }
+            },
+        )
+        .await;
+        assert!(
+            status.success(),
+            "emulator exited with {status}: {}",
+            self.log_tail()
+        );
     }
 
     /// The end of the emulator's own log, for failure messages.

@@ -10,15 +10,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full, StreamBody};
-use hyper::body::{Frame, Incoming};
+use hyper::body::Frame;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
+
+use test_support::{wait_until, Backend};
 
 use super::Dataplane;
 use crate::config::Config;
@@ -41,93 +42,10 @@ fn tg_arn(name: &str) -> String {
     )
 }
 
-/// A test target: counts requests and answers by path.
-struct Backend {
-    addr: SocketAddr,
-    hits: Arc<AtomicUsize>,
-    stop: CancellationToken,
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
+/// A test target named `name`: answers as [`test_support::target::answer`]
+/// and counts requests.
 async fn backend(ip: Ipv4Addr, name: &'static str) -> Backend {
-    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let stop = CancellationToken::new();
-    let (h, s) = (hits.clone(), stop.clone());
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = tokio::select! {
-                _ = s.cancelled() => return,
-                a = listener.accept() => a.unwrap(),
-            };
-            let h = h.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| {
-                    h.fetch_add(1, Ordering::SeqCst);
-                    target_handler(name, req)
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .with_upgrades()
-                    .await;
-            });
-        }
-    });
-    Backend { addr, hits, stop }
-}
-
-type TestBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;
-
-async fn target_handler(
-    name: &'static str,
-    mut req: Request<Incoming>,
-) -> Result<Response<TestBody>, Infallible> {
-    let text = |s: String| Full::new(Bytes::from(s)).map_err(|e| match e {}).boxed();
-    let resp = match req.uri().path() {
-        "/headers" => {
-            let mut out = String::new();
-            for (k, v) in req.headers() {
-                out.push_str(&format!("{}: {}\n", k, v.to_str().unwrap_or("?")));
-            }
-            Response::new(text(out))
-        }
-        "/echo" => Response::new(req.into_body().boxed()),
-        "/slow" => {
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            Response::new(text("late".into()))
-        }
-        "/ws" => {
-            let on = hyper::upgrade::on(&mut req);
-            tokio::spawn(async move {
-                if let Ok(up) = on.await {
-                    let mut io = TokioIo::new(up);
-                    let mut buf = [0u8; 1024];
-                    while let Ok(n) = io.read(&mut buf).await {
-                        if n == 0 || io.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                }
-            });
-            Response::builder()
-                .status(101)
-                .header("connection", "upgrade")
-                .header("upgrade", "echo")
-                .body(text(String::new()))
-                .unwrap()
-        }
-        _ => Response::builder()
-            .header("x-backend", name)
-            .body(text(format!("hello from {name}")))
-            .unwrap(),
-    };
-    Ok(resp)
+    Backend::start(ip, move |req| test_support::target::answer(name, req)).await
 }
 
 fn health_check() -> HealthCheckSettings {
@@ -271,19 +189,18 @@ impl Alb {
 
     /// Waits until the publisher saw the latest store version.
     async fn wait_published(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            if self.dataplane.snapshot().listeners.contains_key(LISTENER)
-                && self.dataplane.published_version() == *self.store.subscribe().borrow()
-            {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "snapshot not published"
+        wait_until("the snapshot published", Duration::from_secs(5), || async {
+            let (published, latest) = (
+                self.dataplane.published_version(),
+                *self.store.subscribe().borrow(),
             );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+            if self.dataplane.snapshot().listeners.contains_key(LISTENER) && published == latest {
+                Ok(())
+            } else {
+                Err(format!("version {published} of {latest}"))
+            }
+        })
+        .await
     }
 
     async fn update(&self, f: impl FnOnce(&mut crate::domain::elbv2::Elbv2State)) {
@@ -496,7 +413,7 @@ async fn adds_forwarding_headers_and_strips_hop_by_hop() {
     }
 
     // More than 30 addresses: 463, nothing forwarded.
-    let before = b.hits.load(Ordering::SeqCst);
+    let before = b.requests();
     let many: Vec<String> = (0..31).map(|i| format!("10.0.0.{i}")).collect();
     let (status, _, _) = alb
         .send(
@@ -518,22 +435,19 @@ async fn adds_forwarding_headers_and_strips_hop_by_hop() {
         .await;
     assert_eq!(status, 405);
     assert_eq!(h["server"], "awselb/2.0");
-    assert_eq!(b.hits.load(Ordering::SeqCst), before);
+    assert_eq!(b.requests(), before);
     alb.dataplane.shutdown().await;
 }
 
 #[tokio::test]
 async fn error_statuses_502_503_504() {
     let b = backend(lo(2), "a").await;
-    // A port nothing listens on: bind, then drop.
-    let dead = {
-        let l = std::net::TcpListener::bind((lo(5), 0)).unwrap();
-        l.local_addr().unwrap()
-    };
+    // A port nothing listens on, held so that nothing else takes it.
+    let dead = test_support::ports::Refusing::on(lo(5));
     let alb = Alb::start(
         vec![
             target_group("live", &[b.addr], &[]),
-            target_group("dead", &[dead], &[]),
+            target_group("dead", &[dead.addr], &[]),
             target_group("empty", &[], &[]),
         ],
         forward(&[("live", 1)]),
@@ -586,16 +500,13 @@ async fn garbage_from_target_is_502() {
 #[tokio::test]
 async fn refused_connection_is_retried_on_another_target() {
     let b = backend(lo(2), "a").await;
-    let dead = {
-        let l = std::net::TcpListener::bind((lo(7), 0)).unwrap();
-        l.local_addr().unwrap()
-    };
-    let alb = Alb::forwarding_to(&[b.addr, dead]).await;
+    let dead = test_support::ports::Refusing::on(lo(7));
+    let alb = Alb::forwarding_to(&[b.addr, dead.addr]).await;
     for _ in 0..20 {
         let (status, _, _) = alb.get("/").await;
         assert_eq!(status, 200);
     }
-    assert_eq!(b.hits.load(Ordering::SeqCst), 20);
+    assert_eq!(b.requests(), 20);
     alb.dataplane.shutdown().await;
 }
 
@@ -798,7 +709,7 @@ async fn malformed_and_smuggling_requests_per_desync_mode() {
         "{out}"
     );
     assert_eq!(out.matches("HTTP/1.1 ").count(), 1, "{out}");
-    assert_eq!(b.hits.load(Ordering::SeqCst), 1);
+    assert_eq!(b.requests(), 1);
     let out = raw(alb.addr, b"GARBAGE\r\n\r\n").await;
     assert!(out.starts_with("HTTP/1.1 400"), "{out}");
     assert!(out.contains("awselb/2.0"), "{out}");
@@ -810,7 +721,7 @@ async fn malformed_and_smuggling_requests_per_desync_mode() {
     .await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(out.contains("HTTP/1.1 400"), "{out}");
-    assert_eq!(b.hits.load(Ordering::SeqCst), 2);
+    assert_eq!(b.requests(), 2);
     alb.dataplane.shutdown().await;
 
     // Strictest: 400 and nothing forwarded.
@@ -822,7 +733,7 @@ async fn malformed_and_smuggling_requests_per_desync_mode() {
     .await;
     let out = raw(alb.addr, smuggle).await;
     assert!(out.starts_with("HTTP/1.1 400"), "{out}");
-    assert_eq!(b.hits.load(Ordering::SeqCst), 2);
+    assert_eq!(b.requests(), 2);
     alb.dataplane.shutdown().await;
 }
 
@@ -835,22 +746,22 @@ async fn client_disconnecting_mid_request_releases_the_target() {
         .await
         .unwrap();
     // Wait until the request reached the target, then hang up.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while b.hits.load(Ordering::SeqCst) == 0 {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_until(
+        "the request at the target",
+        Duration::from_secs(5),
+        || async { (b.requests() > 0).then_some(()) },
+    )
+    .await;
     drop(s);
     let snapshot = alb.dataplane.snapshot();
     let target = snapshot.target_groups[&tg_arn("web")].targets[0].clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while target.stats.outstanding() != 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "request still outstanding"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_until("no request outstanding", Duration::from_secs(5), || async {
+        match target.stats.outstanding() {
+            0 => Ok(()),
+            n => Err(format!("{n} outstanding")),
+        }
+    })
+    .await;
     // The proxy still serves.
     assert_eq!(alb.get("/").await.0, 200);
     alb.dataplane.shutdown().await;
@@ -864,17 +775,10 @@ async fn closing_a_listener_frees_its_port_and_bind_errors_surface() {
     let err = alb.dataplane.open_listener("other", alb.addr).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
     alb.dataplane.close_listener(LISTENER);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        if TcpStream::connect(alb.addr).await.is_err() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "listener still accepting"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("the listener refusing", Duration::from_secs(5), || async {
+        TcpStream::connect(alb.addr).await.err()
+    })
+    .await;
     alb.dataplane.open_listener(LISTENER, alb.addr).unwrap();
     alb.wait_published().await;
     assert_eq!(alb.get("/").await.0, 200);
@@ -949,6 +853,7 @@ async fn quiet_client_connections_close_and_busy_ones_stay() {
             let resp = sender.send_request(req).await.unwrap();
             assert_eq!(resp.status(), 200);
             resp.into_body().collect().await.unwrap();
+            // The pace is the test: busy, but never quiet for the idle timeout.
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         // Then quiet: the ALB closes it.
@@ -977,7 +882,7 @@ async fn quiet_client_connections_close_and_busy_ones_stay() {
     };
 
     tokio::join!(busy, slow_head);
-    assert_eq!(b.hits.load(Ordering::SeqCst), 10);
+    assert_eq!(b.requests(), 10);
     alb.dataplane.shutdown().await;
 }
 
@@ -1140,14 +1045,12 @@ async fn a_request_waiting_on_a_target_that_leaves_routing_gets_502() {
         let alb = alb.clone();
         async move { alb.get("/").await }
     });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while accepted.load(Ordering::SeqCst) == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "request never reached the target"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_until(
+        "the request at the target",
+        Duration::from_secs(5),
+        || async { (accepted.load(Ordering::SeqCst) > 0).then_some(()) },
+    )
+    .await;
     // Its deregistration delay is over: the group now holds another target.
     alb.update(|e| {
         *e.target_groups.get_mut(&tg_arn("web")).unwrap() = target_group("web", &[b.addr], &[])

@@ -245,19 +245,10 @@ mod tests {
         let store = Store::new(crate::Config::default());
         let persister = Persister::start(file.clone(), store.clone());
         store.write(|s| s.ec2.default_vpc_cidr = Some("10.8.0.0/16".parse().unwrap()));
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while file
-            .load()
-            .unwrap()
-            .and_then(|s| s.ec2.default_vpc_cidr)
-            .is_none()
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "change never written"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        test_support::wait_until("the change written", Duration::from_secs(10), || async {
+            file.load().unwrap().and_then(|s| s.ec2.default_vpc_cidr)
+        })
+        .await;
         // A log event alone wakes no subscriber but is written too.
         store.write_logs(|logs| logs.append_creating("/ecs/app", "web/1", [(1, "hi".into())], 1));
         persister.finish().await;

@@ -116,6 +116,7 @@ mod tests {
         std::fs::write(&path, pause_elf("x86_64").unwrap()).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         let mut child = std::process::Command::new(&path).spawn().unwrap();
+        // Blocking is what is tested: still running after a while.
         std::thread::sleep(std::time::Duration::from_millis(200));
         assert!(child.try_wait().unwrap().is_none(), "pause exited early");
         child.kill().unwrap();

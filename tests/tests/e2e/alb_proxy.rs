@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,160 +20,80 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use aws_sdk_elasticloadbalancingv2::Client as Elbv2;
 use bytes::Bytes;
-use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tests::{free_port, unique, wait_until, TestEmulator};
+use hyper_util::rt::TokioExecutor;
+use tests::{ports, text, unique, wait_until, Backend, BoxBody, TestEmulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(30);
 
 /// An in-process HTTP target. `/health` answers `health_status` after
-/// `health_delay_ms`; `/slow` takes 3 s; `/headers` echoes request headers;
-/// `/ws` accepts an upgrade and echoes bytes; anything else says its name.
+/// `health_delay_ms`; every other path answers as [`tests::target::answer`]
+/// (`/slow` takes 3 s, `/headers`, `/echo`, `/ws`, else its name) and counts
+/// in `hits`. Dropping it closes its socket and connections.
 struct Target {
-    addr: SocketAddr,
+    server: Backend,
     name: &'static str,
     hits: Arc<AtomicUsize>,
     health_status: Arc<AtomicU16>,
     health_delay_ms: Arc<AtomicU64>,
-    stop: CancellationToken,
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-type Body = BoxBody<Bytes, hyper::Error>;
-
-fn text(s: impl Into<String>) -> Body {
-    Full::new(Bytes::from(s.into()))
-        .map_err(|e| match e {})
-        .boxed()
 }
 
 impl Target {
     async fn start(last_octet: u8, name: &'static str) -> Self {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::new(127, 0, 0, last_octet), 0))
-            .await
-            .expect("bind a loopback alias");
-        let target = Self {
-            addr: listener.local_addr().unwrap(),
+        let hits = Arc::<AtomicUsize>::default();
+        let health_status = Arc::new(AtomicU16::new(200));
+        let health_delay_ms = Arc::<AtomicU64>::default();
+        let (h, status, delay) = (hits.clone(), health_status.clone(), health_delay_ms.clone());
+        let server = Backend::on_loopback(last_octet, move |req| {
+            handle(name, req, h.clone(), status.clone(), delay.clone())
+        })
+        .await;
+        Self {
+            server,
             name,
-            hits: Arc::default(),
-            health_status: Arc::new(AtomicU16::new(200)),
-            health_delay_ms: Arc::default(),
-            stop: CancellationToken::new(),
-        };
-        let (hits, status, delay, stop) = (
-            target.hits.clone(),
-            target.health_status.clone(),
-            target.health_delay_ms.clone(),
-            target.stop.clone(),
-        );
-        tokio::spawn(async move {
-            loop {
-                let (stream, _) = tokio::select! {
-                    _ = stop.cancelled() => return,
-                    a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
-                };
-                let (hits, status, delay) = (hits.clone(), status.clone(), delay.clone());
-                let stop = stop.clone();
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| {
-                        handle(name, req, hits.clone(), status.clone(), delay.clone())
-                    });
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .with_upgrades();
-                    tokio::select! {
-                        _ = conn => {}
-                        _ = stop.cancelled() => {}
-                    }
-                });
-            }
-        });
-        target
+            hits,
+            health_status,
+            health_delay_ms,
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.server.addr
     }
 
     fn description(&self) -> TargetDescription {
         TargetDescription::builder()
-            .id(self.addr.ip().to_string())
-            .port(self.addr.port() as i32)
+            .id(self.addr().ip().to_string())
+            .port(self.addr().port() as i32)
             .build()
     }
 }
 
 async fn handle(
     name: &'static str,
-    mut req: Request<Incoming>,
+    req: Request<Incoming>,
     hits: Arc<AtomicUsize>,
     status: Arc<AtomicU16>,
     delay: Arc<AtomicU64>,
-) -> Result<Response<Body>, Infallible> {
-    let resp = match req.uri().path() {
-        "/health" => {
-            let ms = delay.load(Ordering::SeqCst);
-            if ms > 0 {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-            }
-            Response::builder()
-                .status(status.load(Ordering::SeqCst))
-                .body(text("health"))
-                .unwrap()
-        }
-        path => {
-            hits.fetch_add(1, Ordering::SeqCst);
-            match path {
-                "/slow" => {
-                    tokio::time::sleep(Duration::from_secs(3)).await;
-                    Response::builder()
-                        .header("x-backend", name)
-                        .body(text("slow"))
-                        .unwrap()
-                }
-                "/headers" => {
-                    let mut out = String::new();
-                    for (k, v) in req.headers() {
-                        out.push_str(&format!("{k}: {}\n", v.to_str().unwrap_or("?")));
-                    }
-                    Response::new(text(out))
-                }
-                "/echo" => Response::new(req.into_body().boxed()),
-                "/ws" => {
-                    let on = hyper::upgrade::on(&mut req);
-                    tokio::spawn(async move {
-                        if let Ok(up) = on.await {
-                            let mut io = TokioIo::new(up);
-                            let mut buf = [0u8; 4096];
-                            while let Ok(n) = io.read(&mut buf).await {
-                                if n == 0 || io.write_all(&buf[..n]).await.is_err() {
-                                    break;
-                                }
-                            }
-                        }
-                    });
-                    Response::builder()
-                        .status(101)
-                        .header("connection", "upgrade")
-                        .header("upgrade", "websocket")
-                        .body(text(""))
-                        .unwrap()
-                }
-                _ => Response::builder()
-                    .header("x-backend", name)
-                    .body(text(format!("hello from {name}")))
-                    .unwrap(),
-            }
-        }
-    };
-    Ok(resp)
+) -> Result<Response<BoxBody>, Infallible> {
+    if req.uri().path() != "/health" {
+        hits.fetch_add(1, Ordering::SeqCst);
+        return tests::target::answer(name, req).await;
+    }
+    let ms = delay.load(Ordering::SeqCst);
+    if ms > 0 {
+        // A slow health check is what the test sets up.
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    Ok(Response::builder()
+        .status(status.load(Ordering::SeqCst))
+        .body(text("health"))
+        .unwrap())
 }
 
 /// A load balancer with one HTTP listener forwarding to one target group.
@@ -230,7 +150,7 @@ async fn create_alb(elbv2: &Elbv2, targets: &[&Target]) -> Alb {
     let lb = &lb.load_balancers()[0];
     let lb_arn = lb.load_balancer_arn().unwrap().to_string();
     let dns_name = lb.dns_name().unwrap().to_string();
-    let port = free_port();
+    let port = ports::reserve();
     let listener_arn = elbv2
         .create_listener()
         .load_balancer_arn(&lb_arn)
@@ -293,8 +213,8 @@ async fn health_of(
     out.target_health_descriptions()
         .iter()
         .find(|d| {
-            d.target().and_then(|t| t.id()) == Some(&target.addr.ip().to_string())
-                && d.target().and_then(|t| t.port()) == Some(target.addr.port() as i32)
+            d.target().and_then(|t| t.id()) == Some(&target.addr().ip().to_string())
+                && d.target().and_then(|t| t.port()) == Some(target.addr().port() as i32)
         })
         .and_then(|d| d.target_health())
         .map(|h| {
@@ -420,7 +340,7 @@ async fn health_transitions_with_reason_codes_and_recovery() {
     assert_eq!(health.2.as_deref(), Some("Request timed out"));
 
     // Gone entirely: Target.FailedHealthChecks.
-    let b_addr = b.addr;
+    let b_addr = b.addr();
     drop(b);
     let health = wait_until("b failing", WAIT, || async {
         let out = emu
@@ -471,15 +391,17 @@ async fn draining_target_finishes_in_flight_requests_and_gets_no_new_ones() {
             tries += 1;
             assert!(tries <= 4, "round robin never chose a");
             let before = a.hits.load(Ordering::SeqCst);
+            let before_both = before + b.hits.load(Ordering::SeqCst);
             let h = {
                 let (http, url) = (http.clone(), url.clone());
                 tokio::spawn(async move { get(&http, &url).await })
             };
+            // The target counts a request as it arrives, before its 3 s.
             wait_until("slow request reaches a target", WAIT, || async {
-                (a.hits.load(Ordering::SeqCst) + b.hits.load(Ordering::SeqCst) > 0).then_some(())
+                let both = a.hits.load(Ordering::SeqCst) + b.hits.load(Ordering::SeqCst);
+                (both > before_both).then_some(())
             })
             .await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
             if a.hits.load(Ordering::SeqCst) > before {
                 break h;
             }

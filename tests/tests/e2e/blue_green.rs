@@ -19,7 +19,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, ProtocolEnum, TargetGroupTuple,
 };
 use tests::web::register_version;
-use tests::{alb, ecs, free_port, load, unique, wait_until, TestEmulator};
+use tests::{alb, ecs, load, ports, unique, wait_until, TestEmulator};
 
 const WAIT: Duration = Duration::from_secs(120);
 const DESIRED: i32 = 2;
@@ -106,7 +106,7 @@ async fn setup(config: DeploymentConfiguration) -> Setup {
         .create_listener()
         .load_balancer_arn(&lb.load_balancer_arn)
         .protocol(ProtocolEnum::Http)
-        .port(free_port() as i32)
+        .port(ports::reserve() as i32)
         .default_actions(forward(&blue, &green))
         .send()
         .await
@@ -280,6 +280,8 @@ impl Setup {
                 tokio::time::Instant::now() < deadline,
                 "the deployment did not get there: {seen:?}"
             );
+            // A sampling pace fine enough to see every stage pass (a
+            // condition with a deadline, not a fixed wait).
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

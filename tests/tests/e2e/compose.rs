@@ -91,7 +91,7 @@ fn env_value(container: &aws_sdk_ecs::types::ContainerDefinition, name: &str) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compose_up_deploys_the_example_rolls_an_edit_without_failures_and_down_removes_it() {
     // Port 80 of the example serves on a free port: the offset moves it there.
-    let port = tests::free_port();
+    let port = tests::ports::reserve();
     let offset = port - 80;
     let emu = TestEmulator::start_with(|c| c.privileged_port_offset = offset).await;
     let (file, dir) = example_copy();

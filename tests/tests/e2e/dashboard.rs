@@ -178,10 +178,12 @@ async fn dashboard_renders_clusters_services_tasks_and_target_health() {
         let traffic = tokio::spawn(async move {
             for _ in 0..1000 {
                 let _ = http_get(&url_alb).await;
+                // The pace of the traffic shown, about 50 requests a second.
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         });
-        // Let the rate window fill with that traffic.
+        // Let the rate window fill with that traffic: the screenshot (no
+        // assertion) shows rates over a full window.
         tokio::time::sleep(Duration::from_secs(5)).await;
         let path = PathBuf::from(path);
         browse(

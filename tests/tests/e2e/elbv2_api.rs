@@ -16,7 +16,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     TargetTypeEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
-use tests::{free_port, http_get, unique, wait_until, TestEmulator};
+use tests::{ports, unique, wait_until, Backend, TestEmulator};
 
 /// The error code of a request that must fail.
 fn code<T: std::fmt::Debug, E: ProvideErrorMetadata>(result: Result<T, E>) -> String {
@@ -83,6 +83,37 @@ async fn create_listener(c: &Client, lb: &str, port: u16, action: Action) -> Str
         .await
         .unwrap();
     out.listeners()[0].listener_arn().unwrap().to_string()
+}
+
+async fn delete_lb(c: &Client, arn: &str) {
+    c.delete_load_balancer()
+        .load_balancer_arn(arn)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn delete_tg(c: &Client, arn: &str) {
+    c.delete_target_group()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// GET `/` of a listener on 127.0.0.1:`port`.
+async fn get_listener(port: u16) -> anyhow::Result<(u16, String)> {
+    tests::http_get(&format!("http://127.0.0.1:{port}/")).await
+}
+
+/// Waits until nothing accepts on 127.0.0.1:`port` any more.
+async fn wait_closed(port: u16) {
+    wait_until(
+        "the listener socket to close",
+        Duration::from_secs(5),
+        || async { get_listener(port).await.err() },
+    )
+    .await;
 }
 
 fn path(values: &[&str]) -> RuleCondition {
@@ -238,17 +269,9 @@ async fn load_balancer_defaults_idempotency_attributes_and_deletion() {
         .send()
         .await
         .unwrap();
-    c.delete_load_balancer()
-        .load_balancer_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    delete_lb(c, &arn).await;
     // Deleting an unknown load balancer succeeds.
-    c.delete_load_balancer()
-        .load_balancer_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    delete_lb(c, &arn).await;
     let r = c
         .describe_load_balancers()
         .load_balancer_arns(&arn)
@@ -444,16 +467,8 @@ async fn target_group_defaults_ranges_and_attributes() {
         .await;
     assert_eq!(code(r), "TargetGroupNotFound");
 
-    c.delete_target_group()
-        .target_group_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    c.delete_target_group()
-        .target_group_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    delete_tg(c, &arn).await;
+    delete_tg(c, &arn).await;
     let r = c
         .describe_target_groups()
         .target_group_arns(&arn)
@@ -470,14 +485,12 @@ async fn listeners_bind_sockets_and_manage_their_default_rule() {
     let c = &e.elbv2;
     let lb = create_lb(c, &unique("lb")).await;
     let tg = create_tg(c, &unique("tg"), 80).await;
-    let port = free_port();
+    let port = ports::reserve();
 
     let listener = create_listener(c, &lb, port, forward(&tg)).await;
     assert!(listener.contains(":listener/app/"));
     // The socket is live: no targets yet, so the ALB answers 503.
-    let (status, _) = http_get(&format!("http://127.0.0.1:{port}/"))
-        .await
-        .unwrap();
+    let (status, _) = get_listener(port).await.unwrap();
     assert_eq!(status, 503);
 
     // The default rule exists and shows as such.
@@ -546,21 +559,21 @@ async fn listeners_bind_sockets_and_manage_their_default_rule() {
         c.create_listener()
             .load_balancer_arn(&lb)
             .protocol(ProtocolEnum::Https)
-            .port(i32::from(free_port()))
+            .port(i32::from(ports::reserve()))
             .default_actions(fixed("200"))
             .send()
             .await,
         c.create_listener()
             .load_balancer_arn(&lb)
             .protocol(ProtocolEnum::Http)
-            .port(i32::from(free_port()))
+            .port(i32::from(ports::reserve()))
             .default_actions(forward(&tg.replace("targetgroup/", "targetgroup/x")))
             .send()
             .await,
         c.create_listener()
             .load_balancer_arn(lb.replace("loadbalancer/app/", "loadbalancer/app/x"))
             .protocol(ProtocolEnum::Http)
-            .port(i32::from(free_port()))
+            .port(i32::from(ports::reserve()))
             .default_actions(fixed("200"))
             .send()
             .await,
@@ -583,14 +596,14 @@ async fn listeners_bind_sockets_and_manage_their_default_rule() {
         .create_listener()
         .load_balancer_arn(&other_lb)
         .protocol(ProtocolEnum::Http)
-        .port(i32::from(free_port()))
+        .port(i32::from(ports::reserve()))
         .default_actions(forward(&tg))
         .send()
         .await;
     assert_eq!(code(r), "TargetGroupAssociationLimit");
 
     // ModifyListener moves the socket and replaces the default actions.
-    let new_port = free_port();
+    let new_port = ports::reserve();
     let out = c
         .modify_listener()
         .listener_arn(&listener)
@@ -600,13 +613,9 @@ async fn listeners_bind_sockets_and_manage_their_default_rule() {
         .await
         .unwrap();
     assert_eq!(out.listeners()[0].port(), Some(i32::from(new_port)));
-    let (status, body) = http_get(&format!("http://127.0.0.1:{new_port}/"))
-        .await
-        .unwrap();
+    let (status, body) = get_listener(new_port).await.unwrap();
     assert_eq!((status, body.as_str()), (418, "fixed"));
-    assert!(http_get(&format!("http://127.0.0.1:{port}/"))
-        .await
-        .is_err());
+    assert!(get_listener(port).await.is_err());
     let rules = c
         .describe_rules()
         .listener_arn(&listener)
@@ -627,57 +636,23 @@ async fn listeners_bind_sockets_and_manage_their_default_rule() {
 
     // Deleting the load balancer deletes its listeners and rules and
     // closes the socket; the target group stays and is free again.
-    c.delete_load_balancer()
-        .load_balancer_arn(&lb)
-        .send()
-        .await
-        .unwrap();
+    delete_lb(c, &lb).await;
     let r = c.describe_listeners().listener_arns(&listener).send().await;
     assert_eq!(code(r), "ListenerNotFound");
     let r = c.describe_rules().rule_arns(&default_arn).send().await;
     assert_eq!(code(r), "RuleNotFound");
-    wait_until(
-        "the listener socket to close",
-        Duration::from_secs(5),
-        || async {
-            http_get(&format!("http://127.0.0.1:{new_port}/"))
-                .await
-                .is_err()
-                .then_some(())
-        },
-    )
-    .await;
-    c.delete_target_group()
-        .target_group_arn(&tg)
-        .send()
-        .await
-        .unwrap();
+    wait_closed(new_port).await;
+    delete_tg(c, &tg).await;
 
     // DeleteListener closes its socket too.
     let lb3 = create_lb(c, &unique("lb3")).await;
-    let port3 = free_port();
+    let port3 = ports::reserve();
     let l3 = create_listener(c, &lb3, port3, fixed("200")).await;
-    assert_eq!(
-        http_get(&format!("http://127.0.0.1:{port3}/"))
-            .await
-            .unwrap()
-            .0,
-        200
-    );
+    assert_eq!(get_listener(port3).await.unwrap().0, 200);
     c.delete_listener().listener_arn(&l3).send().await.unwrap();
     let r = c.delete_listener().listener_arn(&l3).send().await;
     assert_eq!(code(r), "ListenerNotFound");
-    wait_until(
-        "the listener socket to close",
-        Duration::from_secs(5),
-        || async {
-            http_get(&format!("http://127.0.0.1:{port3}/"))
-                .await
-                .is_err()
-                .then_some(())
-        },
-    )
-    .await;
+    wait_closed(port3).await;
 
     e.shutdown().await;
 }
@@ -688,7 +663,7 @@ async fn rules_conditions_priorities_and_limits() {
     let c = &e.elbv2;
     let lb = create_lb(c, &unique("lb")).await;
     let tg = create_tg(c, &unique("tg"), 80).await;
-    let listener = create_listener(c, &lb, free_port(), fixed("404")).await;
+    let listener = create_listener(c, &lb, ports::reserve(), fixed("404")).await;
 
     let all_conditions = vec![
         path(&["/api/*"]),
@@ -997,35 +972,13 @@ async fn rules_conditions_priorities_and_limits() {
     e.shutdown().await;
 }
 
-/// A tiny HTTP server that answers 200 to everything, for health checks.
-async fn healthy_backend() -> (u16, tokio::task::JoinHandle<()>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let task = tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = socket.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-                    if socket.write_all(reply).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    (port, task)
-}
-
 #[tokio::test]
 async fn target_health_from_registration_to_draining_and_gone() {
     let e = TestEmulator::start().await;
     let c = &e.elbv2;
-    let (backend_port, backend) = healthy_backend().await;
+    // A target answering 200 to everything, for health checks.
+    let backend = Backend::answering(1, 200, "ok").await;
+    let backend_port = backend.addr.port();
     let tg = create_tg(c, &unique("tg"), i32::from(backend_port)).await;
     c.modify_target_group()
         .target_group_arn(&tg)
@@ -1088,7 +1041,7 @@ async fn target_health_from_registration_to_draining_and_gone() {
 
     // Once a listener forwards to it: initial, then healthy.
     let lb = create_lb(c, &unique("lb")).await;
-    create_listener(c, &lb, free_port(), forward(&tg)).await;
+    create_listener(c, &lb, ports::reserve(), forward(&tg)).await;
     let h = health(vec![]).await;
     assert_eq!(h[0].1, "initial", "{h:?}");
     assert!(
@@ -1176,7 +1129,7 @@ async fn target_health_from_registration_to_draining_and_gone() {
     assert_eq!(err.code(), Some("InvalidTarget"));
     assert!(err.message().unwrap().contains("instance ids"));
 
-    backend.abort();
+    drop(backend);
     e.shutdown().await;
 }
 
@@ -1197,7 +1150,7 @@ async fn tags_on_every_resource_kind() {
         .unwrap()
         .to_string();
     let tg = create_tg(c, &unique("tg"), 80).await;
-    let listener = create_listener(c, &lb, free_port(), forward(&tg)).await;
+    let listener = create_listener(c, &lb, ports::reserve(), forward(&tg)).await;
     let rule = c
         .create_rule()
         .listener_arn(&listener)

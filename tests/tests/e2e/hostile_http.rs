@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,7 +22,6 @@ use hyper::{Request, Response};
 use tests::{alb, unique, wait_until, TestEmulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -31,26 +29,17 @@ const WAIT: Duration = Duration::from_secs(30);
 /// received whole (body read to its end). `/health` is not counted; `/slow`
 /// answers after 3 s.
 struct Counter {
-    addr: SocketAddr,
+    server: tests::Backend,
     seen: Arc<Mutex<HashMap<String, u64>>>,
-    stop: CancellationToken,
-}
-
-impl Drop for Counter {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
 }
 
 impl Counter {
     async fn start(octet: u8) -> Self {
         let seen: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
-        let stop = CancellationToken::new();
         let counted = seen.clone();
-        let addr =
-            tests::serve_loopback(octet, stop.clone(), move |req| count(req, counted.clone()))
-                .await;
-        Self { addr, seen, stop }
+        let server =
+            tests::Backend::on_loopback(octet, move |req| count(req, counted.clone())).await;
+        Self { server, seen }
     }
 
     /// Whole requests received for `path` so far.
@@ -60,8 +49,8 @@ impl Counter {
 
     fn description(&self) -> TargetDescription {
         TargetDescription::builder()
-            .id(self.addr.ip().to_string())
-            .port(self.addr.port() as i32)
+            .id(self.server.addr.ip().to_string())
+            .port(self.server.addr.port() as i32)
             .build()
     }
 }
@@ -79,6 +68,7 @@ async fn count(
         return Ok(Response::new(Full::default()));
     }
     if path == "/slow" {
+        // A target slower than the idle timeout the test sets.
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     *seen.lock().unwrap().entry(path.clone()).or_default() += 1;
@@ -362,6 +352,7 @@ async fn slowloris_heads_and_bodies_get_408_within_the_idle_timeout() {
     let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     for byte in b"GET /slowloris HTTP/1.1\r\nHost: x\r\n" {
         s.write_all(&[*byte]).await.unwrap();
+        // The trickle is the attack under test: a byte each 50 ms.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let answer = read_answer(&mut s, Duration::from_secs(10)).await;

@@ -4,63 +4,25 @@
 //! access log holds.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper_util::rt::TokioIo;
-use tests::{alb, http_get, unique, wait_until, TestEmulator};
-use tokio_util::sync::CancellationToken;
+use tests::{alb, http_get, unique, wait_until, Backend, TestEmulator};
 
 const WAIT: Duration = Duration::from_secs(30);
 
 /// An HTTP target answering 200 `ok` to everything, until dropped.
-struct Target {
-    addr: SocketAddr,
-    stop: CancellationToken,
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
+struct Target(Backend);
 
 impl Target {
     async fn start(last_octet: u8) -> Self {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::new(127, 0, 0, last_octet), 0))
-            .await
-            .expect("bind a loopback alias");
-        let target = Self {
-            addr: listener.local_addr().unwrap(),
-            stop: CancellationToken::new(),
-        };
-        let stop = target.stop.clone();
-        tokio::spawn(async move {
-            loop {
-                let stream = tokio::select! {
-                    _ = stop.cancelled() => return,
-                    a = listener.accept() => match a { Ok((s, _)) => s, Err(_) => continue },
-                };
-                let svc = hyper::service::service_fn(|_req| async {
-                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"ok"))))
-                });
-                tokio::spawn(
-                    hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc),
-                );
-            }
-        });
-        target
+        Self(Backend::answering(last_octet, 200, "ok").await)
     }
 
     fn description(&self) -> TargetDescription {
         TargetDescription::builder()
-            .id(self.addr.ip().to_string())
-            .port(self.addr.port() as i32)
+            .id(self.0.addr.ip().to_string())
+            .port(self.0.addr.port() as i32)
             .build()
     }
 }
@@ -146,7 +108,7 @@ async fn per_target_counts_status_classes_elb_503_and_access_log() {
         .map(|t| {
             get(format!(
                 "alb_request_count_per_target_total{{{web_labels},target=\"{}\"}}",
-                t.addr
+                t.0.addr
             ))
         })
         .collect();
@@ -237,7 +199,7 @@ async fn per_target_counts_status_classes_elb_503_and_access_log() {
     );
     assert_eq!(fields[2], web_lb);
     assert!(
-        targets.iter().any(|t| fields[4] == t.addr.to_string()),
+        targets.iter().any(|t| fields[4] == t.0.addr.to_string()),
         "target:port in {forwarded}"
     );
     assert_eq!((fields[8], fields[9]), ("200", "200"), "{forwarded}");

@@ -320,7 +320,7 @@ async fn a_terraform_ecs_fargate_alb_apply_runs_end_to_end() {
         .target_group_arn()
         .unwrap()
         .to_string();
-    let port = tests::free_port();
+    let port = tests::ports::reserve();
     let listener = emu
         .elbv2
         .create_listener()
