@@ -168,7 +168,7 @@ pub fn dns_names(state: &State, task: &Task) -> Vec<String> {
 /// sidecar), so that the bare service names of a compose file resolve;
 /// elsewhere ECS adds none and names are written in full.
 pub fn dns_search_domains(state: &State, task: &Task) -> Vec<String> {
-    let mut domains: Vec<String> = dns_registries(state, task)
+    let domains: BTreeSet<String> = dns_registries(state, task)
         .filter(|(_, namespace)| {
             namespace
                 .tags
@@ -177,8 +177,7 @@ pub fn dns_search_domains(state: &State, task: &Task) -> Vec<String> {
         })
         .map(|(_, namespace)| namespace.name.clone())
         .collect();
-    domains.dedup();
-    domains
+    domains.into_iter().collect()
 }
 
 /// The Cloud Map service name and DNS namespace of each registry of the
