@@ -205,7 +205,7 @@ pub(super) fn data_plane(s: &Settings) -> Result<String> {
     writeln!(report, "{policy}").unwrap();
     writeln!(report).unwrap();
     let job = if s.minimal_peers {
-        "nginx and HAProxy run performance.md's minimal configs (`--minimal-peers`): \
+        "nginx and HAProxy run minimal configs (`--minimal-peers`): \
          they do not add the four headers the ALB adds to every request."
     } else {
         "Same job: like the ALB, nginx and HAProxy add `X-Forwarded-For`, \

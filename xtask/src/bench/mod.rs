@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: the data-plane benchmark against nginx and HAProxy,
 //! and `cargo xtask bench control-plane`: API and scheduler figures.
 //!
-//! Method (shared/reference/performance.md):
+//! Method:
 //! - The same sample-app backends (Docker containers labelled
 //!   `fargate-emulator.bench=1`, pinned to CPU 1) serve every contender:
 //!   `direct` (one backend, no proxy), `alb` (this emulator, one tokio worker,
@@ -112,8 +112,8 @@ pub struct BenchArgs {
     /// Skip the extra checks (10k connections, ten rules, health checks).
     #[arg(long, global = true)]
     no_extras: bool,
-    /// Run nginx and HAProxy with performance.md's minimal configs, which
-    /// leave out the four headers the ALB adds to every request. By
+    /// Run nginx and HAProxy with minimal configs (plain reverse proxying),
+    /// which leave out the four headers the ALB adds to every request. By
     /// default they add them too, so all three do the same job.
     #[arg(long, global = true)]
     minimal_peers: bool,
