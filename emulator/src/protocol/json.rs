@@ -124,16 +124,9 @@ pub fn ok<T: Serialize>(output: &T, request_id: &str) -> Response {
 }
 
 fn set_headers(response: &mut Response, request_id: &str, error_type: Option<&str>) {
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(CONTENT_TYPE),
-    );
-    if let Ok(id) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-requestid", id);
-    }
+    super::set_common_headers(response, CONTENT_TYPE, request_id);
     if let Some(code) = error_type.and_then(|c| HeaderValue::from_str(c).ok()) {
-        headers.insert("x-amzn-errortype", code);
+        response.headers_mut().insert("x-amzn-errortype", code);
     }
 }
 

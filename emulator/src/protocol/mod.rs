@@ -10,7 +10,7 @@ pub mod query;
 pub mod sigv4;
 
 use axum::response::Response;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 
 use query::QueryApi;
 
@@ -175,6 +175,20 @@ impl Unserved {
     }
 }
 
+/// Sets the headers every AWS protocol's responses carry: the body's
+/// `Content-Type` and the request id (left out if it is not a valid header
+/// value).
+fn set_common_headers(response: &mut Response, content_type: &'static str, request_id: &str) {
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+}
+
 /// The services of [`Service`], for messages.
 const SERVED_NAMES: &str =
     "ECS, ELBv2, Application Auto Scaling, CloudWatch Logs, EC2, IAM, STS, SSM, Secrets Manager and Cloud Map";
@@ -183,30 +197,32 @@ const SERVED_NAMES: &str =
 /// SigV4 scope, else by its `X-Amz-Target` prefix. (An unsigned Query form
 /// is not looked at: its body is the only place that names the service.)
 pub fn names_unserved_service(headers: &HeaderMap) -> bool {
-    let scope = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(sigv4::CredentialScope::from_authorization);
-    if let Some(scope) = scope {
+    if let Some(scope) = credential_scope(headers) {
         return Service::from_signing_name(&scope.service).is_none();
     }
+    target(headers).is_some_and(|(prefix, _)| Service::from_target_prefix(prefix).is_none())
+}
+
+/// The SigV4 credential scope of the `Authorization` header.
+fn credential_scope(headers: &HeaderMap) -> Option<sigv4::CredentialScope> {
+    headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(sigv4::CredentialScope::from_authorization)
+}
+
+/// `X-Amz-Target` split into its service prefix and operation.
+fn target(headers: &HeaderMap) -> Option<(&str, &str)> {
     headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .and_then(|t| t.split_once('.'))
-        .is_some_and(|(prefix, _)| Service::from_target_prefix(prefix).is_none())
 }
 
 /// Works out which service a control-port request is for.
 pub fn address(headers: &HeaderMap, body: &[u8]) -> Result<Addressed, Unserved> {
-    let scope = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(sigv4::CredentialScope::from_authorization);
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.split_once('.'));
+    let scope = credential_scope(headers);
+    let target = target(headers);
 
     let by_scope = scope
         .as_ref()

@@ -18,7 +18,7 @@ use std::fmt::Display;
 use std::io;
 
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 use time::OffsetDateTime;
@@ -45,45 +45,51 @@ pub struct QueryApi {
     pub style: XmlStyle,
 }
 
+impl QueryApi {
+    /// An awsQuery service.
+    const fn query(name: &'static str, version: &'static str, xmlns: &'static str) -> Self {
+        QueryApi {
+            name,
+            version,
+            xmlns,
+            style: XmlStyle::Query,
+        }
+    }
+}
+
 /// Elastic Load Balancing v2.
-pub const ELBV2: QueryApi = QueryApi {
-    name: "Elastic Load Balancing v2",
-    version: "2015-12-01",
-    xmlns: "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
-    style: XmlStyle::Query,
-};
+pub const ELBV2: QueryApi = QueryApi::query(
+    "Elastic Load Balancing v2",
+    "2015-12-01",
+    "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
+);
 
 /// EC2 (ec2Query).
 pub const EC2: QueryApi = QueryApi {
-    name: "EC2",
-    version: "2016-11-15",
-    xmlns: "http://ec2.amazonaws.com/doc/2016-11-15/",
     style: XmlStyle::Ec2,
+    ..QueryApi::query(
+        "EC2",
+        "2016-11-15",
+        "http://ec2.amazonaws.com/doc/2016-11-15/",
+    )
 };
 
 /// IAM.
-pub const IAM: QueryApi = QueryApi {
-    name: "IAM",
-    version: "2010-05-08",
-    xmlns: "https://iam.amazonaws.com/doc/2010-05-08/",
-    style: XmlStyle::Query,
-};
+pub const IAM: QueryApi = QueryApi::query(
+    "IAM",
+    "2010-05-08",
+    "https://iam.amazonaws.com/doc/2010-05-08/",
+);
 
 /// STS.
-pub const STS: QueryApi = QueryApi {
-    name: "STS",
-    version: "2011-06-15",
-    xmlns: "https://sts.amazonaws.com/doc/2011-06-15/",
-    style: XmlStyle::Query,
-};
+pub const STS: QueryApi = QueryApi::query(
+    "STS",
+    "2011-06-15",
+    "https://sts.amazonaws.com/doc/2011-06-15/",
+);
 
 /// A Query service the emulator does not serve: errors only, no namespace.
-pub const UNSERVED: QueryApi = QueryApi {
-    name: "unknown",
-    version: "",
-    xmlns: "",
-    style: XmlStyle::Query,
-};
+pub const UNSERVED: QueryApi = QueryApi::query("unknown", "", "");
 
 /// Every Query service the emulator serves, for telling them apart by `Version`.
 pub const SERVED: [QueryApi; 4] = [ELBV2, EC2, IAM, STS];
@@ -325,9 +331,13 @@ impl Params {
 
     /// A list of scalars `name.member.N`, ordered by N (1-based).
     pub fn list(&self, name: &str) -> Result<Vec<&str>, QueryError> {
+        self.indexed_list(name, ".member.")
+    }
+
+    fn indexed_list(&self, name: &str, infix: &str) -> Result<Vec<&str>, QueryError> {
         let mut items = Vec::new();
-        for (key, value) in self.indexed(name, ".member.") {
-            let (index, rest) = self.index_after(name, ".member.", key)?;
+        for (key, value) in self.indexed(name, infix) {
+            let (index, rest) = self.index_after(name, infix, key)?;
             if !rest.is_empty() {
                 return Err(self.malformed_member(name, key));
             }
@@ -365,16 +375,7 @@ impl Params {
 
     /// An ec2Query list of scalars `name.N`, ordered by N (1-based).
     pub fn flat_list(&self, name: &str) -> Result<Vec<&str>, QueryError> {
-        let mut items = Vec::new();
-        for (key, value) in self.indexed(name, ".") {
-            let (index, rest) = self.index_after(name, ".", key)?;
-            if !rest.is_empty() {
-                return Err(self.malformed_member(name, key));
-            }
-            items.push((index, value.as_str()));
-        }
-        items.sort_by_key(|(i, _)| *i);
-        Ok(items.into_iter().map(|(_, v)| v).collect())
+        self.indexed_list(name, ".")
     }
 
     /// An ec2Query list of structures `name.N.*`, ordered by N (1-based).
@@ -685,14 +686,7 @@ pub fn iso8601_millis(t: OffsetDateTime) -> String {
 
 fn xml_response(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
     let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(CONTENT_TYPE),
-    );
-    if let Ok(id) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-requestid", id);
-    }
+    super::set_common_headers(&mut response, CONTENT_TYPE, request_id);
     response
 }
 
