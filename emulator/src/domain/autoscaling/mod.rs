@@ -182,25 +182,16 @@ pub struct ScalableTarget {
     pub min_capacity: u32,
     pub max_capacity: u32,
     pub role_arn: String,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created_at: OffsetDateTime,
     pub suspended: SuspendedState,
     /// By policy name.
     pub policies: BTreeMap<String, ScalingPolicy>,
     /// When a policy last added capacity (starts the scale-out cooldown).
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub last_scale_out: Option<OffsetDateTime>,
     /// When a policy last removed capacity (starts the scale-in cooldown).
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub last_scale_in: Option<OffsetDateTime>,
 }
 
@@ -213,10 +204,7 @@ pub struct TargetTrackingConfiguration {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub predefined_metric_specification: Option<PredefinedMetricSpecification>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub customized_metric_specification: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_out_cooldown: Option<i64>,
@@ -268,10 +256,7 @@ pub struct AlarmState {
     pub high_datapoints: u32,
     /// Consecutive datapoints below the low threshold, and since when.
     pub low_datapoints: u32,
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub low_since: Option<OffsetDateTime>,
 }
 
@@ -284,10 +269,7 @@ pub struct ScalingPolicy {
     pub metric: Metric,
     /// AlarmHigh, then AlarmLow unless scale-in is disabled.
     pub alarms: Vec<Alarm>,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created_at: OffsetDateTime,
     pub alarm_state: AlarmState,
 }
@@ -327,21 +309,12 @@ pub struct ScalingActivity {
     pub key: TargetKey,
     pub description: String,
     pub cause: String,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub start_time: OffsetDateTime,
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub end_time: Option<OffsetDateTime>,
     /// Pending, InProgress, Successful, Overridden, Unfulfilled or Failed.
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub status_code: &'static str,
     pub status_message: String,
 }

@@ -41,10 +41,7 @@ pub const AZ_LETTERS: [char; 3] = ['a', 'b', 'c'];
 pub struct Ec2State {
     /// The default VPC's CIDR; the emulator sets it from its Docker network
     /// at start-up. `None`: [`AWS_DEFAULT_VPC_CIDR`].
-    #[borsh(
-        serialize_with = "field::ipv4net_opt::serialize",
-        deserialize_with = "field::ipv4net_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub default_vpc_cidr: Option<Ipv4Net>,
     regions: BTreeMap<String, RegionState>,
 }
@@ -102,10 +99,7 @@ pub struct RegionState {
 #[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 pub struct Vpc {
     pub id: String,
-    #[borsh(
-        serialize_with = "field::ipv4net::serialize",
-        deserialize_with = "field::ipv4net::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub cidr: Ipv4Net,
     pub cidr_association_id: String,
     pub is_default: bool,
@@ -123,10 +117,7 @@ pub struct Vpc {
 pub struct Subnet {
     pub id: String,
     pub vpc_id: String,
-    #[borsh(
-        serialize_with = "field::ipv4net::serialize",
-        deserialize_with = "field::ipv4net::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub cidr: Ipv4Net,
     pub availability_zone: String,
     pub default_for_az: bool,
@@ -180,22 +171,13 @@ pub struct RouteTable {
 pub struct Route {
     /// `destinationCidrBlock`, `destinationIpv6CidrBlock` or
     /// `destinationPrefixListId`, with its value.
-    #[borsh(
-        serialize_with = "field::static_str_pair::serialize",
-        deserialize_with = "field::static_str_pair::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub destination: (&'static str, String),
     /// The target's XML member (`gatewayId`, `natGatewayId`, ...) and id.
-    #[borsh(
-        serialize_with = "field::static_str_pair::serialize",
-        deserialize_with = "field::static_str_pair::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub target: (&'static str, String),
     /// `CreateRouteTable` for the local route, `CreateRoute` otherwise.
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub origin: &'static str,
 }
 
@@ -241,15 +223,9 @@ pub struct NatGateway {
     pub public_ip: Option<Ipv4Addr>,
     pub network_interface_id: String,
     pub private_ip: Ipv4Addr,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created: OffsetDateTime,
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub deleted: Option<OffsetDateTime>,
 }
 

@@ -50,10 +50,7 @@ pub struct Setting {
     pub principal_arn: String,
     /// `user` when set through the API, `aws_managed` for AWS's defaults.
     #[serde(rename = "type")]
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub kind: &'static str,
 }
 

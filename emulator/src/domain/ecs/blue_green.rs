@@ -83,10 +83,7 @@ pub struct LifecycleHook {
     pub lifecycle_stages: Vec<String>,
     /// `hookDetails`, `timeoutConfiguration`: echoed.
     #[serde(flatten)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -155,10 +152,7 @@ pub struct ShiftRoute {
 pub struct TrafficShift {
     pub strategy: DeploymentStrategy,
     pub stage: LifecycleStage,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub stage_started_at: OffsetDateTime,
     /// Resolved from the production rules when the deployment starts.
     pub routes: Vec<ShiftRoute>,

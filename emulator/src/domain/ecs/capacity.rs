@@ -45,26 +45,17 @@ pub struct CapacityProvider {
     pub name: String,
     pub status: CapacityProviderStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub auto_scaling_group_provider: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub managed_instances_provider: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_status: Option<CapacityProviderUpdateStatus>,
     pub tags: Vec<Tag>,
     /// EC2_AUTOSCALING or MANAGED_INSTANCES.
     #[serde(rename = "type")]
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub kind: &'static str,
 }
 

@@ -28,10 +28,7 @@ pub struct Volume {
     /// `dockerVolumeConfiguration`, `fsxWindowsFileServerVolumeConfiguration`
     /// and whatever else: kept to be refused on Fargate and echoed.
     #[serde(flatten)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub extra: Map<String, Value>,
 }
 
@@ -53,10 +50,7 @@ pub struct EfsVolumeConfiguration {
     /// Transit encryption, IAM authorization and access points: accepted
     /// and echoed, meaningless on a local volume.
     #[serde(flatten)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub extra: Map<String, Value>,
 }
 
@@ -119,10 +113,7 @@ pub struct LinuxParameters {
     /// `devices`, `sharedMemorySize`, `tmpfs`, `maxSwap`, `swappiness`:
     /// Fargate refuses each; kept to say which.
     #[serde(flatten)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub extra: Map<String, Value>,
 }
 

@@ -84,10 +84,7 @@ pub struct Cluster {
     pub cluster_name: String,
     pub status: ClusterStatus,
     #[serde(skip)]
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created_at: Option<OffsetDateTime>,
     pub settings: Vec<KeyValuePair>,
     /// Associated through CreateCluster or PutClusterCapacityProviders.
@@ -96,17 +93,11 @@ pub struct Cluster {
     /// `executeCommandConfiguration` and `managedStorageConfiguration`,
     /// stored and echoed: ECS Exec and managed storage are not emulated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub configuration: Option<serde_json::Value>,
     /// The Cloud Map namespace for Service Connect, stored and echoed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub service_connect_defaults: Option<serde_json::Value>,
 }
 
@@ -120,15 +111,9 @@ pub struct ClusterView {
     pub running_tasks_count: u32,
     pub pending_tasks_count: u32,
     pub active_services_count: u32,
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub statistics: Vec<serde_json::Value>,
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub attachments: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,

@@ -82,10 +82,7 @@ pub struct DeploymentConfiguration {
     /// `alarms` and anything else: stored and echoed (the API logs them
     /// once as ignored).
     #[serde(flatten)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -124,22 +121,13 @@ impl Default for DeploymentConfiguration {
 #[serde(rename_all = "camelCase")]
 pub struct LaunchSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::static_str_opt::serialize",
-        deserialize_with = "field::static_str_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub launch_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capacity_provider_strategy: Vec<StrategyItem>,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub platform_version: &'static str,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub platform_family: &'static str,
 }
 
@@ -215,23 +203,14 @@ pub struct Deployment {
     pub running_count: u32,
     pub failed_tasks: u32,
     #[serde(with = "epoch_seconds")]
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created_at: OffsetDateTime,
     #[serde(with = "epoch_seconds")]
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub updated_at: OffsetDateTime,
     #[serde(flatten)]
     pub launch: LaunchSettings,
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub network_configuration: serde_json::Value,
     pub rollout_state: RolloutState,
     pub rollout_state_reason: String,
@@ -289,10 +268,7 @@ impl Deployment {
 pub struct ServiceEvent {
     pub id: String,
     #[serde(with = "epoch_seconds")]
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created_at: OffsetDateTime,
     pub message: String,
 }
@@ -322,27 +298,15 @@ pub struct Service {
     pub deployments: Vec<Deployment>,
     pub events: VecDeque<ServiceEvent>,
     #[serde(with = "epoch_seconds")]
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created_at: OffsetDateTime,
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub network_configuration: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check_grace_period_seconds: Option<u32>,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub scheduling_strategy: &'static str,
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub deployment_controller: serde_json::Value,
     pub enable_ecs_managed_tags: bool,
     pub propagate_tags: String,
@@ -367,16 +331,10 @@ pub struct ServiceRuntime {
     /// Tasks that failed to start in a row; reset when one reaches RUNNING.
     pub consecutive_start_failures: u32,
     /// No task is launched before this instant (start-failure backoff).
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub launch_not_before: Option<OffsetDateTime>,
     /// The real instant an INACTIVE service is forgotten.
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub expires_at: Option<OffsetDateTime>,
 }
 

@@ -48,16 +48,10 @@ pub struct ServiceConnectConfiguration {
     pub services: Vec<ServiceConnectService>,
     /// The proxy's own log configuration: stored and echoed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub log_configuration: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub access_log_configuration: Option<Value>,
 }
 
@@ -79,10 +73,7 @@ pub struct ServiceConnectService {
     pub timeout: Option<TimeoutConfiguration>,
     /// TLS between the proxies: stored and echoed (traffic stays plain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub tls: Option<Value>,
 }
 
@@ -94,10 +85,7 @@ pub struct ClientAlias {
     pub dns_name: Option<String>,
     /// Blue/green test-traffic header rules: stored and echoed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub test_traffic_rules: Option<Value>,
 }
 

@@ -77,18 +77,12 @@ pub struct ServiceRevision {
     pub service_registries: Vec<ServiceRegistry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_connect_configuration: Option<ServiceConnectConfiguration>,
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub network_configuration: serde_json::Value,
     pub container_images: Vec<ContainerImage>,
     pub guard_duty_enabled: bool,
     #[serde(with = "epoch_seconds")]
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created_at: OffsetDateTime,
 }
 
@@ -106,10 +100,7 @@ pub struct RevisionCounts {
 pub struct Rollback {
     pub reason: String,
     #[serde(with = "epoch_seconds")]
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub started_at: OffsetDateTime,
     pub service_revision_arn: String,
 }
@@ -137,25 +128,13 @@ pub struct ServiceDeploymentRecord {
     /// The stages and traffic weights of a BLUE_GREEN, LINEAR or CANARY
     /// deployment; `None` for one that rolls.
     pub shift: Option<super::blue_green::TrafficShift>,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created_at: OffsetDateTime,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub updated_at: OffsetDateTime,
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub finished_at: Option<OffsetDateTime>,
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub stopped_at: Option<OffsetDateTime>,
 }
 

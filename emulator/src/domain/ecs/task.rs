@@ -89,100 +89,64 @@ pub struct Task {
     pub last_status: TaskStatus,
     /// RUNNING or STOPPED.
     pub desired_status: TaskStatus,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub launch_type: &'static str,
     /// Set when a capacity provider strategy placed the task.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity_provider_name: Option<String>,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub platform_version: &'static str,
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub platform_family: &'static str,
     pub availability_zone: String,
     pub cpu: String,
     pub memory: String,
-    #[borsh(
-        serialize_with = "field::static_str_opt::serialize",
-        deserialize_with = "field::static_str_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub connectivity: Option<&'static str>,
     #[serde(
         with = "epoch_seconds::option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub connectivity_at: Option<OffsetDateTime>,
     #[serde(with = "epoch_seconds")]
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created_at: OffsetDateTime,
     #[serde(
         with = "epoch_seconds::option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub pull_started_at: Option<OffsetDateTime>,
     #[serde(
         with = "epoch_seconds::option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub pull_stopped_at: Option<OffsetDateTime>,
     #[serde(
         with = "epoch_seconds::option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub started_at: Option<OffsetDateTime>,
     #[serde(
         with = "epoch_seconds::option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub stopping_at: Option<OffsetDateTime>,
     #[serde(
         with = "epoch_seconds::option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub stopped_at: Option<OffsetDateTime>,
     #[serde(
         with = "epoch_seconds::option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub execution_stopped_at: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_code: Option<StopCode>,
@@ -196,18 +160,12 @@ pub struct Task {
     pub health_status: HealthStatus,
     pub containers: Vec<Container>,
     pub attachments: Vec<Attachment>,
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub overrides: serde_json::Value,
     /// Bumped on every change, as ECS does.
     pub version: u64,
     pub enable_execute_command: bool,
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub ephemeral_storage: serde_json::Value,
     pub tags: Vec<Tag>,
 
@@ -230,10 +188,7 @@ pub struct TaskRuntime {
     /// The task role's credentials last issued to the task.
     pub role_credentials: Option<crate::domain::iam::RoleCredentials>,
     /// The real instant the STOPPED task may be forgotten.
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub expires_at: Option<OffsetDateTime>,
     /// The security groups of the task's ENI.
     pub security_groups: Vec<String>,
@@ -271,10 +226,7 @@ pub struct Container {
     pub exit_code: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub network_bindings: Vec<serde_json::Value>,
     pub network_interfaces: Vec<NetworkInterface>,
     pub health_status: HealthStatus,
@@ -298,10 +250,7 @@ pub struct NetworkInterface {
 pub struct Attachment {
     pub id: String,
     #[serde(rename = "type")]
-    #[borsh(
-        serialize_with = "field::static_str::serialize",
-        deserialize_with = "field::static_str::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub kind: &'static str,
     pub status: AttachmentStatus,
     pub details: Vec<KeyValuePair>,

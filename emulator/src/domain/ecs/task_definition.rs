@@ -50,20 +50,14 @@ pub struct TaskDefinition {
         with = "epoch_seconds::option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub registered_at: Option<OffsetDateTime>,
     #[serde(
         default,
         with = "epoch_seconds::option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub deregistered_at: Option<OffsetDateTime>,
     /// The principal that registered it (set by the emulator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,20 +68,14 @@ pub struct TaskDefinition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage: Option<EphemeralStorage>,
     #[serde(default)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub placement_constraints: Vec<Value>,
     /// What a container instance must offer, derived at registration
     /// ([`TaskDefinition::required_attributes`]), as ECS reports it.
     #[serde(default)]
     pub requires_attributes: Vec<RequiredAttribute>,
     #[serde(flatten)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub extra: Map<String, Value>,
 }
 
@@ -211,10 +199,7 @@ pub struct ContainerDefinition {
     #[serde(default)]
     pub system_controls: Vec<SystemControl>,
     #[serde(flatten)]
-    #[borsh(
-        serialize_with = "field::json::serialize",
-        deserialize_with = "field::json::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub extra: Map<String, Value>,
 }
 

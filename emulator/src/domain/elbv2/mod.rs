@@ -55,10 +55,7 @@ pub struct LoadBalancer {
     pub lb_type: String,
     pub ip_address_type: String,
     pub state: LoadBalancerState,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created_at: OffsetDateTime,
     pub subnets: Vec<String>,
     /// The availability zone of each subnet, in the same order.
@@ -112,16 +109,10 @@ pub struct HealthCheckSettings {
 pub struct Registration {
     pub id: IpAddr,
     pub port: u16,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub registered_at: OffsetDateTime,
     /// Set by DeregisterTargets; the target drains until this instant, then is removed.
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub draining_until: Option<OffsetDateTime>,
     /// What the health checker last observed.
     pub health: TargetHealth,
@@ -130,10 +121,7 @@ pub struct Registration {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct TargetHealth {
     pub state: TargetState,
-    #[borsh(
-        serialize_with = "field::static_str_opt::serialize",
-        deserialize_with = "field::static_str_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub reason: Option<&'static str>,
     pub description: Option<String>,
 }
@@ -225,10 +213,7 @@ pub enum Condition {
     QueryString(Vec<(Option<String>, String)>),
     /// CIDR blocks, matched against the connecting peer.
     SourceIp(
-        #[borsh(
-            serialize_with = "field::ipnet_vec::serialize",
-            deserialize_with = "field::ipnet_vec::deserialize"
-        )]
+        #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
         Vec<ipnet::IpNet>,
     ),
 }

@@ -37,10 +37,7 @@ pub struct Role {
     /// `AROA` + 17 characters.
     pub id: String,
     pub arn: String,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub create_date: OffsetDateTime,
     /// The trust policy, exactly as given.
     pub assume_role_policy: String,
@@ -65,15 +62,9 @@ pub struct ManagedPolicy {
     pub id: String,
     pub arn: String,
     pub description: Option<String>,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub create_date: OffsetDateTime,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub update_date: OffsetDateTime,
     /// Oldest first.
     pub versions: Vec<PolicyVersion>,
@@ -90,10 +81,7 @@ pub struct PolicyVersion {
     pub id: String,
     /// Exactly as given.
     pub document: String,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub create_date: OffsetDateTime,
 }
 
@@ -105,10 +93,7 @@ pub struct InstanceProfile {
     /// `AIPA` + 17 characters.
     pub id: String,
     pub arn: String,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub create_date: OffsetDateTime,
     /// The key (lower-cased name) of its role; at most one.
     pub role: Option<String>,
@@ -128,10 +113,7 @@ pub struct IamState {
     pub sessions: HashMap<String, Session>,
     /// AWS-managed ARNs outside [`aws_managed::POLICIES`] that were
     /// attached, with the time of their first attachment.
-    #[borsh(
-        serialize_with = "field::time_map::serialize",
-        deserialize_with = "field::time_map::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub unlisted_aws_policies: BTreeMap<String, OffsetDateTime>,
     /// Service-linked role deletion tasks, all finished.
     pub deletion_tasks: BTreeSet<String>,

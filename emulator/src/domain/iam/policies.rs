@@ -50,15 +50,9 @@ pub struct PolicyView {
     pub attachment_count: usize,
     pub permissions_boundary_usage_count: usize,
     pub description: Option<String>,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub create_date: OffsetDateTime,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub update_date: OffsetDateTime,
     pub tags: Tags,
 }

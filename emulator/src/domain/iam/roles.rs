@@ -33,10 +33,7 @@ pub struct ServiceLinkedRole {
     pub name: String,
     pub path: String,
     /// The AWS-managed policy the service attaches, if the emulator knows it.
-    #[borsh(
-        serialize_with = "field::static_str_opt::serialize",
-        deserialize_with = "field::static_str_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub policy_arn: Option<&'static str>,
 }
 

@@ -46,10 +46,7 @@ pub enum SessionKind {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Session {
     pub kind: SessionKind,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub expiration: OffsetDateTime,
 }
 
@@ -59,10 +56,7 @@ pub struct RoleCredentials {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub session_token: String,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub expiration: OffsetDateTime,
     /// `ROLE_ID:SESSION_NAME`.
     pub assumed_role_id: String,

@@ -160,15 +160,9 @@ pub struct SecretVersion {
     pub id: String,
     pub value: SecretValue,
     pub stages: Vec<String>,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created: OffsetDateTime,
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub last_accessed: Option<OffsetDateTime>,
 }
 
@@ -183,27 +177,15 @@ pub struct Secret {
     pub tags: Vec<(String, String)>,
     /// Oldest first.
     pub versions: Vec<SecretVersion>,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created: OffsetDateTime,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub last_changed: OffsetDateTime,
     /// Day of the last GetSecretValue (AWS rounds it to the day).
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub last_accessed: Option<OffsetDateTime>,
     /// When the scheduled deletion happens, while one is scheduled.
-    #[borsh(
-        serialize_with = "field::time_opt::serialize",
-        deserialize_with = "field::time_opt::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub deletion_date: Option<OffsetDateTime>,
     pub policy: Option<String>,
 }

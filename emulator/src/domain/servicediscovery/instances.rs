@@ -86,10 +86,7 @@ pub struct Instance {
     pub attributes: BTreeMap<String, String>,
     /// The custom health status; meaningful with HealthCheckCustomConfig only.
     pub custom_health: HealthStatus,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub registered: OffsetDateTime,
 }
 

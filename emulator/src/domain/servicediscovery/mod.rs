@@ -198,15 +198,9 @@ pub struct Operation {
     pub kind: OperationType,
     /// `NAMESPACE`, `SERVICE`, `INSTANCE` to the id of each.
     pub targets: BTreeMap<String, String>,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created: OffsetDateTime,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub updated: OffsetDateTime,
 }
 

@@ -56,10 +56,7 @@ pub struct Namespace {
     pub tags: Vec<(String, String)>,
     /// The CREATE_NAMESPACE operation, returned again for a repeated request.
     pub create_operation_id: String,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created: OffsetDateTime,
 }
 

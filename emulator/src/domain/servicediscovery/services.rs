@@ -75,10 +75,7 @@ pub struct Service {
     pub instances: BTreeMap<String, Instance>,
     /// Moves on every change to the instances (DiscoverInstancesRevision).
     pub revision: i64,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub created: OffsetDateTime,
 }
 

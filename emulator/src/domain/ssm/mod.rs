@@ -207,10 +207,7 @@ pub struct ParameterVersion {
     pub tier: Tier,
     pub data_type: String,
     pub labels: Vec<String>,
-    #[borsh(
-        serialize_with = "field::time::serialize",
-        deserialize_with = "field::time::deserialize"
-    )]
+    #[borsh(serialize_with = "field::write", deserialize_with = "field::read")]
     pub last_modified: OffsetDateTime,
     pub last_modified_user: String,
 }
