@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use super::error::{Elbv2Error, Result};
-use super::settings::{boolean, integer_in, one_of};
+use super::settings::{apply_attribute_changes, boolean, integer_in, one_of};
 
 /// Whether the ALB's own responses carry `Server: awselb/2.0` (default `true`).
 pub const SERVER_ENABLED: &str = "routing.http.response.server.enabled";
@@ -110,11 +110,9 @@ pub fn modify(
     current: &BTreeMap<String, String>,
     changes: &[(String, String)],
 ) -> Result<BTreeMap<String, String>> {
-    let mut next = current.clone();
-    for (i, (key, value)) in changes.iter().enumerate() {
-        check_key(i + 1, key)?;
-        let value = value.trim();
-        match key.as_str() {
+    apply_attribute_changes(current, changes, |position, key, value| {
+        check_key(position, key)?;
+        match key {
             SERVER_ENABLED => boolean(key, value)?,
             TCP_IDLE_TIMEOUT => {
                 return Err(Elbv2Error::InvalidConfiguration(format!(
@@ -131,9 +129,8 @@ pub fn modify(
                 )))
             }
         }
-        next.insert(key.clone(), value.to_string());
-    }
-    Ok(next)
+        Ok(())
+    })
 }
 
 /// The `ListenerAttributeKey` constraints, in the Query protocol's wording.

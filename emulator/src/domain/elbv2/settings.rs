@@ -255,10 +255,7 @@ const RESERVED_COOKIE_PREFIXES: &[&str] = &["AWSALB", "AWSALBAPP", "AWSALBTG"];
 
 /// The default target-group attributes as a map.
 pub fn target_group_attribute_defaults() -> BTreeMap<String, String> {
-    TARGET_GROUP_ATTRIBUTE_DEFAULTS
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    attribute_map(TARGET_GROUP_ATTRIBUTE_DEFAULTS)
 }
 
 /// Validates ModifyTargetGroupAttributes: each key and value, then the
@@ -267,10 +264,8 @@ pub fn modify_target_group_attributes(
     current: &BTreeMap<String, String>,
     changes: &[(String, String)],
 ) -> Result<BTreeMap<String, String>> {
-    let mut next = current.clone();
-    for (key, value) in changes {
-        let value = value.trim();
-        match key.as_str() {
+    let next = apply_attribute_changes(current, changes, |_, key, value| {
+        match key {
             "deregistration_delay.timeout_seconds" => {
                 integer_in(key, value, DEREGISTRATION_DELAY_RANGE)?;
             }
@@ -329,8 +324,8 @@ pub fn modify_target_group_attributes(
                 )))
             }
         }
-        next.insert(key.clone(), value.to_string());
-    }
+        Ok(())
+    })?;
     let get = |k: &str| next.get(k).map(String::as_str).unwrap_or_default();
     let slow_start = get("slow_start.duration_seconds");
     if slow_start != "0"
@@ -406,10 +401,31 @@ pub const CLIENT_KEEP_ALIVE_RANGE: (i64, i64) = (60, 604_800);
 
 /// The default load-balancer attributes as a map.
 pub fn load_balancer_attribute_defaults() -> BTreeMap<String, String> {
-    LOAD_BALANCER_ATTRIBUTE_DEFAULTS
+    attribute_map(LOAD_BALANCER_ATTRIBUTE_DEFAULTS)
+}
+
+fn attribute_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// `current` with `changes` applied in order, each value trimmed of
+/// surrounding whitespace (as AWS does) and first passed to `check` with
+/// its 1-based position and its key.
+pub(super) fn apply_attribute_changes(
+    current: &BTreeMap<String, String>,
+    changes: &[(String, String)],
+    mut check: impl FnMut(usize, &str, &str) -> Result<()>,
+) -> Result<BTreeMap<String, String>> {
+    let mut next = current.clone();
+    for (i, (key, value)) in changes.iter().enumerate() {
+        let value = value.trim();
+        check(i + 1, key, value)?;
+        next.insert(key.clone(), value.to_string());
+    }
+    Ok(next)
 }
 
 /// Validates ModifyLoadBalancerAttributes and returns the new attribute map.
@@ -417,10 +433,8 @@ pub fn modify_load_balancer_attributes(
     current: &BTreeMap<String, String>,
     changes: &[(String, String)],
 ) -> Result<BTreeMap<String, String>> {
-    let mut next = current.clone();
-    for (key, value) in changes {
-        let value = value.trim();
-        match key.as_str() {
+    let next = apply_attribute_changes(current, changes, |_, key, value| {
+        match key {
             "access_logs.s3.enabled"
             | "connection_logs.s3.enabled"
             | "health_check_logs.s3.enabled"
@@ -464,8 +478,8 @@ pub fn modify_load_balancer_attributes(
                 )))
             }
         }
-        next.insert(key.clone(), value.to_string());
-    }
+        Ok(())
+    })?;
     for kind in ["access_logs", "connection_logs", "health_check_logs"] {
         let enabled = next.get(&format!("{kind}.s3.enabled")).map(String::as_str) == Some("true");
         let bucket = next
