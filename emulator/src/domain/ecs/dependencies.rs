@@ -234,14 +234,18 @@ mod tests {
         timed_out: false,
     };
 
+    /// Started, then ended with exit code `code`.
+    fn exited(code: i64) -> Progress {
+        Progress {
+            exited: Some(Some(code)),
+            ..RUNNING
+        }
+    }
+
     #[test]
     fn each_condition_opens_when_it_is_met() {
         let d = sidecar_task();
         let none = Progress::default();
-        let exited = |code| Progress {
-            exited: Some(Some(code)),
-            ..RUNNING
-        };
         let mut p = progress(&[
             ("init", none),
             ("proxy", none),
@@ -273,44 +277,17 @@ mod tests {
     #[test]
     fn a_dependency_that_can_never_be_met_is_terminal() {
         let d = sidecar_task();
-        let p = progress(&[(
-            "init",
-            Progress {
-                exited: Some(Some(1)),
-                ..RUNNING
-            },
-        )]);
+        let p = progress(&[("init", exited(1))]);
         let Gate::Never(reason) = gate(&d[1], &p) else {
             panic!("SUCCESS after exit 1 must fail");
         };
         assert!(reason.contains("did not exit successfully"), "{reason}");
         // A HEALTHY dependency that ended unhealthy.
-        let p = progress(&[
-            (
-                "init",
-                Progress {
-                    exited: Some(Some(0)),
-                    ..RUNNING
-                },
-            ),
-            (
-                "proxy",
-                Progress {
-                    exited: Some(Some(0)),
-                    ..RUNNING
-                },
-            ),
-        ]);
+        let p = progress(&[("init", exited(0)), ("proxy", exited(0))]);
         assert!(matches!(gate(&d[2], &p), Gate::Never(_)));
         // An abandoned dependency fails its dependents in turn.
         let p = progress(&[
-            (
-                "init",
-                Progress {
-                    exited: Some(Some(0)),
-                    ..RUNNING
-                },
-            ),
+            ("init", exited(0)),
             (
                 "proxy",
                 Progress {
