@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::domain::ecs::service::Service;
 use crate::domain::ecs::task::TargetRef;
 use crate::domain::ecs::{HealthStatus, Task, TaskStatus};
-use crate::domain::elbv2::TargetState;
+use crate::domain::elbv2::{Registration, TargetState};
 use crate::domain::State;
 
 /// Facts about one task of a service, taken before anything changes.
@@ -60,15 +60,7 @@ pub(super) fn task_views(state: &State, service: &Service, now: OffsetDateTime) 
                 .targets
                 .iter()
                 .map(|r| {
-                    let reg = state
-                        .elbv2
-                        .target_groups
-                        .get(&r.target_group_arn)
-                        .and_then(|tg| {
-                            tg.registrations
-                                .iter()
-                                .find(|g| g.id == r.ip && g.port == r.port)
-                        });
+                    let reg = registration(state, r);
                     (
                         r.target_group_arn.clone(),
                         reg.map(|g| g.health.state),
@@ -116,18 +108,10 @@ pub(super) fn task_views(state: &State, service: &Service, now: OffsetDateTime) 
                 failed_to_start: t.last_status == TaskStatus::Stopped && t.started_at.is_none(),
                 needs_registration: live && running && !registered && t.private_ip().is_some(),
                 needs_deregistration: !live
-                    && t.runtime.targets.iter().any(|r| {
-                        state
-                            .elbv2
-                            .target_groups
-                            .get(&r.target_group_arn)
-                            .and_then(|tg| {
-                                tg.registrations
-                                    .iter()
-                                    .find(|g| g.id == r.ip && g.port == r.port)
-                            })
-                            .is_some_and(|g| !g.is_draining())
-                    }),
+                    && t.runtime
+                        .targets
+                        .iter()
+                        .any(|r| registration(state, r).is_some_and(|g| !g.is_draining())),
                 started_at: t.started_at,
             }
         })
@@ -139,6 +123,17 @@ fn has_container_health_checks(task: &Task) -> bool {
         .container_definitions
         .iter()
         .any(|c| c.essential && c.health_check.is_some())
+}
+
+/// The target group's registration that `target` stands for, if it has one.
+fn registration<'a>(state: &'a State, target: &TargetRef) -> Option<&'a Registration> {
+    state
+        .elbv2
+        .target_groups
+        .get(&target.target_group_arn)?
+        .registrations
+        .iter()
+        .find(|g| g.id == target.ip && g.port == target.port)
 }
 
 /// The registrations a task of `service` should have: in each load
