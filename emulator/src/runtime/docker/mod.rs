@@ -338,17 +338,9 @@ impl DockerRuntime {
             }),
             ..Default::default()
         };
-        let created = self
-            .docker
-            .create_container(
-                Some(CreateContainerOptionsBuilder::new().name(&name).build()),
-                body,
-            )
-            .await?;
-        self.docker
-            .start_container(&created.id, None::<StartContainerOptions>)
-            .await?;
-        let inspect = self.inspect(&created.id).await?;
+        let container_id = self.create_named(&name, body).await?;
+        self.start_container(&container_id).await?;
+        let inspect = self.inspect(&container_id).await?;
         let endpoint = inspect
             .network_settings
             .and_then(|n| n.networks)
@@ -360,7 +352,7 @@ impl DockerRuntime {
             .and_then(|ip| ip.parse().ok())
             .ok_or_else(|| RuntimeError::Network("sandbox got no IPv4 address".into()))?;
         Ok(Sandbox {
-            container_id: created.id,
+            container_id,
             ip,
             mac: endpoint.mac_address.unwrap_or_default(),
         })
@@ -439,10 +431,15 @@ impl DockerRuntime {
             ..Default::default()
         };
         let name = self.container_name(task_id, &spec.name);
+        self.create_named(&name, body).await
+    }
+
+    /// Creates the container `name` and returns its id.
+    async fn create_named(&self, name: &str, body: ContainerCreateBody) -> Result<String> {
         let created = self
             .docker
             .create_container(
-                Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+                Some(CreateContainerOptionsBuilder::new().name(name).build()),
                 body,
             )
             .await?;
