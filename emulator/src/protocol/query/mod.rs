@@ -528,10 +528,7 @@ impl XmlWriter {
 
     /// `<name>…</name>` with `body` as content.
     pub fn element(&mut self, name: &str, body: impl FnOnce(&mut Self)) -> &mut Self {
-        self.event(Event::Start(BytesStart::new(name)));
-        body(self);
-        self.event(Event::End(BytesEnd::new(name)));
-        self
+        self.element_ns(name, "", body)
     }
 
     /// `<name xmlns="ns">…</name>` (no attribute when `ns` is empty).
@@ -551,13 +548,9 @@ impl XmlWriter {
         &mut self,
         name: &str,
         items: impl IntoIterator<Item = T>,
-        mut each: impl FnMut(&mut Self, T),
+        each: impl FnMut(&mut Self, T),
     ) -> &mut Self {
-        self.element(name, |w| {
-            for item in items {
-                w.element("member", |w| each(w, item));
-            }
-        })
+        self.list(name, "member", items, each)
     }
 
     /// `<name><item>…</item>…</name>`: an ec2Query list.
@@ -565,11 +558,22 @@ impl XmlWriter {
         &mut self,
         name: &str,
         items: impl IntoIterator<Item = T>,
+        each: impl FnMut(&mut Self, T),
+    ) -> &mut Self {
+        self.list(name, "item", items, each)
+    }
+
+    /// `<name><tag>…</tag>…</name>`, one `tag` element an item.
+    fn list<T>(
+        &mut self,
+        name: &str,
+        tag: &str,
+        items: impl IntoIterator<Item = T>,
         mut each: impl FnMut(&mut Self, T),
     ) -> &mut Self {
         self.element(name, |w| {
             for item in items {
-                w.element("item", |w| each(w, item));
+                w.element(tag, |w| each(w, item));
             }
         })
     }
