@@ -13,10 +13,11 @@ use super::alb::{AlbSetup, Emulator};
 use super::http::{free_port, wait_http_ok};
 use super::load::{last_oha_latencies, run_oha, run_wrk, LoadGen};
 use super::measure::{cpu_times, measure, steal_share};
-use super::peers::{check_same_job, start_haproxy, start_nginx};
+use super::peers::{check_same_job, start_haproxy, start_nginx, Peer};
 use super::process::{check_interrupted, run_bounded, tail, Proc, TempDir};
 use super::report::{
-    command_line, environment, load_cpu_ceiling, median, pooled_table, rounds_won, table, Contender,
+    command_line, environment, load_cpu_ceiling, median, pooled_table, rounds_won, table,
+    Contender, Sample,
 };
 use super::setup::{build_emulator, sample_image, which, Backends, Tools};
 use super::{Settings, BACKEND_PORT, LOAD_CPU, PROXY_CPU};
@@ -64,7 +65,7 @@ pub(super) fn data_plane(s: &Settings) -> Result<String> {
     let mut _peers: Vec<Proc> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
     // Each peer gets its own working directory (config, logs) under `tmp`.
-    type StartPeer = fn(&Path, &Path, u16, &Backends, bool) -> Result<Proc>;
+    type StartPeer = fn(&Path, &Peer) -> Result<Proc>;
     let peers: [(&'static str, &Option<PathBuf>, StartPeer); 2] = [
         ("nginx", &tools.nginx, start_nginx),
         ("haproxy", &tools.haproxy, start_haproxy),
@@ -75,7 +76,13 @@ pub(super) fn data_plane(s: &Settings) -> Result<String> {
                 let port = free_port()?;
                 let dir = tmp.path.join(name);
                 std::fs::create_dir_all(&dir)?;
-                let p = start(bin, &dir, port, &backends, s.minimal_peers)?;
+                let peer = Peer {
+                    dir: &dir,
+                    port,
+                    backends: &backends,
+                    minimal: s.minimal_peers,
+                };
+                let p = start(bin, &peer)?;
                 contenders.push(Contender::new(name, url(port), Some(p.pid())));
                 _peers.push(p);
             }
@@ -344,6 +351,25 @@ fn profile_alb(
     Ok(())
 }
 
+/// The median req/s of two loads over `rounds` rounds, each round running
+/// `first` then `second`.
+fn median_rps_pair(
+    rounds: usize,
+    mut first: impl FnMut() -> Result<Sample>,
+    mut second: impl FnMut() -> Result<Sample>,
+) -> Result<(f64, f64)> {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        check_interrupted()?;
+        a.push(first()?);
+        b.push(second()?);
+    }
+    Ok((
+        median(a.iter().map(|x| x.rps)),
+        median(b.iter().map(|x| x.rps)),
+    ))
+}
+
 fn url(port: u16) -> String {
     format!("http://127.0.0.1:{port}/")
 }
@@ -363,29 +389,10 @@ fn extra_checks(
     writeln!(out, "| check | figures | result |").unwrap();
     writeln!(out, "|---|---|---|").unwrap();
 
+    let load = |port| run_wrk(wrk, &url(port), s.connections, s.duration, tmp);
+
     // Ten non-matching rules in front of the default action.
-    let (mut base, mut ruled) = (Vec::new(), Vec::new());
-    for _ in 0..s.rounds {
-        check_interrupted()?;
-        base.push(run_wrk(
-            wrk,
-            &url(alb.port),
-            s.connections,
-            s.duration,
-            tmp,
-        )?);
-        ruled.push(run_wrk(
-            wrk,
-            &url(alb.rules_port),
-            s.connections,
-            s.duration,
-            tmp,
-        )?);
-    }
-    let (b, r) = (
-        median(base.iter().map(|x| x.rps)),
-        median(ruled.iter().map(|x| x.rps)),
-    );
+    let (b, r) = median_rps_pair(s.rounds, || load(alb.port), || load(alb.rules_port))?;
     let cost = (1.0 - r / b) * 100.0;
     println!("xtask: ten rules: {b:.0} -> {r:.0} req/s ({cost:+.1}% cost)");
     writeln!(
@@ -396,31 +403,12 @@ fn extra_checks(
     .unwrap();
 
     // Health checks every 5 s (ALB's minimum) against every 300 s.
-    let (mut fast, mut slow) = (Vec::new(), Vec::new());
-    for _ in 0..s.rounds {
-        check_interrupted()?;
-        alb.health_interval(emu, 5)?;
-        fast.push(run_wrk(
-            wrk,
-            &url(alb.port),
-            s.connections,
-            s.duration,
-            tmp,
-        )?);
-        alb.health_interval(emu, 300)?;
-        slow.push(run_wrk(
-            wrk,
-            &url(alb.port),
-            s.connections,
-            s.duration,
-            tmp,
-        )?);
-    }
+    let with_interval = |secs| {
+        alb.health_interval(emu, secs)?;
+        load(alb.port)
+    };
+    let (f, sl) = median_rps_pair(s.rounds, || with_interval(5), || with_interval(300))?;
     alb.health_interval(emu, 5)?;
-    let (f, sl) = (
-        median(fast.iter().map(|x| x.rps)),
-        median(slow.iter().map(|x| x.rps)),
-    );
     let cost = (1.0 - f / sl) * 100.0;
     println!("xtask: health checks: {sl:.0} (300 s) vs {f:.0} (5 s) req/s ({cost:+.1}%)");
     writeln!(

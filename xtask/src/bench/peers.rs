@@ -41,13 +41,23 @@ pub(super) fn check_same_job(c: &Contender) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn start_nginx(
-    bin: &Path,
-    dir: &Path,
-    port: u16,
-    backends: &Backends,
-    minimal: bool,
-) -> Result<Proc> {
+/// Where and how a peer proxy runs.
+pub(super) struct Peer<'a> {
+    /// Its working directory: config and logs.
+    pub dir: &'a Path,
+    pub port: u16,
+    pub backends: &'a Backends,
+    /// Without the ALB's forwarding headers (`--minimal-peers`).
+    pub minimal: bool,
+}
+
+pub(super) fn start_nginx(bin: &Path, peer: &Peer) -> Result<Proc> {
+    let Peer {
+        dir,
+        port,
+        backends,
+        minimal,
+    } = *peer;
     let servers: String = backends
         .ips
         .iter()
@@ -100,25 +110,18 @@ http {{
 }}
 "#
     );
-    let path = dir.join("nginx.conf");
-    std::fs::write(&path, conf)?;
-    let mut cmd = Command::new("taskset");
-    cmd.args(["-c", PROXY_CPU])
-        .arg(bin)
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(&path);
-    Proc::spawn("nginx", &mut cmd, &dir.join("stdout.log"))
+    spawn_pinned("nginx", bin, peer, ("nginx.conf", conf), |cmd, path| {
+        cmd.arg("-p").arg(dir).arg("-c").arg(path);
+    })
 }
 
-pub(super) fn start_haproxy(
-    bin: &Path,
-    dir: &Path,
-    port: u16,
-    backends: &Backends,
-    minimal: bool,
-) -> Result<Proc> {
+pub(super) fn start_haproxy(bin: &Path, peer: &Peer) -> Result<Proc> {
+    let Peer {
+        port,
+        backends,
+        minimal,
+        ..
+    } = *peer;
     let servers: String = backends
         .ips
         .iter()
@@ -158,13 +161,24 @@ backend be
     http-check send meth GET uri /health ver HTTP/1.1 hdr Host bench
 {servers}"#
     );
-    let path = dir.join("haproxy.cfg");
+    spawn_pinned("haproxy", bin, peer, ("haproxy.cfg", conf), |cmd, path| {
+        cmd.arg("-db").arg("-f").arg(path);
+    })
+}
+
+/// Writes the peer's config file into its directory and starts `bin` on
+/// [`PROXY_CPU`], with the arguments `args` adds given the config's path.
+fn spawn_pinned(
+    name: &str,
+    bin: &Path,
+    peer: &Peer,
+    (file, conf): (&str, String),
+    args: impl FnOnce(&mut Command, &Path),
+) -> Result<Proc> {
+    let path = peer.dir.join(file);
     std::fs::write(&path, conf)?;
     let mut cmd = Command::new("taskset");
-    cmd.args(["-c", PROXY_CPU])
-        .arg(bin)
-        .arg("-db")
-        .arg("-f")
-        .arg(&path);
-    Proc::spawn("haproxy", &mut cmd, &dir.join("stdout.log"))
+    cmd.args(["-c", PROXY_CPU]).arg(bin);
+    args(&mut cmd, &path);
+    Proc::spawn(name, &mut cmd, &peer.dir.join("stdout.log"))
 }
