@@ -52,20 +52,16 @@ pub(super) struct Peer<'a> {
 }
 
 pub(super) fn start_nginx(bin: &Path, peer: &Peer) -> Result<Proc> {
-    let Peer {
-        dir,
-        port,
-        backends,
-        minimal,
-    } = *peer;
-    let servers: String = backends
+    let (d, port) = (peer.dir.display(), peer.port);
+    let servers: String = peer
+        .backends
         .ips
         .iter()
         .map(|ip| format!("    server {ip}:{BACKEND_PORT};\n"))
         .collect();
     // The ALB's trace id is `Root=1-<8 hex: time>-<24 hex>`; nginx's
     // `$request_id` is 32 random hex digits, the same length but one dash.
-    let alb_headers = if minimal {
+    let alb_headers = if peer.minimal {
         ""
     } else {
         r#"
@@ -74,7 +70,6 @@ pub(super) fn start_nginx(bin: &Path, peer: &Peer) -> Result<Proc> {
       proxy_set_header X-Forwarded-Port $server_port;
       proxy_set_header X-Amzn-Trace-Id "Root=1-$request_id";"#
     };
-    let d = dir.display();
     let nofile = nofile_limit();
     let half = nofile / 2;
     // `master_process off`: the one process is the worker, so its CPU time
@@ -111,18 +106,14 @@ http {{
 "#
     );
     spawn_pinned("nginx", bin, peer, ("nginx.conf", conf), |cmd, path| {
-        cmd.arg("-p").arg(dir).arg("-c").arg(path);
+        cmd.arg("-p").arg(peer.dir).arg("-c").arg(path);
     })
 }
 
 pub(super) fn start_haproxy(bin: &Path, peer: &Peer) -> Result<Proc> {
-    let Peer {
-        port,
-        backends,
-        minimal,
-        ..
-    } = *peer;
-    let servers: String = backends
+    let port = peer.port;
+    let servers: String = peer
+        .backends
         .ips
         .iter()
         .enumerate()
@@ -131,7 +122,7 @@ pub(super) fn start_haproxy(bin: &Path, peer: &Peer) -> Result<Proc> {
         })
         .collect();
     // The trace id in the ALB's format: 8 hex digits of time, 24 random.
-    let alb_headers = if minimal {
+    let alb_headers = if peer.minimal {
         ""
     } else {
         r#"
