@@ -13,5 +13,6 @@ pub mod secretsmanager;
 pub mod servicediscovery;
 pub mod ssm;
 mod store;
+pub mod tags;
 
 pub use store::{State, Store};

@@ -159,16 +159,8 @@ pub fn merge_tags(
 ) -> Result<(), IamError> {
     validate::tags(new)?;
     let mut merged = current.clone();
-    for (k, v) in new {
-        // IAM tag keys are case-insensitive; the new spelling wins.
-        match merged
-            .iter_mut()
-            .find(|(existing, _)| existing.eq_ignore_ascii_case(k))
-        {
-            Some(entry) => *entry = (k.clone(), v.clone()),
-            None => merged.push((k.clone(), v.clone())),
-        }
-    }
+    // IAM tag keys are case-insensitive; the new spelling wins.
+    crate::domain::tags::upsert(&mut merged, new.iter().cloned(), str::eq_ignore_ascii_case);
     if merged.len() > validate::TAGS_PER_RESOURCE {
         return Err(IamError::LimitExceeded(format!(
             "Cannot exceed quota for TagsPer{kind}: {}",

@@ -131,7 +131,7 @@ impl SecretsState {
             deletion_date: None,
             policy: None,
         };
-        merge_tags(&mut secret.tags, request.tags);
+        crate::domain::tags::upsert(&mut secret.tags, request.tags, |a, b| a == b);
         let version_id = match request.value {
             Some(value) => {
                 Some(secret.add_or_repeat(request.token, value, &[AWSCURRENT.to_string()], now)?)
@@ -323,7 +323,7 @@ impl SecretsState {
         check_tags(&tags)?;
         let secret = self.live_mut(secret_id, now)?;
         let mut merged = secret.tags.clone();
-        merge_tags(&mut merged, tags);
+        crate::domain::tags::upsert(&mut merged, tags, |a, b| a == b);
         if merged.len() > MAX_TAGS {
             return Err(SecretsError::InvalidParameter(format!(
                 "Number of tags exceeds the limit of {MAX_TAGS}."
@@ -431,16 +431,6 @@ impl SecretsState {
             None => Err(format!(
                 "{PREFIX}: retrieved secret from Secrets Manager did not contain json key {key}"
             )),
-        }
-    }
-}
-
-/// Adds tags, a repeated key replacing the value.
-fn merge_tags(into: &mut Vec<(String, String)>, tags: Vec<(String, String)>) {
-    for (key, value) in tags {
-        match into.iter_mut().find(|(k, _)| *k == key) {
-            Some(existing) => existing.1 = value,
-            None => into.push((key, value)),
         }
     }
 }

@@ -28,6 +28,21 @@ fn create(state: &mut SecretsState, name: &str, value: &str) -> Changed {
         .unwrap()
 }
 
+/// PutSecretValue of the string `value` under TOKEN_B, with no stages.
+fn put_b(
+    state: &mut SecretsState,
+    id: &str,
+    value: &str,
+) -> Result<(Changed, Vec<String>), SecretsError> {
+    state.put_value(
+        id,
+        Some(TOKEN_B.into()),
+        Some(SecretValue::String(value.into())),
+        None,
+        now(),
+    )
+}
+
 fn text(
     state: &mut SecretsState,
     id: &str,
@@ -122,15 +137,7 @@ fn create_is_idempotent_per_token() {
 fn staging_labels_move_with_new_versions() {
     let mut s = SecretsState::default();
     create(&mut s, "x", "one");
-    let (changed, stages) = s
-        .put_value(
-            "x",
-            Some(TOKEN_B.into()),
-            Some(SecretValue::String("two".into())),
-            None,
-            now(),
-        )
-        .unwrap();
+    let (changed, stages) = put_b(&mut s, "x", "two").unwrap();
     assert_eq!(changed.version_id.as_deref(), Some(TOKEN_B));
     assert_eq!(stages, vec![AWSCURRENT.to_string()]);
     assert_eq!(text(&mut s, "x", None, None), Ok("two".into()));
@@ -141,25 +148,10 @@ fn staging_labels_move_with_new_versions() {
         Err("ResourceNotFoundException")
     );
     // Repeating the put is a no-op; another value under the token is refused.
-    s.put_value(
-        "x",
-        Some(TOKEN_B.into()),
-        Some(SecretValue::String("two".into())),
-        None,
-        now(),
-    )
-    .unwrap();
+    put_b(&mut s, "x", "two").unwrap();
     assert_eq!(s.secrets["x"].versions.len(), 2);
     assert_eq!(
-        s.put_value(
-            "x",
-            Some(TOKEN_B.into()),
-            Some(SecretValue::String("3".into())),
-            None,
-            now()
-        )
-        .unwrap_err()
-        .code(),
+        put_b(&mut s, "x", "3").unwrap_err().code(),
         "ResourceExistsException"
     );
     // Moving AWSCURRENT back needs RemoveFromVersionId.
@@ -276,14 +268,7 @@ fn task_value_from_forms() {
         r#"{"user":"admin","port":5432,"nested":{"a":1}}"#,
     );
     create(&mut s, "plain", "text");
-    s.put_value(
-        "db",
-        Some(TOKEN_B.into()),
-        Some(SecretValue::String(r#"{"user":"next"}"#.into())),
-        None,
-        now(),
-    )
-    .unwrap();
+    put_b(&mut s, "db", r#"{"user":"next"}"#).unwrap();
     let partial = &db.arn[..db.arn.len() - 7];
     let resolve = |v: &str| s.resolve_at(v, now());
     assert_eq!(resolve("plain").unwrap(), "text");

@@ -278,12 +278,7 @@ fn merge_tags(
 ) -> Result<(), CloudMapError> {
     check_tags(&new)?;
     let mut merged = tags.clone();
-    for (key, value) in new {
-        match merged.iter_mut().find(|(k, _)| *k == key) {
-            Some(existing) => existing.1 = value,
-            None => merged.push((key, value)),
-        }
-    }
+    super::tags::upsert(&mut merged, new, |a, b| a == b);
     check_tags(&merged)?;
     *tags = merged;
     Ok(())
