@@ -1,4 +1,7 @@
-//! Tag lists kept in the order their keys were first set.
+//! Tags: lists kept in the order their keys were first set, and the
+//! lengths AWS allows a tag.
+
+use super::ssm::constraint_violation;
 
 /// Sets each of `new` in `tags`: one whose key `same_key` matches a key
 /// already there takes that entry's place (key spelling and value), any
@@ -14,6 +17,28 @@ pub fn upsert(
             None => tags.push((key, value)),
         }
     }
+}
+
+/// AWS's validation message for the first tag whose key is not 1-128
+/// characters long or whose value is longer than 256, if one is.
+pub fn length_violation<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    tags.into_iter().find_map(|(key, value)| {
+        if key.is_empty() || key.len() > 128 {
+            Some(constraint_violation(
+                key,
+                "tags.member.key",
+                "Member must have length between 1 and 128",
+            ))
+        } else if value.len() > 256 {
+            Some(constraint_violation(
+                value,
+                "tags.member.value",
+                "Member must have length less than or equal to 256",
+            ))
+        } else {
+            None
+        }
+    })
 }
 
 #[cfg(test)]

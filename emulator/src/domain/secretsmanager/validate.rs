@@ -51,21 +51,9 @@ pub(super) fn check_description(description: Option<&str>) -> Result<(), Secrets
 }
 
 pub(super) fn check_tags(tags: &[(String, String)]) -> Result<(), SecretsError> {
-    for (key, value) in tags {
-        if key.is_empty() || key.len() > 128 {
-            return Err(SecretsError::Validation(constraint_violation(
-                key,
-                "tags.member.key",
-                "Member must have length between 1 and 128",
-            )));
-        }
-        if value.len() > 256 {
-            return Err(SecretsError::Validation(constraint_violation(
-                value,
-                "tags.member.value",
-                "Member must have length less than or equal to 256",
-            )));
-        }
+    let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    if let Some(message) = crate::domain::tags::length_violation(pairs) {
+        return Err(SecretsError::Validation(message));
     }
     if tags.len() > MAX_TAGS {
         return Err(SecretsError::InvalidParameter(format!(

@@ -252,23 +252,11 @@ pub fn check_tags(tags: &[(String, String)]) -> Result<(), CloudMapError> {
             "A resource can have at most {MAX_TAGS} tags."
         )));
     }
-    for (key, value) in tags {
-        if key.is_empty() || key.len() > 128 {
-            return Err(invalid(
-                key,
-                "tags.member.key",
-                "Member must have length between 1 and 128",
-            ));
-        }
-        if value.len() > 256 {
-            return Err(invalid(
-                value,
-                "tags.member.value",
-                "Member must have length less than or equal to 256",
-            ));
-        }
+    let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    match super::tags::length_violation(pairs) {
+        Some(message) => Err(CloudMapError::InvalidInput(message)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Adds or replaces `new` tags, keeping at most [`MAX_TAGS`].

@@ -95,23 +95,10 @@ pub(super) fn check_key_id(key_id: &str) -> Result<(), SsmError> {
 pub(super) fn check_tags<'a>(
     tags: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<(), SsmError> {
-    for (key, value) in tags {
-        if key.is_empty() || key.len() > 128 {
-            return Err(SsmError::Validation(constraint_violation(
-                key,
-                "tags.member.key",
-                "Member must have length between 1 and 128",
-            )));
-        }
-        if value.len() > 256 {
-            return Err(SsmError::Validation(constraint_violation(
-                value,
-                "tags.member.value",
-                "Member must have length less than or equal to 256",
-            )));
-        }
+    match crate::domain::tags::length_violation(tags) {
+        Some(message) => Err(SsmError::Validation(message)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Tags are supported on parameters only; the other SSM resource types are
