@@ -16,8 +16,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, PathPatternConditionConfig, ProtocolEnum, RuleCondition,
     TargetDescription, TargetHealthStateEnum, TargetTypeEnum,
 };
+use test_support::ports::reserve;
 
-use super::http::{call, free_port};
+use super::http::call;
 use super::process::{check_interrupted, tail, Proc, TempDir};
 use super::setup::Backends;
 use super::{Settings, BACKEND_PORT, PROXY_CPU};
@@ -104,9 +105,9 @@ impl AlbSetup {
                 .map(str::to_string)
                 .context("ListenerArn")
         };
-        let port = free_port()?;
+        let port = reserve();
         listener(port)?;
-        let rules_port = free_port()?;
+        let rules_port = reserve();
         let rules_listener = listener(rules_port)?;
         for i in 1..=10 {
             let no_match = PathPatternConditionConfig::builder()
@@ -192,7 +193,7 @@ pub(super) struct Emulator {
 impl Emulator {
     /// `pinned`: one tokio worker on the proxy CPU (the data-plane setting).
     pub(super) fn start(bin: &Path, tmp: &TempDir, pinned: bool, tag: &str) -> Result<Self> {
-        let api = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let api = SocketAddr::from(([127, 0, 0, 1], reserve()));
         let instance = format!("bench-{tag}-{}", std::process::id());
         let mut cmd = if pinned {
             let mut c = Command::new("taskset");

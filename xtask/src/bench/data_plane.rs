@@ -8,9 +8,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use test_support::ports::reserve;
 
 use super::alb::{AlbSetup, Emulator};
-use super::http::{free_port, wait_http_ok};
+use super::http::wait_http_ok;
 use super::load::{last_oha_latencies, run_oha, run_wrk, LoadGen};
 use super::measure::{cpu_times, measure, steal_share};
 use super::peers::{check_same_job, start_haproxy, start_nginx, Peer};
@@ -73,7 +74,7 @@ pub(super) fn data_plane(s: &Settings) -> Result<String> {
     for (name, bin, start) in peers {
         match bin {
             Some(bin) => {
-                let port = free_port()?;
+                let port = reserve();
                 let dir = tmp.path.join(name);
                 std::fs::create_dir_all(&dir)?;
                 let peer = Peer {

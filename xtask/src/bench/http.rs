@@ -1,10 +1,9 @@
 //! The bench's control requests: one tokio runtime that the AWS SDK calls
-//! ([`call`]) and plain GETs ([`http_get`]) block on, free ports, and
-//! waiting for an endpoint to answer. The load itself comes from wrk and
+//! ([`call`]) and plain GETs ([`http_get`]) block on, and waiting for an
+//! endpoint to answer. The load itself comes from wrk and
 //! oha (see `load`), not from here.
 
 use std::future::Future;
-use std::net::TcpListener;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -39,10 +38,6 @@ where
     E: std::error::Error + 'static,
 {
     block_on(request).map_err(|e| anyhow!("{what} failed: {}", DisplayErrorContext(&e)))
-}
-
-pub(super) fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// GET `url` on a connection of its own (not kept for another request):
