@@ -1,5 +1,5 @@
 //! `cargo xtask soak --minutes N`: the soak run. Builds the sample-app image,
-//! then the emulator binary and the driver (`tests/src/bin/soak.rs`) in one
+//! then the emulator binary and the driver (`tests/src/bin/soak/main.rs`) in one
 //! `cargo build --workspace` with the same profile, and runs the driver: a
 //! service behind the ALB under steady load while task containers and
 //! network holders are killed, deployments roll and the emulator restarts
