@@ -33,14 +33,21 @@
 //! - [`compose`]: `emulator compose up|down|ps|scale|logs`, which deploys a
 //!   docker-compose.yml as task definitions, services and an ALB.
 //! - [`embedded`]: the in-process emulator `demo` and `compose` start.
+//!
+//! `demo`, `compose` and `embedded` are behind the `cli` cargo feature (on
+//! by default): without it the crate is the server alone, without the AWS
+//! SDK clients, YAML parser and chart renderer only they use.
 
 pub mod api;
+#[cfg(feature = "cli")]
 pub mod compose;
 pub mod config;
 pub mod dashboard;
 pub mod dataplane;
+#[cfg(feature = "cli")]
 pub mod demo;
 pub mod domain;
+#[cfg(feature = "cli")]
 pub mod embedded;
 pub mod observability;
 pub mod persistence;
