@@ -18,33 +18,13 @@ use super::file::Condition;
 use super::setup::{self, ecs_tags, Network};
 use super::translate::{differences, Plan, ServicePlan};
 use super::ComposeError;
-use crate::demo::Console;
+use crate::console::Console;
 use crate::domain::ecs::service::ServiceStatus;
 use crate::domain::ecs::TaskStatus;
+use crate::sdk_client::{healthy_targets, Aws, AwsFailure};
 
 /// How often waits poll the API.
 pub(super) const POLL: Duration = Duration::from_millis(500);
-/// The SDK clients `compose` uses, pointed at one endpoint.
-pub struct Aws {
-    pub ecs: aws_sdk_ecs::Client,
-    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
-    pub cloud_map: aws_sdk_servicediscovery::Client,
-    pub logs: aws_sdk_cloudwatchlogs::Client,
-    pub ec2: aws_sdk_ec2::Client,
-}
-
-impl Aws {
-    pub async fn new(endpoint: &str) -> Self {
-        let config = crate::embedded::sdk_config(endpoint).await;
-        Self {
-            ecs: aws_sdk_ecs::Client::new(&config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            cloud_map: aws_sdk_servicediscovery::Client::new(&config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
-        }
-    }
-}
 
 /// Creates or updates everything in `plan` and waits until every service
 /// runs its tasks, healthy.
@@ -323,7 +303,8 @@ async fn wait(
             .collect();
         let mut healthy_count = healthy.len();
         for listener in &service.listeners {
-            let in_service = healthy_targets(aws, &target_groups[&listener.target_group]).await?;
+            let in_service: BTreeSet<String> =
+                healthy_targets(aws, &target_groups[&listener.target_group]).await?;
             healthy_count = healthy_count.min(healthy.intersection(&in_service).count());
         }
         let (shown, done) = match level {
@@ -381,17 +362,6 @@ async fn check_failed_tasks(
         }),
         None => Ok(()),
     }
-}
-
-/// The IPs of a target group's healthy targets.
-async fn healthy_targets(aws: &Aws, target_group: &str) -> Result<BTreeSet<String>, ComposeError> {
-    Ok(
-        crate::embedded::healthy_target_ids(&aws.elbv2, target_group)
-            .await
-            .map_err(ComposeError::aws("DescribeTargetHealth"))?
-            .into_iter()
-            .collect(),
-    )
 }
 
 /// Sets desired counts and waits until the services settle.

@@ -10,11 +10,12 @@ use std::future::Future;
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{ClusterField, DesiredStatus, ServiceField, TaskDefinitionField};
 
-use super::apply::{Aws, POLL};
+use super::apply::POLL;
 use super::translate::PROJECT_TAG;
 use super::ComposeError;
-use crate::demo::Console;
+use crate::console::Console;
 use crate::domain::ecs::{ClusterStatus, TaskStatus};
+use crate::sdk_client::{cluster_in_use, describe_tasks, task_arns, Aws, AwsFailure};
 
 pub async fn down(
     aws: &Aws,
@@ -79,17 +80,9 @@ pub async fn down(
         }
         let spinner = console.spinner("waiting for the services' tasks to stop");
         until(deadline, "the services' tasks to stop", || async {
-            let running = aws
-                .ecs
-                .list_tasks()
-                .cluster(cluster)
-                .desired_status(DesiredStatus::Running)
-                .send()
-                .await
-                .map_err(ComposeError::aws("ListTasks"))?
-                .task_arns
-                .unwrap_or_default();
-            let stopping = super::ps::describe(aws, cluster, &stopped_arns(aws, cluster).await?)
+            let running = task_arns(aws, cluster, DesiredStatus::Running).await?;
+            let stopped = task_arns(aws, cluster, DesiredStatus::Stopped).await?;
+            let stopping = describe_tasks(aws, cluster, &stopped)
                 .await?
                 .iter()
                 .filter(|t| t.last_status() != Some(TaskStatus::Stopped.as_str()))
@@ -158,15 +151,7 @@ pub async fn down(
         until(deadline, "the cluster to be deletable", || async {
             match aws.ecs.delete_cluster().cluster(cluster).send().await {
                 Ok(_) => Ok(true),
-                // A deleted service drains before it goes INACTIVE.
-                Err(e)
-                    if matches!(
-                        e.code(),
-                        Some("ClusterContainsServicesException" | "ClusterContainsTasksException")
-                    ) =>
-                {
-                    Ok(false)
-                }
+                Err(e) if cluster_in_use(&e) => Ok(false),
                 Err(e) => Err(ComposeError::aws("DeleteCluster")(e)),
             }
         })
@@ -174,19 +159,6 @@ pub async fn down(
         console.step(&format!("DeleteCluster {cluster}"));
     }
     Ok(())
-}
-
-async fn stopped_arns(aws: &Aws, cluster: &str) -> Result<Vec<String>, ComposeError> {
-    Ok(aws
-        .ecs
-        .list_tasks()
-        .cluster(cluster)
-        .desired_status(DesiredStatus::Stopped)
-        .send()
-        .await
-        .map_err(ComposeError::aws("ListTasks"))?
-        .task_arns
-        .unwrap_or_default())
 }
 
 /// Polls `check` until it says done, or fails at the deadline.

@@ -16,10 +16,10 @@ use aws_sdk_servicediscovery::types::{
     ServiceFilter, ServiceFilterName,
 };
 
-use super::apply::Aws;
 use super::translate::{Plan, PROJECT_TAG, SERVICE_TAG};
 use super::ComposeError;
-use crate::demo::Console;
+use crate::console::Console;
+use crate::sdk_client::{Aws, AwsCallFailed, AwsFailure};
 
 /// Seconds a deregistered target drains before its task stops (AWS's
 /// default is 300; a local edit-and-`up` loop wants it shorter).
@@ -192,7 +192,7 @@ pub(super) async fn discovery(
                 .operation
                 .and_then(|o| o.targets)
                 .and_then(|t| t.get(&OperationTargetType::Namespace).cloned())
-                .ok_or_else(|| ComposeError::Aws {
+                .ok_or_else(|| AwsCallFailed {
                     action: "GetOperation",
                     message: "the operation names no namespace".into(),
                 })?
