@@ -127,16 +127,8 @@ async fn deploy_service(
     target_groups: &BTreeMap<String, String>,
     bar: &ProgressBar,
 ) -> Result<String, ComposeError> {
-    let existing = aws
-        .ecs
-        .describe_services()
-        .cluster(&plan.cluster)
-        .services(&service.name)
-        .send()
-        .await
-        .map_err(ComposeError::aws("DescribeServices"))?
-        .services
-        .unwrap_or_default()
+    let existing = describe_service(aws, plan, service)
+        .await?
         .into_iter()
         .find(|s| s.status() == Some(ServiceStatus::Active.as_str()));
     // The revision to compare with: the service's, else the family's latest.
@@ -243,6 +235,25 @@ async fn deploy_service(
     Ok(arn)
 }
 
+/// What DescribeServices returns for `service` in the project's cluster:
+/// the service of that name, whatever its status, if there is one.
+async fn describe_service(
+    aws: &Aws,
+    plan: &Plan,
+    service: &ServicePlan,
+) -> Result<Vec<aws_sdk_ecs::types::Service>, ComposeError> {
+    Ok(aws
+        .ecs
+        .describe_services()
+        .cluster(&plan.cluster)
+        .services(&service.name)
+        .send()
+        .await
+        .map_err(ComposeError::aws("DescribeServices"))?
+        .services
+        .unwrap_or_default())
+}
+
 /// How far a wait goes: tasks running, or running and healthy (container
 /// health and, behind the ALB, target health).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -266,20 +277,9 @@ async fn wait(
     deadline: tokio::time::Instant,
 ) -> Result<(), ComposeError> {
     loop {
-        let described = aws
-            .ecs
-            .describe_services()
-            .cluster(&plan.cluster)
-            .services(&service.name)
-            .send()
-            .await
-            .map_err(ComposeError::aws("DescribeServices"))?;
-        let desired = described
-            .services()
-            .first()
-            .map_or(0, |s| s.desired_count());
+        let described = describe_service(aws, plan, service).await?;
+        let desired = described.first().map_or(0, |s| s.desired_count());
         let settled = described
-            .services()
             .first()
             .is_some_and(|s| s.deployments().len() == 1);
         check_failed_tasks(aws, plan, service, task_definition).await?;
@@ -416,20 +416,8 @@ async fn existing_target_groups(
 ) -> Result<BTreeMap<String, String>, ComposeError> {
     let mut found = BTreeMap::new();
     for listener in plan.services.iter().flat_map(|s| &s.listeners) {
-        if let Ok(out) = aws
-            .elbv2
-            .describe_target_groups()
-            .names(&listener.target_group)
-            .send()
-            .await
-        {
-            if let Some(arn) = out
-                .target_groups()
-                .first()
-                .and_then(|t| t.target_group_arn())
-            {
-                found.insert(listener.target_group.clone(), arn.to_string());
-            }
+        if let Ok(Some(arn)) = setup::find_target_group(aws, &listener.target_group).await {
+            found.insert(listener.target_group.clone(), arn);
         }
     }
     Ok(found)

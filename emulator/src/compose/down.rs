@@ -230,15 +230,7 @@ async fn delete_load_balancing(
         .filter_map(|l| l.load_balancer_arn().map(str::to_string))
         .collect();
     for lb in tagged_elb(aws, project, lbs).await? {
-        let listeners = aws
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(&lb)
-            .send()
-            .await
-            .map_err(ComposeError::aws("DescribeListeners"))?
-            .listeners
-            .unwrap_or_default();
+        let listeners = super::setup::listeners(aws, &lb).await?;
         for listener in listeners.iter().filter_map(|l| l.listener_arn()) {
             aws.elbv2
                 .delete_listener()
