@@ -14,9 +14,10 @@
 //!   `env_file`, the warnings for fields not read.
 //! - [`interpolate`]: `${VAR}` and its forms.
 //! - [`ecs_params`]: ecs-cli's `ecs-params.yml`.
-//! - [`translate`]: pure: the model to the requests, in creation order;
-//!   `units` (sizes, durations, Fargate sizes) and `compare` (whether a
-//!   service changed) serve it.
+//! - [`translate`]: pure: the model to the requests, in creation order
+//!   (its `container` module: health checks, volumes, Linux parameters
+//!   and logging); `units` (sizes, durations, Fargate sizes) and
+//!   `compare` (whether a service changed) serve it.
 //! - `apply`: `up` and `scale` through the AWS SDK, with progress bars;
 //!   `setup` makes what the services need first (network, cluster, log
 //!   group, namespace, load balancer).
