@@ -1,9 +1,12 @@
 //! The AWS SDK side that `demo` and `compose` share: the clients, pointed
 //! at an emulator's endpoint; the text of a failed call, in each command's
-//! own error type; and the ECS and ELBv2 look-ups both wait on.
+//! own error type; the ECS and ELBv2 look-ups both wait on, and the
+//! polling loop of those waits.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::str::FromStr;
+use std::time::Duration;
 
 use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
@@ -81,6 +84,38 @@ where
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),
         _ => aws_sdk_ecs::error::DisplayErrorContext(e).to_string(),
+    }
+}
+
+/// What one look of a wait found.
+pub enum Check<T> {
+    Done(T),
+    /// Not yet: what the wait still waits for, for the timeout's error.
+    NotYet(String),
+}
+
+/// Runs `check` every `interval` until it is done. A check that is not
+/// done once `deadline` has passed ends the wait with the error
+/// `timed_out` makes of what it still waits for; a check's error ends it
+/// at once.
+pub async fn poll_until<T, E, Fut>(
+    deadline: tokio::time::Instant,
+    interval: Duration,
+    mut check: impl FnMut() -> Fut,
+    timed_out: impl FnOnce(String) -> E,
+) -> Result<T, E>
+where
+    Fut: Future<Output = Result<Check<T>, E>>,
+{
+    loop {
+        let waiting_for = match check().await? {
+            Check::Done(value) => return Ok(value),
+            Check::NotYet(waiting_for) => waiting_for,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(timed_out(waiting_for));
+        }
+        tokio::time::sleep(interval).await;
     }
 }
 

@@ -21,7 +21,7 @@ use super::ComposeError;
 use crate::console::Console;
 use crate::domain::ecs::service::ServiceStatus;
 use crate::domain::ecs::TaskStatus;
-use crate::sdk_client::{healthy_targets, Aws, AwsFailure};
+use crate::sdk_client::{healthy_targets, poll_until, Aws, AwsFailure, Check};
 
 /// How often waits poll the API.
 pub(super) const POLL: Duration = Duration::from_millis(500);
@@ -276,7 +276,7 @@ async fn wait(
     bar: &ProgressBar,
     deadline: tokio::time::Instant,
 ) -> Result<(), ComposeError> {
-    loop {
+    let check = || async {
         let described = describe_service(aws, plan, service).await?;
         let desired = described.first().map_or(0, |s| s.desired_count());
         let settled = described
@@ -320,18 +320,17 @@ async fn wait(
             "{} running, {healthy_count} healthy",
             running.len()
         ));
-        if done {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(ComposeError::Timeout(format!(
+        Ok(if done {
+            Check::Done(())
+        } else {
+            Check::NotYet(format!(
                 "{}: {} of {desired} tasks running, {healthy_count} healthy",
                 service.name,
                 running.len()
-            )));
-        }
-        tokio::time::sleep(POLL).await;
-    }
+            ))
+        })
+    };
+    poll_until(deadline, POLL, check, ComposeError::Timeout).await
 }
 
 /// A stopped task of the new revision that never ran (no image, a failed

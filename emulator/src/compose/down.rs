@@ -15,7 +15,9 @@ use super::translate::PROJECT_TAG;
 use super::ComposeError;
 use crate::console::Console;
 use crate::domain::ecs::{ClusterStatus, TaskStatus};
-use crate::sdk_client::{cluster_in_use, describe_tasks, task_arns, Aws, AwsFailure};
+use crate::sdk_client::{
+    cluster_in_use, describe_tasks, poll_until, task_arns, Aws, AwsFailure, Check,
+};
 
 pub async fn down(
     aws: &Aws,
@@ -161,7 +163,7 @@ pub async fn down(
     Ok(())
 }
 
-/// Polls `check` until it says done, or fails at the deadline.
+/// Polls `check` until it says done, or fails at the deadline waiting for `what`.
 async fn until<F, Fut>(
     deadline: tokio::time::Instant,
     what: &str,
@@ -171,15 +173,17 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<bool, ComposeError>>,
 {
-    loop {
-        if check().await? {
-            return Ok(());
+    let check = || {
+        let done = check();
+        async move {
+            Ok(if done.await? {
+                Check::Done(())
+            } else {
+                Check::NotYet(what.to_string())
+            })
         }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(ComposeError::Timeout(what.to_string()));
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    };
+    poll_until(deadline, POLL, check, ComposeError::Timeout).await
 }
 
 /// The ELBv2 resources among `arns` that carry the project's tag.

@@ -24,8 +24,8 @@ use super::{Algorithm, DemoError, DemoOptions, Scenario, APP_PORT};
 use crate::console::Console;
 use crate::domain::ecs::TaskStatus;
 use crate::sdk_client::{
-    aws_message, cluster_in_use, describe_tasks, private_ip, task_arns, Aws, AwsCallFailed,
-    AwsFailure,
+    aws_message, cluster_in_use, describe_tasks, poll_until, private_ip, task_arns, Aws,
+    AwsCallFailed, AwsFailure, Check,
 };
 
 /// Name of the container in the demo's task definition.
@@ -338,21 +338,22 @@ impl Resources {
 
         let limit = Duration::from_secs(options.setup_time_limit_secs);
         let deadline = tokio::time::Instant::now() + limit;
-        let ip = loop {
+        let check = || async {
             let described = describe_tasks(aws, &cluster, std::slice::from_ref(&arn)).await?;
             if let Some(task) = described.first() {
                 check_not_stopped(task, &options.image)?;
                 if task.last_status() == Some(TaskStatus::Running.as_str()) {
                     if let Some(ip) = private_ip(task) {
-                        break ip;
+                        return Ok(Check::Done(ip));
                     }
                 }
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(DemoError::Timeout(limit, "the slow task to run".into()));
-            }
-            tokio::time::sleep(POLL).await;
+            Ok(Check::NotYet("the slow task to run".into()))
         };
+        let ip = poll_until(deadline, POLL, check, |waiting_for| {
+            DemoError::Timeout(limit, waiting_for)
+        })
+        .await?;
         aws.elbv2
             .register_targets()
             .target_group_arn(self.target_group.clone().unwrap_or_default())
