@@ -6,8 +6,6 @@
 
 use std::future::Future;
 
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
-
 use crate::config::Config;
 use crate::Emulator;
 
@@ -97,54 +95,4 @@ impl Drop for EmbeddedEmulator {
         })
         .join();
     }
-}
-
-/// AWS SDK config for an emulator's endpoint: static credentials (any are
-/// accepted) and us-east-1, as the README shows.
-pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("local", "local", None, None, "emulator"))
-        .load()
-        .await
-}
-
-/// The region of [`sdk_config`].
-pub const REGION: &str = "us-east-1";
-
-/// The ids (IPs, for `ip` targets) of a target group's healthy targets.
-pub async fn healthy_target_ids(
-    elbv2: &aws_sdk_elasticloadbalancingv2::Client,
-    target_group: &str,
-) -> Result<
-    Vec<String>,
-    aws_sdk_elasticloadbalancingv2::error::SdkError<
-        aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthError,
-        aws_sdk_elasticloadbalancingv2::config::http::HttpResponse,
-    >,
->{
-    use aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum;
-    Ok(elbv2
-        .describe_target_health()
-        .target_group_arn(target_group)
-        .send()
-        .await?
-        .target_health_descriptions()
-        .iter()
-        .filter(|d| {
-            d.target_health().and_then(|h| h.state()) == Some(&TargetHealthStateEnum::Healthy)
-        })
-        .filter_map(|d| d.target()?.id().map(str::to_string))
-        .collect())
-}
-
-/// A task's private IPv4 address, from its ENI attachment.
-pub fn private_ip(task: &aws_sdk_ecs::types::Task) -> Option<std::net::Ipv4Addr> {
-    task.attachments()
-        .iter()
-        .flat_map(|a| a.details())
-        .find(|d| d.name() == Some("privateIPv4Address"))
-        .and_then(|d| d.value())
-        .and_then(|v| v.parse().ok())
 }

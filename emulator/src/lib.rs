@@ -33,14 +33,27 @@
 //! - [`compose`]: `emulator compose up|down|ps|scale|logs`, which deploys a
 //!   docker-compose.yml as task definitions, services and an ALB.
 //! - [`embedded`]: the in-process emulator `demo` and `compose` start.
+//! - [`sdk_client`]: what `demo` and `compose` share on the AWS SDK side
+//!   (the clients against an endpoint, failed calls, task and target
+//!   look-ups); [`console`]: their terminal output.
+//!
+//! `demo`, `compose`, `embedded`, `sdk_client` and `console` are behind
+//! the `cli` cargo feature (on by default): without it the crate is the
+//! server alone, without the AWS SDK clients, YAML parser and chart
+//! renderer only they use.
 
 pub mod api;
+#[cfg(feature = "cli")]
 pub mod compose;
 pub mod config;
+#[cfg(feature = "cli")]
+pub mod console;
 pub mod dashboard;
 pub mod dataplane;
+#[cfg(feature = "cli")]
 pub mod demo;
 pub mod domain;
+#[cfg(feature = "cli")]
 pub mod embedded;
 pub mod observability;
 pub mod persistence;
@@ -48,6 +61,8 @@ pub mod protocol;
 pub mod reconcilers;
 pub mod reset;
 pub mod runtime;
+#[cfg(feature = "cli")]
+pub mod sdk_client;
 pub mod server;
 pub mod upstream;
 

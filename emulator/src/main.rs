@@ -4,7 +4,9 @@
 //! file on the emulated Fargate.
 
 use clap::{Parser, Subcommand};
+#[cfg(feature = "cli")]
 use emulator::compose::{self, ComposeOptions};
+#[cfg(feature = "cli")]
 use emulator::demo::{self, DemoOptions};
 use emulator::{Config, Emulator};
 
@@ -30,9 +32,11 @@ enum Command {
     Serve,
     /// Show skewed load without a load balancer, then even load through the
     /// ALB (about a minute; leaves nothing running).
+    #[cfg(feature = "cli")]
     Demo(DemoOptions),
     /// Deploy a docker-compose.yml as ECS task definitions and services
     /// behind one ALB: `compose up|down|ps|scale|logs -f FILE`.
+    #[cfg(feature = "cli")]
     Compose(ComposeOptions),
 }
 
@@ -70,11 +74,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // The demo owns the terminal: only warnings unless RUST_LOG says otherwise.
     let default_level = match command {
         Command::Serve => "info",
+        #[cfg(feature = "cli")]
         Command::Demo(_) | Command::Compose(_) => "warn",
     };
     init_tracing(cli.config.log_json, default_level);
     match command {
         Command::Serve => serve(cli.config).await,
+        #[cfg(feature = "cli")]
         Command::Demo(options) => {
             match demo::run_with(options, cli.config, demo_stop_signal()).await {
                 Ok(_) => Ok(()),
@@ -83,6 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(e) => Err(e.into()),
             }
         }
+        #[cfg(feature = "cli")]
         Command::Compose(options) => {
             match compose::run(options, cli.config, demo_stop_signal()).await {
                 Ok(()) => Ok(()),
@@ -115,6 +122,7 @@ fn init_tracing(json: bool, default_level: &str) {
 }
 
 /// Ctrl-C, SIGTERM, or SIGHUP (the terminal closed): the demo cleans up on each.
+#[cfg(feature = "cli")]
 async fn demo_stop_signal() {
     #[cfg(unix)]
     {

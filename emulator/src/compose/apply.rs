@@ -18,33 +18,13 @@ use super::file::Condition;
 use super::setup::{self, ecs_tags, Network};
 use super::translate::{differences, Plan, ServicePlan};
 use super::ComposeError;
-use crate::demo::Console;
+use crate::console::Console;
 use crate::domain::ecs::service::ServiceStatus;
 use crate::domain::ecs::TaskStatus;
+use crate::sdk_client::{healthy_targets, poll_until, Aws, AwsFailure, Check};
 
 /// How often waits poll the API.
 pub(super) const POLL: Duration = Duration::from_millis(500);
-/// The SDK clients `compose` uses, pointed at one endpoint.
-pub struct Aws {
-    pub ecs: aws_sdk_ecs::Client,
-    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
-    pub cloud_map: aws_sdk_servicediscovery::Client,
-    pub logs: aws_sdk_cloudwatchlogs::Client,
-    pub ec2: aws_sdk_ec2::Client,
-}
-
-impl Aws {
-    pub async fn new(endpoint: &str) -> Self {
-        let config = crate::embedded::sdk_config(endpoint).await;
-        Self {
-            ecs: aws_sdk_ecs::Client::new(&config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            cloud_map: aws_sdk_servicediscovery::Client::new(&config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
-        }
-    }
-}
 
 /// Creates or updates everything in `plan` and waits until every service
 /// runs its tasks, healthy.
@@ -147,16 +127,8 @@ async fn deploy_service(
     target_groups: &BTreeMap<String, String>,
     bar: &ProgressBar,
 ) -> Result<String, ComposeError> {
-    let existing = aws
-        .ecs
-        .describe_services()
-        .cluster(&plan.cluster)
-        .services(&service.name)
-        .send()
-        .await
-        .map_err(ComposeError::aws("DescribeServices"))?
-        .services
-        .unwrap_or_default()
+    let existing = describe_service(aws, plan, service)
+        .await?
         .into_iter()
         .find(|s| s.status() == Some(ServiceStatus::Active.as_str()));
     // The revision to compare with: the service's, else the family's latest.
@@ -263,6 +235,25 @@ async fn deploy_service(
     Ok(arn)
 }
 
+/// What DescribeServices returns for `service` in the project's cluster:
+/// the service of that name, whatever its status, if there is one.
+async fn describe_service(
+    aws: &Aws,
+    plan: &Plan,
+    service: &ServicePlan,
+) -> Result<Vec<aws_sdk_ecs::types::Service>, ComposeError> {
+    Ok(aws
+        .ecs
+        .describe_services()
+        .cluster(&plan.cluster)
+        .services(&service.name)
+        .send()
+        .await
+        .map_err(ComposeError::aws("DescribeServices"))?
+        .services
+        .unwrap_or_default())
+}
+
 /// How far a wait goes: tasks running, or running and healthy (container
 /// health and, behind the ALB, target health).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -285,21 +276,10 @@ async fn wait(
     bar: &ProgressBar,
     deadline: tokio::time::Instant,
 ) -> Result<(), ComposeError> {
-    loop {
-        let described = aws
-            .ecs
-            .describe_services()
-            .cluster(&plan.cluster)
-            .services(&service.name)
-            .send()
-            .await
-            .map_err(ComposeError::aws("DescribeServices"))?;
-        let desired = described
-            .services()
-            .first()
-            .map_or(0, |s| s.desired_count());
+    let check = || async {
+        let described = describe_service(aws, plan, service).await?;
+        let desired = described.first().map_or(0, |s| s.desired_count());
         let settled = described
-            .services()
             .first()
             .is_some_and(|s| s.deployments().len() == 1);
         check_failed_tasks(aws, plan, service, task_definition).await?;
@@ -323,7 +303,8 @@ async fn wait(
             .collect();
         let mut healthy_count = healthy.len();
         for listener in &service.listeners {
-            let in_service = healthy_targets(aws, &target_groups[&listener.target_group]).await?;
+            let in_service: BTreeSet<String> =
+                healthy_targets(aws, &target_groups[&listener.target_group]).await?;
             healthy_count = healthy_count.min(healthy.intersection(&in_service).count());
         }
         let (shown, done) = match level {
@@ -339,18 +320,17 @@ async fn wait(
             "{} running, {healthy_count} healthy",
             running.len()
         ));
-        if done {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(ComposeError::Timeout(format!(
+        Ok(if done {
+            Check::Done(())
+        } else {
+            Check::NotYet(format!(
                 "{}: {} of {desired} tasks running, {healthy_count} healthy",
                 service.name,
                 running.len()
-            )));
-        }
-        tokio::time::sleep(POLL).await;
-    }
+            ))
+        })
+    };
+    poll_until(deadline, POLL, check, ComposeError::Timeout).await
 }
 
 /// A stopped task of the new revision that never ran (no image, a failed
@@ -381,17 +361,6 @@ async fn check_failed_tasks(
         }),
         None => Ok(()),
     }
-}
-
-/// The IPs of a target group's healthy targets.
-async fn healthy_targets(aws: &Aws, target_group: &str) -> Result<BTreeSet<String>, ComposeError> {
-    Ok(
-        crate::embedded::healthy_target_ids(&aws.elbv2, target_group)
-            .await
-            .map_err(ComposeError::aws("DescribeTargetHealth"))?
-            .into_iter()
-            .collect(),
-    )
 }
 
 /// Sets desired counts and waits until the services settle.
@@ -446,20 +415,8 @@ async fn existing_target_groups(
 ) -> Result<BTreeMap<String, String>, ComposeError> {
     let mut found = BTreeMap::new();
     for listener in plan.services.iter().flat_map(|s| &s.listeners) {
-        if let Ok(out) = aws
-            .elbv2
-            .describe_target_groups()
-            .names(&listener.target_group)
-            .send()
-            .await
-        {
-            if let Some(arn) = out
-                .target_groups()
-                .first()
-                .and_then(|t| t.target_group_arn())
-            {
-                found.insert(listener.target_group.clone(), arn.to_string());
-            }
+        if let Ok(Some(arn)) = setup::find_target_group(aws, &listener.target_group).await {
+            found.insert(listener.target_group.clone(), arn);
         }
     }
     Ok(found)

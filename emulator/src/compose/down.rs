@@ -10,11 +10,14 @@ use std::future::Future;
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{ClusterField, DesiredStatus, ServiceField, TaskDefinitionField};
 
-use super::apply::{Aws, POLL};
+use super::apply::POLL;
 use super::translate::PROJECT_TAG;
 use super::ComposeError;
-use crate::demo::Console;
+use crate::console::Console;
 use crate::domain::ecs::{ClusterStatus, TaskStatus};
+use crate::sdk_client::{
+    cluster_in_use, describe_tasks, poll_until, task_arns, Aws, AwsFailure, Check,
+};
 
 pub async fn down(
     aws: &Aws,
@@ -79,17 +82,9 @@ pub async fn down(
         }
         let spinner = console.spinner("waiting for the services' tasks to stop");
         until(deadline, "the services' tasks to stop", || async {
-            let running = aws
-                .ecs
-                .list_tasks()
-                .cluster(cluster)
-                .desired_status(DesiredStatus::Running)
-                .send()
-                .await
-                .map_err(ComposeError::aws("ListTasks"))?
-                .task_arns
-                .unwrap_or_default();
-            let stopping = super::ps::describe(aws, cluster, &stopped_arns(aws, cluster).await?)
+            let running = task_arns(aws, cluster, DesiredStatus::Running).await?;
+            let stopped = task_arns(aws, cluster, DesiredStatus::Stopped).await?;
+            let stopping = describe_tasks(aws, cluster, &stopped)
                 .await?
                 .iter()
                 .filter(|t| t.last_status() != Some(TaskStatus::Stopped.as_str()))
@@ -158,15 +153,7 @@ pub async fn down(
         until(deadline, "the cluster to be deletable", || async {
             match aws.ecs.delete_cluster().cluster(cluster).send().await {
                 Ok(_) => Ok(true),
-                // A deleted service drains before it goes INACTIVE.
-                Err(e)
-                    if matches!(
-                        e.code(),
-                        Some("ClusterContainsServicesException" | "ClusterContainsTasksException")
-                    ) =>
-                {
-                    Ok(false)
-                }
+                Err(e) if cluster_in_use(&e) => Ok(false),
                 Err(e) => Err(ComposeError::aws("DeleteCluster")(e)),
             }
         })
@@ -176,20 +163,7 @@ pub async fn down(
     Ok(())
 }
 
-async fn stopped_arns(aws: &Aws, cluster: &str) -> Result<Vec<String>, ComposeError> {
-    Ok(aws
-        .ecs
-        .list_tasks()
-        .cluster(cluster)
-        .desired_status(DesiredStatus::Stopped)
-        .send()
-        .await
-        .map_err(ComposeError::aws("ListTasks"))?
-        .task_arns
-        .unwrap_or_default())
-}
-
-/// Polls `check` until it says done, or fails at the deadline.
+/// Polls `check` until it says done, or fails at the deadline waiting for `what`.
 async fn until<F, Fut>(
     deadline: tokio::time::Instant,
     what: &str,
@@ -199,15 +173,17 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<bool, ComposeError>>,
 {
-    loop {
-        if check().await? {
-            return Ok(());
+    let check = || {
+        let done = check();
+        async move {
+            Ok(if done.await? {
+                Check::Done(())
+            } else {
+                Check::NotYet(what.to_string())
+            })
         }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(ComposeError::Timeout(what.to_string()));
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    };
+    poll_until(deadline, POLL, check, ComposeError::Timeout).await
 }
 
 /// The ELBv2 resources among `arns` that carry the project's tag.
@@ -258,15 +234,7 @@ async fn delete_load_balancing(
         .filter_map(|l| l.load_balancer_arn().map(str::to_string))
         .collect();
     for lb in tagged_elb(aws, project, lbs).await? {
-        let listeners = aws
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(&lb)
-            .send()
-            .await
-            .map_err(ComposeError::aws("DescribeListeners"))?
-            .listeners
-            .unwrap_or_default();
+        let listeners = super::setup::listeners(aws, &lb).await?;
         for listener in listeners.iter().filter_map(|l| l.listener_arn()) {
             aws.elbv2
                 .delete_listener()

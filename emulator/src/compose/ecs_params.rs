@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::file::deserialize_noting_unread;
 use super::ComposeError;
 use crate::domain::ecs::validate::{normalize_cpu, normalize_memory};
 
@@ -116,17 +117,8 @@ pub fn load(path: &Path) -> Result<(EcsParams, Vec<String>), ComposeError> {
 
 /// The YAML text to the typed params and its warnings.
 pub fn parse(text: &str) -> Result<(EcsParams, Vec<String>), String> {
-    let mut unread = vec![];
-    let deserializer = serde_yaml_ng::Deserializer::from_str(text);
-    let typed: Result<EcsParams, _> = {
-        let mut note = |path: serde_ignored::Path| unread.push(path.to_string());
-        let ignored = serde_ignored::Deserializer::new(deserializer, &mut note);
-        serde_path_to_error::deserialize(ignored)
-    };
-    let params = typed.map_err(|e| {
-        let path = e.path().to_string();
-        format!("{path}: {}", e.into_inner())
-    })?;
+    let (params, unread): (EcsParams, _) =
+        deserialize_noting_unread(serde_yaml_ng::Deserializer::from_str(text))?;
     let mut warnings: Vec<String> = unread
         .into_iter()
         .map(|p| format!("{p} is ignored: not an ecs-params field this tool reads"))

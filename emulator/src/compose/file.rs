@@ -575,17 +575,8 @@ pub fn parse(
         return Err("the file is empty".into());
     }
     interpolate_tree(&mut tree, "", variables, warnings)?;
-    let mut unread = vec![];
-    let typed: Result<ComposeFile, _> = {
-        let mut note = |path: serde_ignored::Path| unread.push(path.to_string().replace(".?", ""));
-        let ignored = serde_ignored::Deserializer::new(tree, &mut note);
-        serde_path_to_error::deserialize(ignored)
-    };
-    let file = typed.map_err(|e| {
-        let path = e.path().to_string();
-        format!("{path}: {}", e.into_inner())
-    })?;
-    for path in unread {
+    let (file, unread): (ComposeFile, _) = deserialize_noting_unread(tree)?;
+    for path in unread.iter().map(|path| path.replace(".?", "")) {
         // `x-` fields are compose's extension points (YAML anchors live there).
         if !path.split('.').any(|segment| segment.starts_with("x-")) {
             warnings.push(unread_field_warning(&path));
@@ -598,6 +589,26 @@ pub fn parse(
 }
 
 /// Why a field the model does not read has no ECS meaning here.
+/// Deserializes `input` as `T`, with the paths of the fields `T` does not
+/// read; a type error is prefixed with the path of the field it is in.
+pub(super) fn deserialize_noting_unread<'de, D, T>(input: D) -> Result<(T, Vec<String>), String>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut unread = vec![];
+    let typed: Result<T, _> = {
+        let mut note = |path: serde_ignored::Path| unread.push(path.to_string());
+        let ignored = serde_ignored::Deserializer::new(input, &mut note);
+        serde_path_to_error::deserialize(ignored)
+    };
+    let value = typed.map_err(|e| {
+        let path = e.path().to_string();
+        format!("{path}: {}", e.into_inner())
+    })?;
+    Ok((value, unread))
+}
+
 fn unread_field_warning(path: &str) -> String {
     let field = path.rsplit('.').next().unwrap_or(path);
     let reason = match field {

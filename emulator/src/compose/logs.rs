@@ -3,10 +3,11 @@
 //! `PROJECT/SERVICE/TASK-ID`; a service whose compose file names its own
 //! awslogs group is read from there.
 
-use super::apply::{Aws, POLL};
+use super::apply::POLL;
 use super::translate::Plan;
 use super::ComposeError;
-use crate::demo::Console;
+use crate::console::Console;
+use crate::sdk_client::{Aws, AwsFailure};
 
 pub async fn print(
     aws: &Aws,

@@ -14,9 +14,10 @@
 //!   `env_file`, the warnings for fields not read.
 //! - [`interpolate`]: `${VAR}` and its forms.
 //! - [`ecs_params`]: ecs-cli's `ecs-params.yml`.
-//! - [`translate`]: pure: the model to the requests, in creation order;
-//!   `units` (sizes, durations, Fargate sizes) and `compare` (whether a
-//!   service changed) serve it.
+//! - [`translate`]: pure: the model to the requests, in creation order
+//!   (its `container` module: health checks, volumes, Linux parameters
+//!   and logging); `units` (sizes, durations, Fargate sizes) and
+//!   `compare` (whether a service changed) serve it.
 //! - `apply`: `up` and `scale` through the AWS SDK, with progress bars;
 //!   `setup` makes what the services need first (network, cluster, log
 //!   group, namespace, load balancer).
@@ -44,13 +45,11 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
-
 use crate::config::Config;
-use crate::demo::Console;
+use crate::console::Console;
 use crate::embedded::{EmbeddedEmulator, StartError};
+use crate::sdk_client::{Aws, AwsCallFailed};
 
-pub use apply::Aws;
 pub use ps::TaskRow;
 
 /// `emulator compose ...`: the options every action shares, then the action.
@@ -120,11 +119,8 @@ pub enum ComposeError {
     Invalid(String),
     #[error("cannot start the emulator: {0:#}")]
     Emulator(anyhow::Error),
-    #[error("{action} failed: {message}")]
-    Aws {
-        action: &'static str,
-        message: String,
-    },
+    #[error(transparent)]
+    Aws(#[from] AwsCallFailed),
     #[error("service {service}: task {task} stopped: {reason}{}", hint(reason))]
     TaskStopped {
         service: String,
@@ -147,16 +143,11 @@ fn hint(reason: &str) -> &'static str {
     }
 }
 
-impl ComposeError {
-    /// Wraps an AWS SDK error with the action that failed.
-    pub(crate) fn aws<E, R>(action: &'static str) -> impl FnOnce(SdkError<E, R>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        move |e| Self::Aws {
-            action,
-            message: crate::demo::aws_message(&e),
+impl From<StartError> for ComposeError {
+    fn from(e: StartError) -> Self {
+        match e {
+            StartError::Failed(e) => Self::Emulator(e),
+            StartError::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -179,7 +170,7 @@ pub fn load(options: &ComposeOptions) -> Result<translate::Plan, ComposeError> {
         None => Default::default(),
     };
     let mut plan =
-        translate::plan(&project, &params, crate::embedded::REGION).map_err(|message| {
+        translate::plan(&project, &params, crate::sdk_client::REGION).map_err(|message| {
             ComposeError::File {
                 path: options.file.clone(),
                 message,
@@ -213,12 +204,8 @@ pub async fn run(
         (None, Action::Up) => {
             let instance = format!("compose-{}", plan.project);
             console.step(&format!("starting an emulator (instance {instance})"));
-            let emulator = EmbeddedEmulator::start(config.clone(), &instance, 1.0, &mut cancel)
-                .await
-                .map_err(|e| match e {
-                    StartError::Failed(e) => ComposeError::Emulator(e),
-                    StartError::Cancelled => ComposeError::Cancelled,
-                })?;
+            let emulator =
+                EmbeddedEmulator::start(config.clone(), &instance, 1.0, &mut cancel).await?;
             (emulator.endpoint_url(), Some(emulator))
         }
         (None, Action::Down) => return Err(ComposeError::NeedsEndpoint("down")),

@@ -3,10 +3,10 @@
 
 use aws_sdk_ecs::types::{DesiredStatus, Task};
 
-use super::apply::Aws;
 use super::translate::Plan;
 use super::ComposeError;
 use crate::config::Config;
+use crate::sdk_client::{describe_tasks, Aws, AwsFailure};
 
 /// One line of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,33 +107,10 @@ pub async fn service_tasks(
         }
         Err(e) => return Err(ComposeError::aws("ListTasks")(e)),
     };
-    describe(aws, cluster, &arns).await
-}
-
-/// DescribeTasks in chunks of 100, ECS's limit.
-pub async fn describe(
-    aws: &Aws,
-    cluster: &str,
-    arns: &[String],
-) -> Result<Vec<Task>, ComposeError> {
-    let mut tasks = vec![];
-    for chunk in arns.chunks(100) {
-        tasks.extend(
-            aws.ecs
-                .describe_tasks()
-                .cluster(cluster)
-                .set_tasks(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(ComposeError::aws("DescribeTasks"))?
-                .tasks
-                .unwrap_or_default(),
-        );
-    }
-    Ok(tasks)
+    Ok(describe_tasks(aws, cluster, &arns).await?)
 }
 
 /// The task's private IP, as text.
 pub fn private_ip(task: &Task) -> Option<String> {
-    crate::embedded::private_ip(task).map(|ip| ip.to_string())
+    crate::sdk_client::private_ip(task).map(|ip| ip.to_string())
 }

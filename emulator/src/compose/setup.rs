@@ -9,17 +9,17 @@ use std::collections::BTreeMap;
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, NetworkConfiguration};
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, ProtocolEnum, TargetGroupAttribute, TargetTypeEnum,
+    Action, ActionTypeEnum, Listener, ProtocolEnum, TargetGroupAttribute, TargetTypeEnum,
 };
 use aws_sdk_servicediscovery::types::{
     DnsConfig, DnsRecord, NamespaceFilter, NamespaceFilterName, OperationTargetType, RecordType,
     ServiceFilter, ServiceFilterName,
 };
 
-use super::apply::Aws;
 use super::translate::{Plan, PROJECT_TAG, SERVICE_TAG};
 use super::ComposeError;
-use crate::demo::Console;
+use crate::console::Console;
+use crate::sdk_client::{Aws, AwsCallFailed, AwsFailure};
 
 /// Seconds a deregistered target drains before its task stops (AWS's
 /// default is 300; a local edit-and-`up` loop wants it shorter).
@@ -192,7 +192,7 @@ pub(super) async fn discovery(
                 .operation
                 .and_then(|o| o.targets)
                 .and_then(|t| t.get(&OperationTargetType::Namespace).cloned())
-                .ok_or_else(|| ComposeError::Aws {
+                .ok_or_else(|| AwsCallFailed {
                     action: "GetOperation",
                     message: "the operation names no namespace".into(),
                 })?
@@ -292,6 +292,38 @@ pub(super) async fn namespace_services(
         .collect())
 }
 
+/// The ARN of the target group named `name`, if it exists.
+pub(super) async fn find_target_group(
+    aws: &Aws,
+    name: &str,
+) -> Result<Option<String>, ComposeError> {
+    match aws.elbv2.describe_target_groups().names(name).send().await {
+        Ok(out) => Ok(out
+            .target_groups()
+            .first()
+            .and_then(|t| t.target_group_arn())
+            .map(str::to_string)),
+        Err(e) if e.code() == Some("TargetGroupNotFound") => Ok(None),
+        Err(e) => Err(ComposeError::aws("DescribeTargetGroups")(e)),
+    }
+}
+
+/// The listeners of a load balancer.
+pub(super) async fn listeners(
+    aws: &Aws,
+    load_balancer: &str,
+) -> Result<Vec<Listener>, ComposeError> {
+    Ok(aws
+        .elbv2
+        .describe_listeners()
+        .load_balancer_arn(load_balancer)
+        .send()
+        .await
+        .map_err(ComposeError::aws("DescribeListeners"))?
+        .listeners
+        .unwrap_or_default())
+}
+
 /// The load balancer, a target group and a listener per published port;
 /// the target groups' ARNs by name.
 pub(super) async fn load_balancer(
@@ -340,33 +372,10 @@ pub(super) async fn load_balancer(
             .to_string(),
     };
     console.step(&format!("load balancer {}", plan.load_balancer));
-    let listeners = aws
-        .elbv2
-        .describe_listeners()
-        .load_balancer_arn(&lb)
-        .send()
-        .await
-        .map_err(ComposeError::aws("DescribeListeners"))?
-        .listeners
-        .unwrap_or_default();
+    let listeners = listeners(aws, &lb).await?;
     for service in &plan.services {
         for listener in &service.listeners {
-            let tg = match aws
-                .elbv2
-                .describe_target_groups()
-                .names(&listener.target_group)
-                .send()
-                .await
-            {
-                Ok(out) => out
-                    .target_groups()
-                    .first()
-                    .and_then(|t| t.target_group_arn())
-                    .map(str::to_string),
-                Err(e) if e.code() == Some("TargetGroupNotFound") => None,
-                Err(e) => return Err(ComposeError::aws("DescribeTargetGroups")(e)),
-            };
-            let tg = match tg {
+            let tg = match find_target_group(aws, &listener.target_group).await? {
                 Some(arn) => arn,
                 None => {
                     let arn = aws

@@ -1,3 +1,5 @@
+use aws_sdk_ecs::types::LogDriver;
+
 use super::*;
 use crate::compose::{ecs_params, file};
 

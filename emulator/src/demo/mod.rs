@@ -37,15 +37,13 @@ pub mod report;
 mod scenario;
 
 use std::future::Future;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
-use indicatif::{MultiProgress, ProgressDrawTarget};
-
 use crate::config::Config;
+use crate::console::Console;
 use crate::embedded::{EmbeddedEmulator, StartError};
+use crate::sdk_client::{Aws, AwsCallFailed};
 
 pub use driver::dns_assignment;
 pub use report::{DemoReport, DemoTask, LatencySummary, PhaseReport, Route};
@@ -244,11 +242,8 @@ pub enum DemoError {
     #[error("cannot start the emulator: {0:#}")]
     Emulator(anyhow::Error),
     /// An AWS API call failed.
-    #[error("{action} failed: {message}")]
-    Aws {
-        action: &'static str,
-        message: String,
-    },
+    #[error(transparent)]
+    Aws(#[from] AwsCallFailed),
     /// The task image does not exist locally.
     #[error("image {image} not found{detail}: {}", image_hint(image))]
     ImageMissing { image: String, detail: String },
@@ -282,31 +277,12 @@ fn image_hint(image: &str) -> &'static str {
     }
 }
 
-impl DemoError {
-    /// Wraps an AWS SDK error with the action that failed.
-    pub(crate) fn aws<E, R>(action: &'static str) -> impl FnOnce(SdkError<E, R>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        move |e| Self::Aws {
-            action,
-            message: aws_message(&e),
+impl From<StartError> for DemoError {
+    fn from(e: StartError) -> Self {
+        match e {
+            StartError::Failed(e) => Self::Emulator(e),
+            StartError::Cancelled => Self::Cancelled,
         }
-    }
-}
-
-/// `Code: message` of an AWS error, or the whole chain when it has no code
-/// (a connection refused, a timeout).
-pub(crate) fn aws_message<E, R>(e: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match (e.code(), e.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_string(),
-        _ => aws_sdk_ecs::error::DisplayErrorContext(e).to_string(),
     }
 }
 
@@ -337,12 +313,8 @@ pub async fn run_with(
         None => {
             let instance = format!("demo-{run_id}");
             console.step(&format!("starting an emulator (instance {instance})"));
-            let emulator = EmbeddedEmulator::start(config, &instance, DEMO_TIME_SCALE, &mut cancel)
-                .await
-                .map_err(|e| match e {
-                    StartError::Failed(e) => DemoError::Emulator(e),
-                    StartError::Cancelled => DemoError::Cancelled,
-                })?;
+            let emulator =
+                EmbeddedEmulator::start(config, &instance, DEMO_TIME_SCALE, &mut cancel).await?;
             let url = emulator.endpoint_url();
             owned = Some(emulator);
             url
@@ -350,7 +322,7 @@ pub async fn run_with(
     };
     console.step(&format!("AWS endpoint {endpoint}"));
 
-    let aws = scenario::Aws::new(&endpoint).await;
+    let aws = Aws::new(&endpoint).await;
     let mut resources = scenario::Resources::new(&run_id);
     let outcome = tokio::select! {
         outcome = demo(&options, &console, &aws, &mut resources) => outcome,
@@ -382,7 +354,7 @@ pub async fn run_with(
 async fn demo(
     options: &DemoOptions,
     console: &Console,
-    aws: &scenario::Aws,
+    aws: &Aws,
     resources: &mut scenario::Resources,
 ) -> Result<DemoReport, DemoError> {
     let started = tokio::time::Instant::now();
@@ -422,7 +394,7 @@ async fn demo(
                 rate: options.pace(),
                 time_limit: options.phase_time_limit(),
             };
-            phases.push(console.run_phase(plan, scale).await);
+            phases.push(run_phase(console, plan, scale).await);
         }
         Err(e) => console.line(&format!(
             "\n! skipping the direct phase: {e}\n  (Docker Desktop on macOS/Windows does not route container IPs to the host; \
@@ -455,7 +427,7 @@ async fn demo(
             rate: options.pace(),
             time_limit: options.phase_time_limit(),
         };
-        phases.push(console.run_phase(plan, scale).await);
+        phases.push(run_phase(console, plan, scale).await);
     }
 
     let mut report = DemoReport {
@@ -483,68 +455,11 @@ fn rate_note(rate: Option<u64>) -> String {
     rate.map(|r| format!(" at {r} req/s")).unwrap_or_default()
 }
 
-/// Terminal output: step lines and tables on stdout, progress bars on
-/// stderr (hidden when stderr is not a terminal), nothing when quiet.
-pub(crate) struct Console {
-    quiet: bool,
-    bars: MultiProgress,
-}
-
-impl Console {
-    pub(crate) fn new(quiet: bool) -> Self {
-        let target = if quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        };
-        Self {
-            quiet,
-            bars: MultiProgress::with_draw_target(target),
-        }
-    }
-
-    /// A line of output, printed above any progress bars. A closed stdout
-    /// (`demo | head`) must not stop the demo before it cleans up.
-    pub(crate) fn line(&self, text: &str) {
-        if !self.quiet {
-            self.bars.suspend(|| {
-                let _ = writeln!(std::io::stdout(), "{text}");
-            });
-        }
-    }
-
-    /// A setup step: `· text`.
-    pub(crate) fn step(&self, text: &str) {
-        self.line(&format!("· {text}"));
-    }
-
-    /// A spinner for a wait; finish it with `finish_and_clear`.
-    pub(crate) fn spinner(&self, message: &str) -> indicatif::ProgressBar {
-        let bar = self.bars.add(indicatif::ProgressBar::new_spinner());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                .expect("valid template"),
-        );
-        bar.set_message(message.to_string());
-        bar.enable_steady_tick(Duration::from_millis(100));
-        bar
-    }
-
-    /// Runs one phase under live bars, then prints its table.
-    async fn run_phase(&self, plan: driver::PhasePlan<'_>, scale: u64) -> PhaseReport {
-        let tasks = plan.tasks;
-        let progress = driver::Progress::new(&self.bars, tasks, plan.requests, scale);
-        let phase = driver::run_phase(plan, &progress).await;
-        self.line(&report::render_phase(tasks, &phase, scale));
-        phase
-    }
-
-    /// A bar of `len` steps, e.g. one per task.
-    pub(crate) fn bar(&self, len: u64) -> indicatif::ProgressBar {
-        self.bars.add(indicatif::ProgressBar::new(len))
-    }
-
-    pub(crate) fn clear(&self) {
-        let _ = self.bars.clear();
-    }
+/// Runs one phase under live bars, then prints its table.
+async fn run_phase(console: &Console, plan: driver::PhasePlan<'_>, scale: u64) -> PhaseReport {
+    let tasks = plan.tasks;
+    let progress = driver::Progress::new(console.bars(), tasks, plan.requests, scale);
+    let phase = driver::run_phase(plan, &progress).await;
+    console.line(&report::render_phase(tasks, &phase, scale));
+    phase
 }

@@ -20,8 +20,13 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 
 use super::report::DemoTask;
-use super::{aws_message, Algorithm, Console, DemoError, DemoOptions, Scenario, APP_PORT};
+use super::{Algorithm, DemoError, DemoOptions, Scenario, APP_PORT};
+use crate::console::Console;
 use crate::domain::ecs::TaskStatus;
+use crate::sdk_client::{
+    aws_message, cluster_in_use, describe_tasks, poll_until, private_ip, task_arns, Aws,
+    AwsCallFailed, AwsFailure, Check,
+};
 
 /// Name of the container in the demo's task definition.
 const CONTAINER: &str = "app";
@@ -37,23 +42,6 @@ const TEARDOWN_TIME_LIMIT: Duration = Duration::from_secs(60);
 const HEALTH_INTERVAL_SECS: i32 = 5;
 const HEALTH_TIMEOUT_SECS: i32 = 2;
 const HEALTH_THRESHOLD: i32 = 2;
-
-/// The ECS and ELBv2 clients of the AWS SDK, pointed at the emulator.
-pub struct Aws {
-    pub ecs: aws_sdk_ecs::Client,
-    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
-}
-
-impl Aws {
-    /// Clients with static credentials and us-east-1, as the README shows.
-    pub async fn new(endpoint: &str) -> Self {
-        let config = crate::embedded::sdk_config(endpoint).await;
-        Self {
-            ecs: aws_sdk_ecs::Client::new(&config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-        }
-    }
-}
 
 /// Fails early, with the command that builds it, when the image is missing
 /// from the local Docker engine. If Docker cannot be asked (the emulator
@@ -334,10 +322,11 @@ impl Resources {
             .await
             .map_err(DemoError::aws("RunTask"))?;
         if let Some(failure) = out.failures().first() {
-            return Err(DemoError::Aws {
+            return Err(AwsCallFailed {
                 action: "RunTask",
                 message: format!("{:?}: {:?}", failure.reason(), failure.detail()),
-            });
+            }
+            .into());
         }
         let arn = out
             .tasks()
@@ -349,21 +338,22 @@ impl Resources {
 
         let limit = Duration::from_secs(options.setup_time_limit_secs);
         let deadline = tokio::time::Instant::now() + limit;
-        let ip = loop {
+        let check = || async {
             let described = describe_tasks(aws, &cluster, std::slice::from_ref(&arn)).await?;
             if let Some(task) = described.first() {
                 check_not_stopped(task, &options.image)?;
                 if task.last_status() == Some(TaskStatus::Running.as_str()) {
                     if let Some(ip) = private_ip(task) {
-                        break ip;
+                        return Ok(Check::Done(ip));
                     }
                 }
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(DemoError::Timeout(limit, "the slow task to run".into()));
-            }
-            tokio::time::sleep(POLL).await;
+            Ok(Check::NotYet("the slow task to run".into()))
         };
+        let ip = poll_until(deadline, POLL, check, |waiting_for| {
+            DemoError::Timeout(limit, waiting_for)
+        })
+        .await?;
         aws.elbv2
             .register_targets()
             .target_group_arn(self.target_group.clone().unwrap_or_default())
@@ -397,13 +387,13 @@ impl Resources {
         let deadline = tokio::time::Instant::now() + limit;
         let result = loop {
             // Any task of the demo that stopped is an error (no image, a crash).
-            let stopped = list_tasks(aws, &cluster, DesiredStatus::Stopped).await?;
+            let stopped = task_arns(aws, &cluster, DesiredStatus::Stopped).await?;
             if !stopped.is_empty() {
                 for task in describe_tasks(aws, &cluster, &stopped).await? {
                     check_not_stopped(&task, &options.image)?;
                 }
             }
-            let arns = list_tasks(aws, &cluster, DesiredStatus::Running).await?;
+            let arns = task_arns(aws, &cluster, DesiredStatus::Running).await?;
             let running: Vec<DemoTask> = describe_tasks(aws, &cluster, &arns)
                 .await?
                 .iter()
@@ -417,7 +407,8 @@ impl Resources {
                     })
                 })
                 .collect();
-            let healthy = healthy_targets(aws, &target_group).await?;
+            let healthy: BTreeSet<Ipv4Addr> =
+                crate::sdk_client::healthy_targets(aws, &target_group).await?;
             let mut expected: BTreeSet<Ipv4Addr> = running.iter().map(|t| t.ip).collect();
             expected.extend(slow_task.map(|(_, ip)| *ip));
             let healthy_count = expected.iter().filter(|ip| healthy.contains(ip)).count();
@@ -525,7 +516,7 @@ impl Resources {
             }
             if self.cluster.is_some() {
                 // The cluster can go once its tasks have stopped.
-                while list_tasks(aws, &cluster, DesiredStatus::Running)
+                while task_arns(aws, &cluster, DesiredStatus::Running)
                     .await
                     .is_ok_and(|t| !t.is_empty())
                 {
@@ -557,17 +548,7 @@ impl Resources {
                 // then the cluster refuses to go.
                 loop {
                     match aws.ecs.delete_cluster().cluster(&cluster).send().await {
-                        Err(e)
-                            if matches!(
-                                e.code(),
-                                Some(
-                                    "ClusterContainsServicesException"
-                                        | "ClusterContainsTasksException"
-                                )
-                            ) =>
-                        {
-                            tokio::time::sleep(POLL).await
-                        }
+                        Err(e) if cluster_in_use(&e) => tokio::time::sleep(POLL).await,
                         result => break warn_on("DeleteCluster", result),
                     }
                 }
@@ -597,10 +578,11 @@ where
 }
 
 fn missing(action: &'static str, field: &str) -> DemoError {
-    DemoError::Aws {
+    AwsCallFailed {
         action,
         message: format!("the response has no {field}"),
     }
+    .into()
 }
 
 /// One subnet, no public IP: what the emulator needs for awsvpc.
@@ -614,51 +596,6 @@ fn network() -> NetworkConfiguration {
                 .expect("subnets are set"),
         )
         .build()
-}
-
-async fn list_tasks(
-    aws: &Aws,
-    cluster: &str,
-    status: DesiredStatus,
-) -> Result<Vec<String>, DemoError> {
-    Ok(aws
-        .ecs
-        .list_tasks()
-        .cluster(cluster)
-        .desired_status(status)
-        .send()
-        .await
-        .map_err(DemoError::aws("ListTasks"))?
-        .task_arns
-        .unwrap_or_default())
-}
-
-async fn describe_tasks(aws: &Aws, cluster: &str, arns: &[String]) -> Result<Vec<Task>, DemoError> {
-    if arns.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(aws
-        .ecs
-        .describe_tasks()
-        .cluster(cluster)
-        .set_tasks(Some(arns.to_vec()))
-        .send()
-        .await
-        .map_err(DemoError::aws("DescribeTasks"))?
-        .tasks
-        .unwrap_or_default())
-}
-
-/// The IPs of the target group's healthy targets.
-async fn healthy_targets(aws: &Aws, target_group: &str) -> Result<BTreeSet<Ipv4Addr>, DemoError> {
-    Ok(
-        crate::embedded::healthy_target_ids(&aws.elbv2, target_group)
-            .await
-            .map_err(DemoError::aws("DescribeTargetHealth"))?
-            .iter()
-            .filter_map(|id| id.parse().ok())
-            .collect(),
-    )
 }
 
 /// A stopped task is an error; a missing image gets the build hint.
@@ -682,8 +619,6 @@ fn check_not_stopped(task: &Task, image: &str) -> Result<(), DemoError> {
         reason,
     })
 }
-
-use crate::embedded::private_ip;
 
 /// The last segment of a task ARN.
 fn task_id(arn: &str) -> String {
