@@ -220,8 +220,8 @@ fn sample_image(tag: &str) -> Result<()> {
     Ok(())
 }
 
-/// Dockerfile for the prebuilt static binary (see sample-app/Dockerfile for a
-/// self-contained multi-stage build). No HEALTHCHECK: container health checks
+/// Dockerfile for the prebuilt static binary (the repository's Dockerfile has
+/// the self-contained multi-stage build, target `sample-app`). No HEALTHCHECK: container health checks
 /// come from the task definition (`/sample-app healthcheck` works there), and
 /// an image-level one would make Docker probe every task container.
 const SCRATCH_DOCKERFILE: &str = r#"FROM scratch
