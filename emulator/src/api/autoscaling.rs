@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{App, RequestContext};
+use super::{Api, RequestContext};
 use crate::domain::arn::{arn, random_hex};
 use crate::domain::autoscaling::{
     ecs_service, scale_service, ScalableTarget, ScalingActivity, ScalingError, ScalingPolicy,
@@ -39,12 +39,12 @@ impl From<ScalingError> for JsonError {
     }
 }
 
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
+pub async fn handle(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
+    json::respond(dispatch(api, ctx, op, body), &ctx.request_id)
 }
 
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
+fn dispatch(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
+    let h = Handler { api, ctx };
     Ok(match op {
         "RegisterScalableTarget" => h.register_scalable_target(decode(body)?),
         "DescribeScalableTargets" => h.describe_scalable_targets(decode(body)?),
@@ -62,7 +62,7 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
 }
 
 struct Handler<'a> {
-    app: &'a App,
+    api: &'a Api,
     ctx: &'a RequestContext,
 }
 
@@ -270,9 +270,9 @@ impl Handler<'_> {
         let key = input.target.key()?;
         let min = capacity("MinCapacity", input.min_capacity)?;
         let max = capacity("MaxCapacity", input.max_capacity)?;
-        let account = self.app.account_id().to_string();
+        let account = self.api.account_id().to_string();
         let now = OffsetDateTime::now_utc();
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let Some(desired) = ecs_service(s, &key).map(|svc| svc.desired_count) else {
                 return Err(ScalingError::Validation(format!(
                     "ECS service doesn't exist: {}",
@@ -358,7 +358,7 @@ impl Handler<'_> {
             )));
         }
         let size = page_size(input.max_results, MAX_PAGE)?;
-        let targets: Vec<Value> = self.app.store.read(|s| {
+        let targets: Vec<Value> = self.api.store.read(|s| {
             s.autoscaling
                 .targets
                 .values()
@@ -379,7 +379,7 @@ impl Handler<'_> {
 
     fn deregister_scalable_target(&self, input: TargetRef) -> Output {
         let key = input.key()?;
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             s.autoscaling.targets.remove(&key).ok_or_else(|| {
                 ScalingError::ObjectNotFound(format!(
                     "No scalable target found for {}",
@@ -421,9 +421,9 @@ impl Handler<'_> {
                 "TargetTrackingScalingPolicyConfiguration must be specified for a TargetTrackingScaling policy.".into(),
             ));
         };
-        let account = self.app.account_id().to_string();
+        let account = self.api.account_id().to_string();
         let region = self.ctx.region.clone();
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let metric = configuration.validate(&s.elbv2)?;
             let target = s.autoscaling.target_mut(&key)?;
             let policy = match target.policies.get_mut(&name) {
@@ -459,7 +459,7 @@ impl Handler<'_> {
             )));
         }
         let size = page_size(input.max_results, MAX_POLICY_PAGE)?;
-        let policies: Vec<Value> = self.app.store.read(|s| {
+        let policies: Vec<Value> = self.api.store.read(|s| {
             s.autoscaling
                 .targets
                 .values()
@@ -487,7 +487,7 @@ impl Handler<'_> {
 
     fn delete_scaling_policy(&self, input: DeleteScalingPolicyInput) -> Output {
         let key = input.target.key()?;
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let removed = s
                 .autoscaling
                 .targets
@@ -511,7 +511,7 @@ impl Handler<'_> {
             input.scalable_dimension.as_deref(),
         )?;
         let size = page_size(input.max_results, MAX_PAGE)?;
-        let views: Vec<Value> = self.app.store.read(|s| {
+        let views: Vec<Value> = self.api.store.read(|s| {
             let mut activities: Vec<&ScalingActivity> = s
                 .autoscaling
                 .activities

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{App, RequestContext};
+use super::{Api, RequestContext};
 use crate::domain::arn::arn;
 use crate::domain::logs::{
     self, check_batch, group_name_from_identifier, now_millis, Cursor, FilterCursor, FilterPattern,
@@ -32,15 +32,15 @@ impl From<LogsError> for JsonError {
     }
 }
 
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
+pub async fn handle(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
+    json::respond(dispatch(api, ctx, op, body), &ctx.request_id)
 }
 
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
+fn dispatch(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
+    let h = Handler { api, ctx };
     // Retention is applied before every request, so no read sees an
     // event its group's policy has expired.
-    app.store.write_logs(|logs| logs.expire(now_millis()));
+    api.store.write_logs(|logs| logs.expire(now_millis()));
     Ok(match op {
         "CreateLogGroup" => h.create_log_group(decode(body)?),
         "DescribeLogGroups" => h.describe_log_groups(decode(body)?),
@@ -68,7 +68,7 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
 }
 
 struct Handler<'a> {
-    app: &'a App,
+    api: &'a Api,
     ctx: &'a RequestContext,
 }
 
@@ -258,7 +258,7 @@ impl Handler<'_> {
         arn(
             "logs",
             &self.ctx.region,
-            self.app.account_id(),
+            self.api.account_id(),
             &format!("log-group:{group}"),
         )
     }
@@ -310,7 +310,7 @@ impl Handler<'_> {
                 LOG_GROUP_CLASSES.join(", ")
             )));
         }
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.create_group(&input.log_group_name, now_millis())?;
             let group = logs.group_mut(&input.log_group_name)?;
             group.kms_key_id = input.kms_key_id;
@@ -325,7 +325,7 @@ impl Handler<'_> {
 
     fn put_retention_policy(&self, input: RetentionInput) -> Output {
         let days = logs::check_retention(input.retention_in_days)?;
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             let group = logs.group_mut(&input.log_group_name)?;
             group.retention_in_days = Some(days);
             group.expire(now_millis());
@@ -334,21 +334,21 @@ impl Handler<'_> {
     }
 
     fn delete_retention_policy(&self, input: GroupInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.group_mut(&input.log_group_name)?.retention_in_days = None;
             Ok(json!({}))
         })
     }
 
     fn tag_log_group(&self, input: GroupTagsInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.group_mut(&input.log_group_name)?.tag(input.tags)?;
             Ok(json!({}))
         })
     }
 
     fn untag_log_group(&self, input: GroupTagsInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             let group = logs.group_mut(&input.log_group_name)?;
             group.tags.retain(|k, _| !input.tags_list.contains(k));
             Ok(json!({}))
@@ -356,7 +356,7 @@ impl Handler<'_> {
     }
 
     fn list_tags_log_group(&self, input: GroupTagsInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let group = s.logs.group(&input.log_group_name)?;
             Ok(json!({ "tags": group.tags }))
         })
@@ -374,7 +374,7 @@ impl Handler<'_> {
 
     fn tag_resource(&self, input: ResourceTagsInput) -> Output {
         let name = Self::tagged_group(&input.resource_arn)?;
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.group_mut(name)?.tag(input.tags)?;
             Ok(json!({}))
         })
@@ -382,7 +382,7 @@ impl Handler<'_> {
 
     fn untag_resource(&self, input: ResourceTagsInput) -> Output {
         let name = Self::tagged_group(&input.resource_arn)?;
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             let group = logs.group_mut(name)?;
             group.tags.retain(|k, _| !input.tag_keys.contains(k));
             Ok(json!({}))
@@ -391,7 +391,7 @@ impl Handler<'_> {
 
     fn list_tags_for_resource(&self, input: ResourceTagsInput) -> Output {
         let name = Self::tagged_group(&input.resource_arn)?;
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let group = s.logs.group(name)?;
             Ok(json!({ "tags": group.tags }))
         })
@@ -405,7 +405,7 @@ impl Handler<'_> {
                     .into(),
             ));
         }
-        let groups: Vec<Value> = self.app.store.read(|s| {
+        let groups: Vec<Value> = self.api.store.read(|s| {
             s.logs
                 .groups
                 .values()
@@ -429,14 +429,14 @@ impl Handler<'_> {
     }
 
     fn delete_log_group(&self, input: GroupInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.delete_group(&input.log_group_name)?;
             Ok(json!({}))
         })
     }
 
     fn create_log_stream(&self, input: StreamInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.group_mut(&input.log_group_name)?
                 .create_stream(&input.log_stream_name, now_millis())?;
             Ok(json!({}))
@@ -444,7 +444,7 @@ impl Handler<'_> {
     }
 
     fn delete_log_stream(&self, input: StreamInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.group_mut(&input.log_group_name)?
                 .delete_stream(&input.log_stream_name)?;
             Ok(json!({}))
@@ -468,7 +468,7 @@ impl Handler<'_> {
             ));
         }
         let group_name = input.group.name()?;
-        let streams = self.app.store.read(|s| {
+        let streams = self.api.store.read(|s| {
             let group = s.logs.group(group_name)?;
             let mut streams: Vec<&LogStream> = group
                 .streams
@@ -511,7 +511,7 @@ impl Handler<'_> {
         let accepted = events[check.accepted.clone()]
             .iter()
             .map(|(t, m)| (*t, m.to_string()));
-        let sequence = self.app.store.write_logs(|logs| {
+        let sequence = self.api.store.write_logs(|logs| {
             let group = logs.group_mut(&input.log_group_name)?;
             group.append(&input.log_stream_name, accepted, now)?;
             Ok::<_, LogsError>(group.stream(&input.log_stream_name)?.sequence_token())
@@ -534,7 +534,7 @@ impl Handler<'_> {
         let limit = limit(input.limit, MAX_EVENTS_LIMIT)?;
         let group_name = input.group.name()?;
         let cursor = input.next_token.as_deref().map(Cursor::parse).transpose()?;
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let stream = s.logs.group(group_name)?.stream(&input.log_stream_name)?;
             // Without a token: the first events with startFromHead, else the last.
             let cursor = cursor.unwrap_or(if input.start_from_head {
@@ -583,7 +583,7 @@ impl Handler<'_> {
                 .transpose()?,
             limit,
         };
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let page = s.logs.group(group_name)?.filter(&query);
             let events: Vec<Value> = page
                 .events

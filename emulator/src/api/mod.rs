@@ -1,5 +1,6 @@
 //! One handler per AWS action. Handlers decode the input, validate it against
 //! the domain rules, and change the store; reconcilers do the slow work.
+//! The routes that reach them are in `server`.
 
 pub mod autoscaling;
 pub mod ec2;
@@ -15,15 +16,13 @@ pub mod sts;
 use crate::dataplane::Dataplane;
 use crate::domain::Store;
 
-/// What every handler can reach. Cheap to clone.
+/// What every handler can reach: the store, and the data plane that
+/// CreateListener and DeleteListener open and close sockets on. Cheap to
+/// clone.
 #[derive(Clone)]
-pub struct App {
+pub struct Api {
     pub store: Store,
     pub dataplane: Dataplane,
-    /// Where requests for services the emulator does not serve go.
-    pub upstream: Option<crate::upstream::Upstream>,
-    /// `POST /_emulator/reset`, and the gate every AWS request passes.
-    pub reset: crate::reset::Reset,
 }
 
 /// Per-request facts taken from the wire.
@@ -59,7 +58,7 @@ pub fn ignored_once(what: &str) {
     });
 }
 
-impl App {
+impl Api {
     pub fn account_id(&self) -> &str {
         &self.store.config().account_id
     }

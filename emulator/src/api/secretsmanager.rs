@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{ignored_once, App, RequestContext};
+use super::{ignored_once, Api, RequestContext};
 use crate::domain::epoch_seconds;
 use crate::domain::secretsmanager::{
     random_password, Changed, CreateRequest, PasswordRules, Secret, SecretValue, SecretVersion,
@@ -32,12 +32,12 @@ impl From<SecretsError> for JsonError {
     }
 }
 
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
+pub async fn handle(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
+    json::respond(dispatch(api, ctx, op, body), &ctx.request_id)
 }
 
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
+fn dispatch(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
+    let h = Handler { api, ctx };
     Ok(match op {
         "CreateSecret" => h.create_secret(decode(body)?),
         "GetSecretValue" => h.get_secret_value(decode(body)?),
@@ -78,7 +78,7 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
 }
 
 struct Handler<'a> {
-    app: &'a App,
+    api: &'a Api,
     ctx: &'a RequestContext,
 }
 
@@ -442,11 +442,11 @@ impl Handler<'_> {
             value: input.value.decode()?,
             tags: into_pairs(input.tags),
         };
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager.create(
                 request,
                 &self.ctx.region,
-                self.app.account_id(),
+                self.api.account_id(),
                 OffsetDateTime::now_utc(),
             )
         })?;
@@ -458,7 +458,7 @@ impl Handler<'_> {
     fn get_secret_value(&self, input: GetSecretValueInput) -> Output {
         let mut out = None;
         // Only the access date changes: no reconciler needs waking.
-        self.app.store.modify(|s| {
+        self.api.store.modify(|s| {
             out = Some(
                 s.secretsmanager
                     .get_value(
@@ -480,7 +480,7 @@ impl Handler<'_> {
         let mut values = Vec::new();
         let mut errors = Vec::new();
         // Only access dates change: no reconciler needs waking.
-        self.app.store.modify(|s| {
+        self.api.store.modify(|s| {
             for id in ids {
                 match s.secretsmanager.get_value(id, None, None, now) {
                     Ok((secret, version)) => values.push(value_view(secret, version)),
@@ -516,7 +516,7 @@ impl Handler<'_> {
             (None, Some(filters)) => {
                 check_filters(&filters)?;
                 let limit = max_results(input.max_results, MAX_BATCH)?;
-                let names: Vec<String> = self.app.store.read(|s| {
+                let names: Vec<String> = self.api.store.read(|s| {
                     s.secretsmanager
                         .secrets
                         .values()
@@ -543,7 +543,7 @@ impl Handler<'_> {
             ignored_once("Secrets Manager PutSecretValue RotationToken");
         }
         let value = input.value.decode()?;
-        let (changed, stages) = self.app.store.write(|s| {
+        let (changed, stages) = self.api.store.write(|s| {
             s.secretsmanager.put_value(
                 &input.secret_id,
                 input.client_request_token,
@@ -559,7 +559,7 @@ impl Handler<'_> {
 
     fn update_secret(&self, input: UpdateSecretInput) -> Output {
         let value = input.value.decode()?;
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager.update(
                 &input.secret_id,
                 input.description,
@@ -573,7 +573,7 @@ impl Handler<'_> {
     }
 
     fn describe_secret(&self, input: SecretIdInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             s.secretsmanager
                 .find(&input.secret_id, OffsetDateTime::now_utc())
                 .map(|secret| secret_view(secret, "VersionIdsToStages"))
@@ -611,7 +611,7 @@ impl Handler<'_> {
             )));
         }
         let now = OffsetDateTime::now_utc();
-        let views: Vec<Value> = self.app.store.read(|s| {
+        let views: Vec<Value> = self.api.store.read(|s| {
             let mut secrets: Vec<&Secret> = s
                 .secretsmanager
                 .secrets
@@ -648,7 +648,7 @@ impl Handler<'_> {
 
     fn list_secret_version_ids(&self, input: ListVersionsInput) -> Output {
         let limit = max_results(input.max_results, MAX_LIST_RESULTS)?;
-        let (arn, name, versions) = self.app.store.read(|s| {
+        let (arn, name, versions) = self.api.store.read(|s| {
             let secret = s
                 .secretsmanager
                 .find(&input.secret_id, OffsetDateTime::now_utc())
@@ -682,7 +682,7 @@ impl Handler<'_> {
     }
 
     fn update_secret_version_stage(&self, input: UpdateStageInput) -> Output {
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager.update_stage(
                 &input.secret_id,
                 &input.version_stage,
@@ -695,7 +695,7 @@ impl Handler<'_> {
     }
 
     fn delete_secret(&self, input: DeleteSecretInput) -> Output {
-        let (changed, date) = self.app.store.write(|s| {
+        let (changed, date) = self.api.store.write(|s| {
             s.secretsmanager.delete(
                 &input.secret_id,
                 input.recovery_window_in_days,
@@ -709,7 +709,7 @@ impl Handler<'_> {
     }
 
     fn restore_secret(&self, input: SecretIdInput) -> Output {
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager
                 .restore(&input.secret_id, OffsetDateTime::now_utc())
         })?;
@@ -717,7 +717,7 @@ impl Handler<'_> {
     }
 
     fn tag_resource(&self, input: TagInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             s.secretsmanager.tag(
                 &input.secret_id,
                 into_pairs(input.tags),
@@ -728,7 +728,7 @@ impl Handler<'_> {
     }
 
     fn untag_resource(&self, input: UntagInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             s.secretsmanager
                 .untag(&input.secret_id, &input.tag_keys, OffsetDateTime::now_utc())
         })?;
@@ -753,7 +753,7 @@ impl Handler<'_> {
         if input.block_public_policy == Some(true) {
             ignored_once("Secrets Manager PutResourcePolicy BlockPublicPolicy");
         }
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager.put_policy(
                 &input.secret_id,
                 input.resource_policy,
@@ -764,7 +764,7 @@ impl Handler<'_> {
     }
 
     fn get_resource_policy(&self, input: SecretIdInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let secret = s
                 .secretsmanager
                 .find(&input.secret_id, OffsetDateTime::now_utc())
@@ -778,7 +778,7 @@ impl Handler<'_> {
     }
 
     fn delete_resource_policy(&self, input: SecretIdInput) -> Output {
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager
                 .delete_policy(&input.secret_id, OffsetDateTime::now_utc())
         })?;

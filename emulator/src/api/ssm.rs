@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{ignored_once, App, RequestContext};
+use super::{ignored_once, Api, RequestContext};
 use crate::domain::arn::arn;
 use crate::domain::epoch_seconds;
 use crate::domain::secretsmanager::SecretValue;
@@ -38,12 +38,12 @@ impl From<SsmError> for JsonError {
     }
 }
 
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
+pub async fn handle(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
+    json::respond(dispatch(api, ctx, op, body), &ctx.request_id)
 }
 
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
+fn dispatch(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
+    let h = Handler { api, ctx };
     Ok(match op {
         "PutParameter" => h.put_parameter(decode(body)?),
         "GetParameter" => h.get_parameter(decode(body)?),
@@ -67,7 +67,7 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
 }
 
 struct Handler<'a> {
-    app: &'a App,
+    api: &'a Api,
     ctx: &'a RequestContext,
 }
 
@@ -283,14 +283,14 @@ impl Handler<'_> {
         arn(
             "ssm",
             &self.ctx.region,
-            self.app.account_id(),
+            self.api.account_id(),
             &format!("parameter/{}", name.trim_start_matches('/')),
         )
     }
 
     /// The caller as LastModifiedUser: credentials are not checked, so root.
     fn user_arn(&self) -> String {
-        format!("arn:aws:iam::{}:root", self.app.account_id())
+        format!("arn:aws:iam::{}:root", self.api.account_id())
     }
 
     fn parameter_view(
@@ -357,7 +357,7 @@ impl Handler<'_> {
         };
         let user = self.user_arn();
         let (version, tier) = self
-            .app
+            .api
             .store
             .write(|s| s.ssm.put(request, OffsetDateTime::now_utc(), &user))?;
         Ok(json!({ "Version": version, "Tier": tier.as_str() }))
@@ -404,7 +404,7 @@ impl Handler<'_> {
     }
 
     fn get_parameter(&self, input: GetParameterInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             if input.name.starts_with(SECRETS_REFERENCE_PREFIX) {
                 return self.secret_reference(s, &input.name, input.with_decryption);
             }
@@ -417,7 +417,7 @@ impl Handler<'_> {
 
     fn get_parameters(&self, input: GetParametersInput) -> Output {
         check_names_count(&input.names)?;
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let mut found = Vec::new();
             let mut invalid = Vec::new();
             for name in &input.names {
@@ -448,7 +448,7 @@ impl Handler<'_> {
         }
         let recursive = input.recursive;
         let path = input.path.as_str();
-        let views: Vec<Value> = self.app.store.read(|s| {
+        let views: Vec<Value> = self.api.store.read(|s| {
             s.ssm
                 .parameters
                 .values()
@@ -462,13 +462,13 @@ impl Handler<'_> {
     }
 
     fn delete_parameter(&self, input: NameInput) -> Output {
-        self.app.store.write(|s| s.ssm.delete(&input.name))?;
+        self.api.store.write(|s| s.ssm.delete(&input.name))?;
         Ok(json!({}))
     }
 
     fn delete_parameters(&self, input: NamesInput) -> Output {
         check_names_count(&input.names)?;
-        let (deleted, invalid): (Vec<String>, Vec<String>) = self.app.store.write(|s| {
+        let (deleted, invalid): (Vec<String>, Vec<String>) = self.api.store.write(|s| {
             input
                 .names
                 .iter()
@@ -512,7 +512,7 @@ impl Handler<'_> {
         for f in &filters {
             f.validate(FilterContext::Describe)?;
         }
-        let views: Vec<Value> = self.app.store.read(|s| {
+        let views: Vec<Value> = self.api.store.read(|s| {
             s.ssm
                 .parameters
                 .values()
@@ -529,7 +529,7 @@ impl Handler<'_> {
             MAX_DESCRIBE_RESULTS,
             MAX_DESCRIBE_RESULTS,
         )?;
-        let views: Vec<Value> = self.app.store.read(|s| {
+        let views: Vec<Value> = self.api.store.read(|s| {
             let parameter = s.ssm.find(&input.name).ok_or_else(|| {
                 SsmError::ParameterNotFound(format!("Parameter {} not found.", input.name))
             })?;
@@ -561,7 +561,7 @@ impl Handler<'_> {
 
     fn label_parameter_version(&self, input: LabelInput) -> Output {
         check_labels_count(&input.labels)?;
-        let (invalid, version) = self.app.store.write(|s| {
+        let (invalid, version) = self.api.store.write(|s| {
             s.ssm
                 .label(&input.name, input.parameter_version, &input.labels)
         })?;
@@ -570,7 +570,7 @@ impl Handler<'_> {
 
     fn unlabel_parameter_version(&self, input: UnlabelInput) -> Output {
         check_labels_count(&input.labels)?;
-        let (removed, invalid) = self.app.store.write(|s| {
+        let (removed, invalid) = self.api.store.write(|s| {
             s.ssm
                 .unlabel(&input.name, input.parameter_version, &input.labels)
         })?;
@@ -580,7 +580,7 @@ impl Handler<'_> {
     fn add_tags_to_resource(&self, input: AddTagsInput) -> Output {
         let tags: Vec<(String, String)> =
             input.tags.into_iter().map(|t| (t.key, t.value)).collect();
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             s.ssm
                 .add_tags(&input.resource_type, &input.resource_id, &tags)
         })?;
@@ -588,7 +588,7 @@ impl Handler<'_> {
     }
 
     fn remove_tags_from_resource(&self, input: RemoveTagsInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             s.ssm
                 .remove_tags(&input.resource_type, &input.resource_id, &input.tag_keys)
         })?;
@@ -596,7 +596,7 @@ impl Handler<'_> {
     }
 
     fn list_tags_for_resource(&self, input: ListTagsInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let tags = s.ssm.tags(&input.resource_type, &input.resource_id)?;
             Ok(json!({ "TagList": tag_list(tags) }))
         })

@@ -441,20 +441,3 @@ impl RequestNotes {
         });
     }
 }
-
-/// `GET /metrics` on the control port: every metric in Prometheus'
-/// (OpenMetrics) text format.
-pub async fn metrics_endpoint(
-    axum::extract::State(app): axum::extract::State<crate::api::App>,
-) -> impl axum::response::IntoResponse {
-    let snapshot = app.dataplane.snapshot();
-    let metrics = app.dataplane.observability().metrics();
-    let text = app.store.read(|state| metrics.encode(state, &snapshot));
-    (
-        [(
-            http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        text,
-    )
-}

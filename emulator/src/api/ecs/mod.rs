@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{App, RequestContext};
+use super::{Api, RequestContext};
 use crate::domain::arn::{arn, last_segment};
 use crate::domain::ecs::capacity::{self, StrategyItem};
 use crate::domain::ecs::network;
@@ -43,12 +43,12 @@ impl From<EcsError> for JsonError {
     }
 }
 
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
+pub async fn handle(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
+    json::respond(dispatch(api, ctx, op, body), &ctx.request_id)
 }
 
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
+fn dispatch(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
+    let h = Handler { api, ctx };
     Ok(match op {
         "CreateCluster" => h.create_cluster(decode(body)?),
         "DescribeClusters" => h.describe_clusters(decode(body)?),
@@ -96,7 +96,7 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
 }
 
 struct Handler<'a> {
-    app: &'a App,
+    api: &'a Api,
     ctx: &'a RequestContext,
 }
 
@@ -202,7 +202,7 @@ struct TagResourceInput {
 
 impl Handler<'_> {
     fn arn(&self, resource: &str) -> String {
-        arn("ecs", &self.ctx.region, self.app.account_id(), resource)
+        arn("ecs", &self.ctx.region, self.api.account_id(), resource)
     }
 
     fn now() -> OffsetDateTime {
@@ -239,7 +239,7 @@ impl Handler<'_> {
                     .into(),
             ));
         };
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             let placement = capacity::resolve_placement(
                 input.launch_type.as_deref(),
@@ -264,7 +264,7 @@ impl Handler<'_> {
                 input.overrides.clone().unwrap_or_default(),
             )?);
             let placements = network::resolve(
-                s.ec2.region(&self.ctx.region, self.app.account_id()),
+                s.ec2.region(&self.ctx.region, self.api.account_id()),
                 &awsvpc.subnets,
                 &awsvpc.security_groups,
             )?;
@@ -295,7 +295,7 @@ impl Handler<'_> {
     }
 
     fn stop_task(&self, input: StopTaskInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             let arn = s
                 .ecs
@@ -320,7 +320,7 @@ impl Handler<'_> {
             ));
         }
         let with_tags = input.include.iter().any(|i| i == "TAGS");
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             let mut tasks = vec![];
             let mut failures = vec![];
@@ -359,7 +359,7 @@ impl Handler<'_> {
             .service_name
             .as_ref()
             .map(|s| format!("service:{}", last_segment(s)));
-        let arns = self.app.store.write(|s| {
+        let arns = self.api.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             Ok::<_, EcsError>(
                 s.ecs
@@ -387,7 +387,7 @@ impl Handler<'_> {
     }
 
     fn tag_resource(&self, input: TagResourceInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             ensure_resource_exists(&s.ecs, &input.resource_arn)?;
             merge_tags(&mut s.ecs, &input.resource_arn, input.tags);
             Ok(json!({}))
@@ -395,7 +395,7 @@ impl Handler<'_> {
     }
 
     fn untag_resource(&self, input: TagResourceInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             ensure_resource_exists(&s.ecs, &input.resource_arn)?;
             if let Some(tags) = s.ecs.tags.get_mut(&input.resource_arn) {
                 tags.retain(|t| !input.tag_keys.contains(&t.key));
@@ -408,7 +408,7 @@ impl Handler<'_> {
     }
 
     fn list_tags_for_resource(&self, input: TagResourceInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             ensure_resource_exists(&s.ecs, &input.resource_arn)?;
             Ok(json!({ "tags": s.ecs.tags_of(&input.resource_arn) }))
         })

@@ -8,7 +8,7 @@
 //!
 //! Routing changes need no notification: the data plane rebuilds its
 //! snapshot whenever the store version changes. Listener sockets are opened
-//! and closed here, through `app.dataplane`, so bind errors surface in
+//! and closed here, through `api.dataplane`, so bind errors surface in
 //! CreateListener.
 
 mod decode;
@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use axum::response::Response;
 use time::OffsetDateTime;
 
-use super::{App, RequestContext};
+use super::{Api, RequestContext};
 use crate::domain::arn;
 use crate::domain::elbv2::Elbv2Error;
 use crate::protocol::query::{self, Params, QueryError, ELBV2};
@@ -41,14 +41,14 @@ const PAGE_SIZE_MAX: usize = 400;
 
 /// What a handler needs besides its parameters.
 struct Cx<'a> {
-    app: &'a App,
+    api: &'a Api,
     region: &'a str,
     now: OffsetDateTime,
 }
 
 impl Cx<'_> {
     fn account(&self) -> &str {
-        self.app.account_id()
+        self.api.account_id()
     }
 
     /// Whether an ARN belongs to the region of this request: ELBv2
@@ -59,10 +59,10 @@ impl Cx<'_> {
 }
 
 /// Handles one ELBv2 request; `body` is the form-encoded Query body.
-pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
+pub async fn handle(api: &Api, ctx: &RequestContext, body: &[u8]) -> Response {
     query::serve(&ELBV2, &ctx.request_id, body, |action, params| {
         let cx = Cx {
-            app,
+            api,
             region: &ctx.region,
             now: OffsetDateTime::now_utc(),
         };
@@ -120,7 +120,7 @@ impl From<Elbv2Error> for QueryError {
 /// and write sees them gone. Writes (and so wakes the data plane) only when
 /// something expired.
 fn expire_draining(cx: &Cx) {
-    let store = &cx.app.store;
+    let store = &cx.api.store;
     if store.read(|s| s.elbv2.has_expired_draining(cx.now)) {
         store.write(|s| s.elbv2.expire_draining(cx.now));
     }

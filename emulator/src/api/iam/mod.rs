@@ -14,7 +14,7 @@ use axum::response::Response;
 use http::StatusCode;
 use time::OffsetDateTime;
 
-use super::{App, RequestContext};
+use super::{Api, RequestContext};
 use crate::domain::iam::{merge_tags, remove_tags, validate, IamError, IamState, Tags};
 use crate::protocol::query::{self, Params, QueryError, XmlWriter, IAM};
 
@@ -33,21 +33,21 @@ const PATH_PREFIX_MAX: usize = 512;
 
 /// What a handler needs besides its parameters.
 struct Cx<'a> {
-    app: &'a App,
+    api: &'a Api,
     now: OffsetDateTime,
 }
 
 impl Cx<'_> {
     fn account(&self) -> &str {
-        self.app.account_id()
+        self.api.account_id()
     }
 
     fn read<R>(&self, f: impl FnOnce(&IamState) -> R) -> R {
-        self.app.store.read(|s| f(&s.iam))
+        self.api.store.read(|s| f(&s.iam))
     }
 
     fn write<R>(&self, f: impl FnOnce(&mut IamState) -> R) -> R {
-        self.app.store.write(|s| f(&mut s.iam))
+        self.api.store.write(|s| f(&mut s.iam))
     }
 
     /// Logs once that `field` of `action` is accepted and ignored.
@@ -59,10 +59,10 @@ impl Cx<'_> {
 }
 
 /// Handles one IAM request; `body` is the form-encoded Query body.
-pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
+pub async fn handle(api: &Api, ctx: &RequestContext, body: &[u8]) -> Response {
     query::serve(&IAM, &ctx.request_id, body, |action, params| {
         let cx = Cx {
-            app,
+            api,
             now: OffsetDateTime::now_utc(),
         };
         dispatch(&cx, action, params)

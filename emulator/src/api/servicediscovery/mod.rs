@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::{ignored_once, App, RequestContext};
+use super::{ignored_once, Api, RequestContext};
 use crate::domain::epoch_seconds;
 use crate::domain::servicediscovery::{
     paginate, CloudMapError, DiscoverQuery, DnsConfig, Filter, HealthFilter, HealthStatus,
@@ -53,12 +53,12 @@ impl From<CloudMapError> for JsonError {
     }
 }
 
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
+pub async fn handle(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
+    json::respond(dispatch(api, ctx, op, body), &ctx.request_id)
 }
 
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
+fn dispatch(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
+    let h = Handler { api, ctx };
     Ok(match op {
         "CreateHttpNamespace" => h.create_http_namespace(decode(body)?),
         "CreatePrivateDnsNamespace" => {
@@ -107,7 +107,7 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
 }
 
 struct Handler<'a> {
-    app: &'a App,
+    api: &'a Api,
     ctx: &'a RequestContext,
 }
 
@@ -253,20 +253,20 @@ fn updater_ignored(updater_request_id: &Option<String>, action: &str) {
 
 impl Handler<'_> {
     fn account(&self) -> &str {
-        self.app.account_id()
+        self.api.account_id()
     }
 
     fn write<R>(
         &self,
         f: impl FnOnce(&mut ServiceDiscoveryState, OffsetDateTime) -> Result<R, CloudMapError>,
     ) -> Result<R, CloudMapError> {
-        self.app
+        self.api
             .store
             .write(|s| f(&mut s.servicediscovery, OffsetDateTime::now_utc()))
     }
 
     fn read<R>(&self, f: impl FnOnce(&ServiceDiscoveryState) -> R) -> R {
-        self.app.store.read(|s| f(&s.servicediscovery))
+        self.api.store.read(|s| f(&s.servicediscovery))
     }
 
     fn create_namespace(&self, request: NamespaceRequest) -> Output {
