@@ -166,7 +166,7 @@ impl Emulator {
         let reconcilers = TaskTracker::new();
         reconcilers.spawn(runner.run(resumed));
         reconcilers.spawn(scheduler::run(store.clone(), shutdown.clone()));
-        reconcilers.spawn(crate::observability::rates::run(
+        reconcilers.spawn(crate::dataplane::observe::sample_rates(
             app.api.dataplane.clone(),
             shutdown.clone(),
         ));
@@ -266,7 +266,8 @@ async fn metrics(
 ) -> impl IntoResponse {
     let snapshot = dataplane.snapshot();
     let metrics = dataplane.observability().metrics();
-    let text = store.read(|state| metrics.encode(state, &snapshot));
+    let text =
+        store.read(|state| metrics.encode(state, |tg_arn| snapshot.target_request_counts(tg_arn)));
     (
         [(
             http::header::CONTENT_TYPE,

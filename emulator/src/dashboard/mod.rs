@@ -20,13 +20,14 @@ use axum::response::{Html, IntoResponse, Json};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use crate::dataplane::observe;
 use crate::dataplane::snapshot::Target;
 use crate::dataplane::Dataplane;
 use crate::domain::ecs::service::ServiceStatus;
 use crate::domain::ecs::{ClusterStatus, TaskStatus};
 use crate::domain::elbv2::{ActionKind, Condition, Elbv2State, Listener, Rule};
 use crate::domain::{State as StoreState, Store};
-use crate::observability::rates::{Rates, TargetSample};
+use crate::observability::rates::Rates;
 
 /// The page, served as is.
 const INDEX_HTML: &str = include_str!("index.html");
@@ -225,7 +226,7 @@ fn build(
                     let health = elbv2.reported_health(tg, reg);
                     let target = targets.get(&(tg.arn.as_str(), addr));
                     let live = target.and_then(|t| {
-                        rates.live(&tg.arn, addr, TargetSample::read(t), now)
+                        rates.live(&tg.arn, addr, observe::sample(t), now)
                     });
                     json!({
                         "id": addr.to_string(),
