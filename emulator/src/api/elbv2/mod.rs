@@ -66,7 +66,9 @@ pub async fn handle(api: &Api, ctx: &RequestContext, body: &[u8]) -> Response {
             region: &ctx.region,
             now: OffsetDateTime::now_utc(),
         };
-        expire_draining(&cx);
+        // Registrations whose deregistration delay is over are gone for
+        // every read and write.
+        crate::reconcilers::health::expire_draining(&api.store, cx.now);
         dispatch(&cx, action, params)
     })
 }
@@ -113,16 +115,6 @@ fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
 impl From<Elbv2Error> for QueryError {
     fn from(e: Elbv2Error) -> Self {
         QueryError::sender(e.code(), e.to_string())
-    }
-}
-
-/// Drops registrations whose deregistration delay is over, so every read
-/// and write sees them gone. Writes (and so wakes the data plane) only when
-/// something expired.
-fn expire_draining(cx: &Cx) {
-    let store = &cx.api.store;
-    if store.read(|s| s.elbv2.has_expired_draining(cx.now)) {
-        store.write(|s| s.elbv2.expire_draining(cx.now));
     }
 }
 
