@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::api::wire::handle_json;
 use crate::api::{self, Api, RequestContext};
 use crate::config::{Config, DEFAULT_REGION};
 use crate::dataplane::Dataplane;
@@ -297,17 +298,17 @@ async fn aws_request(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
         (Service::Ec2, _) => api::ec2::handle(&app.api, &ctx, &body).await,
         (Service::Iam, _) => api::iam::handle(&app.api, &ctx, &body).await,
         (Service::Sts, _) => api::sts::handle(&app.api, &ctx, &body).await,
-        (Service::Ecs, Some(op)) => api::ecs::handle(&app.api, &ctx, &op, &body).await,
-        (Service::Logs, Some(op)) => api::logs::handle(&app.api, &ctx, &op, &body).await,
+        (Service::Ecs, Some(op)) => handle_json::<api::ecs::Ecs>(&app.api, &ctx, &op, &body),
+        (Service::Logs, Some(op)) => handle_json::<api::logs::Logs>(&app.api, &ctx, &op, &body),
         (Service::ApplicationAutoScaling, Some(op)) => {
-            api::autoscaling::handle(&app.api, &ctx, &op, &body).await
+            handle_json::<api::autoscaling::AutoScaling>(&app.api, &ctx, &op, &body)
         }
-        (Service::Ssm, Some(op)) => api::ssm::handle(&app.api, &ctx, &op, &body).await,
+        (Service::Ssm, Some(op)) => handle_json::<api::ssm::Ssm>(&app.api, &ctx, &op, &body),
         (Service::SecretsManager, Some(op)) => {
-            api::secretsmanager::handle(&app.api, &ctx, &op, &body).await
+            handle_json::<api::secretsmanager::SecretsManager>(&app.api, &ctx, &op, &body)
         }
         (Service::ServiceDiscovery, Some(op)) => {
-            api::servicediscovery::handle(&app.api, &ctx, &op, &body).await
+            handle_json::<api::servicediscovery::ServiceDiscovery>(&app.api, &ctx, &op, &body)
         }
         (_, None) => JsonError::client("MissingAction", "X-Amz-Target names no operation")
             .into_response_with_id(&ctx.request_id),

@@ -4,12 +4,11 @@
 //! `reconcilers::autoscaling` evaluates the policies.
 //! <https://docs.aws.amazon.com/autoscaling/application/APIReference/API_Operations.html>
 
-use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{Api, RequestContext};
+use super::wire::{self, Input, JsonService};
 use crate::domain::arn::{arn, random_hex};
 use crate::domain::autoscaling::{
     ecs_service, scale_service, ScalableTarget, ScalingActivity, ScalingError, ScalingPolicy,
@@ -17,7 +16,7 @@ use crate::domain::autoscaling::{
     ECS_SERVICE_LINKED_ROLE, MAX_POLICIES_PER_TARGET, MAX_SCALABLE_TARGETS, TARGET_TRACKING,
 };
 use crate::domain::epoch_seconds;
-use crate::protocol::json::{self, JsonError};
+use crate::protocol::json::JsonError;
 
 /// DescribeScalableTargets and DescribeScalingActivities page size by
 /// default and at most (AWS: 50).
@@ -31,39 +30,27 @@ const SCALABLE_TARGET_ID_HEX: usize = 36;
 
 type Output = Result<Value, ScalingError>;
 
-/// Every Application Auto Scaling error is a client error (HTTP 400) whose
-/// `__type` is its code.
-impl From<ScalingError> for JsonError {
-    fn from(e: ScalingError) -> Self {
-        JsonError::client(e.code(), e.to_string())
+/// Application Auto Scaling's operations.
+pub struct AutoScaling;
+
+type Handler<'a> = wire::Handler<'a, AutoScaling>;
+
+impl JsonService for AutoScaling {
+    const VALIDATION_CODE: &'static str = "ValidationException";
+    type Error = ScalingError;
+
+    fn dispatch(h: &Handler, op: &str, input: &Input) -> Result<Output, JsonError> {
+        Ok(match op {
+            "RegisterScalableTarget" => h.register_scalable_target(input.decode()?),
+            "DescribeScalableTargets" => h.describe_scalable_targets(input.decode()?),
+            "DeregisterScalableTarget" => h.deregister_scalable_target(input.decode()?),
+            "PutScalingPolicy" => h.put_scaling_policy(input.decode()?),
+            "DescribeScalingPolicies" => h.describe_scaling_policies(input.decode()?),
+            "DeleteScalingPolicy" => h.delete_scaling_policy(input.decode()?),
+            "DescribeScalingActivities" => h.describe_scaling_activities(input.decode()?),
+            other => return Err(JsonError::unknown_operation(other)),
+        })
     }
-}
-
-pub async fn handle(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(api, ctx, op, body), &ctx.request_id)
-}
-
-fn dispatch(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { api, ctx };
-    Ok(match op {
-        "RegisterScalableTarget" => h.register_scalable_target(decode(body)?),
-        "DescribeScalableTargets" => h.describe_scalable_targets(decode(body)?),
-        "DeregisterScalableTarget" => h.deregister_scalable_target(decode(body)?),
-        "PutScalingPolicy" => h.put_scaling_policy(decode(body)?),
-        "DescribeScalingPolicies" => h.describe_scaling_policies(decode(body)?),
-        "DeleteScalingPolicy" => h.delete_scaling_policy(decode(body)?),
-        "DescribeScalingActivities" => h.describe_scaling_activities(decode(body)?),
-        other => return Err(JsonError::unknown_operation(other)),
-    })
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    json::decode(body, "ValidationException")
-}
-
-struct Handler<'a> {
-    api: &'a Api,
-    ctx: &'a RequestContext,
 }
 
 /// The three members that name a scalable target.

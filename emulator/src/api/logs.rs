@@ -5,17 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{Api, RequestContext};
+use super::wire::{self, Input, JsonService};
 use crate::domain::arn::arn;
 use crate::domain::logs::{
     self, check_batch, group_name_from_identifier, now_millis, Cursor, FilterCursor, FilterPattern,
     FilterQuery, LogGroup, LogStream, LogsError,
 };
-use crate::protocol::json::{self, JsonError};
+use crate::protocol::json::JsonError;
 
 /// DescribeLogGroups / DescribeLogStreams page size by default and at most (AWS: 50).
 const MAX_DESCRIBE_LIMIT: usize = 50;
@@ -25,51 +24,40 @@ const MAX_EVENTS_LIMIT: usize = 10_000;
 
 type Output = Result<Value, LogsError>;
 
-/// Every Logs error is a client error (HTTP 400) whose `__type` is its code.
-impl From<LogsError> for JsonError {
-    fn from(e: LogsError) -> Self {
-        JsonError::client(e.code(), e.to_string())
+/// CloudWatch Logs's operations.
+pub struct Logs;
+
+type Handler<'a> = wire::Handler<'a, Logs>;
+
+impl JsonService for Logs {
+    const VALIDATION_CODE: &'static str = "InvalidParameterException";
+    type Error = LogsError;
+
+    fn dispatch(h: &Handler, op: &str, input: &Input) -> Result<Output, JsonError> {
+        // Retention is applied before every request, so no read sees an
+        // event its group's policy has expired.
+        h.api.store.write_logs(|logs| logs.expire(now_millis()));
+        Ok(match op {
+            "CreateLogGroup" => h.create_log_group(input.decode()?),
+            "DescribeLogGroups" => h.describe_log_groups(input.decode()?),
+            "DeleteLogGroup" => h.delete_log_group(input.decode()?),
+            "CreateLogStream" => h.create_log_stream(input.decode()?),
+            "DescribeLogStreams" => h.describe_log_streams(input.decode()?),
+            "DeleteLogStream" => h.delete_log_stream(input.decode()?),
+            "PutLogEvents" => h.put_log_events(input.decode()?),
+            "GetLogEvents" => h.get_log_events(input.decode()?),
+            "FilterLogEvents" => h.filter_log_events(input.decode()?),
+            "PutRetentionPolicy" => h.put_retention_policy(input.decode()?),
+            "DeleteRetentionPolicy" => h.delete_retention_policy(input.decode()?),
+            "TagLogGroup" => h.tag_log_group(input.decode()?),
+            "UntagLogGroup" => h.untag_log_group(input.decode()?),
+            "ListTagsLogGroup" => h.list_tags_log_group(input.decode()?),
+            "TagResource" => h.tag_resource(input.decode()?),
+            "UntagResource" => h.untag_resource(input.decode()?),
+            "ListTagsForResource" => h.list_tags_for_resource(input.decode()?),
+            other => return Err(JsonError::unknown_operation(other)),
+        })
     }
-}
-
-pub async fn handle(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(api, ctx, op, body), &ctx.request_id)
-}
-
-fn dispatch(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { api, ctx };
-    // Retention is applied before every request, so no read sees an
-    // event its group's policy has expired.
-    api.store.write_logs(|logs| logs.expire(now_millis()));
-    Ok(match op {
-        "CreateLogGroup" => h.create_log_group(decode(body)?),
-        "DescribeLogGroups" => h.describe_log_groups(decode(body)?),
-        "DeleteLogGroup" => h.delete_log_group(decode(body)?),
-        "CreateLogStream" => h.create_log_stream(decode(body)?),
-        "DescribeLogStreams" => h.describe_log_streams(decode(body)?),
-        "DeleteLogStream" => h.delete_log_stream(decode(body)?),
-        "PutLogEvents" => h.put_log_events(decode(body)?),
-        "GetLogEvents" => h.get_log_events(decode(body)?),
-        "FilterLogEvents" => h.filter_log_events(decode(body)?),
-        "PutRetentionPolicy" => h.put_retention_policy(decode(body)?),
-        "DeleteRetentionPolicy" => h.delete_retention_policy(decode(body)?),
-        "TagLogGroup" => h.tag_log_group(decode(body)?),
-        "UntagLogGroup" => h.untag_log_group(decode(body)?),
-        "ListTagsLogGroup" => h.list_tags_log_group(decode(body)?),
-        "TagResource" => h.tag_resource(decode(body)?),
-        "UntagResource" => h.untag_resource(decode(body)?),
-        "ListTagsForResource" => h.list_tags_for_resource(decode(body)?),
-        other => return Err(JsonError::unknown_operation(other)),
-    })
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    json::decode(body, "InvalidParameterException")
-}
-
-struct Handler<'a> {
-    api: &'a Api,
-    ctx: &'a RequestContext,
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,7 @@ pub mod secretsmanager;
 pub mod servicediscovery;
 pub mod ssm;
 pub mod sts;
+pub mod wire;
 
 use crate::dataplane::Dataplane;
 use crate::domain::Store;

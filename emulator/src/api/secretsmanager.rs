@@ -4,20 +4,20 @@
 //! Rotation and replication need Lambda and other regions, which this
 //! emulator does not have: those actions are refused.
 
-use axum::response::Response;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{ignored_once, Api, RequestContext};
+use super::ignored_once;
+use super::wire::{self, Input, JsonService};
 use crate::domain::epoch_seconds;
 use crate::domain::secretsmanager::{
     random_password, Changed, CreateRequest, PasswordRules, Secret, SecretValue, SecretVersion,
     SecretsError,
 };
 use crate::domain::ssm::{constraint_violation, offset_page};
-use crate::protocol::json::{self, JsonError};
+use crate::protocol::json::JsonError;
 
 /// ListSecrets / ListSecretVersionIds page size by default and at most (AWS: 100).
 const MAX_LIST_RESULTS: i64 = 100;
@@ -26,60 +26,50 @@ const MAX_BATCH: i64 = 20;
 
 type Output = Result<Value, SecretsError>;
 
-impl From<SecretsError> for JsonError {
-    fn from(e: SecretsError) -> Self {
-        JsonError::client(e.code(), e.to_string())
+/// Secrets Manager's operations.
+pub struct SecretsManager;
+
+type Handler<'a> = wire::Handler<'a, SecretsManager>;
+
+impl JsonService for SecretsManager {
+    const VALIDATION_CODE: &'static str = "InvalidParameterException";
+    type Error = SecretsError;
+
+    fn dispatch(h: &Handler, op: &str, input: &Input) -> Result<Output, JsonError> {
+        Ok(match op {
+            "CreateSecret" => h.create_secret(input.decode()?),
+            "GetSecretValue" => h.get_secret_value(input.decode()?),
+            "BatchGetSecretValue" => h.batch_get_secret_value(input.decode()?),
+            "PutSecretValue" => h.put_secret_value(input.decode()?),
+            "UpdateSecret" => h.update_secret(input.decode()?),
+            "DescribeSecret" => h.describe_secret(input.decode()?),
+            "ListSecrets" => h.list_secrets(input.decode()?),
+            "ListSecretVersionIds" => h.list_secret_version_ids(input.decode()?),
+            "UpdateSecretVersionStage" => h.update_secret_version_stage(input.decode()?),
+            "DeleteSecret" => h.delete_secret(input.decode()?),
+            "RestoreSecret" => h.restore_secret(input.decode()?),
+            "TagResource" => h.tag_resource(input.decode()?),
+            "UntagResource" => h.untag_resource(input.decode()?),
+            "GetRandomPassword" => h.get_random_password(input.decode()?),
+            "PutResourcePolicy" => h.put_resource_policy(input.decode()?),
+            "GetResourcePolicy" => h.get_resource_policy(input.decode()?),
+            "DeleteResourcePolicy" => h.delete_resource_policy(input.decode()?),
+            "ValidateResourcePolicy" => h.validate_resource_policy(input.decode()?),
+            "RotateSecret" | "CancelRotateSecret" => Err(SecretsError::InvalidRequest(format!(
+                "{op} is not supported by this emulator: it runs no Lambda rotation functions."
+            ))),
+            "ReplicateSecretToRegions"
+            | "RemoveRegionsFromReplication"
+            | "StopReplicationToReplica" => Err(replication_refused()),
+            other => return Err(JsonError::unknown_operation(other)),
+        })
     }
-}
-
-pub async fn handle(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(api, ctx, op, body), &ctx.request_id)
-}
-
-fn dispatch(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { api, ctx };
-    Ok(match op {
-        "CreateSecret" => h.create_secret(decode(body)?),
-        "GetSecretValue" => h.get_secret_value(decode(body)?),
-        "BatchGetSecretValue" => h.batch_get_secret_value(decode(body)?),
-        "PutSecretValue" => h.put_secret_value(decode(body)?),
-        "UpdateSecret" => h.update_secret(decode(body)?),
-        "DescribeSecret" => h.describe_secret(decode(body)?),
-        "ListSecrets" => h.list_secrets(decode(body)?),
-        "ListSecretVersionIds" => h.list_secret_version_ids(decode(body)?),
-        "UpdateSecretVersionStage" => h.update_secret_version_stage(decode(body)?),
-        "DeleteSecret" => h.delete_secret(decode(body)?),
-        "RestoreSecret" => h.restore_secret(decode(body)?),
-        "TagResource" => h.tag_resource(decode(body)?),
-        "UntagResource" => h.untag_resource(decode(body)?),
-        "GetRandomPassword" => h.get_random_password(decode(body)?),
-        "PutResourcePolicy" => h.put_resource_policy(decode(body)?),
-        "GetResourcePolicy" => h.get_resource_policy(decode(body)?),
-        "DeleteResourcePolicy" => h.delete_resource_policy(decode(body)?),
-        "ValidateResourcePolicy" => h.validate_resource_policy(decode(body)?),
-        "RotateSecret" | "CancelRotateSecret" => Err(SecretsError::InvalidRequest(format!(
-            "{op} is not supported by this emulator: it runs no Lambda rotation functions."
-        ))),
-        "ReplicateSecretToRegions"
-        | "RemoveRegionsFromReplication"
-        | "StopReplicationToReplica" => Err(replication_refused()),
-        other => return Err(JsonError::unknown_operation(other)),
-    })
 }
 
 fn replication_refused() -> SecretsError {
     SecretsError::InvalidRequest(
         "Replication is not supported by this emulator: secrets are not kept per region.".into(),
     )
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    json::decode(body, "InvalidParameterException")
-}
-
-struct Handler<'a> {
-    api: &'a Api,
-    ctx: &'a RequestContext,
 }
 
 #[derive(Deserialize)]

@@ -1,13 +1,13 @@
 //! SSM Parameter Store actions (AWS JSON 1.1, `X-Amz-Target: AmazonSSM.*`).
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Operations.html>
 
-use axum::response::Response;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{ignored_once, Api, RequestContext};
+use super::ignored_once;
+use super::wire::{self, Input, JsonService};
 use crate::domain::arn::arn;
 use crate::domain::epoch_seconds;
 use crate::domain::secretsmanager::SecretValue;
@@ -17,7 +17,7 @@ use crate::domain::ssm::{
     DEFAULT_DATA_TYPE,
 };
 use crate::domain::State;
-use crate::protocol::json::{self, JsonError};
+use crate::protocol::json::JsonError;
 
 /// GetParametersByPath page size by default and at most (AWS: 10).
 const MAX_BY_PATH_RESULTS: i64 = 10;
@@ -32,43 +32,33 @@ const MAX_NAMES: usize = 10;
 
 type Output = Result<Value, SsmError>;
 
-impl From<SsmError> for JsonError {
-    fn from(e: SsmError) -> Self {
-        JsonError::client(e.code(), e.to_string())
+/// SSM Parameter Store's operations.
+pub struct Ssm;
+
+type Handler<'a> = wire::Handler<'a, Ssm>;
+
+impl JsonService for Ssm {
+    const VALIDATION_CODE: &'static str = "ValidationException";
+    type Error = SsmError;
+
+    fn dispatch(h: &Handler, op: &str, input: &Input) -> Result<Output, JsonError> {
+        Ok(match op {
+            "PutParameter" => h.put_parameter(input.decode()?),
+            "GetParameter" => h.get_parameter(input.decode()?),
+            "GetParameters" => h.get_parameters(input.decode()?),
+            "GetParametersByPath" => h.get_parameters_by_path(input.decode()?),
+            "DeleteParameter" => h.delete_parameter(input.decode()?),
+            "DeleteParameters" => h.delete_parameters(input.decode()?),
+            "DescribeParameters" => h.describe_parameters(input.decode()?),
+            "GetParameterHistory" => h.get_parameter_history(input.decode()?),
+            "LabelParameterVersion" => h.label_parameter_version(input.decode()?),
+            "UnlabelParameterVersion" => h.unlabel_parameter_version(input.decode()?),
+            "AddTagsToResource" => h.add_tags_to_resource(input.decode()?),
+            "RemoveTagsFromResource" => h.remove_tags_from_resource(input.decode()?),
+            "ListTagsForResource" => h.list_tags_for_resource(input.decode()?),
+            other => return Err(JsonError::unknown_operation(other)),
+        })
     }
-}
-
-pub async fn handle(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(api, ctx, op, body), &ctx.request_id)
-}
-
-fn dispatch(api: &Api, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { api, ctx };
-    Ok(match op {
-        "PutParameter" => h.put_parameter(decode(body)?),
-        "GetParameter" => h.get_parameter(decode(body)?),
-        "GetParameters" => h.get_parameters(decode(body)?),
-        "GetParametersByPath" => h.get_parameters_by_path(decode(body)?),
-        "DeleteParameter" => h.delete_parameter(decode(body)?),
-        "DeleteParameters" => h.delete_parameters(decode(body)?),
-        "DescribeParameters" => h.describe_parameters(decode(body)?),
-        "GetParameterHistory" => h.get_parameter_history(decode(body)?),
-        "LabelParameterVersion" => h.label_parameter_version(decode(body)?),
-        "UnlabelParameterVersion" => h.unlabel_parameter_version(decode(body)?),
-        "AddTagsToResource" => h.add_tags_to_resource(decode(body)?),
-        "RemoveTagsFromResource" => h.remove_tags_from_resource(decode(body)?),
-        "ListTagsForResource" => h.list_tags_for_resource(decode(body)?),
-        other => return Err(JsonError::unknown_operation(other)),
-    })
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    json::decode(body, "ValidationException")
-}
-
-struct Handler<'a> {
-    api: &'a Api,
-    ctx: &'a RequestContext,
 }
 
 #[derive(Deserialize)]

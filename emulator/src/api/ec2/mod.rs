@@ -17,7 +17,6 @@ mod tags;
 mod vpcs;
 
 use axum::response::Response;
-use http::StatusCode;
 use time::OffsetDateTime;
 
 use super::{Api, RequestContext};
@@ -182,14 +181,6 @@ fn handler(action: &str) -> Option<Handler> {
         "DescribeTags" => tags::describe,
         _ => return None,
     })
-}
-
-/// The one place where domain errors become Query errors.
-impl From<Ec2Error> for QueryError {
-    fn from(e: Ec2Error) -> Self {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        QueryError::with_status(status, e.code(), e.to_string())
-    }
 }
 
 /// An output with only `<return>true</return>`.

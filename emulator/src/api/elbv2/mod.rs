@@ -111,13 +111,6 @@ fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
     }
 }
 
-/// The one place where domain errors become Query errors.
-impl From<Elbv2Error> for QueryError {
-    fn from(e: Elbv2Error) -> Self {
-        QueryError::sender(e.code(), e.to_string())
-    }
-}
-
 /// The ELBv2 quotas of an account, as DescribeAccountLimits names them
 /// (AWS's defaults; the emulator enforces those the domain checks).
 const ACCOUNT_LIMITS: [(&str, u32); 9] = [

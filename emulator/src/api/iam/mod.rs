@@ -11,7 +11,6 @@ mod policies;
 mod roles;
 
 use axum::response::Response;
-use http::StatusCode;
 use time::OffsetDateTime;
 
 use super::{Api, RequestContext};
@@ -117,14 +116,6 @@ fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
         "UntagInstanceProfile" => instance_profiles::untag(cx, p),
         "ListInstanceProfileTags" => instance_profiles::list_tags(cx, p),
         other => Err(query::invalid_action(other)),
-    }
-}
-
-/// The one place where domain errors become Query errors.
-impl From<IamError> for QueryError {
-    fn from(e: IamError) -> Self {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        QueryError::with_status(status, e.code(), e.to_string())
     }
 }
 
@@ -249,6 +240,7 @@ fn path_prefix(p: &Params) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
 
     #[test]
     fn pagination() {
