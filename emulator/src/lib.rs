@@ -18,7 +18,8 @@
 //! - [`dataplane`]: the ALB itself, a hyper proxy per listener that reads
 //!   immutable routing snapshots published by the control plane.
 //! - [`observability`]: ALB metrics (Prometheus text) and access logs, fed by
-//!   the data plane through lock-free counters and a bounded log channel.
+//!   the data plane (`dataplane::observe`) through lock-free counters and a
+//!   bounded log channel; it imports nothing from the data plane.
 //! - [`dashboard`]: the web page at `GET /` and the JSON state it polls.
 //! - [`runtime`]: Docker through bollard (network, containers, the pause image)
 //!   and the task metadata endpoint.

@@ -1,6 +1,15 @@
 //! One handler per AWS action. Handlers decode the input, validate it against
 //! the domain rules, and change the store; reconcilers do the slow work.
 //! The routes that reach them are in `server`.
+//!
+//! # Layout
+//! - this file: [`Api`] (what every handler reaches), [`RequestContext`] and
+//!   the log-once helpers.
+//! - [`wire`]: domain errors as wire errors, and the dispatch every JSON 1.1
+//!   service shares.
+//! - one module per service: its operations (JSON 1.1: ECS, Logs,
+//!   Application Auto Scaling, SSM, Secrets Manager, Cloud Map; Query: ELBv2,
+//!   EC2, IAM, STS).
 
 pub mod autoscaling;
 pub mod ec2;

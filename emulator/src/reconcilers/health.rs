@@ -126,7 +126,7 @@ fn health_client() -> HealthClient {
 }
 
 /// Removes registrations whose deregistration delay has passed by `now`.
-/// The one place that does: this loop sweeps every [`DRAIN_SWEEP`], and the
+/// The one place that does: this loop sweeps every `DRAIN_SWEEP`, and the
 /// ELBv2 API and the scheduler call it first so that they see them gone.
 /// Writes (and so wakes the data plane and the scheduler) only when
 /// something expired.
