@@ -11,19 +11,22 @@
 //! - [`domain`]: the resource models and their pure rules (validation, ARNs, rule
 //!   matching), and the [`domain::Store`] that holds desired and observed state.
 //! - [`api`]: one handler per AWS action: decode input, validate, change the store.
+//!   Handlers reach the store and the data plane through [`api::Api`].
 //! - [`reconcilers`]: background loops that drive the world toward the store
 //!   (task lifecycle on Docker, health checks, the service scheduler, auto
 //!   scaling, shipping container logs to CloudWatch Logs).
 //! - [`dataplane`]: the ALB itself, a hyper proxy per listener that reads
 //!   immutable routing snapshots published by the control plane.
 //! - [`observability`]: ALB metrics (Prometheus text) and access logs, fed by
-//!   the data plane through lock-free counters and a bounded log channel.
+//!   the data plane (`dataplane::observe`) through lock-free counters and a
+//!   bounded log channel; it imports nothing from the data plane.
 //! - [`dashboard`]: the web page at `GET /` and the JSON state it polls.
 //! - [`runtime`]: Docker through bollard (network, containers, the pause image)
 //!   and the task metadata endpoint.
 //! - [`persistence`]: the state file (`--state-dir`), written after changes
 //!   and read back at start.
-//! - [`server`]: the axum control port, and [`Emulator`], which wires it all up.
+//! - [`server`]: the axum control port (every route, its state [`server::App`]
+//!   and `GET /metrics`), and [`Emulator`], which wires it all up.
 //! - [`reset`]: `POST /_emulator/reset` (and moto's `/moto-api/reset`), which
 //!   brings a running emulator back to a fresh one.
 //! - [`upstream`]: `--upstream-endpoint`, which forwards requests for services

@@ -27,7 +27,8 @@ use axum::response::{IntoResponse, Response};
 use http::{Method, StatusCode};
 use tokio::sync::{RwLock, RwLockReadGuard};
 
-use crate::api::App;
+use crate::dataplane::Dataplane;
+use crate::domain::Store;
 use crate::reconcilers::tasks::TaskRunner;
 use crate::runtime::DockerRuntime;
 
@@ -62,14 +63,12 @@ impl Reset {
     }
 
     /// Resets everything (see the module docs) and returns once it is done.
-    pub async fn run(&self, app: &App) {
+    pub async fn run(&self, store: &Store, dataplane: &Dataplane) {
         let started = Instant::now();
         let _gate = self.inner.gate.write().await;
-        let old = app
-            .store
-            .reset(|old, new| new.ec2.default_vpc_cidr = old.ec2.default_vpc_cidr);
+        let old = store.reset(|old, new| new.ec2.default_vpc_cidr = old.ec2.default_vpc_cidr);
         drop(old);
-        app.dataplane.close_all_listeners().await;
+        dataplane.close_all_listeners().await;
         if let Some(workers) = self.inner.workers.get() {
             workers.runtime.remove_task_containers().await;
             workers.runner.finish_forgotten().await;
@@ -84,21 +83,30 @@ impl Reset {
 const MOTO_OK: &str = r#"{"status": "ok"}"#;
 
 /// `POST /_emulator/reset`.
-pub async fn reset(State(app): State<App>) -> Response {
-    app.reset.run(&app).await;
+pub async fn reset(
+    State(reset): State<Reset>,
+    State(store): State<Store>,
+    State(dataplane): State<Dataplane>,
+) -> Response {
+    reset.run(&store, &dataplane).await;
     ok()
 }
 
 /// `/moto-api/reset`: as moto's server, a POST resets and anything else
 /// is refused with moto's 400.
-pub async fn moto_reset(State(app): State<App>, method: Method) -> Response {
+pub async fn moto_reset(
+    State(reset): State<Reset>,
+    State(store): State<Store>,
+    State(dataplane): State<Dataplane>,
+    method: Method,
+) -> Response {
     if method != Method::POST {
         return json(
             StatusCode::BAD_REQUEST,
             r#"{"Error": "Need to POST to reset Moto"}"#,
         );
     }
-    app.reset.run(&app).await;
+    reset.run(&store, &dataplane).await;
     ok()
 }
 

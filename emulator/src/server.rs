@@ -1,10 +1,14 @@
 //! The control port (axum) and [`Emulator`], which wires every part together.
+//!
+//! [`router`] holds every route of the control port: the AWS requests (told
+//! apart by `protocol` and answered by `api`), the dashboard, `/metrics`, the
+//! health check and the resets. [`App`] is its state.
 
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::response::Response;
+use axum::extract::{FromRef, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 use http::HeaderMap;
@@ -12,7 +16,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::api::{self, App, RequestContext};
+use crate::api::wire::handle_json;
+use crate::api::{self, Api, RequestContext};
 use crate::config::{Config, DEFAULT_REGION};
 use crate::dataplane::Dataplane;
 use crate::domain::Store;
@@ -20,12 +25,42 @@ use crate::persistence::{Persister, StateFile};
 use crate::protocol::{self, json::JsonError, Service};
 use crate::reconcilers::scheduler;
 use crate::reconcilers::tasks::{self, TaskRunner};
+use crate::reset::Reset;
 use crate::runtime::{metadata, DockerRuntime};
 use crate::upstream::Upstream;
 
 /// Largest control-API request body. ECS task definitions are at most 64 KiB;
 /// this leaves room and still bounds memory per request.
 const MAX_API_BODY_BYTES: usize = 1024 * 1024;
+
+/// The control port's state: what the handlers reach, and what the routes
+/// around them need. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub api: Api,
+    /// Where requests for services the emulator does not serve go.
+    pub upstream: Option<Upstream>,
+    /// `POST /_emulator/reset`, and the gate every AWS request passes.
+    pub reset: Reset,
+}
+
+impl FromRef<App> for Store {
+    fn from_ref(app: &App) -> Self {
+        app.api.store.clone()
+    }
+}
+
+impl FromRef<App> for Dataplane {
+    fn from_ref(app: &App) -> Self {
+        app.api.dataplane.clone()
+    }
+}
+
+impl FromRef<App> for Reset {
+    fn from_ref(app: &App) -> Self {
+        app.reset.clone()
+    }
+}
 
 /// A running emulator: control port, reconcilers and listeners.
 pub struct Emulator {
@@ -81,12 +116,14 @@ impl Emulator {
             }
         }
         let app = App {
-            store: store.clone(),
-            dataplane: Dataplane::start(store.clone()),
+            api: Api {
+                store: store.clone(),
+                dataplane: Dataplane::start(store.clone()),
+            },
             upstream: config.upstream_endpoint.clone().map(Upstream::new),
             reset: Default::default(),
         };
-        reopen_listeners(&store, &app.dataplane);
+        reopen_listeners(&store, &app.api.dataplane);
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
@@ -122,7 +159,7 @@ impl Emulator {
         let runner = TaskRunner::new(
             store.clone(),
             runtime.clone(),
-            app.dataplane.clone(),
+            app.api.dataplane.clone(),
             endpoints,
             shutdown.clone(),
         );
@@ -130,13 +167,13 @@ impl Emulator {
         let reconcilers = TaskTracker::new();
         reconcilers.spawn(runner.run(resumed));
         reconcilers.spawn(scheduler::run(store.clone(), shutdown.clone()));
-        reconcilers.spawn(crate::observability::rates::run(
-            app.dataplane.clone(),
+        reconcilers.spawn(crate::dataplane::observe::sample_rates(
+            app.api.dataplane.clone(),
             shutdown.clone(),
         ));
         reconcilers.spawn(crate::reconcilers::autoscaling::run(
             store.clone(),
-            app.dataplane.clone(),
+            app.api.dataplane.clone(),
             runtime.docker().clone(),
             shutdown.clone(),
         ));
@@ -178,7 +215,7 @@ impl Emulator {
     }
 
     pub fn store(&self) -> &Store {
-        &self.app.store
+        &self.app.api.store
     }
 
     /// Tells every part to stop without waiting (for synchronous contexts
@@ -191,7 +228,7 @@ impl Emulator {
     pub async fn shutdown(self) {
         self.shutdown.cancel();
         let _ = self.server.await;
-        self.app.dataplane.shutdown().await;
+        self.app.api.dataplane.shutdown().await;
         // The task runner returns once every task driver has stopped its task.
         self.reconcilers.wait().await;
         self.runtime.shutdown().await;
@@ -207,7 +244,7 @@ pub fn router(app: App) -> Router {
         .route("/", post(aws_request))
         .route("/", get(crate::dashboard::index))
         .route("/_emulator/state", get(crate::dashboard::state))
-        .route("/metrics", get(crate::observability::metrics_endpoint))
+        .route("/metrics", get(metrics))
         .route("/_emulator/health", get(|| async { "ok" }))
         .route("/_emulator/reset", post(crate::reset::reset))
         .route("/moto-api/reset", any(crate::reset::moto_reset))
@@ -217,10 +254,28 @@ pub fn router(app: App) -> Router {
             crate::upstream::forward_unserved,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            app.dataplane.clone(),
+            app.api.dataplane.clone(),
             crate::dataplane::route_by_host,
         ))
         .with_state(app)
+}
+
+/// `GET /metrics`: every metric in Prometheus' (OpenMetrics) text format.
+async fn metrics(
+    State(store): State<Store>,
+    State(dataplane): State<Dataplane>,
+) -> impl IntoResponse {
+    let snapshot = dataplane.snapshot();
+    let metrics = dataplane.observability().metrics();
+    let text =
+        store.read(|state| metrics.encode(state, |tg_arn| snapshot.target_request_counts(tg_arn)));
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
 }
 
 async fn aws_request(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
@@ -239,21 +294,21 @@ async fn aws_request(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
         access_key: addressed.access_key,
     };
     match (addressed.service, addressed.operation) {
-        (Service::Elbv2, _) => api::elbv2::handle(&app, &ctx, &body).await,
-        (Service::Ec2, _) => api::ec2::handle(&app, &ctx, &body).await,
-        (Service::Iam, _) => api::iam::handle(&app, &ctx, &body).await,
-        (Service::Sts, _) => api::sts::handle(&app, &ctx, &body).await,
-        (Service::Ecs, Some(op)) => api::ecs::handle(&app, &ctx, &op, &body).await,
-        (Service::Logs, Some(op)) => api::logs::handle(&app, &ctx, &op, &body).await,
+        (Service::Elbv2, _) => api::elbv2::handle(&app.api, &ctx, &body).await,
+        (Service::Ec2, _) => api::ec2::handle(&app.api, &ctx, &body).await,
+        (Service::Iam, _) => api::iam::handle(&app.api, &ctx, &body).await,
+        (Service::Sts, _) => api::sts::handle(&app.api, &ctx, &body).await,
+        (Service::Ecs, Some(op)) => handle_json::<api::ecs::Ecs>(&app.api, &ctx, &op, &body),
+        (Service::Logs, Some(op)) => handle_json::<api::logs::Logs>(&app.api, &ctx, &op, &body),
         (Service::ApplicationAutoScaling, Some(op)) => {
-            api::autoscaling::handle(&app, &ctx, &op, &body).await
+            handle_json::<api::autoscaling::AutoScaling>(&app.api, &ctx, &op, &body)
         }
-        (Service::Ssm, Some(op)) => api::ssm::handle(&app, &ctx, &op, &body).await,
+        (Service::Ssm, Some(op)) => handle_json::<api::ssm::Ssm>(&app.api, &ctx, &op, &body),
         (Service::SecretsManager, Some(op)) => {
-            api::secretsmanager::handle(&app, &ctx, &op, &body).await
+            handle_json::<api::secretsmanager::SecretsManager>(&app.api, &ctx, &op, &body)
         }
         (Service::ServiceDiscovery, Some(op)) => {
-            api::servicediscovery::handle(&app, &ctx, &op, &body).await
+            handle_json::<api::servicediscovery::ServiceDiscovery>(&app.api, &ctx, &op, &body)
         }
         (_, None) => JsonError::client("MissingAction", "X-Amz-Target names no operation")
             .into_response_with_id(&ctx.request_id),

@@ -4,12 +4,11 @@
 //! `reconcilers::autoscaling` evaluates the policies.
 //! <https://docs.aws.amazon.com/autoscaling/application/APIReference/API_Operations.html>
 
-use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{App, RequestContext};
+use super::wire::{self, Input, JsonService};
 use crate::domain::arn::{arn, random_hex};
 use crate::domain::autoscaling::{
     ecs_service, scale_service, ScalableTarget, ScalingActivity, ScalingError, ScalingPolicy,
@@ -17,7 +16,7 @@ use crate::domain::autoscaling::{
     ECS_SERVICE_LINKED_ROLE, MAX_POLICIES_PER_TARGET, MAX_SCALABLE_TARGETS, TARGET_TRACKING,
 };
 use crate::domain::epoch_seconds;
-use crate::protocol::json::{self, JsonError};
+use crate::protocol::json::JsonError;
 
 /// DescribeScalableTargets and DescribeScalingActivities page size by
 /// default and at most (AWS: 50).
@@ -31,39 +30,27 @@ const SCALABLE_TARGET_ID_HEX: usize = 36;
 
 type Output = Result<Value, ScalingError>;
 
-/// Every Application Auto Scaling error is a client error (HTTP 400) whose
-/// `__type` is its code.
-impl From<ScalingError> for JsonError {
-    fn from(e: ScalingError) -> Self {
-        JsonError::client(e.code(), e.to_string())
+/// Application Auto Scaling's operations.
+pub struct AutoScaling;
+
+type Handler<'a> = wire::Handler<'a, AutoScaling>;
+
+impl JsonService for AutoScaling {
+    const VALIDATION_CODE: &'static str = "ValidationException";
+    type Error = ScalingError;
+
+    fn dispatch(h: &Handler, op: &str, input: &Input) -> Result<Output, JsonError> {
+        Ok(match op {
+            "RegisterScalableTarget" => h.register_scalable_target(input.decode()?),
+            "DescribeScalableTargets" => h.describe_scalable_targets(input.decode()?),
+            "DeregisterScalableTarget" => h.deregister_scalable_target(input.decode()?),
+            "PutScalingPolicy" => h.put_scaling_policy(input.decode()?),
+            "DescribeScalingPolicies" => h.describe_scaling_policies(input.decode()?),
+            "DeleteScalingPolicy" => h.delete_scaling_policy(input.decode()?),
+            "DescribeScalingActivities" => h.describe_scaling_activities(input.decode()?),
+            other => return Err(JsonError::unknown_operation(other)),
+        })
     }
-}
-
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
-}
-
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
-    Ok(match op {
-        "RegisterScalableTarget" => h.register_scalable_target(decode(body)?),
-        "DescribeScalableTargets" => h.describe_scalable_targets(decode(body)?),
-        "DeregisterScalableTarget" => h.deregister_scalable_target(decode(body)?),
-        "PutScalingPolicy" => h.put_scaling_policy(decode(body)?),
-        "DescribeScalingPolicies" => h.describe_scaling_policies(decode(body)?),
-        "DeleteScalingPolicy" => h.delete_scaling_policy(decode(body)?),
-        "DescribeScalingActivities" => h.describe_scaling_activities(decode(body)?),
-        other => return Err(JsonError::unknown_operation(other)),
-    })
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    json::decode(body, "ValidationException")
-}
-
-struct Handler<'a> {
-    app: &'a App,
-    ctx: &'a RequestContext,
 }
 
 /// The three members that name a scalable target.
@@ -270,9 +257,9 @@ impl Handler<'_> {
         let key = input.target.key()?;
         let min = capacity("MinCapacity", input.min_capacity)?;
         let max = capacity("MaxCapacity", input.max_capacity)?;
-        let account = self.app.account_id().to_string();
+        let account = self.api.account_id().to_string();
         let now = OffsetDateTime::now_utc();
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let Some(desired) = ecs_service(s, &key).map(|svc| svc.desired_count) else {
                 return Err(ScalingError::Validation(format!(
                     "ECS service doesn't exist: {}",
@@ -358,7 +345,7 @@ impl Handler<'_> {
             )));
         }
         let size = page_size(input.max_results, MAX_PAGE)?;
-        let targets: Vec<Value> = self.app.store.read(|s| {
+        let targets: Vec<Value> = self.api.store.read(|s| {
             s.autoscaling
                 .targets
                 .values()
@@ -379,7 +366,7 @@ impl Handler<'_> {
 
     fn deregister_scalable_target(&self, input: TargetRef) -> Output {
         let key = input.key()?;
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             s.autoscaling.targets.remove(&key).ok_or_else(|| {
                 ScalingError::ObjectNotFound(format!(
                     "No scalable target found for {}",
@@ -421,9 +408,9 @@ impl Handler<'_> {
                 "TargetTrackingScalingPolicyConfiguration must be specified for a TargetTrackingScaling policy.".into(),
             ));
         };
-        let account = self.app.account_id().to_string();
+        let account = self.api.account_id().to_string();
         let region = self.ctx.region.clone();
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let metric = configuration.validate(&s.elbv2)?;
             let target = s.autoscaling.target_mut(&key)?;
             let policy = match target.policies.get_mut(&name) {
@@ -459,7 +446,7 @@ impl Handler<'_> {
             )));
         }
         let size = page_size(input.max_results, MAX_POLICY_PAGE)?;
-        let policies: Vec<Value> = self.app.store.read(|s| {
+        let policies: Vec<Value> = self.api.store.read(|s| {
             s.autoscaling
                 .targets
                 .values()
@@ -487,7 +474,7 @@ impl Handler<'_> {
 
     fn delete_scaling_policy(&self, input: DeleteScalingPolicyInput) -> Output {
         let key = input.target.key()?;
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let removed = s
                 .autoscaling
                 .targets
@@ -511,7 +498,7 @@ impl Handler<'_> {
             input.scalable_dimension.as_deref(),
         )?;
         let size = page_size(input.max_results, MAX_PAGE)?;
-        let views: Vec<Value> = self.app.store.read(|s| {
+        let views: Vec<Value> = self.api.store.read(|s| {
             let mut activities: Vec<&ScalingActivity> = s
                 .autoscaling
                 .activities

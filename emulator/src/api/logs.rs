@@ -5,17 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{App, RequestContext};
+use super::wire::{self, Input, JsonService};
 use crate::domain::arn::arn;
 use crate::domain::logs::{
     self, check_batch, group_name_from_identifier, now_millis, Cursor, FilterCursor, FilterPattern,
     FilterQuery, LogGroup, LogStream, LogsError,
 };
-use crate::protocol::json::{self, JsonError};
+use crate::protocol::json::JsonError;
 
 /// DescribeLogGroups / DescribeLogStreams page size by default and at most (AWS: 50).
 const MAX_DESCRIBE_LIMIT: usize = 50;
@@ -25,51 +24,40 @@ const MAX_EVENTS_LIMIT: usize = 10_000;
 
 type Output = Result<Value, LogsError>;
 
-/// Every Logs error is a client error (HTTP 400) whose `__type` is its code.
-impl From<LogsError> for JsonError {
-    fn from(e: LogsError) -> Self {
-        JsonError::client(e.code(), e.to_string())
+/// CloudWatch Logs's operations.
+pub struct Logs;
+
+type Handler<'a> = wire::Handler<'a, Logs>;
+
+impl JsonService for Logs {
+    const VALIDATION_CODE: &'static str = "InvalidParameterException";
+    type Error = LogsError;
+
+    fn dispatch(h: &Handler, op: &str, input: &Input) -> Result<Output, JsonError> {
+        // Retention is applied before every request, so no read sees an
+        // event its group's policy has expired.
+        h.api.store.write_logs(|logs| logs.expire(now_millis()));
+        Ok(match op {
+            "CreateLogGroup" => h.create_log_group(input.decode()?),
+            "DescribeLogGroups" => h.describe_log_groups(input.decode()?),
+            "DeleteLogGroup" => h.delete_log_group(input.decode()?),
+            "CreateLogStream" => h.create_log_stream(input.decode()?),
+            "DescribeLogStreams" => h.describe_log_streams(input.decode()?),
+            "DeleteLogStream" => h.delete_log_stream(input.decode()?),
+            "PutLogEvents" => h.put_log_events(input.decode()?),
+            "GetLogEvents" => h.get_log_events(input.decode()?),
+            "FilterLogEvents" => h.filter_log_events(input.decode()?),
+            "PutRetentionPolicy" => h.put_retention_policy(input.decode()?),
+            "DeleteRetentionPolicy" => h.delete_retention_policy(input.decode()?),
+            "TagLogGroup" => h.tag_log_group(input.decode()?),
+            "UntagLogGroup" => h.untag_log_group(input.decode()?),
+            "ListTagsLogGroup" => h.list_tags_log_group(input.decode()?),
+            "TagResource" => h.tag_resource(input.decode()?),
+            "UntagResource" => h.untag_resource(input.decode()?),
+            "ListTagsForResource" => h.list_tags_for_resource(input.decode()?),
+            other => return Err(JsonError::unknown_operation(other)),
+        })
     }
-}
-
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
-}
-
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
-    // Retention is applied before every request, so no read sees an
-    // event its group's policy has expired.
-    app.store.write_logs(|logs| logs.expire(now_millis()));
-    Ok(match op {
-        "CreateLogGroup" => h.create_log_group(decode(body)?),
-        "DescribeLogGroups" => h.describe_log_groups(decode(body)?),
-        "DeleteLogGroup" => h.delete_log_group(decode(body)?),
-        "CreateLogStream" => h.create_log_stream(decode(body)?),
-        "DescribeLogStreams" => h.describe_log_streams(decode(body)?),
-        "DeleteLogStream" => h.delete_log_stream(decode(body)?),
-        "PutLogEvents" => h.put_log_events(decode(body)?),
-        "GetLogEvents" => h.get_log_events(decode(body)?),
-        "FilterLogEvents" => h.filter_log_events(decode(body)?),
-        "PutRetentionPolicy" => h.put_retention_policy(decode(body)?),
-        "DeleteRetentionPolicy" => h.delete_retention_policy(decode(body)?),
-        "TagLogGroup" => h.tag_log_group(decode(body)?),
-        "UntagLogGroup" => h.untag_log_group(decode(body)?),
-        "ListTagsLogGroup" => h.list_tags_log_group(decode(body)?),
-        "TagResource" => h.tag_resource(decode(body)?),
-        "UntagResource" => h.untag_resource(decode(body)?),
-        "ListTagsForResource" => h.list_tags_for_resource(decode(body)?),
-        other => return Err(JsonError::unknown_operation(other)),
-    })
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    json::decode(body, "InvalidParameterException")
-}
-
-struct Handler<'a> {
-    app: &'a App,
-    ctx: &'a RequestContext,
 }
 
 #[derive(Deserialize)]
@@ -258,7 +246,7 @@ impl Handler<'_> {
         arn(
             "logs",
             &self.ctx.region,
-            self.app.account_id(),
+            self.api.account_id(),
             &format!("log-group:{group}"),
         )
     }
@@ -310,7 +298,7 @@ impl Handler<'_> {
                 LOG_GROUP_CLASSES.join(", ")
             )));
         }
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.create_group(&input.log_group_name, now_millis())?;
             let group = logs.group_mut(&input.log_group_name)?;
             group.kms_key_id = input.kms_key_id;
@@ -325,7 +313,7 @@ impl Handler<'_> {
 
     fn put_retention_policy(&self, input: RetentionInput) -> Output {
         let days = logs::check_retention(input.retention_in_days)?;
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             let group = logs.group_mut(&input.log_group_name)?;
             group.retention_in_days = Some(days);
             group.expire(now_millis());
@@ -334,21 +322,21 @@ impl Handler<'_> {
     }
 
     fn delete_retention_policy(&self, input: GroupInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.group_mut(&input.log_group_name)?.retention_in_days = None;
             Ok(json!({}))
         })
     }
 
     fn tag_log_group(&self, input: GroupTagsInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.group_mut(&input.log_group_name)?.tag(input.tags)?;
             Ok(json!({}))
         })
     }
 
     fn untag_log_group(&self, input: GroupTagsInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             let group = logs.group_mut(&input.log_group_name)?;
             group.tags.retain(|k, _| !input.tags_list.contains(k));
             Ok(json!({}))
@@ -356,7 +344,7 @@ impl Handler<'_> {
     }
 
     fn list_tags_log_group(&self, input: GroupTagsInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let group = s.logs.group(&input.log_group_name)?;
             Ok(json!({ "tags": group.tags }))
         })
@@ -374,7 +362,7 @@ impl Handler<'_> {
 
     fn tag_resource(&self, input: ResourceTagsInput) -> Output {
         let name = Self::tagged_group(&input.resource_arn)?;
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.group_mut(name)?.tag(input.tags)?;
             Ok(json!({}))
         })
@@ -382,7 +370,7 @@ impl Handler<'_> {
 
     fn untag_resource(&self, input: ResourceTagsInput) -> Output {
         let name = Self::tagged_group(&input.resource_arn)?;
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             let group = logs.group_mut(name)?;
             group.tags.retain(|k, _| !input.tag_keys.contains(k));
             Ok(json!({}))
@@ -391,7 +379,7 @@ impl Handler<'_> {
 
     fn list_tags_for_resource(&self, input: ResourceTagsInput) -> Output {
         let name = Self::tagged_group(&input.resource_arn)?;
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let group = s.logs.group(name)?;
             Ok(json!({ "tags": group.tags }))
         })
@@ -405,7 +393,7 @@ impl Handler<'_> {
                     .into(),
             ));
         }
-        let groups: Vec<Value> = self.app.store.read(|s| {
+        let groups: Vec<Value> = self.api.store.read(|s| {
             s.logs
                 .groups
                 .values()
@@ -429,14 +417,14 @@ impl Handler<'_> {
     }
 
     fn delete_log_group(&self, input: GroupInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.delete_group(&input.log_group_name)?;
             Ok(json!({}))
         })
     }
 
     fn create_log_stream(&self, input: StreamInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.group_mut(&input.log_group_name)?
                 .create_stream(&input.log_stream_name, now_millis())?;
             Ok(json!({}))
@@ -444,7 +432,7 @@ impl Handler<'_> {
     }
 
     fn delete_log_stream(&self, input: StreamInput) -> Output {
-        self.app.store.write_logs(|logs| {
+        self.api.store.write_logs(|logs| {
             logs.group_mut(&input.log_group_name)?
                 .delete_stream(&input.log_stream_name)?;
             Ok(json!({}))
@@ -468,7 +456,7 @@ impl Handler<'_> {
             ));
         }
         let group_name = input.group.name()?;
-        let streams = self.app.store.read(|s| {
+        let streams = self.api.store.read(|s| {
             let group = s.logs.group(group_name)?;
             let mut streams: Vec<&LogStream> = group
                 .streams
@@ -511,7 +499,7 @@ impl Handler<'_> {
         let accepted = events[check.accepted.clone()]
             .iter()
             .map(|(t, m)| (*t, m.to_string()));
-        let sequence = self.app.store.write_logs(|logs| {
+        let sequence = self.api.store.write_logs(|logs| {
             let group = logs.group_mut(&input.log_group_name)?;
             group.append(&input.log_stream_name, accepted, now)?;
             Ok::<_, LogsError>(group.stream(&input.log_stream_name)?.sequence_token())
@@ -534,7 +522,7 @@ impl Handler<'_> {
         let limit = limit(input.limit, MAX_EVENTS_LIMIT)?;
         let group_name = input.group.name()?;
         let cursor = input.next_token.as_deref().map(Cursor::parse).transpose()?;
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let stream = s.logs.group(group_name)?.stream(&input.log_stream_name)?;
             // Without a token: the first events with startFromHead, else the last.
             let cursor = cursor.unwrap_or(if input.start_from_head {
@@ -583,7 +571,7 @@ impl Handler<'_> {
                 .transpose()?,
             limit,
         };
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let page = s.logs.group(group_name)?.filter(&query);
             let events: Vec<Value> = page
                 .events

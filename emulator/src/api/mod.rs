@@ -1,5 +1,15 @@
 //! One handler per AWS action. Handlers decode the input, validate it against
 //! the domain rules, and change the store; reconcilers do the slow work.
+//! The routes that reach them are in `server`.
+//!
+//! # Layout
+//! - this file: [`Api`] (what every handler reaches), [`RequestContext`] and
+//!   the log-once helpers.
+//! - [`wire`]: domain errors as wire errors, and the dispatch every JSON 1.1
+//!   service shares.
+//! - one module per service: its operations (JSON 1.1: ECS, Logs,
+//!   Application Auto Scaling, SSM, Secrets Manager, Cloud Map; Query: ELBv2,
+//!   EC2, IAM, STS).
 
 pub mod autoscaling;
 pub mod ec2;
@@ -11,19 +21,18 @@ pub mod secretsmanager;
 pub mod servicediscovery;
 pub mod ssm;
 pub mod sts;
+pub mod wire;
 
 use crate::dataplane::Dataplane;
 use crate::domain::Store;
 
-/// What every handler can reach. Cheap to clone.
+/// What every handler can reach: the store, and the data plane that
+/// CreateListener and DeleteListener open and close sockets on. Cheap to
+/// clone.
 #[derive(Clone)]
-pub struct App {
+pub struct Api {
     pub store: Store,
     pub dataplane: Dataplane,
-    /// Where requests for services the emulator does not serve go.
-    pub upstream: Option<crate::upstream::Upstream>,
-    /// `POST /_emulator/reset`, and the gate every AWS request passes.
-    pub reset: crate::reset::Reset,
 }
 
 /// Per-request facts taken from the wire.
@@ -59,7 +68,7 @@ pub fn ignored_once(what: &str) {
     });
 }
 
-impl App {
+impl Api {
     pub fn account_id(&self) -> &str {
         &self.store.config().account_id
     }

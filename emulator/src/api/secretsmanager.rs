@@ -4,20 +4,20 @@
 //! Rotation and replication need Lambda and other regions, which this
 //! emulator does not have: those actions are refused.
 
-use axum::response::Response;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{ignored_once, App, RequestContext};
+use super::ignored_once;
+use super::wire::{self, Input, JsonService};
 use crate::domain::epoch_seconds;
 use crate::domain::secretsmanager::{
     random_password, Changed, CreateRequest, PasswordRules, Secret, SecretValue, SecretVersion,
     SecretsError,
 };
 use crate::domain::ssm::{constraint_violation, offset_page};
-use crate::protocol::json::{self, JsonError};
+use crate::protocol::json::JsonError;
 
 /// ListSecrets / ListSecretVersionIds page size by default and at most (AWS: 100).
 const MAX_LIST_RESULTS: i64 = 100;
@@ -26,60 +26,50 @@ const MAX_BATCH: i64 = 20;
 
 type Output = Result<Value, SecretsError>;
 
-impl From<SecretsError> for JsonError {
-    fn from(e: SecretsError) -> Self {
-        JsonError::client(e.code(), e.to_string())
+/// Secrets Manager's operations.
+pub struct SecretsManager;
+
+type Handler<'a> = wire::Handler<'a, SecretsManager>;
+
+impl JsonService for SecretsManager {
+    const VALIDATION_CODE: &'static str = "InvalidParameterException";
+    type Error = SecretsError;
+
+    fn dispatch(h: &Handler, op: &str, input: &Input) -> Result<Output, JsonError> {
+        Ok(match op {
+            "CreateSecret" => h.create_secret(input.decode()?),
+            "GetSecretValue" => h.get_secret_value(input.decode()?),
+            "BatchGetSecretValue" => h.batch_get_secret_value(input.decode()?),
+            "PutSecretValue" => h.put_secret_value(input.decode()?),
+            "UpdateSecret" => h.update_secret(input.decode()?),
+            "DescribeSecret" => h.describe_secret(input.decode()?),
+            "ListSecrets" => h.list_secrets(input.decode()?),
+            "ListSecretVersionIds" => h.list_secret_version_ids(input.decode()?),
+            "UpdateSecretVersionStage" => h.update_secret_version_stage(input.decode()?),
+            "DeleteSecret" => h.delete_secret(input.decode()?),
+            "RestoreSecret" => h.restore_secret(input.decode()?),
+            "TagResource" => h.tag_resource(input.decode()?),
+            "UntagResource" => h.untag_resource(input.decode()?),
+            "GetRandomPassword" => h.get_random_password(input.decode()?),
+            "PutResourcePolicy" => h.put_resource_policy(input.decode()?),
+            "GetResourcePolicy" => h.get_resource_policy(input.decode()?),
+            "DeleteResourcePolicy" => h.delete_resource_policy(input.decode()?),
+            "ValidateResourcePolicy" => h.validate_resource_policy(input.decode()?),
+            "RotateSecret" | "CancelRotateSecret" => Err(SecretsError::InvalidRequest(format!(
+                "{op} is not supported by this emulator: it runs no Lambda rotation functions."
+            ))),
+            "ReplicateSecretToRegions"
+            | "RemoveRegionsFromReplication"
+            | "StopReplicationToReplica" => Err(replication_refused()),
+            other => return Err(JsonError::unknown_operation(other)),
+        })
     }
-}
-
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
-}
-
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
-    Ok(match op {
-        "CreateSecret" => h.create_secret(decode(body)?),
-        "GetSecretValue" => h.get_secret_value(decode(body)?),
-        "BatchGetSecretValue" => h.batch_get_secret_value(decode(body)?),
-        "PutSecretValue" => h.put_secret_value(decode(body)?),
-        "UpdateSecret" => h.update_secret(decode(body)?),
-        "DescribeSecret" => h.describe_secret(decode(body)?),
-        "ListSecrets" => h.list_secrets(decode(body)?),
-        "ListSecretVersionIds" => h.list_secret_version_ids(decode(body)?),
-        "UpdateSecretVersionStage" => h.update_secret_version_stage(decode(body)?),
-        "DeleteSecret" => h.delete_secret(decode(body)?),
-        "RestoreSecret" => h.restore_secret(decode(body)?),
-        "TagResource" => h.tag_resource(decode(body)?),
-        "UntagResource" => h.untag_resource(decode(body)?),
-        "GetRandomPassword" => h.get_random_password(decode(body)?),
-        "PutResourcePolicy" => h.put_resource_policy(decode(body)?),
-        "GetResourcePolicy" => h.get_resource_policy(decode(body)?),
-        "DeleteResourcePolicy" => h.delete_resource_policy(decode(body)?),
-        "ValidateResourcePolicy" => h.validate_resource_policy(decode(body)?),
-        "RotateSecret" | "CancelRotateSecret" => Err(SecretsError::InvalidRequest(format!(
-            "{op} is not supported by this emulator: it runs no Lambda rotation functions."
-        ))),
-        "ReplicateSecretToRegions"
-        | "RemoveRegionsFromReplication"
-        | "StopReplicationToReplica" => Err(replication_refused()),
-        other => return Err(JsonError::unknown_operation(other)),
-    })
 }
 
 fn replication_refused() -> SecretsError {
     SecretsError::InvalidRequest(
         "Replication is not supported by this emulator: secrets are not kept per region.".into(),
     )
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    json::decode(body, "InvalidParameterException")
-}
-
-struct Handler<'a> {
-    app: &'a App,
-    ctx: &'a RequestContext,
 }
 
 #[derive(Deserialize)]
@@ -442,11 +432,11 @@ impl Handler<'_> {
             value: input.value.decode()?,
             tags: into_pairs(input.tags),
         };
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager.create(
                 request,
                 &self.ctx.region,
-                self.app.account_id(),
+                self.api.account_id(),
                 OffsetDateTime::now_utc(),
             )
         })?;
@@ -458,7 +448,7 @@ impl Handler<'_> {
     fn get_secret_value(&self, input: GetSecretValueInput) -> Output {
         let mut out = None;
         // Only the access date changes: no reconciler needs waking.
-        self.app.store.modify(|s| {
+        self.api.store.modify(|s| {
             out = Some(
                 s.secretsmanager
                     .get_value(
@@ -480,7 +470,7 @@ impl Handler<'_> {
         let mut values = Vec::new();
         let mut errors = Vec::new();
         // Only access dates change: no reconciler needs waking.
-        self.app.store.modify(|s| {
+        self.api.store.modify(|s| {
             for id in ids {
                 match s.secretsmanager.get_value(id, None, None, now) {
                     Ok((secret, version)) => values.push(value_view(secret, version)),
@@ -516,7 +506,7 @@ impl Handler<'_> {
             (None, Some(filters)) => {
                 check_filters(&filters)?;
                 let limit = max_results(input.max_results, MAX_BATCH)?;
-                let names: Vec<String> = self.app.store.read(|s| {
+                let names: Vec<String> = self.api.store.read(|s| {
                     s.secretsmanager
                         .secrets
                         .values()
@@ -543,7 +533,7 @@ impl Handler<'_> {
             ignored_once("Secrets Manager PutSecretValue RotationToken");
         }
         let value = input.value.decode()?;
-        let (changed, stages) = self.app.store.write(|s| {
+        let (changed, stages) = self.api.store.write(|s| {
             s.secretsmanager.put_value(
                 &input.secret_id,
                 input.client_request_token,
@@ -559,7 +549,7 @@ impl Handler<'_> {
 
     fn update_secret(&self, input: UpdateSecretInput) -> Output {
         let value = input.value.decode()?;
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager.update(
                 &input.secret_id,
                 input.description,
@@ -573,7 +563,7 @@ impl Handler<'_> {
     }
 
     fn describe_secret(&self, input: SecretIdInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             s.secretsmanager
                 .find(&input.secret_id, OffsetDateTime::now_utc())
                 .map(|secret| secret_view(secret, "VersionIdsToStages"))
@@ -611,7 +601,7 @@ impl Handler<'_> {
             )));
         }
         let now = OffsetDateTime::now_utc();
-        let views: Vec<Value> = self.app.store.read(|s| {
+        let views: Vec<Value> = self.api.store.read(|s| {
             let mut secrets: Vec<&Secret> = s
                 .secretsmanager
                 .secrets
@@ -648,7 +638,7 @@ impl Handler<'_> {
 
     fn list_secret_version_ids(&self, input: ListVersionsInput) -> Output {
         let limit = max_results(input.max_results, MAX_LIST_RESULTS)?;
-        let (arn, name, versions) = self.app.store.read(|s| {
+        let (arn, name, versions) = self.api.store.read(|s| {
             let secret = s
                 .secretsmanager
                 .find(&input.secret_id, OffsetDateTime::now_utc())
@@ -682,7 +672,7 @@ impl Handler<'_> {
     }
 
     fn update_secret_version_stage(&self, input: UpdateStageInput) -> Output {
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager.update_stage(
                 &input.secret_id,
                 &input.version_stage,
@@ -695,7 +685,7 @@ impl Handler<'_> {
     }
 
     fn delete_secret(&self, input: DeleteSecretInput) -> Output {
-        let (changed, date) = self.app.store.write(|s| {
+        let (changed, date) = self.api.store.write(|s| {
             s.secretsmanager.delete(
                 &input.secret_id,
                 input.recovery_window_in_days,
@@ -709,7 +699,7 @@ impl Handler<'_> {
     }
 
     fn restore_secret(&self, input: SecretIdInput) -> Output {
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager
                 .restore(&input.secret_id, OffsetDateTime::now_utc())
         })?;
@@ -717,7 +707,7 @@ impl Handler<'_> {
     }
 
     fn tag_resource(&self, input: TagInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             s.secretsmanager.tag(
                 &input.secret_id,
                 into_pairs(input.tags),
@@ -728,7 +718,7 @@ impl Handler<'_> {
     }
 
     fn untag_resource(&self, input: UntagInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             s.secretsmanager
                 .untag(&input.secret_id, &input.tag_keys, OffsetDateTime::now_utc())
         })?;
@@ -753,7 +743,7 @@ impl Handler<'_> {
         if input.block_public_policy == Some(true) {
             ignored_once("Secrets Manager PutResourcePolicy BlockPublicPolicy");
         }
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager.put_policy(
                 &input.secret_id,
                 input.resource_policy,
@@ -764,7 +754,7 @@ impl Handler<'_> {
     }
 
     fn get_resource_policy(&self, input: SecretIdInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let secret = s
                 .secretsmanager
                 .find(&input.secret_id, OffsetDateTime::now_utc())
@@ -778,7 +768,7 @@ impl Handler<'_> {
     }
 
     fn delete_resource_policy(&self, input: SecretIdInput) -> Output {
-        let changed = self.app.store.write(|s| {
+        let changed = self.api.store.write(|s| {
             s.secretsmanager
                 .delete_policy(&input.secret_id, OffsetDateTime::now_utc())
         })?;

@@ -1,13 +1,13 @@
 //! SSM Parameter Store actions (AWS JSON 1.1, `X-Amz-Target: AmazonSSM.*`).
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Operations.html>
 
-use axum::response::Response;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{ignored_once, App, RequestContext};
+use super::ignored_once;
+use super::wire::{self, Input, JsonService};
 use crate::domain::arn::arn;
 use crate::domain::epoch_seconds;
 use crate::domain::secretsmanager::SecretValue;
@@ -17,7 +17,7 @@ use crate::domain::ssm::{
     DEFAULT_DATA_TYPE,
 };
 use crate::domain::State;
-use crate::protocol::json::{self, JsonError};
+use crate::protocol::json::JsonError;
 
 /// GetParametersByPath page size by default and at most (AWS: 10).
 const MAX_BY_PATH_RESULTS: i64 = 10;
@@ -32,43 +32,33 @@ const MAX_NAMES: usize = 10;
 
 type Output = Result<Value, SsmError>;
 
-impl From<SsmError> for JsonError {
-    fn from(e: SsmError) -> Self {
-        JsonError::client(e.code(), e.to_string())
+/// SSM Parameter Store's operations.
+pub struct Ssm;
+
+type Handler<'a> = wire::Handler<'a, Ssm>;
+
+impl JsonService for Ssm {
+    const VALIDATION_CODE: &'static str = "ValidationException";
+    type Error = SsmError;
+
+    fn dispatch(h: &Handler, op: &str, input: &Input) -> Result<Output, JsonError> {
+        Ok(match op {
+            "PutParameter" => h.put_parameter(input.decode()?),
+            "GetParameter" => h.get_parameter(input.decode()?),
+            "GetParameters" => h.get_parameters(input.decode()?),
+            "GetParametersByPath" => h.get_parameters_by_path(input.decode()?),
+            "DeleteParameter" => h.delete_parameter(input.decode()?),
+            "DeleteParameters" => h.delete_parameters(input.decode()?),
+            "DescribeParameters" => h.describe_parameters(input.decode()?),
+            "GetParameterHistory" => h.get_parameter_history(input.decode()?),
+            "LabelParameterVersion" => h.label_parameter_version(input.decode()?),
+            "UnlabelParameterVersion" => h.unlabel_parameter_version(input.decode()?),
+            "AddTagsToResource" => h.add_tags_to_resource(input.decode()?),
+            "RemoveTagsFromResource" => h.remove_tags_from_resource(input.decode()?),
+            "ListTagsForResource" => h.list_tags_for_resource(input.decode()?),
+            other => return Err(JsonError::unknown_operation(other)),
+        })
     }
-}
-
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
-}
-
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
-    Ok(match op {
-        "PutParameter" => h.put_parameter(decode(body)?),
-        "GetParameter" => h.get_parameter(decode(body)?),
-        "GetParameters" => h.get_parameters(decode(body)?),
-        "GetParametersByPath" => h.get_parameters_by_path(decode(body)?),
-        "DeleteParameter" => h.delete_parameter(decode(body)?),
-        "DeleteParameters" => h.delete_parameters(decode(body)?),
-        "DescribeParameters" => h.describe_parameters(decode(body)?),
-        "GetParameterHistory" => h.get_parameter_history(decode(body)?),
-        "LabelParameterVersion" => h.label_parameter_version(decode(body)?),
-        "UnlabelParameterVersion" => h.unlabel_parameter_version(decode(body)?),
-        "AddTagsToResource" => h.add_tags_to_resource(decode(body)?),
-        "RemoveTagsFromResource" => h.remove_tags_from_resource(decode(body)?),
-        "ListTagsForResource" => h.list_tags_for_resource(decode(body)?),
-        other => return Err(JsonError::unknown_operation(other)),
-    })
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    json::decode(body, "ValidationException")
-}
-
-struct Handler<'a> {
-    app: &'a App,
-    ctx: &'a RequestContext,
 }
 
 #[derive(Deserialize)]
@@ -283,14 +273,14 @@ impl Handler<'_> {
         arn(
             "ssm",
             &self.ctx.region,
-            self.app.account_id(),
+            self.api.account_id(),
             &format!("parameter/{}", name.trim_start_matches('/')),
         )
     }
 
     /// The caller as LastModifiedUser: credentials are not checked, so root.
     fn user_arn(&self) -> String {
-        format!("arn:aws:iam::{}:root", self.app.account_id())
+        format!("arn:aws:iam::{}:root", self.api.account_id())
     }
 
     fn parameter_view(
@@ -357,7 +347,7 @@ impl Handler<'_> {
         };
         let user = self.user_arn();
         let (version, tier) = self
-            .app
+            .api
             .store
             .write(|s| s.ssm.put(request, OffsetDateTime::now_utc(), &user))?;
         Ok(json!({ "Version": version, "Tier": tier.as_str() }))
@@ -404,7 +394,7 @@ impl Handler<'_> {
     }
 
     fn get_parameter(&self, input: GetParameterInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             if input.name.starts_with(SECRETS_REFERENCE_PREFIX) {
                 return self.secret_reference(s, &input.name, input.with_decryption);
             }
@@ -417,7 +407,7 @@ impl Handler<'_> {
 
     fn get_parameters(&self, input: GetParametersInput) -> Output {
         check_names_count(&input.names)?;
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let mut found = Vec::new();
             let mut invalid = Vec::new();
             for name in &input.names {
@@ -448,7 +438,7 @@ impl Handler<'_> {
         }
         let recursive = input.recursive;
         let path = input.path.as_str();
-        let views: Vec<Value> = self.app.store.read(|s| {
+        let views: Vec<Value> = self.api.store.read(|s| {
             s.ssm
                 .parameters
                 .values()
@@ -462,13 +452,13 @@ impl Handler<'_> {
     }
 
     fn delete_parameter(&self, input: NameInput) -> Output {
-        self.app.store.write(|s| s.ssm.delete(&input.name))?;
+        self.api.store.write(|s| s.ssm.delete(&input.name))?;
         Ok(json!({}))
     }
 
     fn delete_parameters(&self, input: NamesInput) -> Output {
         check_names_count(&input.names)?;
-        let (deleted, invalid): (Vec<String>, Vec<String>) = self.app.store.write(|s| {
+        let (deleted, invalid): (Vec<String>, Vec<String>) = self.api.store.write(|s| {
             input
                 .names
                 .iter()
@@ -512,7 +502,7 @@ impl Handler<'_> {
         for f in &filters {
             f.validate(FilterContext::Describe)?;
         }
-        let views: Vec<Value> = self.app.store.read(|s| {
+        let views: Vec<Value> = self.api.store.read(|s| {
             s.ssm
                 .parameters
                 .values()
@@ -529,7 +519,7 @@ impl Handler<'_> {
             MAX_DESCRIBE_RESULTS,
             MAX_DESCRIBE_RESULTS,
         )?;
-        let views: Vec<Value> = self.app.store.read(|s| {
+        let views: Vec<Value> = self.api.store.read(|s| {
             let parameter = s.ssm.find(&input.name).ok_or_else(|| {
                 SsmError::ParameterNotFound(format!("Parameter {} not found.", input.name))
             })?;
@@ -561,7 +551,7 @@ impl Handler<'_> {
 
     fn label_parameter_version(&self, input: LabelInput) -> Output {
         check_labels_count(&input.labels)?;
-        let (invalid, version) = self.app.store.write(|s| {
+        let (invalid, version) = self.api.store.write(|s| {
             s.ssm
                 .label(&input.name, input.parameter_version, &input.labels)
         })?;
@@ -570,7 +560,7 @@ impl Handler<'_> {
 
     fn unlabel_parameter_version(&self, input: UnlabelInput) -> Output {
         check_labels_count(&input.labels)?;
-        let (removed, invalid) = self.app.store.write(|s| {
+        let (removed, invalid) = self.api.store.write(|s| {
             s.ssm
                 .unlabel(&input.name, input.parameter_version, &input.labels)
         })?;
@@ -580,7 +570,7 @@ impl Handler<'_> {
     fn add_tags_to_resource(&self, input: AddTagsInput) -> Output {
         let tags: Vec<(String, String)> =
             input.tags.into_iter().map(|t| (t.key, t.value)).collect();
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             s.ssm
                 .add_tags(&input.resource_type, &input.resource_id, &tags)
         })?;
@@ -588,7 +578,7 @@ impl Handler<'_> {
     }
 
     fn remove_tags_from_resource(&self, input: RemoveTagsInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             s.ssm
                 .remove_tags(&input.resource_type, &input.resource_id, &input.tag_keys)
         })?;
@@ -596,7 +586,7 @@ impl Handler<'_> {
     }
 
     fn list_tags_for_resource(&self, input: ListTagsInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let tags = s.ssm.tags(&input.resource_type, &input.resource_id)?;
             Ok(json!({ "TagList": tag_list(tags) }))
         })

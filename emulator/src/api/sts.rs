@@ -7,7 +7,7 @@
 use axum::response::Response;
 use time::OffsetDateTime;
 
-use super::{App, RequestContext};
+use super::{Api, RequestContext};
 use crate::domain::iam::sessions::{self, RoleCredentials};
 use crate::domain::iam::{validate, IamError};
 use crate::protocol::query::{self, Params, QueryError, XmlWriter, STS};
@@ -62,22 +62,22 @@ fn to_query(e: IamError) -> QueryError {
 }
 
 /// Handles one STS request; `body` is the form-encoded Query body.
-pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
+pub async fn handle(api: &Api, ctx: &RequestContext, body: &[u8]) -> Response {
     query::serve(&STS, &ctx.request_id, body, |action, params| {
         let now = OffsetDateTime::now_utc();
         match action {
-            "GetCallerIdentity" => get_caller_identity(app, ctx, now),
-            "AssumeRole" => assume_role(app, params, now),
-            "GetSessionToken" => get_session_token(app, params, now),
-            "GetAccessKeyInfo" => get_access_key_info(app, params),
+            "GetCallerIdentity" => get_caller_identity(api, ctx, now),
+            "AssumeRole" => assume_role(api, params, now),
+            "GetSessionToken" => get_session_token(api, params, now),
+            "GetAccessKeyInfo" => get_access_key_info(api, params),
             other => Err(query::invalid_action(other)),
         }
     })
 }
 
-fn get_caller_identity(app: &App, ctx: &RequestContext, now: OffsetDateTime) -> Result<Output> {
-    let account = app.account_id().to_string();
-    let (arn, user_id) = app
+fn get_caller_identity(api: &Api, ctx: &RequestContext, now: OffsetDateTime) -> Result<Output> {
+    let account = api.account_id().to_string();
+    let (arn, user_id) = api
         .store
         .read(|s| {
             s.iam
@@ -153,7 +153,7 @@ fn session_policies(p: &Params) -> Result<Option<usize>> {
     Ok(given.then_some(percent))
 }
 
-fn assume_role(app: &App, p: &Params, now: OffsetDateTime) -> Result<Output> {
+fn assume_role(api: &Api, p: &Params, now: OffsetDateTime) -> Result<Output> {
     let role_arn = p.required("RoleArn")?;
     let session_name = p.required("RoleSessionName")?;
     let duration = p
@@ -174,8 +174,8 @@ fn assume_role(app: &App, p: &Params, now: OffsetDateTime) -> Result<Output> {
         .map_err(to_query)?;
         validate::name("sourceIdentity", id, SOURCE_IDENTITY_MAX).map_err(to_query)?;
     }
-    let account = app.account_id().to_string();
-    let credentials: RoleCredentials = app
+    let account = api.account_id().to_string();
+    let credentials: RoleCredentials = api
         .store
         .write(|s| {
             s.iam
@@ -212,7 +212,7 @@ fn credentials_xml(w: &mut XmlWriter, c: &RoleCredentials) {
     );
 }
 
-fn get_session_token(app: &App, p: &Params, now: OffsetDateTime) -> Result<Output> {
+fn get_session_token(api: &Api, p: &Params, now: OffsetDateTime) -> Result<Output> {
     let duration = p
         .integer::<i64>("DurationSeconds")?
         .unwrap_or(SESSION_TOKEN_DURATION_DEFAULT);
@@ -224,7 +224,7 @@ fn get_session_token(app: &App, p: &Params, now: OffsetDateTime) -> Result<Outpu
     )
     .map_err(to_query)?;
     log_ignored(p, "GetSessionToken", &IGNORED_SESSION_TOKEN_FIELDS);
-    let (key, secret, token, expiration) = app
+    let (key, secret, token, expiration) = api
         .store
         .write(|s| s.iam.issue_session_token(now, duration));
     Ok(Box::new(move |w| {
@@ -232,12 +232,12 @@ fn get_session_token(app: &App, p: &Params, now: OffsetDateTime) -> Result<Outpu
     }))
 }
 
-fn get_access_key_info(app: &App, p: &Params) -> Result<Output> {
+fn get_access_key_info(api: &Api, p: &Params) -> Result<Output> {
     let key = p.required("AccessKeyId")?;
     validate::length("accessKeyId", key, ACCESS_KEY_ID_MIN, ACCESS_KEY_ID_MAX).map_err(to_query)?;
-    let account = app
+    let account = api
         .store
-        .read(|s| s.iam.access_key_account(app.account_id(), key));
+        .read(|s| s.iam.access_key_account(api.account_id(), key));
     Ok(Box::new(move |w| {
         w.text("Account", account);
     }))

@@ -20,13 +20,14 @@ use axum::response::{Html, IntoResponse, Json};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::api::App;
+use crate::dataplane::observe;
 use crate::dataplane::snapshot::Target;
+use crate::dataplane::Dataplane;
 use crate::domain::ecs::service::ServiceStatus;
 use crate::domain::ecs::{ClusterStatus, TaskStatus};
 use crate::domain::elbv2::{ActionKind, Condition, Elbv2State, Listener, Rule};
-use crate::domain::State as StoreState;
-use crate::observability::rates::{Rates, TargetSample};
+use crate::domain::{State as StoreState, Store};
+use crate::observability::rates::Rates;
 
 /// The page, served as is.
 const INDEX_HTML: &str = include_str!("index.html");
@@ -44,17 +45,18 @@ pub async fn index() -> impl IntoResponse {
 }
 
 /// `GET /_emulator/state`.
-pub async fn state(State(app): State<App>) -> impl IntoResponse {
-    let snapshot = app.dataplane.snapshot();
+pub async fn state(
+    State(store): State<Store>,
+    State(dataplane): State<Dataplane>,
+) -> impl IntoResponse {
+    let snapshot = dataplane.snapshot();
     let targets: HashMap<(&str, SocketAddr), &Arc<Target>> = snapshot
         .target_groups
         .values()
         .flat_map(|tg| tg.targets.iter().map(|t| ((tg.arn.as_str(), t.addr), t)))
         .collect();
-    let rates = app.dataplane.observability().rates();
-    let body = app
-        .store
-        .read(|s| build(s, &targets, rates, |arn| app.dataplane.listener_addr(arn)));
+    let rates = dataplane.observability().rates();
+    let body = store.read(|s| build(s, &targets, rates, |arn| dataplane.listener_addr(arn)));
     ([(http::header::CACHE_CONTROL, "no-store")], Json(body))
 }
 
@@ -224,7 +226,7 @@ fn build(
                     let health = elbv2.reported_health(tg, reg);
                     let target = targets.get(&(tg.arn.as_str(), addr));
                     let live = target.and_then(|t| {
-                        rates.live(&tg.arn, addr, TargetSample::read(t), now)
+                        rates.live(&tg.arn, addr, observe::sample(t), now)
                     });
                     json!({
                         "id": addr.to_string(),

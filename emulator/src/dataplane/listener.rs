@@ -11,14 +11,9 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
-
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
 
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -28,10 +23,10 @@ use tokio_util::task::TaskTracker;
 
 use super::body::UpstreamBody;
 use super::framing::{ConnFraming, GuardedIo};
+use super::observe::{self, Exchange, OpenExchange};
 use super::proxy::{self, ConnInfo, Shared};
 use super::snapshot::DEFAULT_IDLE_TIMEOUT;
 use super::RoutesSlot;
-use crate::observability::ObservedBody;
 
 /// Pending-connection queue of a listener socket (the kernel caps it at
 /// `net.core.somaxconn`). Large, so bursts of new clients aren't refused.
@@ -114,7 +109,7 @@ async fn connection(
     slot: RoutesSlot,
     token: CancellationToken,
 ) {
-    let _active = shared.observe.connection(slot.load().as_deref());
+    let _active = observe::connection(&shared.observe, slot.load().as_deref());
     let framing = Arc::new(ConnFraming::default());
     let idle_timeout = |slot: &RoutesSlot| {
         slot.load()
@@ -136,13 +131,10 @@ async fn connection(
         let routes = slot.load_full();
         async move {
             let req = req.map(UpstreamBody::from_incoming);
-            let mut exchange = shared.observe.begin(conn_info.peer, routes.as_ref(), &req);
+            let mut exchange =
+                Exchange::begin(&shared.observe, conn_info.peer, routes.as_ref(), &req);
             let resp = proxy::handle(&shared, routes, &conn_info, req, exchange.notes()).await;
-            Ok::<_, Infallible>(
-                exchange
-                    .finish(resp)
-                    .map(|body| ClientBody { body, _open: open }),
-            )
+            Ok::<_, Infallible>(exchange.finish(resp, Some(open)))
         }
     });
     let conn = shared.server.serve_connection(io, service).with_upgrades();
@@ -190,49 +182,5 @@ async fn connection(
                 return;
             }
         }
-    }
-}
-
-/// One request's exchange, counted in its connection's open responses from
-/// its head until its response body ends or is dropped.
-struct OpenExchange(Arc<AtomicU64>);
-
-impl OpenExchange {
-    fn begin(open_responses: &Arc<AtomicU64>) -> Self {
-        open_responses.fetch_add(1, Relaxed);
-        Self(open_responses.clone())
-    }
-}
-
-impl Drop for OpenExchange {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Relaxed);
-    }
-}
-
-/// The response body to a listener's client: the observed body, holding its
-/// exchange open until it is done.
-struct ClientBody {
-    body: ObservedBody,
-    _open: OpenExchange,
-}
-
-impl Body for ClientBody {
-    type Data = Bytes;
-    type Error = crate::dataplane::body::BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Pin::new(&mut self.get_mut().body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }

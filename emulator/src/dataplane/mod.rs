@@ -19,7 +19,8 @@
 //! [`proxy`] (one request), [`headers`], [`response`] (ALB-generated
 //! responses), [`framing`] (the guard on client bytes: whole heads only,
 //! limits, stand-ins), [`desync`] (head checks and desync mitigation),
-//! [`body`], [`listener`].
+//! [`body`], [`listener`], [`observe`] (what each request did, recorded
+//! into `observability`).
 
 pub mod balancer;
 pub mod body;
@@ -30,6 +31,7 @@ pub mod framing;
 pub mod fuzzing;
 pub mod headers;
 pub mod listener;
+pub mod observe;
 pub mod pool;
 pub mod proxy;
 pub mod response;
@@ -283,16 +285,7 @@ impl Dataplane {
     /// `RequestCountPerTarget` metric. A target's counter lives as long as it
     /// stays registered. Reads the current snapshot and atomics only.
     pub fn target_group_request_counts(&self, tg_arn: &str) -> Vec<(SocketAddr, u64)> {
-        self.snapshot()
-            .target_groups
-            .get(tg_arn)
-            .map(|tg| {
-                tg.targets
-                    .iter()
-                    .map(|t| (t.addr, t.stats.requests.load(Ordering::Relaxed)))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.snapshot().target_request_counts(tg_arn)
     }
 
     /// Serves a control-port request whose Host header names a load balancer
@@ -315,9 +308,9 @@ impl Dataplane {
         let conn = proxy::ConnInfo::new(peer, None);
         let req = req.map(body::UpstreamBody::Axum);
         let shared = &self.inner.shared;
-        let mut exchange = shared.observe.begin(peer, Some(&routes), &req);
+        let mut exchange = observe::Exchange::begin(&shared.observe, peer, Some(&routes), &req);
         let resp = proxy::handle(shared, Some(routes), &conn, req, exchange.notes()).await;
-        Ok(exchange.finish(resp).map(axum::body::Body::new))
+        Ok(exchange.finish(resp, None).map(axum::body::Body::new))
     }
 
     /// Rebuilds the routing snapshot from the store and publishes it.

@@ -23,6 +23,7 @@ use super::client::{self, ConnectError, TargetBody, TargetConn};
 use super::desync::{self, Action};
 use super::framing::ConnFraming;
 use super::headers;
+use super::observe::RequestNotes;
 pub use super::pool::UPSTREAM_IDLE_TIMEOUT;
 use super::response::{self, AlbError, RedirectInput};
 use super::snapshot::{
@@ -30,7 +31,6 @@ use super::snapshot::{
 };
 use super::sticky;
 use crate::domain::elbv2::matching::{self, RequestFacts};
-use crate::observability::RequestNotes;
 
 /// ALB's limit for all request headers together.
 pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;

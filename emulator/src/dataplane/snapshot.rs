@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,6 +59,19 @@ const SERVICE_CONNECT_HTTP_IDLE: Duration = Duration::from_secs(300);
 pub const SERVICE_CONNECT_TCP_IDLE: Duration = Duration::from_secs(3600);
 
 impl Snapshot {
+    /// Requests the proxy sent to each target of `tg_arn` so far.
+    pub fn target_request_counts(&self, tg_arn: &str) -> Vec<(SocketAddr, u64)> {
+        self.target_groups
+            .get(tg_arn)
+            .map(|tg| {
+                tg.targets
+                    .iter()
+                    .map(|t| (t.addr, t.stats.requests.load(Ordering::Relaxed)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The listener a control-port request with this Host header goes to, if
     /// the host is a load balancer's DNS name.
     pub fn route_host(&self, host: Option<&str>) -> Option<Arc<ListenerRoutes>> {
@@ -535,7 +548,7 @@ struct HealthTrack {
 
 impl TargetStats {
     pub fn outstanding(&self) -> usize {
-        self.outstanding.load(std::sync::atomic::Ordering::Relaxed)
+        self.outstanding.load(Ordering::Relaxed)
     }
 }
 

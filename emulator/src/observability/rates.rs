@@ -1,15 +1,14 @@
-//! Live per-target rates for the dashboard: a sampler copies every target's
-//! counters into a small ring once a second, and a reader compares the
+//! Live per-target rates for the dashboard: a sampler
+//! (`dataplane::observe::sample_rates`) copies every target's counters into
+//! a small ring once a second, and a reader compares the
 //! current counters with the oldest sample still in the window.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::metrics::HistogramValues;
-use crate::dataplane::snapshot::{Snapshot, Target};
 
 /// Rates cover about this much recent time.
 pub const WINDOW: Duration = Duration::from_secs(5);
@@ -21,15 +20,6 @@ pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 pub struct TargetSample {
     pub requests: u64,
     pub response_time: HistogramValues,
-}
-
-impl TargetSample {
-    pub fn read(target: &Target) -> Self {
-        Self {
-            requests: target.stats.requests.load(Relaxed),
-            response_time: target.stats.metrics.response_time.read(),
-        }
-    }
 }
 
 /// What a target did over the window.
@@ -55,18 +45,9 @@ pub struct Rates {
 }
 
 impl Rates {
-    /// Records every target's counters now, and forgets samples older than
-    /// the window.
-    pub fn sample(&self, snapshot: &Snapshot, now: Instant) {
-        let targets = snapshot
-            .target_groups
-            .values()
-            .flat_map(|tg| {
-                tg.targets
-                    .iter()
-                    .map(|t| ((tg.arn.clone(), t.addr), TargetSample::read(t)))
-            })
-            .collect();
+    /// Records every target's counters at `now`, keyed by target group ARN
+    /// and address, and forgets samples older than the window.
+    pub fn sample(&self, targets: HashMap<(String, SocketAddr), TargetSample>, now: Instant) {
         let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         ring.push_back(Sample { at: now, targets });
         while ring
@@ -102,24 +83,6 @@ impl Rates {
             mean: latency.mean(),
             p50: latency.quantile(0.5),
         })
-    }
-}
-
-/// Samples the data plane's targets every [`SAMPLE_EVERY`] until `stop`.
-pub async fn run(
-    dataplane: crate::dataplane::Dataplane,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    let mut tick = tokio::time::interval(SAMPLE_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tick.tick() => {
-                let snapshot = dataplane.snapshot();
-                dataplane.observability().rates().sample(&snapshot, Instant::now());
-            }
-        }
     }
 }
 

@@ -77,7 +77,7 @@ async fn supervise(store: Store, shutdown: CancellationToken) {
     let mut running: HashMap<CheckKey, RunningCheck> = HashMap::new();
     let mut changes = store.subscribe();
     loop {
-        expire_draining(&store);
+        expire_draining(&store, OffsetDateTime::now_utc());
         let desired = desired_checks(&store);
         running.retain(|key, check| {
             let keep = desired.get(key) == Some(&check.spec);
@@ -125,9 +125,12 @@ fn health_client() -> HealthClient {
         .build(connector)
 }
 
-/// Removes registrations whose deregistration delay has passed.
-fn expire_draining(store: &Store) {
-    let now = OffsetDateTime::now_utc();
+/// Removes registrations whose deregistration delay has passed by `now`.
+/// The one place that does: this loop sweeps every `DRAIN_SWEEP`, and the
+/// ELBv2 API and the scheduler call it first so that they see them gone.
+/// Writes (and so wakes the data plane and the scheduler) only when
+/// something expired.
+pub fn expire_draining(store: &Store, now: OffsetDateTime) {
     if store.read(|s| s.elbv2.has_expired_draining(now)) {
         store.write(|s| s.elbv2.expire_draining(now));
     }

@@ -17,10 +17,9 @@ mod tags;
 mod vpcs;
 
 use axum::response::Response;
-use http::StatusCode;
 use time::OffsetDateTime;
 
-use super::{App, RequestContext};
+use super::{Api, RequestContext};
 use crate::domain::ec2::filter::{select, Filter, Filterable};
 use crate::domain::ec2::{error::check_form, Ec2Error, Kind, RegionState, Tags};
 use crate::protocol::query::{self, Params, QueryError, XmlWriter, EC2};
@@ -37,7 +36,7 @@ const MAX_RESULTS_MAX: usize = 1000;
 
 /// What a handler needs besides its parameters.
 struct Cx<'a> {
-    app: &'a App,
+    api: &'a Api,
     region: &'a str,
     now: OffsetDateTime,
 }
@@ -63,7 +62,7 @@ impl Owner {
 
 impl Cx<'_> {
     fn account(&self) -> &str {
-        self.app.account_id()
+        self.api.account_id()
     }
 
     fn owner(&self) -> Owner {
@@ -75,7 +74,7 @@ impl Cx<'_> {
 
     /// Reads this request's region (created, with its default VPC, in [`handle`]).
     fn read<R>(&self, f: impl FnOnce(&RegionState) -> Result<R, Ec2Error>) -> Result<R> {
-        self.app
+        self.api
             .store
             .read(|s| match s.ec2.region_ref(self.region) {
                 Some(r) => f(r).map_err(QueryError::from),
@@ -89,23 +88,23 @@ impl Cx<'_> {
     /// Changes this request's region.
     fn write<R>(&self, f: impl FnOnce(&mut RegionState) -> Result<R, Ec2Error>) -> Result<R> {
         let account = self.account().to_string();
-        self.app
+        self.api
             .store
             .write(|s| f(s.ec2.region(self.region, &account)).map_err(QueryError::from))
     }
 }
 
 /// Handles one EC2 request; `body` is the form-encoded Query body.
-pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
+pub async fn handle(api: &Api, ctx: &RequestContext, body: &[u8]) -> Response {
     query::serve(&EC2, &ctx.request_id, body, |action, params| {
         let cx = Cx {
-            app,
+            api,
             region: &ctx.region,
             now: OffsetDateTime::now_utc(),
         };
         // The first EC2 call of a region creates its default VPC.
-        let account = app.account_id().to_string();
-        app.store.modify(|s| {
+        let account = api.account_id().to_string();
+        api.store.modify(|s| {
             let new = !s.ec2.has_region(&ctx.region);
             s.ec2.region(&ctx.region, &account);
             new
@@ -182,14 +181,6 @@ fn handler(action: &str) -> Option<Handler> {
         "DescribeTags" => tags::describe,
         _ => return None,
     })
-}
-
-/// The one place where domain errors become Query errors.
-impl From<Ec2Error> for QueryError {
-    fn from(e: Ec2Error) -> Self {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        QueryError::with_status(status, e.code(), e.to_string())
-    }
 }
 
 /// An output with only `<return>true</return>`.

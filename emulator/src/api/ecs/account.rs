@@ -46,7 +46,7 @@ impl Handler<'_> {
             (false, Some(p)) => p,
             _ => root,
         };
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let setting = s
                 .ecs
                 .account_settings
@@ -57,7 +57,7 @@ impl Handler<'_> {
 
     pub(super) fn delete_account_setting(&self, input: DeleteAccountSettingInput) -> Output {
         let principal = input.principal_arn.unwrap_or_else(|| self.root_principal());
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let removed = s.ecs.account_settings.delete(&principal, &input.name)?;
             // Deleting a value that was never set still answers the setting
             // it would have removed, as AWS does.
@@ -72,7 +72,7 @@ impl Handler<'_> {
     pub(super) fn list_account_settings(&self, input: ListAccountSettingsInput) -> Output {
         let root = self.root_principal();
         let principal = input.principal_arn.unwrap_or_else(|| root.clone());
-        let settings = self.app.store.read(|s| {
+        let settings = self.api.store.read(|s| {
             s.ecs
                 .account_settings
                 .list(&principal, &root, input.effective_settings)

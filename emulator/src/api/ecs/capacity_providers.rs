@@ -81,7 +81,7 @@ impl Handler<'_> {
                 )),
             };
         let arn = self.arn(&format!("capacity-provider/{}", input.name));
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let ecs = &mut s.ecs;
             if ecs
                 .capacity_providers
@@ -112,10 +112,10 @@ impl Handler<'_> {
         &self,
         input: DescribeCapacityProvidersInput,
     ) -> Output {
-        let account = self.app.account_id();
+        let account = self.api.account_id();
         let region = &self.ctx.region;
         let with_tags = input.include.iter().any(|i| i == "TAGS");
-        let (providers, failures) = self.app.store.read(|s| {
+        let (providers, failures) = self.api.store.read(|s| {
             let describe = |name: &str| -> Option<Value> {
                 if capacity::is_fargate(name) {
                     return Some(capacity::describe_fargate(region, account, name));
@@ -167,7 +167,7 @@ impl Handler<'_> {
                 "The Fargate capacity providers cannot be updated.".into(),
             ));
         }
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let provider = s
                 .ecs
                 .capacity_providers
@@ -196,7 +196,7 @@ impl Handler<'_> {
                 "The Fargate capacity providers cannot be deleted.".into(),
             ));
         }
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let ecs = &mut s.ecs;
             let associated = ecs
                 .clusters

@@ -85,7 +85,7 @@ impl Handler<'_> {
     /// The caller, for account settings: any credentials are the account's
     /// root here, as IAM users are not modelled.
     pub(super) fn root_principal(&self) -> String {
-        format!("arn:aws:iam::{}:root", self.app.account_id())
+        format!("arn:aws:iam::{}:root", self.api.account_id())
     }
 
     pub(super) fn insert_cluster(
@@ -137,7 +137,7 @@ impl Handler<'_> {
             ));
         }
         check_settings(&input.settings)?;
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let ecs = &mut s.ecs;
             check_association(
                 ecs,
@@ -170,7 +170,7 @@ impl Handler<'_> {
             .clusters
             .unwrap_or_else(|| vec![DEFAULT_CLUSTER.to_string()]);
         let with_tags = input.include.iter().any(|i| i == "TAGS");
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let mut clusters = vec![];
             let mut failures = vec![];
             for reference in &names {
@@ -192,7 +192,7 @@ impl Handler<'_> {
     }
 
     pub(super) fn list_clusters(&self, input: PageInput) -> Output {
-        let arns: Vec<String> = self.app.store.read(|s| {
+        let arns: Vec<String> = self.api.store.read(|s| {
             s.ecs
                 .clusters
                 .values()
@@ -205,7 +205,7 @@ impl Handler<'_> {
     }
 
     pub(super) fn delete_cluster(&self, input: ClusterInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let ecs = &mut s.ecs;
             let name = last_segment(&input.cluster).to_string();
             let cluster = active_cluster(ecs, &input.cluster)?.clone();
@@ -234,7 +234,7 @@ impl Handler<'_> {
         if let Some(settings) = &input.settings {
             check_settings(settings)?;
         }
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let cluster = active_cluster_mut(&mut s.ecs, &input.cluster)?;
             if let Some(settings) = input.settings {
                 merge_settings(cluster, settings);
@@ -252,7 +252,7 @@ impl Handler<'_> {
 
     pub(super) fn update_cluster_settings(&self, input: UpdateClusterSettingsInput) -> Output {
         check_settings(&input.settings)?;
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let cluster = active_cluster_mut(&mut s.ecs, &input.cluster)?;
             merge_settings(cluster, input.settings);
             let cluster = cluster.clone();
@@ -264,7 +264,7 @@ impl Handler<'_> {
         &self,
         input: PutClusterCapacityProvidersInput,
     ) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let ecs = &mut s.ecs;
             check_association(
                 ecs,

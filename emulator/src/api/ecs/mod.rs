@@ -12,12 +12,11 @@ mod task_definitions;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{App, RequestContext};
+use super::wire::{self, Input, JsonService};
 use crate::domain::arn::{arn, last_segment};
 use crate::domain::ecs::capacity::{self, StrategyItem};
 use crate::domain::ecs::network;
@@ -27,7 +26,7 @@ use crate::domain::ecs::{
     ClusterStatus, EcsState, KeyValuePair, Tag, Task, TaskDefinition, TaskDefinitionStatus,
     TaskStatus, DEFAULT_CLUSTER,
 };
-use crate::protocol::json::{self, JsonError};
+use crate::protocol::json::JsonError;
 
 /// RunTask starts at most this many tasks per call (AWS: 1-10).
 const MAX_RUN_TASK_COUNT: u32 = 10;
@@ -36,68 +35,57 @@ const DEFAULT_PAGE_SIZE: usize = 100;
 
 type Output = Result<Value, EcsError>;
 
-/// Every ECS error is a client error (HTTP 400) whose `__type` is its code.
-impl From<EcsError> for JsonError {
-    fn from(e: EcsError) -> Self {
-        JsonError::client(e.code(), e.to_string())
+/// ECS's operations.
+pub struct Ecs;
+
+type Handler<'a> = wire::Handler<'a, Ecs>;
+
+impl JsonService for Ecs {
+    const VALIDATION_CODE: &'static str = "InvalidParameterException";
+    type Error = EcsError;
+
+    fn dispatch(h: &Handler, op: &str, input: &Input) -> Result<Output, JsonError> {
+        Ok(match op {
+            "CreateCluster" => h.create_cluster(input.decode()?),
+            "DescribeClusters" => h.describe_clusters(input.decode()?),
+            "ListClusters" => h.list_clusters(input.decode()?),
+            "DeleteCluster" => h.delete_cluster(input.decode()?),
+            "UpdateCluster" => h.update_cluster(input.decode()?),
+            "UpdateClusterSettings" => h.update_cluster_settings(input.decode()?),
+            "PutClusterCapacityProviders" => h.put_cluster_capacity_providers(input.decode()?),
+            "CreateCapacityProvider" => h.create_capacity_provider(input.decode()?),
+            "DescribeCapacityProviders" => h.describe_capacity_providers(input.decode()?),
+            "UpdateCapacityProvider" => h.update_capacity_provider(input.decode()?),
+            "DeleteCapacityProvider" => h.delete_capacity_provider(input.decode()?),
+            "PutAccountSetting" => h.put_account_setting(input.decode()?, false),
+            "PutAccountSettingDefault" => h.put_account_setting(input.decode()?, true),
+            "DeleteAccountSetting" => h.delete_account_setting(input.decode()?),
+            "ListAccountSettings" => h.list_account_settings(input.decode()?),
+            "DeleteTaskDefinitions" => h.delete_task_definitions(input.decode()?),
+            "RegisterTaskDefinition" => h.register_task_definition(input.decode()?),
+            "DeregisterTaskDefinition" => h.deregister_task_definition(input.decode()?),
+            "DescribeTaskDefinition" => h.describe_task_definition(input.decode()?),
+            "ListTaskDefinitions" => h.list_task_definitions(input.decode()?),
+            "ListTaskDefinitionFamilies" => h.list_task_definition_families(input.decode()?),
+            "RunTask" => h.run_task(input.decode()?),
+            "StopTask" => h.stop_task(input.decode()?),
+            "DescribeTasks" => h.describe_tasks(input.decode()?),
+            "ListTasks" => h.list_tasks(input.decode()?),
+            "TagResource" => h.tag_resource(input.decode()?),
+            "UntagResource" => h.untag_resource(input.decode()?),
+            "ListTagsForResource" => h.list_tags_for_resource(input.decode()?),
+            "CreateService" => h.create_service(input.decode()?),
+            "UpdateService" => h.update_service(input.decode()?),
+            "DeleteService" => h.delete_service(input.decode()?),
+            "DescribeServices" => h.describe_services(input.decode()?),
+            "ListServices" => h.list_services(input.decode()?),
+            "ListServiceDeployments" => h.list_service_deployments(input.decode()?),
+            "DescribeServiceDeployments" => h.describe_service_deployments(input.decode()?),
+            "DescribeServiceRevisions" => h.describe_service_revisions(input.decode()?),
+            "StopServiceDeployment" => h.stop_service_deployment(input.decode()?),
+            other => return Err(JsonError::unknown_operation(other)),
+        })
     }
-}
-
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
-}
-
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
-    Ok(match op {
-        "CreateCluster" => h.create_cluster(decode(body)?),
-        "DescribeClusters" => h.describe_clusters(decode(body)?),
-        "ListClusters" => h.list_clusters(decode(body)?),
-        "DeleteCluster" => h.delete_cluster(decode(body)?),
-        "UpdateCluster" => h.update_cluster(decode(body)?),
-        "UpdateClusterSettings" => h.update_cluster_settings(decode(body)?),
-        "PutClusterCapacityProviders" => h.put_cluster_capacity_providers(decode(body)?),
-        "CreateCapacityProvider" => h.create_capacity_provider(decode(body)?),
-        "DescribeCapacityProviders" => h.describe_capacity_providers(decode(body)?),
-        "UpdateCapacityProvider" => h.update_capacity_provider(decode(body)?),
-        "DeleteCapacityProvider" => h.delete_capacity_provider(decode(body)?),
-        "PutAccountSetting" => h.put_account_setting(decode(body)?, false),
-        "PutAccountSettingDefault" => h.put_account_setting(decode(body)?, true),
-        "DeleteAccountSetting" => h.delete_account_setting(decode(body)?),
-        "ListAccountSettings" => h.list_account_settings(decode(body)?),
-        "DeleteTaskDefinitions" => h.delete_task_definitions(decode(body)?),
-        "RegisterTaskDefinition" => h.register_task_definition(decode(body)?),
-        "DeregisterTaskDefinition" => h.deregister_task_definition(decode(body)?),
-        "DescribeTaskDefinition" => h.describe_task_definition(decode(body)?),
-        "ListTaskDefinitions" => h.list_task_definitions(decode(body)?),
-        "ListTaskDefinitionFamilies" => h.list_task_definition_families(decode(body)?),
-        "RunTask" => h.run_task(decode(body)?),
-        "StopTask" => h.stop_task(decode(body)?),
-        "DescribeTasks" => h.describe_tasks(decode(body)?),
-        "ListTasks" => h.list_tasks(decode(body)?),
-        "TagResource" => h.tag_resource(decode(body)?),
-        "UntagResource" => h.untag_resource(decode(body)?),
-        "ListTagsForResource" => h.list_tags_for_resource(decode(body)?),
-        "CreateService" => h.create_service(decode(body)?),
-        "UpdateService" => h.update_service(decode(body)?),
-        "DeleteService" => h.delete_service(decode(body)?),
-        "DescribeServices" => h.describe_services(decode(body)?),
-        "ListServices" => h.list_services(decode(body)?),
-        "ListServiceDeployments" => h.list_service_deployments(decode(body)?),
-        "DescribeServiceDeployments" => h.describe_service_deployments(decode(body)?),
-        "DescribeServiceRevisions" => h.describe_service_revisions(decode(body)?),
-        "StopServiceDeployment" => h.stop_service_deployment(decode(body)?),
-        other => return Err(JsonError::unknown_operation(other)),
-    })
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    json::decode(body, "InvalidParameterException")
-}
-
-struct Handler<'a> {
-    app: &'a App,
-    ctx: &'a RequestContext,
 }
 
 #[derive(Deserialize)]
@@ -202,7 +190,7 @@ struct TagResourceInput {
 
 impl Handler<'_> {
     fn arn(&self, resource: &str) -> String {
-        arn("ecs", &self.ctx.region, self.app.account_id(), resource)
+        arn("ecs", &self.ctx.region, self.api.account_id(), resource)
     }
 
     fn now() -> OffsetDateTime {
@@ -239,7 +227,7 @@ impl Handler<'_> {
                     .into(),
             ));
         };
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             let placement = capacity::resolve_placement(
                 input.launch_type.as_deref(),
@@ -264,7 +252,7 @@ impl Handler<'_> {
                 input.overrides.clone().unwrap_or_default(),
             )?);
             let placements = network::resolve(
-                s.ec2.region(&self.ctx.region, self.app.account_id()),
+                s.ec2.region(&self.ctx.region, self.api.account_id()),
                 &awsvpc.subnets,
                 &awsvpc.security_groups,
             )?;
@@ -295,7 +283,7 @@ impl Handler<'_> {
     }
 
     fn stop_task(&self, input: StopTaskInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             let arn = s
                 .ecs
@@ -320,7 +308,7 @@ impl Handler<'_> {
             ));
         }
         let with_tags = input.include.iter().any(|i| i == "TAGS");
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             let mut tasks = vec![];
             let mut failures = vec![];
@@ -359,7 +347,7 @@ impl Handler<'_> {
             .service_name
             .as_ref()
             .map(|s| format!("service:{}", last_segment(s)));
-        let arns = self.app.store.write(|s| {
+        let arns = self.api.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             Ok::<_, EcsError>(
                 s.ecs
@@ -387,7 +375,7 @@ impl Handler<'_> {
     }
 
     fn tag_resource(&self, input: TagResourceInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             ensure_resource_exists(&s.ecs, &input.resource_arn)?;
             merge_tags(&mut s.ecs, &input.resource_arn, input.tags);
             Ok(json!({}))
@@ -395,7 +383,7 @@ impl Handler<'_> {
     }
 
     fn untag_resource(&self, input: TagResourceInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             ensure_resource_exists(&s.ecs, &input.resource_arn)?;
             if let Some(tags) = s.ecs.tags.get_mut(&input.resource_arn) {
                 tags.retain(|t| !input.tag_keys.contains(&t.key));
@@ -408,7 +396,7 @@ impl Handler<'_> {
     }
 
     fn list_tags_for_resource(&self, input: TagResourceInput) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             ensure_resource_exists(&s.ecs, &input.resource_arn)?;
             Ok(json!({ "tags": s.ecs.tags_of(&input.resource_arn) }))
         })

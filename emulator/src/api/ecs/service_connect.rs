@@ -79,7 +79,7 @@ impl Handler<'_> {
                         .create_service(
                             request,
                             &self.ctx.region,
-                            self.app.account_id(),
+                            self.api.account_id(),
                             OffsetDateTime::now_utc(),
                         )
                         .map_err(|e| EcsError::InvalidParameter(e.to_string()))?

@@ -65,7 +65,7 @@ impl Handler<'_> {
                     .ok_or_else(|| EcsError::InvalidParameter(format!("Invalid status: {s}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let arn = self.service_arn(&mut s.ecs, input.cluster.as_deref(), &input.service)?;
             let service = &s.ecs.services[&arn];
             let created = input.created_at.as_ref();
@@ -96,7 +96,7 @@ impl Handler<'_> {
         input: DescribeServiceDeploymentsInput,
     ) -> Output {
         check_count(&input.service_deployment_arns, "serviceDeploymentArns")?;
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let mut found = vec![];
             let mut failures = vec![];
             for arn in &input.service_deployment_arns {
@@ -118,7 +118,7 @@ impl Handler<'_> {
         input: DescribeServiceRevisionsInput,
     ) -> Output {
         check_count(&input.service_revision_arns, "serviceRevisionArns")?;
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let mut found = vec![];
             let mut failures = vec![];
             for arn in &input.service_revision_arns {
@@ -147,7 +147,7 @@ impl Handler<'_> {
                 )))
             }
         }
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let service = s
                 .ecs
                 .services

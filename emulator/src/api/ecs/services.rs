@@ -132,7 +132,7 @@ impl Handler<'_> {
                 "TaskDefinition must be specified.".into(),
             ));
         };
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             let placement = capacity::resolve_placement(
                 input.launch_type.as_deref(),
@@ -217,7 +217,7 @@ impl Handler<'_> {
         if let Some(network) = &input.network_configuration {
             validate_network(network)?;
         }
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let arn = self.service_arn(&mut s.ecs, input.cluster.as_deref(), &input.service)?;
             let current = s
                 .ecs
@@ -331,7 +331,7 @@ impl Handler<'_> {
     }
 
     pub(super) fn delete_service(&self, input: DeleteServiceInput) -> Output {
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let arn = self.service_arn(&mut s.ecs, input.cluster.as_deref(), &input.service)?;
             let service = s
                 .ecs
@@ -362,7 +362,7 @@ impl Handler<'_> {
             ));
         }
         let with_tags = input.include.iter().any(|i| i == "TAGS");
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             let mut services = vec![];
             let mut failures = vec![];
@@ -387,7 +387,7 @@ impl Handler<'_> {
         if input.launch_type.as_deref().is_some_and(|l| l != "FARGATE") {
             return Ok(json!({ "serviceArns": [] }));
         }
-        let arns = self.app.store.write(|s| {
+        let arns = self.api.store.write(|s| {
             let cluster_arn = self.cluster_arn(&mut s.ecs, input.cluster.as_deref())?;
             Ok::<_, EcsError>(
                 s.ecs
@@ -554,7 +554,7 @@ impl Handler<'_> {
             })?;
         let awsvpc = decoded.awsvpc_configuration.unwrap_or_default();
         crate::domain::ecs::network::resolve(
-            s.ec2.region(&self.ctx.region, self.app.account_id()),
+            s.ec2.region(&self.ctx.region, self.api.account_id()),
             &awsvpc.subnets,
             &awsvpc.security_groups,
         )

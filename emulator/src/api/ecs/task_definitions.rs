@@ -50,7 +50,7 @@ impl Handler<'_> {
         for member in validate::ignored_members(&def) {
             crate::api::ignored_once(&format!("ECS RegisterTaskDefinition {member}"));
         }
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let ecs = &mut s.ecs;
             let revisions = ecs.task_definitions.entry(def.family.clone()).or_default();
             def.revision = revisions.len() as u32 + 1;
@@ -78,7 +78,7 @@ impl Handler<'_> {
                 "Revision must be specified: use family:revision or the full ARN.".into(),
             ));
         }
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let found = s.ecs.find_task_definition(&input.task_definition).cloned();
             let Some(def) = found else {
                 return Err(EcsError::Client(
@@ -101,7 +101,7 @@ impl Handler<'_> {
     }
 
     pub(super) fn describe_task_definition(&self, input: TaskDefinitionRef) -> Output {
-        self.app.store.read(|s| {
+        self.api.store.read(|s| {
             let def = s
                 .ecs
                 .find_task_definition(&input.task_definition)
@@ -119,7 +119,7 @@ impl Handler<'_> {
             .status
             .as_deref()
             .unwrap_or(TaskDefinitionStatus::Active.as_str());
-        let mut arns: Vec<String> = self.app.store.read(|s| {
+        let mut arns: Vec<String> = self.api.store.read(|s| {
             s.ecs
                 .task_definitions
                 .iter()
@@ -146,7 +146,7 @@ impl Handler<'_> {
             .status
             .as_deref()
             .unwrap_or(TaskDefinitionStatus::Active.as_str());
-        let families: Vec<String> = self.app.store.read(|s| {
+        let families: Vec<String> = self.api.store.read(|s| {
             s.ecs
                 .task_definitions
                 .iter()
@@ -176,7 +176,7 @@ impl Handler<'_> {
                 "taskDefinitions must contain between 1 and {MAX_DELETE_TASK_DEFINITIONS} items."
             )));
         }
-        self.app.store.write(|s| {
+        self.api.store.write(|s| {
             let mut deleted = vec![];
             let mut failures = vec![];
             for reference in &input.task_definitions {

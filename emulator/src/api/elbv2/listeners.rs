@@ -38,9 +38,9 @@ fn protocol(value: &str) -> Result<String> {
 
 /// Binds the socket of a listener, mapping the error to a clear message.
 fn open(cx: &Cx, listener_arn: &str, port: u16) -> Result<SocketAddr> {
-    let config = cx.app.store.config();
+    let config = cx.api.store.config();
     let addr = SocketAddr::new(config.listener_bind, config.listener_port(port));
-    cx.app.dataplane.open_listener(listener_arn, addr).map_err(|e| {
+    cx.api.dataplane.open_listener(listener_arn, addr).map_err(|e| {
         let mapped = if addr.port() != port {
             format!(" (port {port} is mapped to {} by the privileged-port offset)", addr.port())
         } else {
@@ -67,7 +67,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
     let tags = decode::tags(p)?;
 
     // Validate against the current state, then bind outside the store lock.
-    let existing = cx.app.store.read(|s| {
+    let existing = cx.api.store.read(|s| {
         let state = &s.elbv2;
         if !state.load_balancers.contains_key(&lb_arn) {
             return Err(super::load_balancers::not_found(&lb_arn));
@@ -102,7 +102,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
         default_actions: actions.clone(),
         attributes: listener_attributes::defaults(),
     };
-    let stored = cx.app.store.write(|s| {
+    let stored = cx.api.store.write(|s| {
         let state = &mut s.elbv2;
         // Re-check what may have changed while the socket was being bound.
         if !state.load_balancers.contains_key(&lb_arn) {
@@ -130,7 +130,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
         Ok(())
     });
     if let Err(e) = stored {
-        cx.app.dataplane.close_listener(&arn);
+        cx.api.dataplane.close_listener(&arn);
         return Err(e.into());
     }
     Ok(listeners_output(vec![listener], None))
@@ -144,7 +144,7 @@ pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {
             "Specify either a load balancer ARN or one or more listener ARNs",
         ));
     }
-    let found = cx.app.store.read(|s| {
+    let found = cx.api.store.read(|s| {
         let state = &s.elbv2;
         if let Some(lb) = lb_arn {
             if !state.load_balancers.contains_key(lb) {
@@ -175,7 +175,7 @@ pub fn modify(cx: &Cx, p: &Params) -> Result<Output> {
         None
     };
 
-    let current = cx.app.store.read(|s| {
+    let current = cx.api.store.read(|s| {
         let state = &s.elbv2;
         let listener = state.listeners.get(&arn).ok_or_else(|| not_found(&arn))?;
         if let Some(port) = port.filter(|p| *p != listener.port) {
@@ -196,7 +196,7 @@ pub fn modify(cx: &Cx, p: &Params) -> Result<Output> {
     if let Some(port) = moved {
         open(cx, &arn, port)?;
     }
-    let updated = cx.app.store.write(|s| {
+    let updated = cx.api.store.write(|s| {
         let state = &mut s.elbv2;
         let lb_arn = state
             .listeners
@@ -239,17 +239,17 @@ pub fn modify(cx: &Cx, p: &Params) -> Result<Output> {
 /// Deletes a listener and its rules, and closes its socket.
 pub fn delete(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = p.required("ListenerArn")?;
-    cx.app
+    cx.api
         .store
         .write(|s| s.elbv2.remove_listener(arn))
         .ok_or_else(|| not_found(arn))?;
-    cx.app.dataplane.close_listener(arn);
+    cx.api.dataplane.close_listener(arn);
     Ok(super::empty())
 }
 
 pub fn describe_attributes(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = p.required("ListenerArn")?;
-    let attributes = cx.app.store.read(|s| {
+    let attributes = cx.api.store.read(|s| {
         s.elbv2
             .listeners
             .get(arn)
@@ -264,7 +264,7 @@ pub fn describe_attributes(cx: &Cx, p: &Params) -> Result<Output> {
 pub fn modify_attributes(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = p.required("ListenerArn")?;
     let changes = super::attribute_changes(p)?;
-    let attributes = cx.app.store.write(|s| {
+    let attributes = cx.api.store.write(|s| {
         let listener = s
             .elbv2
             .listeners

@@ -61,7 +61,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
         // AWS requires subnets; the emulator is lenient and takes two of
         // the default VPC's default subnets (two AZs), so a bare
         // CreateLoadBalancer still works.
-        subnets = cx.app.store.write(|s| {
+        subnets = cx.api.store.write(|s| {
             s.ec2
                 .region(cx.region, cx.account())
                 .default_subnets()
@@ -94,7 +94,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
         security_groups,
     };
 
-    let lb = cx.app.store.write(|s| -> Result<LoadBalancer, Elbv2Error> {
+    let lb = cx.api.store.write(|s| -> Result<LoadBalancer, Elbv2Error> {
         let state = &mut s.elbv2;
         if let Some(existing) = state
             .load_balancers
@@ -165,7 +165,7 @@ pub fn set_security_groups(cx: &Cx, p: &Params) -> Result<Output> {
         )
         .into());
     }
-    let groups = cx.app.store.write(|s| {
+    let groups = cx.api.store.write(|s| {
         let vpc_id = s
             .elbv2
             .load_balancers
@@ -213,7 +213,7 @@ pub fn set_subnets(cx: &Cx, p: &Params) -> Result<Output> {
         )
         .into());
     }
-    let lb = cx.app.store.write(|s| {
+    let lb = cx.api.store.write(|s| {
         let current_vpc = s
             .elbv2
             .load_balancers
@@ -275,7 +275,7 @@ pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {
         ));
     }
     let found = cx
-        .app
+        .api
         .store
         .read(|s| -> Result<Vec<LoadBalancer>, Elbv2Error> {
             let lbs = &s.elbv2.load_balancers;
@@ -322,7 +322,7 @@ pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {
 /// does not exist. Target groups stay.
 pub fn delete(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = p.required("LoadBalancerArn")?.to_string();
-    let closed = cx.app.store.write(|s| -> Result<Vec<String>, Elbv2Error> {
+    let closed = cx.api.store.write(|s| -> Result<Vec<String>, Elbv2Error> {
         let Some(lb) = s.elbv2.load_balancers.get(&arn) else {
             return Ok(Vec::new());
         };
@@ -339,14 +339,14 @@ pub fn delete(cx: &Cx, p: &Params) -> Result<Output> {
         Ok(s.elbv2.remove_load_balancer(&arn))
     })?;
     for listener in closed {
-        cx.app.dataplane.close_listener(&listener);
+        cx.api.dataplane.close_listener(&listener);
     }
     Ok(super::empty())
 }
 
 pub fn describe_attributes(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = p.required("LoadBalancerArn")?;
-    let attributes = cx.app.store.read(|s| {
+    let attributes = cx.api.store.read(|s| {
         s.elbv2
             .load_balancers
             .get(arn)
@@ -359,7 +359,7 @@ pub fn describe_attributes(cx: &Cx, p: &Params) -> Result<Output> {
 pub fn modify_attributes(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = p.required("LoadBalancerArn")?;
     let changes = super::attribute_changes(p)?;
-    let attributes = cx.app.store.write(|s| {
+    let attributes = cx.api.store.write(|s| {
         let lb = s
             .elbv2
             .load_balancers

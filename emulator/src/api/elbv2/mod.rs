@@ -8,7 +8,7 @@
 //!
 //! Routing changes need no notification: the data plane rebuilds its
 //! snapshot whenever the store version changes. Listener sockets are opened
-//! and closed here, through `app.dataplane`, so bind errors surface in
+//! and closed here, through `api.dataplane`, so bind errors surface in
 //! CreateListener.
 
 mod decode;
@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use axum::response::Response;
 use time::OffsetDateTime;
 
-use super::{App, RequestContext};
+use super::{Api, RequestContext};
 use crate::domain::arn;
 use crate::domain::elbv2::Elbv2Error;
 use crate::protocol::query::{self, Params, QueryError, ELBV2};
@@ -41,14 +41,14 @@ const PAGE_SIZE_MAX: usize = 400;
 
 /// What a handler needs besides its parameters.
 struct Cx<'a> {
-    app: &'a App,
+    api: &'a Api,
     region: &'a str,
     now: OffsetDateTime,
 }
 
 impl Cx<'_> {
     fn account(&self) -> &str {
-        self.app.account_id()
+        self.api.account_id()
     }
 
     /// Whether an ARN belongs to the region of this request: ELBv2
@@ -59,14 +59,16 @@ impl Cx<'_> {
 }
 
 /// Handles one ELBv2 request; `body` is the form-encoded Query body.
-pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
+pub async fn handle(api: &Api, ctx: &RequestContext, body: &[u8]) -> Response {
     query::serve(&ELBV2, &ctx.request_id, body, |action, params| {
         let cx = Cx {
-            app,
+            api,
             region: &ctx.region,
             now: OffsetDateTime::now_utc(),
         };
-        expire_draining(&cx);
+        // Registrations whose deregistration delay is over are gone for
+        // every read and write.
+        crate::reconcilers::health::expire_draining(&api.store, cx.now);
         dispatch(&cx, action, params)
     })
 }
@@ -106,23 +108,6 @@ fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
         "RemoveTags" => tags::remove(cx, p),
         "DescribeTags" => tags::describe(cx, p),
         other => Err(query::invalid_action(other)),
-    }
-}
-
-/// The one place where domain errors become Query errors.
-impl From<Elbv2Error> for QueryError {
-    fn from(e: Elbv2Error) -> Self {
-        QueryError::sender(e.code(), e.to_string())
-    }
-}
-
-/// Drops registrations whose deregistration delay is over, so every read
-/// and write sees them gone. Writes (and so wakes the data plane) only when
-/// something expired.
-fn expire_draining(cx: &Cx) {
-    let store = &cx.app.store;
-    if store.read(|s| s.elbv2.has_expired_draining(cx.now)) {
-        store.write(|s| s.elbv2.expire_draining(cx.now));
     }
 }
 

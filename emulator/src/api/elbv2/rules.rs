@@ -21,7 +21,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
     let actions = decode::actions(p, "Actions")?;
     let tags = decode::tags(p)?;
 
-    let rule = cx.app.store.write(|s| {
+    let rule = cx.api.store.write(|s| {
         let state = &mut s.elbv2;
         let lb_arn = state
             .listeners
@@ -65,7 +65,7 @@ pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {
             "Specify either a listener ARN or one or more rule ARNs",
         ));
     }
-    let found = cx.app.store.read(|s| {
+    let found = cx.api.store.read(|s| {
         let state = &s.elbv2;
         if let Some(l) = listener_arn {
             if !state.listeners.contains_key(l) {
@@ -99,7 +99,7 @@ pub fn modify(cx: &Cx, p: &Params) -> Result<Output> {
     } else {
         None
     };
-    let rule = cx.app.store.write(|s| {
+    let rule = cx.api.store.write(|s| {
         let state = &mut s.elbv2;
         let rule = state.rules.get(&arn).ok_or_else(|| not_found(&arn))?;
         let listener_arn = rule.listener_arn.clone();
@@ -137,7 +137,7 @@ pub fn modify(cx: &Cx, p: &Params) -> Result<Output> {
 
 pub fn delete(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = p.required("RuleArn")?;
-    cx.app.store.write(|s| {
+    cx.api.store.write(|s| {
         let state = &mut s.elbv2;
         let rule = state.rules.get(arn).ok_or_else(|| not_found(arn))?;
         if rule.is_default() {
@@ -169,7 +169,7 @@ pub fn set_priorities(cx: &Cx, p: &Params) -> Result<Output> {
         }
         changes.push((arn, priority));
     }
-    let rules = cx.app.store.write(|s| {
+    let rules = cx.api.store.write(|s| {
         let state = &mut s.elbv2;
         check_priorities(state, &changes)?;
         let mut out = Vec::new();

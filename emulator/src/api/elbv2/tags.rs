@@ -52,7 +52,7 @@ pub fn add(cx: &Cx, p: &Params) -> Result<Output> {
     if tags.is_empty() {
         return Err(QueryError::missing("Tags"));
     }
-    cx.app.store.write(|s| {
+    cx.api.store.write(|s| {
         let state = &mut s.elbv2;
         for arn in &arns {
             check_exists(state, arn)?;
@@ -90,7 +90,7 @@ pub fn remove(cx: &Cx, p: &Params) -> Result<Output> {
         .into_iter()
         .map(Into::into)
         .collect();
-    cx.app.store.write(|s| {
+    cx.api.store.write(|s| {
         let state = &mut s.elbv2;
         for arn in &arns {
             check_exists(state, arn)?;
@@ -107,7 +107,7 @@ pub fn remove(cx: &Cx, p: &Params) -> Result<Output> {
 
 pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {
     let arns = resource_arns(p)?;
-    let descriptions = cx.app.store.read(|s| {
+    let descriptions = cx.api.store.read(|s| {
         arns.into_iter()
             .map(|arn| {
                 check_exists(&s.elbv2, &arn)?;

@@ -95,7 +95,7 @@ pub fn create(cx: &Cx, p: &Params) -> Result<Output> {
         health_check,
     };
 
-    let (tg, lbs) = cx.app.store.write(|s| {
+    let (tg, lbs) = cx.api.store.write(|s| {
         let state = &mut s.elbv2;
         if let Some(existing) = state
             .target_groups
@@ -145,7 +145,7 @@ pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {
             "Only one of LoadBalancerArn, TargetGroupArns or Names can be specified",
         ));
     }
-    let found = cx.app.store.read(|s| {
+    let found = cx.api.store.read(|s| {
         let state = &s.elbv2;
         let tgs = &state.target_groups;
         let mut selected: Vec<&TargetGroup> = if let Some(lb) = lb_arn {
@@ -194,7 +194,7 @@ pub fn describe(cx: &Cx, p: &Params) -> Result<Output> {
 pub fn modify(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = p.required("TargetGroupArn")?;
     let change = decode::health_check_change(p)?;
-    let (tg, lbs) = cx.app.store.write(|s| {
+    let (tg, lbs) = cx.api.store.write(|s| {
         let state = &mut s.elbv2;
         let tg = state
             .target_groups
@@ -215,7 +215,7 @@ pub fn modify(cx: &Cx, p: &Params) -> Result<Output> {
 /// does not exist.
 pub fn delete(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = p.required("TargetGroupArn")?;
-    cx.app.store.write(|s| {
+    cx.api.store.write(|s| {
         let state = &mut s.elbv2;
         if !state.target_groups.contains_key(arn) {
             return Ok(());
@@ -234,7 +234,7 @@ pub fn delete(cx: &Cx, p: &Params) -> Result<Output> {
 
 pub fn describe_attributes(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = p.required("TargetGroupArn")?;
-    let attributes = cx.app.store.read(|s| {
+    let attributes = cx.api.store.read(|s| {
         s.elbv2
             .target_groups
             .get(arn)
@@ -247,7 +247,7 @@ pub fn describe_attributes(cx: &Cx, p: &Params) -> Result<Output> {
 pub fn modify_attributes(cx: &Cx, p: &Params) -> Result<Output> {
     let arn = p.required("TargetGroupArn")?;
     let changes = super::attribute_changes(p)?;
-    let attributes = cx.app.store.write(|s| {
+    let attributes = cx.api.store.write(|s| {
         let tg = s
             .elbv2
             .target_groups
@@ -300,7 +300,7 @@ fn target_group_and_targets(
         decode::required_structures(p, "Targets")?;
     }
     let tg = cx
-        .app
+        .api
         .store
         .read(|s| s.elbv2.target_groups.get(&arn).cloned())
         .ok_or_else(|| not_found(&arn))?;
@@ -312,7 +312,7 @@ fn target_group_and_targets(
 /// was draining starts over as a new registration.
 pub fn register_targets(cx: &Cx, p: &Params) -> Result<Output> {
     let (arn, targets) = target_group_and_targets(cx, p, true)?;
-    cx.app.store.write(|s| {
+    cx.api.store.write(|s| {
         let tg = s
             .elbv2
             .target_groups
@@ -341,8 +341,8 @@ pub fn register_targets(cx: &Cx, p: &Params) -> Result<Output> {
 /// nothing to drain and it is removed at once.
 pub fn deregister_targets(cx: &Cx, p: &Params) -> Result<Output> {
     let (arn, targets) = target_group_and_targets(cx, p, true)?;
-    let config = cx.app.store.config().clone();
-    cx.app.store.write(|s| {
+    let config = cx.api.store.config().clone();
+    cx.api.store.write(|s| {
         let tg = s
             .elbv2
             .target_groups
@@ -366,7 +366,7 @@ struct HealthRow {
 
 pub fn describe_target_health(cx: &Cx, p: &Params) -> Result<Output> {
     let (arn, requested) = target_group_and_targets(cx, p, false)?;
-    let rows = cx.app.store.read(|s| {
+    let rows = cx.api.store.read(|s| {
         let state = &s.elbv2;
         let tg = state
             .target_groups

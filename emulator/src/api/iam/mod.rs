@@ -11,10 +11,9 @@ mod policies;
 mod roles;
 
 use axum::response::Response;
-use http::StatusCode;
 use time::OffsetDateTime;
 
-use super::{App, RequestContext};
+use super::{Api, RequestContext};
 use crate::domain::iam::{merge_tags, remove_tags, validate, IamError, IamState, Tags};
 use crate::protocol::query::{self, Params, QueryError, XmlWriter, IAM};
 
@@ -33,21 +32,21 @@ const PATH_PREFIX_MAX: usize = 512;
 
 /// What a handler needs besides its parameters.
 struct Cx<'a> {
-    app: &'a App,
+    api: &'a Api,
     now: OffsetDateTime,
 }
 
 impl Cx<'_> {
     fn account(&self) -> &str {
-        self.app.account_id()
+        self.api.account_id()
     }
 
     fn read<R>(&self, f: impl FnOnce(&IamState) -> R) -> R {
-        self.app.store.read(|s| f(&s.iam))
+        self.api.store.read(|s| f(&s.iam))
     }
 
     fn write<R>(&self, f: impl FnOnce(&mut IamState) -> R) -> R {
-        self.app.store.write(|s| f(&mut s.iam))
+        self.api.store.write(|s| f(&mut s.iam))
     }
 
     /// Logs once that `field` of `action` is accepted and ignored.
@@ -59,10 +58,10 @@ impl Cx<'_> {
 }
 
 /// Handles one IAM request; `body` is the form-encoded Query body.
-pub async fn handle(app: &App, ctx: &RequestContext, body: &[u8]) -> Response {
+pub async fn handle(api: &Api, ctx: &RequestContext, body: &[u8]) -> Response {
     query::serve(&IAM, &ctx.request_id, body, |action, params| {
         let cx = Cx {
-            app,
+            api,
             now: OffsetDateTime::now_utc(),
         };
         dispatch(&cx, action, params)
@@ -117,14 +116,6 @@ fn dispatch(cx: &Cx, action: &str, p: &Params) -> Result<Output> {
         "UntagInstanceProfile" => instance_profiles::untag(cx, p),
         "ListInstanceProfileTags" => instance_profiles::list_tags(cx, p),
         other => Err(query::invalid_action(other)),
-    }
-}
-
-/// The one place where domain errors become Query errors.
-impl From<IamError> for QueryError {
-    fn from(e: IamError) -> Self {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        QueryError::with_status(status, e.code(), e.to_string())
     }
 }
 
@@ -249,6 +240,7 @@ fn path_prefix(p: &Params) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
 
     #[test]
     fn pagination() {

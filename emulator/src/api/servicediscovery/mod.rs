@@ -8,11 +8,11 @@ mod input;
 
 use std::collections::BTreeMap;
 
-use axum::response::Response;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::{ignored_once, App, RequestContext};
+use super::ignored_once;
+use super::wire::{self, Input, JsonService};
 use crate::domain::epoch_seconds;
 use crate::domain::servicediscovery::{
     paginate, CloudMapError, DiscoverQuery, DnsConfig, Filter, HealthFilter, HealthStatus,
@@ -20,7 +20,7 @@ use crate::domain::servicediscovery::{
     ServiceChange, ServiceDiscoveryState, ServiceRequest, NAMESPACE_FILTERS, OPERATION_FILTERS,
     SERVICE_FILTERS,
 };
-use crate::protocol::json::{self, JsonError};
+use crate::protocol::json::JsonError;
 use input::*;
 
 /// List page size by default and at most (AWS: 100).
@@ -53,62 +53,58 @@ impl From<CloudMapError> for JsonError {
     }
 }
 
-pub async fn handle(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Response {
-    json::respond(dispatch(app, ctx, op, body), &ctx.request_id)
-}
+/// Cloud Map's operations.
+pub struct ServiceDiscovery;
 
-fn dispatch(app: &App, ctx: &RequestContext, op: &str, body: &[u8]) -> Result<Output, JsonError> {
-    let h = Handler { app, ctx };
-    Ok(match op {
-        "CreateHttpNamespace" => h.create_http_namespace(decode(body)?),
-        "CreatePrivateDnsNamespace" => {
-            h.create_dns_namespace(NamespaceType::DnsPrivate, decode(body)?)
-        }
-        "CreatePublicDnsNamespace" => {
-            h.create_dns_namespace(NamespaceType::DnsPublic, decode(body)?)
-        }
-        "GetNamespace" => h.get_namespace(decode(body)?),
-        "ListNamespaces" => h.list_namespaces(decode(body)?),
-        "DeleteNamespace" => h.delete_namespace(decode(body)?),
-        "UpdateHttpNamespace" => h.update_http_namespace(decode(body)?),
-        "UpdatePrivateDnsNamespace" => {
-            h.update_dns_namespace(NamespaceType::DnsPrivate, decode(body)?)
-        }
-        "UpdatePublicDnsNamespace" => {
-            h.update_dns_namespace(NamespaceType::DnsPublic, decode(body)?)
-        }
-        "GetOperation" => h.get_operation(decode(body)?),
-        "ListOperations" => h.list_operations(decode(body)?),
-        "CreateService" => h.create_service(decode(body)?),
-        "GetService" => h.get_service(decode(body)?),
-        "ListServices" => h.list_services(decode(body)?),
-        "UpdateService" => h.update_service(decode(body)?),
-        "DeleteService" => h.delete_service(decode(body)?),
-        "GetServiceAttributes" => h.get_service_attributes(decode(body)?),
-        "UpdateServiceAttributes" => h.update_service_attributes(decode(body)?),
-        "DeleteServiceAttributes" => h.delete_service_attributes(decode(body)?),
-        "RegisterInstance" => h.register_instance(decode(body)?),
-        "DeregisterInstance" => h.deregister_instance(decode(body)?),
-        "GetInstance" => h.get_instance(decode(body)?),
-        "ListInstances" => h.list_instances(decode(body)?),
-        "GetInstancesHealthStatus" => h.get_instances_health_status(decode(body)?),
-        "UpdateInstanceCustomHealthStatus" => h.update_custom_health(decode(body)?),
-        "DiscoverInstances" => h.discover_instances(decode(body)?),
-        "DiscoverInstancesRevision" => h.discover_instances_revision(decode(body)?),
-        "TagResource" => h.tag_resource(decode(body)?),
-        "UntagResource" => h.untag_resource(decode(body)?),
-        "ListTagsForResource" => h.list_tags_for_resource(decode(body)?),
-        other => return Err(JsonError::unknown_operation(other)),
-    })
-}
+type Handler<'a> = wire::Handler<'a, ServiceDiscovery>;
 
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    json::decode(body, "InvalidInput")
-}
+impl JsonService for ServiceDiscovery {
+    const VALIDATION_CODE: &'static str = "InvalidInput";
+    type Error = CloudMapError;
 
-struct Handler<'a> {
-    app: &'a App,
-    ctx: &'a RequestContext,
+    fn dispatch(h: &Handler, op: &str, input: &Input) -> Result<Output, JsonError> {
+        Ok(match op {
+            "CreateHttpNamespace" => h.create_http_namespace(input.decode()?),
+            "CreatePrivateDnsNamespace" => {
+                h.create_dns_namespace(NamespaceType::DnsPrivate, input.decode()?)
+            }
+            "CreatePublicDnsNamespace" => {
+                h.create_dns_namespace(NamespaceType::DnsPublic, input.decode()?)
+            }
+            "GetNamespace" => h.get_namespace(input.decode()?),
+            "ListNamespaces" => h.list_namespaces(input.decode()?),
+            "DeleteNamespace" => h.delete_namespace(input.decode()?),
+            "UpdateHttpNamespace" => h.update_http_namespace(input.decode()?),
+            "UpdatePrivateDnsNamespace" => {
+                h.update_dns_namespace(NamespaceType::DnsPrivate, input.decode()?)
+            }
+            "UpdatePublicDnsNamespace" => {
+                h.update_dns_namespace(NamespaceType::DnsPublic, input.decode()?)
+            }
+            "GetOperation" => h.get_operation(input.decode()?),
+            "ListOperations" => h.list_operations(input.decode()?),
+            "CreateService" => h.create_service(input.decode()?),
+            "GetService" => h.get_service(input.decode()?),
+            "ListServices" => h.list_services(input.decode()?),
+            "UpdateService" => h.update_service(input.decode()?),
+            "DeleteService" => h.delete_service(input.decode()?),
+            "GetServiceAttributes" => h.get_service_attributes(input.decode()?),
+            "UpdateServiceAttributes" => h.update_service_attributes(input.decode()?),
+            "DeleteServiceAttributes" => h.delete_service_attributes(input.decode()?),
+            "RegisterInstance" => h.register_instance(input.decode()?),
+            "DeregisterInstance" => h.deregister_instance(input.decode()?),
+            "GetInstance" => h.get_instance(input.decode()?),
+            "ListInstances" => h.list_instances(input.decode()?),
+            "GetInstancesHealthStatus" => h.get_instances_health_status(input.decode()?),
+            "UpdateInstanceCustomHealthStatus" => h.update_custom_health(input.decode()?),
+            "DiscoverInstances" => h.discover_instances(input.decode()?),
+            "DiscoverInstancesRevision" => h.discover_instances_revision(input.decode()?),
+            "TagResource" => h.tag_resource(input.decode()?),
+            "UntagResource" => h.untag_resource(input.decode()?),
+            "ListTagsForResource" => h.list_tags_for_resource(input.decode()?),
+            other => return Err(JsonError::unknown_operation(other)),
+        })
+    }
 }
 
 fn parse_filters(
@@ -253,20 +249,20 @@ fn updater_ignored(updater_request_id: &Option<String>, action: &str) {
 
 impl Handler<'_> {
     fn account(&self) -> &str {
-        self.app.account_id()
+        self.api.account_id()
     }
 
     fn write<R>(
         &self,
         f: impl FnOnce(&mut ServiceDiscoveryState, OffsetDateTime) -> Result<R, CloudMapError>,
     ) -> Result<R, CloudMapError> {
-        self.app
+        self.api
             .store
             .write(|s| f(&mut s.servicediscovery, OffsetDateTime::now_utc()))
     }
 
     fn read<R>(&self, f: impl FnOnce(&ServiceDiscoveryState) -> R) -> R {
-        self.app.store.read(|s| f(&s.servicediscovery))
+        self.api.store.read(|s| f(&s.servicediscovery))
     }
 
     fn create_namespace(&self, request: NamespaceRequest) -> Output {

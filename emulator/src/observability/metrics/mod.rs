@@ -35,6 +35,7 @@
 //! - `tests`: the unit tests.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -45,7 +46,6 @@ use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::dataplane::snapshot::Snapshot;
 use crate::domain::ecs::service::ServiceStatus;
 use crate::domain::elbv2::{arns, TargetState};
 use crate::domain::State;
@@ -246,7 +246,7 @@ impl LbMetrics {
 pub struct ConnectionGuard(Option<Arc<LbMetrics>>);
 
 impl ConnectionGuard {
-    pub(super) fn new(lb: Option<Arc<LbMetrics>>) -> Self {
+    pub fn new(lb: Option<Arc<LbMetrics>>) -> Self {
         if let Some(lb) = &lb {
             lb.active_connections.fetch_add(1, Relaxed);
             lb.new_connections.fetch_add(1, Relaxed);
@@ -359,8 +359,13 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of everything, with health gauges and
-    /// ECS counts derived from `state` and per-target counts from `snapshot`.
-    pub fn encode(&self, state: &State, snapshot: &Snapshot) -> String {
+    /// ECS counts derived from `state`, and `requests_per_target` giving
+    /// each target of a target group (by ARN) with its request count.
+    pub fn encode(
+        &self,
+        state: &State,
+        requests_per_target: impl Fn(&str) -> Vec<(SocketAddr, u64)>,
+    ) -> String {
         self.groups
             .retain(|arn| state.elbv2.target_groups.contains_key(arn));
         self.lbs.retain(|key| {
@@ -371,14 +376,18 @@ impl Metrics {
                 .any(|arn| arns::load_balancer_suffix(arn) == Some(key))
         });
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(self.gather(state, snapshot)));
+        registry.register_collector(Box::new(self.gather(state, requests_per_target)));
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &registry)
             .expect("writing to a String cannot fail");
         out
     }
 
-    fn gather(&self, state: &State, snapshot: &Snapshot) -> Scrape {
+    fn gather(
+        &self,
+        state: &State,
+        requests_per_target: impl Fn(&str) -> Vec<(SocketAddr, u64)>,
+    ) -> Scrape {
         let mut s = Scrape::default();
         let elbv2 = &state.elbv2;
 
@@ -488,17 +497,10 @@ impl Metrics {
                     _ => {}
                 }
             }
-            let per_target: Vec<(String, u64)> = snapshot
-                .target_groups
-                .get(&tg.arn)
-                .map(|routes| {
-                    routes
-                        .targets
-                        .iter()
-                        .map(|t| (t.addr.to_string(), t.stats.requests.load(Relaxed)))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let per_target: Vec<(String, u64)> = requests_per_target(&tg.arn)
+                .into_iter()
+                .map(|(addr, requests)| (addr.to_string(), requests))
+                .collect();
             groups.push((labels, metrics, healthy, unhealthy, per_target));
         }
         s.counter(

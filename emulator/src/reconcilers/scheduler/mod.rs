@@ -49,14 +49,17 @@ pub async fn run(store: Store, shutdown: CancellationToken) {
             _ = tick.tick() => {}
         }
         let config = store.config().clone();
-        store.modify(|state| reconcile(state, &config, OffsetDateTime::now_utc()));
+        let now = OffsetDateTime::now_utc();
+        // Registrations whose delay is over go first, so their tasks are
+        // released in this pass.
+        super::health::expire_draining(&store, now);
+        store.modify(|state| reconcile(state, &config, now));
     }
 }
 
 /// One pass over every service. Returns whether anything changed.
 pub fn reconcile(state: &mut State, config: &Config, now: OffsetDateTime) -> bool {
-    let mut changed = state.elbv2.expire_draining(now);
-    changed |= release_drained_tasks(state);
+    let mut changed = release_drained_tasks(state);
     let arns: Vec<String> = state.ecs.services.keys().cloned().collect();
     for arn in arns {
         changed |= reconcile_service(state, config, now, &arn);
