@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{merge_tags, paginate, Handler, Output, PageInput};
 use crate::domain::ecs::validate::{self, EcsError};
-use crate::domain::ecs::{Tag, TaskDefinition, TaskDefinitionStatus};
+use crate::domain::ecs::{EcsState, Tag, TaskDefinition, TaskDefinitionStatus};
 
 /// DeleteTaskDefinitions takes at most this many (AWS: 10).
 const MAX_DELETE_TASK_DEFINITIONS: usize = 10;
@@ -35,6 +35,27 @@ pub(super) struct ListTaskDefinitionsInput {
     sort: Option<String>,
     #[serde(flatten)]
     page: PageInput,
+}
+
+impl ListTaskDefinitionsInput {
+    /// The status asked for; ACTIVE when none is.
+    fn status(&self) -> &str {
+        self.status
+            .as_deref()
+            .unwrap_or(TaskDefinitionStatus::Active.as_str())
+    }
+
+    /// The families that start with `familyPrefix`, with their revisions.
+    fn families<'a>(
+        &'a self,
+        ecs: &'a EcsState,
+    ) -> impl Iterator<Item = (&'a String, &'a Vec<TaskDefinition>)> + 'a {
+        ecs.task_definitions.iter().filter(|(family, _)| {
+            self.family_prefix
+                .as_deref()
+                .is_none_or(|p| family.starts_with(p))
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -115,20 +136,10 @@ impl Handler<'_> {
     }
 
     pub(super) fn list_task_definitions(&self, input: ListTaskDefinitionsInput) -> Output {
-        let status = input
-            .status
-            .as_deref()
-            .unwrap_or(TaskDefinitionStatus::Active.as_str());
+        let status = input.status();
         let mut arns: Vec<String> = self.api.store.read(|s| {
-            s.ecs
-                .task_definitions
-                .iter()
-                .filter(|(family, _)| {
-                    input
-                        .family_prefix
-                        .as_deref()
-                        .is_none_or(|p| family.starts_with(p))
-                })
+            input
+                .families(&s.ecs)
                 .flat_map(|(_, revisions)| revisions.iter())
                 .filter(|d| d.status.as_str() == status)
                 .map(|d| d.task_definition_arn.clone())
@@ -142,20 +153,10 @@ impl Handler<'_> {
     }
 
     pub(super) fn list_task_definition_families(&self, input: ListTaskDefinitionsInput) -> Output {
-        let status = input
-            .status
-            .as_deref()
-            .unwrap_or(TaskDefinitionStatus::Active.as_str());
+        let status = input.status();
         let families: Vec<String> = self.api.store.read(|s| {
-            s.ecs
-                .task_definitions
-                .iter()
-                .filter(|(family, _)| {
-                    input
-                        .family_prefix
-                        .as_deref()
-                        .is_none_or(|p| family.starts_with(p))
-                })
+            input
+                .families(&s.ecs)
                 .filter(|(_, revisions)| {
                     status == "ALL" || revisions.iter().any(|d| d.status.as_str() == status)
                 })
