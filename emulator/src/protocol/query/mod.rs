@@ -416,8 +416,11 @@ impl Params {
     ) -> Result<(u32, &'k str), QueryError> {
         let after = &key[name.len() + infix.len()..];
         let digits = after.find('.').map_or(after, |dot| &after[..dot]);
+        // One spelling per index, as the SDKs write it: `01` beside `1` would
+        // name one member twice, and one of the two would be lost.
+        let canonical = !digits.starts_with(['+', '0']);
         match digits.parse::<u32>() {
-            Ok(n) if n >= 1 && !digits.starts_with('+') => Ok((n, &after[digits.len()..])),
+            Ok(n) if n >= 1 && canonical => Ok((n, &after[digits.len()..])),
             _ => Err(self.malformed_member(name, key)),
         }
     }
@@ -426,7 +429,7 @@ impl Params {
         QueryError::sender(
             "MalformedQueryString",
             format!(
-                "Parameter '{}' is not a valid member of list '{}': list members are encoded as {name}.member.N (ec2Query: {name}.N) with N starting at 1",
+                "Parameter '{}' is not a valid member of list '{}': list members are encoded as {name}.member.N (ec2Query: {name}.N) with N starting at 1, without leading zeros",
                 self.full(key),
                 self.full(name)
             ),

@@ -81,6 +81,8 @@ fn malformed_input_is_an_error_not_a_panic() {
         "Names.member.x=a",
         "Names.member.=a",
         "Names.member.1.Extra=a",
+        "Names.member.01=a",
+        "Names.member.1=a&Names.member.01=b",
     ] {
         let e = params(bad).list("Names").unwrap_err();
         assert_eq!(e.code, "MalformedQueryString", "{bad}");
@@ -88,6 +90,12 @@ fn malformed_input_is_an_error_not_a_panic() {
     let e = params("Targets.member.1=x")
         .structures("Targets")
         .unwrap_err();
+    assert_eq!(e.code, "MalformedQueryString");
+    let e = params("Tags.member.1.Key=a&Tags.member.01.Key=b")
+        .structures("Tags")
+        .unwrap_err();
+    assert_eq!(e.code, "MalformedQueryString");
+    let e = params("Tag.01.Key=a").flat_structures("Tag").unwrap_err();
     assert_eq!(e.code, "MalformedQueryString");
     assert_eq!(
         Params::parse(b"a=1&a=2").unwrap_err().code,
