@@ -4,7 +4,7 @@
 //!
 //! Oracle: a reference model over serde_urlencoded's pairs, written from
 //! the encoding rules (a list index is a decimal N >= 1 that fits in u32,
-//! sign-free; a structure member has a non-empty field name after the
+//! sign-free and without leading zeros; a structure member has a non-empty field name after the
 //! index), not from the parser's code.
 
 use std::collections::BTreeMap;
@@ -140,7 +140,7 @@ fn index_of<'k>(key: &'k str, prefix: &str) -> Option<(u32, &'k str)> {
     let after = key.strip_prefix(prefix)?;
     let end = after.find('.').unwrap_or(after.len());
     let digits = &after[..end];
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let n: u32 = digits.parse().ok()?;
