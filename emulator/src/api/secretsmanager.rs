@@ -16,7 +16,8 @@ use crate::domain::secretsmanager::{
     random_password, Changed, CreateRequest, PasswordRules, Secret, SecretValue, SecretVersion,
     SecretsError,
 };
-use crate::domain::ssm::{constraint_violation, offset_page};
+use crate::domain::ssm::offset_page;
+use crate::domain::validation::constraint_violation;
 use crate::protocol::json::JsonError;
 
 /// ListSecrets / ListSecretVersionIds page size by default and at most (AWS: 100).

@@ -12,10 +12,10 @@ use crate::domain::arn::arn;
 use crate::domain::epoch_seconds;
 use crate::domain::secretsmanager::SecretValue;
 use crate::domain::ssm::{
-    constraint_violation, is_under, offset_page, validate_path, FilterContext, Parameter,
-    ParameterType, ParameterVersion, PutRequest, Selector, SsmError, StringFilter,
-    DEFAULT_DATA_TYPE,
+    is_under, offset_page, validate_path, FilterContext, Parameter, ParameterType,
+    ParameterVersion, PutRequest, Selector, SsmError, StringFilter, DEFAULT_DATA_TYPE,
 };
+use crate::domain::validation::constraint_violation;
 use crate::domain::State;
 use crate::protocol::json::JsonError;
 

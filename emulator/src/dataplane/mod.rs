@@ -281,13 +281,6 @@ impl Dataplane {
             .unwrap_or(0)
     }
 
-    /// Requests the proxy sent to each target of `tg_arn` so far, for the
-    /// `RequestCountPerTarget` metric. A target's counter lives as long as it
-    /// stays registered. Reads the current snapshot and atomics only.
-    pub fn target_group_request_counts(&self, tg_arn: &str) -> Vec<(SocketAddr, u64)> {
-        self.snapshot().target_request_counts(tg_arn)
-    }
-
     /// Serves a control-port request whose Host header names a load balancer
     /// (`NAME-ID.elb.localhost[:port]`) through that load balancer: the
     /// listener whose port matches, else its lowest-port listener. Gives the

@@ -59,7 +59,9 @@ const SERVICE_CONNECT_HTTP_IDLE: Duration = Duration::from_secs(300);
 pub const SERVICE_CONNECT_TCP_IDLE: Duration = Duration::from_secs(3600);
 
 impl Snapshot {
-    /// Requests the proxy sent to each target of `tg_arn` so far.
+    /// Requests the proxy sent to each target of `tg_arn` so far, for the
+    /// `RequestCountPerTarget` metric and its scaling. A target's counter
+    /// lives as long as it stays registered.
     pub fn target_request_counts(&self, tg_arn: &str) -> Vec<(SocketAddr, u64)> {
         self.target_groups
             .get(tg_arn)

@@ -14,5 +14,6 @@ pub mod servicediscovery;
 pub mod ssm;
 mod store;
 pub mod tags;
+pub mod validation;
 
 pub use store::{State, Store};

@@ -1,7 +1,7 @@
 //! Tags: lists kept in the order their keys were first set, and the
 //! lengths AWS allows a tag.
 
-use super::ssm::constraint_violation;
+use super::validation::constraint_violation;
 
 /// Sets each of `new` in `tags`: one whose key `same_key` matches a key
 /// already there takes that entry's place (key spelling and value), any

@@ -258,7 +258,8 @@ impl Meter {
         let now = Instant::now();
         let counts: HashMap<SocketAddr, u64> = self
             .dataplane
-            .target_group_request_counts(tg_arn)
+            .snapshot()
+            .target_request_counts(tg_arn)
             .into_iter()
             .collect();
         let previous = self.requests.insert(

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::ssm::constraint_violation;
+use super::validation::constraint_violation;
 
 mod actions;
 mod password;

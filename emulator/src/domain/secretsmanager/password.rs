@@ -4,7 +4,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use rand::seq::SliceRandom;
 
 use super::{SecretsError, DEFAULT_PASSWORD_LENGTH, PASSWORD_LENGTH};
-use crate::domain::ssm::constraint_violation;
+use crate::domain::validation::constraint_violation;
 
 /// The punctuation GetRandomPassword draws from (AWS's list).
 pub(super) const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";

@@ -2,7 +2,7 @@
 //! descriptions and tags.
 
 use super::{SecretsError, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, MAX_TAGS, TOKEN_LEN};
-use crate::domain::ssm::constraint_violation;
+use crate::domain::validation::constraint_violation;
 
 /// A ClientRequestToken, or a fresh one (the SDKs always send one).
 pub(super) fn check_token(token: Option<String>) -> Result<String, SecretsError> {

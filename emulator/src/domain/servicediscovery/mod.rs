@@ -124,7 +124,9 @@ fn resource_not_found(arn: &str) -> CloudMapError {
 
 /// A `1 validation error` message in AWS's words, as `InvalidInput`.
 pub fn invalid(value: &str, member: &str, constraint: &str) -> CloudMapError {
-    CloudMapError::InvalidInput(super::ssm::constraint_violation(value, member, constraint))
+    CloudMapError::InvalidInput(super::validation::constraint_violation(
+        value, member, constraint,
+    ))
 }
 
 /// A length check for an optional string member.

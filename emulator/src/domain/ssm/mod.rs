@@ -12,6 +12,7 @@
 //! - `tests`: the unit tests.
 
 use crate::domain::persist::field;
+use crate::domain::validation::constraint_violation;
 use borsh::{BorshDeserialize, BorshSerialize};
 
 use std::collections::BTreeMap;
@@ -121,13 +122,6 @@ impl SsmError {
     fn not_found(name: &str) -> Self {
         Self::ParameterNotFound(format!("Parameter {name} not found."))
     }
-}
-
-/// AWS's wording for a member that breaks a modelled constraint.
-pub fn constraint_violation(value: &str, member: &str, constraint: &str) -> String {
-    format!(
-        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
-    )
 }
 
 /// One page of a listing whose token is the offset of the next page;

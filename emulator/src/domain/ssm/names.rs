@@ -2,9 +2,8 @@
 //! hierarchy paths, labels, and the `name:version` / `name:label`
 //! selectors (by name or ARN).
 
-use super::{
-    constraint_violation, Selector, SsmError, MAX_HIERARCHY_LEVELS, MAX_LABEL_LEN, MAX_NAME_LEN,
-};
+use super::{Selector, SsmError, MAX_HIERARCHY_LEVELS, MAX_LABEL_LEN, MAX_NAME_LEN};
+use crate::domain::validation::constraint_violation;
 
 /// Splits `name[:selector]`. An ARN's colons are not selectors.
 pub fn parse_selector(reference: &str) -> (&str, Option<Selector>) {

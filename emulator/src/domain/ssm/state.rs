@@ -6,14 +6,16 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
+use crate::domain::validation::constraint_violation;
+
 use super::names::{is_valid_label, name_candidates, parse_selector, validate_name};
 use super::validate::{
     check_data_type, check_key_id, check_resource_type, check_tags, choose_tier,
 };
 use super::{
-    constraint_violation, Parameter, ParameterType, ParameterVersion, PutRequest, Selector,
-    SsmError, SsmState, Tier, DEFAULT_DATA_TYPE, DEFAULT_KEY_ID, MAX_DESCRIPTION_LEN,
-    MAX_LABELS_PER_VERSION, MAX_TAGS, MAX_VERSIONS,
+    Parameter, ParameterType, ParameterVersion, PutRequest, Selector, SsmError, SsmState, Tier,
+    DEFAULT_DATA_TYPE, DEFAULT_KEY_ID, MAX_DESCRIPTION_LEN, MAX_LABELS_PER_VERSION, MAX_TAGS,
+    MAX_VERSIONS,
 };
 
 impl SsmState {

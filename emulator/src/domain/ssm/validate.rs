@@ -2,9 +2,9 @@
 //! types, KMS key ids, tags and resource types.
 
 use super::{
-    constraint_violation, ParameterType, SsmError, Tier, ADVANCED_VALUE_LIMIT, DATA_TYPES,
-    STANDARD_VALUE_LIMIT,
+    ParameterType, SsmError, Tier, ADVANCED_VALUE_LIMIT, DATA_TYPES, STANDARD_VALUE_LIMIT,
 };
+use crate::domain::validation::constraint_violation;
 
 /// The tier a value is stored in: Intelligent-Tiering picks Standard when
 /// the value fits; a parameter never goes back from Advanced to Standard.
